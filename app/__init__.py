@@ -1,0 +1,1 @@
+"""The CRM application: settings, ASGI app, authentication and the ``crm`` command."""

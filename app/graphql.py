@@ -1,0 +1,116 @@
+"""The GraphQL schema: root types merged from every domain, plus the extensions that guard it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from app.config import Settings
+from app.errors import AppError, ErrorCode
+from resolvers.customer import CustomerMutation, CustomerQuery
+from resolvers.interaction import InteractionMutation, InteractionQuery
+from resolvers.node import NodeQuery
+from resolvers.order import OrderMutation, OrderQuery
+from resolvers.user import UserMutation, UserQuery
+from schema.customer import Customer
+from schema.interaction import Interaction
+from schema.order import Order
+from schema.user import Organization, User
+
+log = logging.getLogger("crm.graphql")
+
+Query = merge_types("Query", (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery))
+Mutation = merge_types(
+    "Mutation", (UserMutation, CustomerMutation, InteractionMutation, OrderMutation)
+)
+
+
+def is_internal(error: GraphQLError) -> bool:
+    """Whether an error is a bug or an outage rather than something the client can fix."""
+    original = error.original_error
+    return original is not None and not isinstance(original, AppError | GraphQLError)
+
+
+class PerOperationLoaders(SchemaExtension):
+    """Fresh DataLoaders for every operation (a websocket context outlives many)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if hasattr(context, "reset_loaders"):
+            context.reset_loaders()
+        yield
+
+
+class ErrorPolicy(SchemaExtension):
+    """Mask internal errors (with a request id the client can quote); label the others."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is None or not getattr(result, "errors", None):
+            return
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        result.errors = [self._present(error, request_id) for error in result.errors]
+
+    @staticmethod
+    def _present(error: GraphQLError, request_id: str | None) -> GraphQLError:
+        if is_internal(error):
+            return GraphQLError(
+                "Internal server error",
+                nodes=error.nodes, source=error.source, positions=error.positions,
+                path=error.path,
+                extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+            )
+        if not error.extensions or "code" not in error.extensions:
+            code = "GRAPHQL_VALIDATION_FAILED" if error.original_error is None else "BAD_USER_INPUT"
+            error.extensions = {**(error.extensions or {}), "code": code}
+        return error
+
+
+class CrmSchema(strawberry.Schema):
+    """Logs internal errors in full with the request id, and nothing of user errors."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
+        for error in errors:
+            if is_internal(error):
+                log.error(
+                    "internal error in %s (request %s)", error.path, request_id,
+                    exc_info=error.original_error,
+                )
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with bounded caches and query limits."""
+    size = settings.query_cache_size
+    extensions: list[Any] = [
+        ErrorPolicy,
+        lambda: ParserCache(maxsize=size),
+        lambda: ValidationCache(maxsize=size),
+        lambda: QueryDepthLimiter(max_depth=12),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=5000),
+        PerOperationLoaders,
+    ]
+    return CrmSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Customer, Order, Interaction, User, Organization],
+        extensions=extensions,
+    )

@@ -1,0 +1,62 @@
+"""DataLoaders, created afresh for every GraphQL operation so nothing cached outlives it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from db import customer as customers
+from db import interaction as interactions
+from db import order as orders
+from db import user as users
+from db.pagination import Page, PageArgs, Sort, Source, count_by_parent, fetch_pages_by_parent
+
+K = TypeVar("K")
+V = TypeVar("V")
+Row = dict[str, Any]
+
+
+def _by_key(
+    fetch_many: Callable[[Sequence[K]], Awaitable[dict[K, V]]], default: V | None = None
+) -> DataLoader[K, V | None]:
+    async def load(keys: list[K]) -> list[V | None]:
+        found = await fetch_many(keys)
+        return [found.get(key, default) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """Batching loaders scoped to one organization and one operation."""
+
+    def __init__(self, org_id: int) -> None:
+        self.org_id = org_id
+        self.customer = _by_key(lambda ids: customers.get_many(org_id=org_id, ids=ids))
+        self.user = _by_key(lambda ids: users.get_many(org_id=org_id, ids=ids))
+        self.order = _by_key(lambda ids: orders.get_many(org_id=org_id, ids=ids))
+        self.interaction = _by_key(lambda ids: interactions.get_many(org_id=org_id, ids=ids))
+        self.customer_stats = _by_key(
+            lambda ids: customers.stats(ids=ids), customers.CustomerStats()
+        )
+        self._pages: dict[Hashable, DataLoader[int, Page | None]] = {}
+        self._counts: dict[Hashable, DataLoader[int, int | None]] = {}
+
+    def child_pages(
+        self, key: Hashable, source: Callable[[], Source], parent: str, sort: Sort, args: PageArgs
+    ) -> DataLoader[int, Page | None]:
+        """A loader of one page per parent id, shared by fields asking with the same ``key``."""
+        if key not in self._pages:
+            self._pages[key] = _by_key(
+                lambda ids: fetch_pages_by_parent(source(), parent, ids, sort, args)
+            )
+        return self._pages[key]
+
+    def child_counts(
+        self, key: Hashable, source: Callable[[], Source], parent: str
+    ) -> DataLoader[int, int | None]:
+        """A loader of the child count per parent id."""
+        if key not in self._counts:
+            self._counts[key] = _by_key(lambda ids: count_by_parent(source(), parent, ids), 0)
+        return self._counts[key]

@@ -1,0 +1,192 @@
+"""The ASGI application: GraphQL at /graphql, GraphiQL assets, health checks, middleware."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from app import database
+from app.auth import viewer_from_token
+from app.config import Settings, get_settings
+from app.context import Context
+from app.errors import AppError, ErrorCode
+from app.graphiql import graphiql_html, graphiql_routes
+from app.graphql import build_schema
+
+log = logging.getLogger("crm.app")
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (or keeps a sane one sent by a proxy) and echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies over the configured size with 413, before anything parses them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._reject(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"errors": [{"message": f"request body over {self.max_bytes} bytes",
+                         "extensions": {"code": ErrorCode.BAD_USER_INPUT.value}}]},
+            status_code=413,
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header (None when absent)."""
+    value = headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AppError(ErrorCode.UNAUTHENTICATED, "Authorization must be 'Bearer <token>'")
+    return token.strip()
+
+
+class CrmGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(build_schema(settings), keep_alive=True, keep_alive_interval=15)
+        self.settings = settings
+        self._ide_html = graphiql_html()
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        context = Context(
+            request=request, response=response, settings=self.settings,
+            request_id=request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex,
+        )
+        try:
+            token = bearer_token(request.headers)
+            if token is not None:
+                context.viewer = await viewer_from_token(token, self.settings)
+        except AppError as exc:
+            context.auth_error = exc
+        return context
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(self._ide_html)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """The database answers and every migration is applied."""
+    state: Any = request.app.state
+    try:
+        pending = await database.pending_migrations(state.database_url, state.settings)
+    except Exception:
+        log.warning("readiness check failed", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+    if pending:
+        return JSONResponse({"status": "unavailable", "pendingMigrations": pending}, 503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> Starlette:
+    """The ASGI app; it connects to ``database_url`` (default: the configured one) on startup."""
+    settings = settings or get_settings()
+    url = database_url or settings.database_url
+    if url is None:
+        raise RuntimeError("DATABASE_URL is not set (crm serve starts an embedded database)")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await database.connect(url, settings)
+        try:
+            yield
+        finally:
+            await database.disconnect()
+
+    graphql = CrmGraphQL(settings)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            *graphiql_routes(),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database_url = url
+    return app

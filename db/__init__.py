@@ -1,0 +1,1 @@
+"""Tortoise models and data-access functions, one module per domain."""

@@ -1,0 +1,233 @@
+"""Customers: filters, keyset pages, batched summaries and validated writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.errors import ErrorCode, FieldError, InputError
+from db import validation
+from db.enums import CustomerKind, LifecycleStage
+from db.models import Customer, User
+from db.pagination import Sort, Source
+from db.sql import Params, escape_like, fetch, row_of, violated_constraint
+
+COLUMNS = (
+    "t.id, t.organization_id, t.kind, t.name, t.email, t.phone, t.company, t.street, t.city,"
+    " t.region, t.postal_code, t.country, t.stage, t.tags, t.custom_fields, t.owner_id,"
+    " t.external_ref, t.email_opt_out, t.created_at, t.updated_at, t.deleted_at"
+)
+SORTS = {
+    s.name: s
+    for s in (
+        Sort("CREATED_AT_DESC", "t.created_at", "datetime", descending=True),
+        Sort("CREATED_AT_ASC", "t.created_at", "datetime", descending=False),
+        Sort("UPDATED_AT_DESC", "t.updated_at", "datetime", descending=True),
+        Sort("NAME_ASC", "lower(t.name)", "text", descending=False),
+        Sort("NAME_DESC", "lower(t.name)", "text", descending=True),
+    )
+}
+# Shorter terms have no trigram to use; they still work, by scanning the organization's rows.
+TRIGRAM_MIN_LENGTH = 3
+EDITABLE = (
+    "kind", "name", "email", "phone", "company", "street", "city", "region", "postal_code",
+    "country", "stage", "tags", "custom_fields", "owner_id", "external_ref", "email_opt_out",
+)
+UNIQUE_FIELDS = {
+    "customer_email_uniq": ("email", "a customer with this email already exists"),
+    "customer_external_ref_uniq": ("externalRef", "a customer with this external reference exists"),
+}
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    """Which customers to list; every condition must hold."""
+
+    search: str | None = None
+    tags: Sequence[str] = ()
+    stages: Sequence[LifecycleStage] = ()
+    owner_ids: Sequence[int] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    deleted: bool = False
+
+
+@dataclass
+class CustomerStats:
+    """Summary of a customer's orders and interactions."""
+
+    order_count: int = 0
+    last_order_at: datetime | None = None
+    last_interaction_at: datetime | None = None
+    lifetime_value: list[tuple[str, Any]] = field(default_factory=list)
+
+
+def source(org_id: int, f: CustomerFilter) -> Source:
+    """The organization's customers matching ``f``, as a pageable source."""
+    params = Params()
+    where = [f"t.organization_id = {params.add(org_id)}"]
+    where.append("t.deleted_at IS NOT NULL" if f.deleted else "t.deleted_at IS NULL")
+    if f.search is not None and f.search.strip():
+        term = f.search.strip().lower()
+        where.append(f"t.search_text LIKE {params.add('%' + escape_like(term) + '%')}")
+    if f.tags:
+        where.append(f"t.tags @> {params.add(list(f.tags))}::text[]")
+    if f.stages:
+        where.append(f"t.stage = ANY({params.add([s.value for s in f.stages])}::text[])")
+    if f.owner_ids:
+        where.append(f"t.owner_id = ANY({params.add(list(f.owner_ids))}::bigint[])")
+    if f.created_after is not None:
+        where.append(f"t.created_at >= {params.add(f.created_after)}")
+    if f.created_before is not None:
+        where.append(f"t.created_at < {params.add(f.created_before)}")
+    return Source("customer", COLUMNS, " AND ".join(where), params)
+
+
+async def get_many(
+    *, org_id: int, ids: Sequence[int], include_deleted: bool = False
+) -> dict[int, dict[str, Any]]:
+    """The organization's customers with these ids, keyed by id (others are simply absent)."""
+    deleted = "" if include_deleted else " AND t.deleted_at IS NULL"
+    rows = await fetch(
+        f"SELECT {COLUMNS} FROM customer t"
+        f" WHERE t.organization_id = $1 AND t.id = ANY($2::bigint[]){deleted}",
+        [org_id, list(ids)],
+    )
+    return {row["id"]: row for row in rows}
+
+
+async def stats(*, ids: Sequence[int]) -> dict[int, CustomerStats]:
+    """Order and interaction summaries for many customers in one statement."""
+    rows = await fetch(
+        "SELECT p.id, o.order_count, o.last_order_at, i.last_interaction_at,"
+        " v.currencies, v.totals"
+        " FROM unnest($1::bigint[]) AS p(id)"
+        " CROSS JOIN LATERAL (SELECT count(*) AS order_count, max(placed_at) AS last_order_at"
+        "   FROM customer_order WHERE customer_id = p.id) o"
+        " CROSS JOIN LATERAL (SELECT max(occurred_at) AS last_interaction_at"
+        "   FROM interaction WHERE customer_id = p.id) i"
+        " CROSS JOIN LATERAL (SELECT array_agg(currency ORDER BY currency) AS currencies,"
+        "   array_agg(total ORDER BY currency) AS totals"
+        "   FROM (SELECT currency, sum(amount) AS total FROM customer_order"
+        "   WHERE customer_id = p.id AND status = 'PAID'"
+        "   GROUP BY currency) g) v",
+        [list(ids)],
+    )
+    return {
+        row["id"]: CustomerStats(
+            order_count=row["order_count"],
+            last_order_at=row["last_order_at"],
+            last_interaction_at=row["last_interaction_at"],
+            lifetime_value=list(zip(row["currencies"] or [], row["totals"] or [], strict=True)),
+        )
+        for row in rows
+    }
+
+
+async def clean(org_id: int, data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """Validate and normalise customer fields (only those present in ``data``)."""
+    c = validation.Cleaner()
+    out: dict[str, Any] = {}
+    if creating or "name" in data:
+        out["name"] = c.text("name", data.get("name"), 200, required=True)
+    for key, path, limit in (
+        ("company", "company", 200), ("street", "address.street", 200),
+        ("city", "address.city", 100), ("region", "address.region", 100),
+        ("postal_code", "address.postalCode", 20), ("external_ref", "externalRef", 100),
+    ):
+        if key in data:
+            out[key] = c.text(path, data[key], limit)
+    if data.get("country") is not None:
+        out["country"] = c.apply("address.country", data["country"], validation.country)
+    elif "country" in data:
+        out["country"] = None
+    if "email" in data:
+        out["email"] = data["email"] and c.apply("email", data["email"], validation.email)
+    if "phone" in data:
+        region = out.get("country") or data.get("country")
+        out["phone"] = data["phone"] and c.apply(
+            "phone", data["phone"], lambda v: validation.phone(v, region)
+        )
+    if "tags" in data:
+        out["tags"] = c.apply("tags", data["tags"] or [], validation.tags)
+    if "custom_fields" in data:
+        out["custom_fields"] = c.apply(
+            "customFields", data["custom_fields"] or {}, validation.json_object
+        )
+    for key in ("kind", "stage", "email_opt_out"):
+        if key in data and data[key] is not None:
+            out[key] = data[key]
+    if creating:
+        out.setdefault("kind", CustomerKind.PERSON)
+        out.setdefault("stage", LifecycleStage.LEAD)
+    if "owner_id" in data:
+        out["owner_id"] = data["owner_id"]
+        if data["owner_id"] is not None and not await User.exists(
+            id=data["owner_id"], organization_id=org_id
+        ):
+            c.fail("ownerId", "user not found", ErrorCode.NOT_FOUND)
+    c.raise_if_any()
+    return out
+
+
+def _duplicate(exc: IntegrityError) -> InputError:
+    name = violated_constraint(exc)
+    if name not in UNIQUE_FIELDS:
+        raise exc
+    path, message = UNIQUE_FIELDS[name]
+    return InputError([FieldError(ErrorCode.DUPLICATE, ("input", path), message)])
+
+
+async def create(*, org_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Insert a customer; invalid or duplicate fields raise InputError and write nothing."""
+    values = await clean(org_id, data, creating=True)
+    try:
+        async with in_transaction() as conn:
+            customer = await Customer.create(using_db=conn, organization_id=org_id, **values)
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+    return row_of(customer)
+
+
+async def update(*, org_id: int, customer_id: int, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Change the given fields of a live customer; None if there is no such customer."""
+    values = await clean(org_id, data, creating=False)
+    try:
+        async with in_transaction() as conn:
+            customer = await (
+                Customer.filter(id=customer_id, organization_id=org_id, deleted_at__isnull=True)
+                .using_db(conn)
+                .select_for_update()
+                .first()
+            )
+            if customer is None:
+                return None
+            if values:
+                customer.update_from_dict(values)
+                await customer.save(using_db=conn)
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+    return row_of(customer)
+
+
+async def set_deleted(*, org_id: int, customer_id: int, deleted: bool) -> dict[str, Any] | None:
+    """Soft-delete or restore a customer; None if there is none in the opposite state."""
+    async with in_transaction() as conn:
+        customer = await (
+            Customer.filter(
+                id=customer_id, organization_id=org_id, deleted_at__isnull=deleted
+            )
+            .using_db(conn)
+            .select_for_update()
+            .first()
+        )
+        if customer is None:
+            return None
+        customer.deleted_at = datetime.now(UTC) if deleted else None
+        await customer.save(using_db=conn, update_fields=["deleted_at", "updated_at"])
+    return row_of(customer)

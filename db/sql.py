@@ -1,0 +1,60 @@
+"""Raw SQL helpers for reads the ORM cannot express efficiently (keyset pages, LATERAL joins)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+
+class Params:
+    """Collects positional query parameters and hands out their ``$n`` placeholders."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+def client(using: BaseDBAsyncClient | None = None) -> BaseDBAsyncClient:
+    """The connection to run on: the given transaction, or the default pool."""
+    return using if using is not None else connections.get("default")
+
+
+async def fetch(
+    sql: str, values: Sequence[Any] = (), using: BaseDBAsyncClient | None = None
+) -> list[dict[str, Any]]:
+    """Rows of ``sql`` as dicts."""
+    return await client(using).execute_query_dict(sql, list(values))
+
+
+async def fetch_one(
+    sql: str, values: Sequence[Any] = (), using: BaseDBAsyncClient | None = None
+) -> dict[str, Any] | None:
+    """The first row of ``sql``, or None."""
+    rows = await fetch(sql, values, using)
+    return rows[0] if rows else None
+
+
+def escape_like(term: str) -> str:
+    """``term`` with LIKE wildcards escaped, for use inside ``%...%``."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def row_of(obj: Model) -> dict[str, Any]:
+    """A model instance as the same dict a raw ``SELECT`` of its columns returns."""
+    return {column: getattr(obj, name) for name, column in obj._meta.fields_db_projection.items()}
+
+
+def violated_constraint(exc: BaseException) -> str | None:
+    """The name of the unique or check constraint behind an integrity error, if any."""
+    for error in (exc, exc.__cause__, *(exc.args or ())):
+        name = getattr(error, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+    return None

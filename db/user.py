@@ -1,0 +1,78 @@
+"""Organizations and their users."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from db.enums import Role
+from db.models import Organization, User
+from db.sql import fetch, fetch_one
+
+COLUMNS = "t.id, t.organization_id, t.email, t.name, t.role, t.is_active, t.created_at"
+
+
+def slugify(name: str) -> str:
+    """A URL-safe slug for an organization name."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:100] or "org"
+
+
+async def get_or_create_organization(name_or_slug: str) -> Organization:
+    """The organization with this slug (or name), created if there is none."""
+    slug = slugify(name_or_slug)
+    organization, _ = await Organization.get_or_create(slug=slug, defaults={"name": name_or_slug})
+    return organization
+
+
+async def get_organization(name_or_slug: str) -> Organization | None:
+    """The organization with this slug (or name)."""
+    return await Organization.get_or_none(slug=slugify(name_or_slug))
+
+
+async def get_for_login(email: str) -> dict[str, Any] | None:
+    """The user with this email (any case), with the password hash."""
+    return await fetch_one(
+        f"SELECT {COLUMNS}, t.password_hash FROM app_user t WHERE lower(t.email) = lower($1)",
+        [email],
+    )
+
+
+async def get_active(user_id: int) -> dict[str, Any] | None:
+    """An active user by id (what a token's subject must still be)."""
+    return await fetch_one(
+        f"SELECT {COLUMNS} FROM app_user t WHERE t.id = $1 AND t.is_active", [user_id]
+    )
+
+
+async def get_many(*, org_id: int, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The organization's users with these ids, keyed by id."""
+    rows = await fetch(
+        f"SELECT {COLUMNS} FROM app_user t WHERE t.organization_id = $1 AND t.id = ANY($2)",
+        [org_id, list(ids)],
+    )
+    return {row["id"]: row for row in rows}
+
+
+async def create(
+    *, organization: Organization, email: str, password_hash: str, role: Role, name: str = ""
+) -> User:
+    """Create a user in ``organization``."""
+    async with in_transaction() as conn:
+        return await User.create(
+            using_db=conn, organization=organization, email=email, name=name,
+            password_hash=password_hash, role=role,
+        )
+
+
+async def record_login(user_id: int, password_hash: str | None = None) -> None:
+    """Remember the time of a successful login (and a rehashed password, if any)."""
+    values: dict[str, Any] = {"last_login_at": datetime.now(UTC)}
+    if password_hash:
+        values["password_hash"] = password_hash
+    await User.filter(id=user_id).update(**values)

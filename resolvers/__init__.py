@@ -1,0 +1,1 @@
+"""Thin root resolvers per domain: authorise, call db/ (or ml/), map to API types."""

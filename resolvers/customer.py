@@ -1,0 +1,120 @@
+"""Customer queries and mutations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from app.permissions import IsAgent, IsAuthenticated, IsManager
+from db import customer as customers
+from db.pagination import count, fetch_page
+from resolvers.common import attempt, missing, provided
+from schema.customer import (
+    Customer,
+    CustomerFilter,
+    CustomerOrderBy,
+    CustomerPayload,
+    CreateCustomerInput,
+    UpdateCustomerInput,
+)
+from schema.node import decode_id
+from schema.pagination import Connection, connection, page_args_for
+
+
+def _customer_data(input: CreateCustomerInput | UpdateCustomerInput) -> dict[str, Any]:
+    data = provided(input)
+    data.pop("id", None)
+    address = data.pop("address", strawberry.UNSET)
+    if address is None:
+        data.update(street=None, city=None, region=None, postal_code=None, country=None)
+    elif address is not strawberry.UNSET:
+        data.update(provided(address))
+    if data.get("owner_id") is not None:
+        data["owner_id"] = decode_id(data["owner_id"], "User", "input.ownerId")
+    return data
+
+
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def customer(self, info: strawberry.Info, id: strawberry.ID) -> Customer | None:
+        """A live customer of your organization, or null."""
+        row = await info.context.loaders.customer.load(decode_id(id, "Customer"))
+        return Customer.from_row(row) if row else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def customers(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: CustomerFilter | None = None,
+        order_by: CustomerOrderBy = CustomerOrderBy.CREATED_AT_DESC,
+    ) -> Connection[Customer]:
+        """Your organization's customers, a page at a time."""
+        org_id = info.context.require_viewer().organization_id
+        sort = customers.SORTS[order_by.value]
+        args = page_args_for(info, sort, first, after, last, before)
+        f = filter.to_filter() if filter else customers.CustomerFilter()
+        page = await fetch_page(customers.source(org_id, f), sort, args)
+        return connection(page, sort, Customer.from_row, lambda: count(customers.source(org_id, f)))
+
+
+@strawberry.type
+class CustomerMutation:
+    @strawberry.mutation(permission_classes=[IsAgent])
+    async def create_customer(
+        self, info: strawberry.Info, input: CreateCustomerInput
+    ) -> CustomerPayload:
+        org_id = info.context.require_viewer().organization_id
+        row, errors = await attempt(
+            lambda: customers.create(org_id=org_id, data=_customer_data(input))
+        )
+        return CustomerPayload(customer=Customer.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAgent])
+    async def update_customer(
+        self, info: strawberry.Info, input: UpdateCustomerInput
+    ) -> CustomerPayload:
+        org_id = info.context.require_viewer().organization_id
+
+        async def work() -> dict[str, Any]:
+            customer_id = decode_id(input.id, "Customer", "input.id")
+            row = await customers.update(
+                org_id=org_id, customer_id=customer_id, data=_customer_data(input)
+            )
+            if row is None:
+                raise missing("customer")
+            return row
+
+        row, errors = await attempt(work)
+        return CustomerPayload(customer=Customer.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsManager])
+    async def delete_customer(self, info: strawberry.Info, id: strawberry.ID) -> CustomerPayload:
+        """Soft-delete: the customer disappears from lists and can be restored."""
+        return await _set_deleted(info, id, deleted=True)
+
+    @strawberry.mutation(permission_classes=[IsManager])
+    async def restore_customer(self, info: strawberry.Info, id: strawberry.ID) -> CustomerPayload:
+        return await _set_deleted(info, id, deleted=False)
+
+
+async def _set_deleted(
+    info: strawberry.Info, id: strawberry.ID, *, deleted: bool
+) -> CustomerPayload:
+    org_id = info.context.require_viewer().organization_id
+
+    async def work() -> dict[str, Any]:
+        row = await customers.set_deleted(
+            org_id=org_id, customer_id=decode_id(id, "Customer"), deleted=deleted
+        )
+        if row is None:
+            raise missing("deleted customer" if not deleted else "customer", "id")
+        return row
+
+    row, errors = await attempt(work)
+    return CustomerPayload(customer=Customer.from_row(row) if row else None, errors=errors)

@@ -1,0 +1,268 @@
+"""Customers: the type, its nested connections and summaries, filters, inputs and payloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from db import customer as customers
+from db import interaction as interactions
+from db import order as orders
+from schema.enums import Channel, CustomerKind, Direction, LifecycleStage, OrderStatus
+from schema.errors import UserError
+from schema.node import Node, decode_id, to_global_id
+from schema.pagination import Connection, child_connection, page_args_for
+from schema.user import User
+
+if TYPE_CHECKING:
+    from schema.interaction import Interaction, InteractionOrderBy
+    from schema.order import Order, OrderOrderBy
+
+InteractionRef = Annotated["Interaction", strawberry.lazy("schema.interaction")]
+InteractionOrderByRef = Annotated["InteractionOrderBy", strawberry.lazy("schema.interaction")]
+OrderRef = Annotated["Order", strawberry.lazy("schema.order")]
+OrderOrderByRef = Annotated["OrderOrderBy", strawberry.lazy("schema.order")]
+
+
+@strawberry.type(description="A postal address.")
+class Address:
+    street: str | None
+    city: str | None
+    region: str | None
+    postal_code: str | None
+    country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
+
+
+@strawberry.type(description="An amount of money in one currency.")
+class Money:
+    amount: Decimal
+    currency: str = strawberry.field(description="ISO 4217 code.")
+
+
+@strawberry.input(description="Conditions on a customer's interactions.")
+class CustomerInteractionFilter:
+    channels: list[Channel] | None = None
+    direction: Direction | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
+@strawberry.input(description="Conditions on a customer's orders.")
+class CustomerOrderFilter:
+    statuses: list[OrderStatus] | None = None
+    placed_after: datetime | None = None
+    placed_before: datetime | None = None
+
+
+@strawberry.type(description="A person or company the organization sells to.")
+class Customer(Node):
+    id: strawberry.ID
+    kind: CustomerKind
+    name: str
+    email: str | None
+    phone: str | None = strawberry.field(description="E.164, e.g. +4930123456.")
+    company: str | None
+    address: Address
+    stage: LifecycleStage
+    tags: list[str]
+    custom_fields: JSON
+    external_ref: str | None = strawberry.field(description="The id in a partner system (ERP).")
+    email_opt_out: bool
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+    pk: strawberry.Private[int]
+    owner_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Customer:
+        return cls(
+            id=to_global_id("Customer", row["id"]), kind=row["kind"], name=row["name"],
+            email=row["email"], phone=row["phone"], company=row["company"],
+            address=Address(
+                street=row["street"], city=row["city"], region=row["region"],
+                postal_code=row["postal_code"], country=row["country"],
+            ),
+            stage=row["stage"], tags=row["tags"] or [], custom_fields=row["custom_fields"],
+            external_ref=row["external_ref"], email_opt_out=row["email_opt_out"],
+            created_at=row["created_at"], updated_at=row["updated_at"],
+            deleted_at=row["deleted_at"], pk=row["id"], owner_id=row["owner_id"],
+        )
+
+    @strawberry.field(description="The user responsible for this customer.")
+    async def owner(self, info: strawberry.Info) -> User | None:
+        if self.owner_id is None:
+            return None
+        row = await info.context.loaders.user.load(self.owner_id)
+        return User.from_row(row) if row else None
+
+    @strawberry.field(description="Interactions with this customer, latest first by default.")
+    async def interactions(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: CustomerInteractionFilter | None = None,
+        order_by: InteractionOrderByRef | None = None,
+    ) -> Connection[InteractionRef]:
+        from schema.interaction import Interaction
+
+        sort = interactions.SORTS[order_by.value if order_by else "OCCURRED_AT_DESC"]
+        f = interactions.InteractionFilter(
+            channels=tuple(filter.channels or ()) if filter else (),
+            direction=filter.direction if filter else None,
+            occurred_after=filter.occurred_after if filter else None,
+            occurred_before=filter.occurred_before if filter else None,
+        )
+        org_id = info.context.loaders.org_id
+        return await child_connection(
+            info, self.pk, source=lambda: interactions.source(org_id, f), parent="customer_id",
+            sort=sort, args=page_args_for(info, sort, first, after, last, before),
+            filter_key=f, node_of=Interaction.from_row,
+        )
+
+    @strawberry.field(description="Orders of this customer, latest first by default.")
+    async def orders(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: CustomerOrderFilter | None = None,
+        order_by: OrderOrderByRef | None = None,
+    ) -> Connection[OrderRef]:
+        from schema.order import Order
+
+        sort = orders.SORTS[order_by.value if order_by else "PLACED_AT_DESC"]
+        f = orders.OrderFilter(
+            statuses=tuple(filter.statuses or ()) if filter else (),
+            placed_after=filter.placed_after if filter else None,
+            placed_before=filter.placed_before if filter else None,
+        )
+        org_id = info.context.loaders.org_id
+        return await child_connection(
+            info, self.pk, source=lambda: orders.source(org_id, f), parent="customer_id",
+            sort=sort, args=page_args_for(info, sort, first, after, last, before),
+            filter_key=f, node_of=Order.from_row,
+        )
+
+    @strawberry.field(description="Sum of PAID orders, one entry per currency.")
+    async def lifetime_value(self, info: strawberry.Info) -> list[Money]:
+        stats = await info.context.loaders.customer_stats.load(self.pk)
+        return [Money(amount=amount, currency=cur) for cur, amount in stats.lifetime_value]
+
+    @strawberry.field(description="Number of orders of any status.")
+    async def order_count(self, info: strawberry.Info) -> int:
+        return int((await info.context.loaders.customer_stats.load(self.pk)).order_count)
+
+    @strawberry.field
+    async def last_order_at(self, info: strawberry.Info) -> datetime | None:
+        return (await info.context.loaders.customer_stats.load(self.pk)).last_order_at
+
+    @strawberry.field
+    async def last_interaction_at(self, info: strawberry.Info) -> datetime | None:
+        return (await info.context.loaders.customer_stats.load(self.pk)).last_interaction_at
+
+
+@strawberry.enum(description="Orderings of customer lists.")
+class CustomerOrderBy(Enum):
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
+    UPDATED_AT_DESC = "UPDATED_AT_DESC"
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+
+
+@strawberry.input(description="Which customers to list; every given condition must hold.")
+class CustomerFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Part of the name, email, phone or company (case-insensitive)."
+    )
+    tags: list[str] | None = strawberry.field(default=None, description="Has all these tags.")
+    stages: list[LifecycleStage] | None = None
+    owner_ids: list[strawberry.ID] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    deleted: bool = strawberry.field(
+        default=False, description="List soft-deleted customers instead of live ones."
+    )
+
+    def to_filter(self) -> customers.CustomerFilter:
+        if self.search is not None and len(self.search) > 200:
+            from app.errors import AppError, ErrorCode
+
+            raise AppError(
+                ErrorCode.BAD_USER_INPUT, "search must be at most 200 characters",
+                ["filter", "search"],
+            )
+        return customers.CustomerFilter(
+            search=self.search,
+            tags=tuple(self.tags or ()),
+            stages=tuple(self.stages or ()),
+            owner_ids=tuple(
+                decode_id(i, "User", "filter.ownerIds") for i in self.owner_ids or ()
+            ),
+            created_after=self.created_after,
+            created_before=self.created_before,
+            deleted=self.deleted,
+        )
+
+
+@strawberry.input
+class AddressInput:
+    street: str | None = strawberry.UNSET
+    city: str | None = strawberry.UNSET
+    region: str | None = strawberry.UNSET
+    postal_code: str | None = strawberry.UNSET
+    country: str | None = strawberry.field(
+        default=strawberry.UNSET, description="ISO 3166-1 alpha-2 code."
+    )
+
+
+@strawberry.input(description="A new customer.")
+class CreateCustomerInput:
+    name: str
+    kind: CustomerKind = CustomerKind.PERSON
+    email: str | None = None
+    phone: str | None = strawberry.field(
+        default=None, description="With country code, or national format of address.country."
+    )
+    company: str | None = None
+    address: AddressInput | None = None
+    stage: LifecycleStage = LifecycleStage.LEAD
+    tags: list[str] | None = None
+    custom_fields: JSON | None = None
+    owner_id: strawberry.ID | None = None
+    external_ref: str | None = None
+    email_opt_out: bool = False
+
+
+@strawberry.input(description="Changes to a customer; omitted fields stay, null clears.")
+class UpdateCustomerInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    kind: CustomerKind | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    phone: str | None = strawberry.UNSET
+    company: str | None = strawberry.UNSET
+    address: AddressInput | None = strawberry.UNSET
+    stage: LifecycleStage | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    external_ref: str | None = strawberry.UNSET
+    email_opt_out: bool | None = strawberry.UNSET
+
+
+@strawberry.type
+class CustomerPayload:
+    customer: Customer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,84 @@
+"""Interactions: the type, filters, inputs and payloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from schema.customer import Customer
+from schema.enums import Channel, Direction
+from schema.errors import UserError
+from schema.node import Node, to_global_id
+from schema.user import User
+
+
+@strawberry.type(description="One contact with a customer on any channel.")
+class Interaction(Node):
+    id: strawberry.ID
+    channel: Channel
+    direction: Direction
+    subject: str | None
+    body: str
+    occurred_at: datetime
+    metadata: JSON
+    created_at: datetime
+    customer_id: strawberry.Private[int]
+    created_by_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Interaction:
+        return cls(
+            id=to_global_id("Interaction", row["id"]), channel=row["channel"],
+            direction=row["direction"], subject=row["subject"], body=row["body"],
+            occurred_at=row["occurred_at"], metadata=row["metadata"],
+            created_at=row["created_at"], customer_id=row["customer_id"],
+            created_by_id=row["created_by_id"],
+        )
+
+    @strawberry.field
+    async def customer(self, info: strawberry.Info) -> Customer | None:
+        row = await info.context.loaders.customer.load(self.customer_id)
+        return Customer.from_row(row) if row else None
+
+    @strawberry.field(description="The user who recorded it (null for automated entries).")
+    async def created_by(self, info: strawberry.Info) -> User | None:
+        if self.created_by_id is None:
+            return None
+        row = await info.context.loaders.user.load(self.created_by_id)
+        return User.from_row(row) if row else None
+
+
+@strawberry.enum(description="Orderings of interaction lists.")
+class InteractionOrderBy(Enum):
+    OCCURRED_AT_DESC = "OCCURRED_AT_DESC"
+    OCCURRED_AT_ASC = "OCCURRED_AT_ASC"
+
+
+@strawberry.input(description="Which interactions to list; every given condition must hold.")
+class InteractionFilter:
+    customer_id: strawberry.ID | None = None
+    channels: list[Channel] | None = None
+    direction: Direction | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
+@strawberry.input(description="An interaction to record.")
+class LogInteractionInput:
+    customer_id: strawberry.ID
+    channel: Channel
+    direction: Direction
+    subject: str | None = None
+    body: str | None = None
+    occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
+    metadata: JSON | None = None
+
+
+@strawberry.type
+class InteractionPayload:
+    interaction: Interaction | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

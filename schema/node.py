@@ -1,0 +1,45 @@
+"""The Relay ``Node`` interface and opaque global IDs (``base64url("Customer:42")``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import strawberry
+
+from app.errors import AppError, ErrorCode, not_found
+
+
+@strawberry.interface(description="An object with a globally unique, opaque ID.")
+class Node:
+    id: strawberry.ID
+
+
+def to_global_id(type_name: str, pk: int) -> strawberry.ID:
+    """The opaque global ID of row ``pk`` of ``type_name``."""
+    raw = f"{type_name}:{pk}".encode()
+    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+
+
+def parse_global_id(global_id: str, field: str = "id") -> tuple[str, int]:
+    """The type name and primary key inside a global ID; malformed IDs are a user error."""
+    invalid = AppError(ErrorCode.BAD_USER_INPUT, f"{field} is not a valid ID", [field])
+    if not global_id or len(global_id) > 100:
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+        type_name, _, pk_text = raw.partition(":")
+        pk = int(pk_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid from None
+    if not type_name.isidentifier() or not 0 < pk < 2**63 or pk_text != str(pk):
+        raise invalid
+    return type_name, pk
+
+
+def decode_id(global_id: str, type_name: str, field: str = "id") -> int:
+    """The primary key of a global ID that must name a ``type_name``; other types are not found."""
+    actual, pk = parse_global_id(global_id, field)
+    if actual != type_name:
+        raise not_found(type_name, [field])
+    return pk

@@ -1,0 +1,106 @@
+"""Orders (transaction records): the type, filters, inputs and payloads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import strawberry
+
+from schema.customer import Customer, Money
+from schema.enums import OrderStatus
+from schema.errors import UserError
+from schema.node import Node, to_global_id
+
+
+@strawberry.type(description="One item of an order.")
+class LineItem:
+    sku: str | None
+    name: str
+    quantity: int
+    unit_price: Decimal
+
+
+@strawberry.type(description="A customer's order or purchase.")
+class Order(Node):
+    id: strawberry.ID
+    external_ref: str | None
+    total: Money
+    status: OrderStatus
+    placed_at: datetime
+    line_items: list[LineItem]
+    created_at: datetime
+    updated_at: datetime
+    customer_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Order:
+        return cls(
+            id=to_global_id("Order", row["id"]), external_ref=row["external_ref"],
+            total=Money(amount=row["amount"], currency=row["currency"]), status=row["status"],
+            placed_at=row["placed_at"],
+            line_items=[
+                LineItem(sku=i.get("sku"), name=i["name"], quantity=i["quantity"],
+                         unit_price=Decimal(i["unit_price"]))
+                for i in row["line_items"] or []
+            ],
+            created_at=row["created_at"], updated_at=row["updated_at"],
+            customer_id=row["customer_id"],
+        )
+
+    @strawberry.field
+    async def customer(self, info: strawberry.Info) -> Customer | None:
+        row = await info.context.loaders.customer.load(self.customer_id)
+        return Customer.from_row(row) if row else None
+
+
+@strawberry.enum(description="Orderings of order lists.")
+class OrderOrderBy(Enum):
+    PLACED_AT_DESC = "PLACED_AT_DESC"
+    PLACED_AT_ASC = "PLACED_AT_ASC"
+
+
+@strawberry.input(description="Which orders to list; every given condition must hold.")
+class OrderFilter:
+    customer_id: strawberry.ID | None = None
+    statuses: list[OrderStatus] | None = None
+    placed_after: datetime | None = None
+    placed_before: datetime | None = None
+
+
+@strawberry.input
+class LineItemInput:
+    name: str
+    quantity: int = 1
+    unit_price: Decimal
+    sku: str | None = None
+
+
+@strawberry.input(description="A new order of a customer.")
+class CreateOrderInput:
+    customer_id: strawberry.ID
+    amount: Decimal
+    currency: str
+    placed_at: datetime
+    status: OrderStatus = OrderStatus.PENDING
+    external_ref: str | None = None
+    line_items: list[LineItemInput] | None = None
+
+
+@strawberry.input(description="Changes to an order; omitted fields stay.")
+class UpdateOrderInput:
+    id: strawberry.ID
+    amount: Decimal | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    status: OrderStatus | None = strawberry.UNSET
+    placed_at: datetime | None = strawberry.UNSET
+    external_ref: str | None = strawberry.UNSET
+    line_items: list[LineItemInput] | None = strawberry.UNSET
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)

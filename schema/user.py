@@ -1,0 +1,45 @@
+"""Organizations and users as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from schema.enums import Role
+from schema.node import Node, to_global_id
+
+
+@strawberry.type(description="A company using the CRM; all its data is isolated from others.")
+class Organization(Node):
+    id: strawberry.ID
+    name: str
+    slug: str
+    currency: str
+
+    @classmethod
+    def from_model(cls, org: Any) -> Organization:
+        return cls(
+            id=to_global_id("Organization", org.id), name=org.name, slug=org.slug,
+            currency=org.currency,
+        )
+
+
+@strawberry.type(description="A person who signs in to the CRM.")
+class User(Node):
+    id: strawberry.ID
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> User:
+        return cls(
+            id=to_global_id("User", row["id"]), email=row["email"], name=row["name"],
+            role=row["role"], is_active=row["is_active"], created_at=row["created_at"],
+            pk=row["id"],
+        )

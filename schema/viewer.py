@@ -1,0 +1,24 @@
+"""The signed-in user's view of themselves, and login results."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from schema.errors import UserError
+from schema.user import Organization, User
+
+
+@strawberry.type(description="The signed-in user and their organization.")
+class Viewer:
+    user: User
+    organization: Organization
+
+
+@strawberry.type
+class LoginPayload:
+    access_token: str | None = None
+    expires_at: datetime | None = None
+    user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
