@@ -1,0 +1,265 @@
+"""The ``crm`` command: serve, migrate, seed, users, import and export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from app import database
+from app.config import Settings, get_settings
+from db.enums import Role
+
+console = Console(stderr=True)
+DEMO_ORG = "Demo Company"
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 (printed on purpose: it only exists in demo data)
+DEMO_CUSTOMERS = 1_000
+
+
+def progress_bar() -> Progress:
+    """A progress bar for long work, on stderr."""
+    return Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=console,
+    )
+
+
+async def _with_db(url: str, settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    await database.connect(url, settings)
+    try:
+        return await work()
+    finally:
+        await database.disconnect()
+
+
+def _url(settings: Settings) -> str:
+    url = database.resolve_database_url(settings)
+    if not settings.database_url:
+        console.print(f"[dim]Using the embedded PostgreSQL in {settings.data_dir}/pgdata[/dim]")
+    return url
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(database.migrate(_url(settings), settings))
+    console.print("[green]Migrations applied.[/green]")
+    return 0
+
+
+async def _create_user(
+    org_name: str, email: str, password: str, role: Role, name: str = ""
+) -> tuple[Any, Any]:
+    from app.auth import hash_password
+    from db import user as users
+
+    organization = await users.get_or_create_organization(org_name)
+    user = await users.create(
+        organization=organization, email=email, password_hash=hash_password(password),
+        role=role, name=name,
+    )
+    return organization, user
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    from db import validation
+
+    try:
+        email = validation.email(args.email)
+    except ValueError as exc:
+        console.print(f"[red]--email {exc}[/red]")
+        return 2
+    if len(args.password) < 8:
+        console.print("[red]--password must have at least 8 characters[/red]")
+        return 2
+    url = _url(settings)
+    from tortoise.exceptions import IntegrityError
+
+    try:
+        org, user = asyncio.run(_with_db(url, settings, lambda: _create_user(
+            args.org, email, args.password, Role(args.role), args.name or "")))
+    except IntegrityError:
+        console.print(f"[red]A user with email {email} already exists.[/red]")
+        return 1
+    console.print(f"Created {user.role.value} {user.email} in organization {org.slug!r}.")
+    return 0
+
+
+async def _seed(url: str, settings: Settings, org_name: str, plan: Any) -> None:
+    from app.seed import seed
+    from db import user as users
+    from db.models import User
+
+    organization = await users.get_or_create_organization(org_name)
+    owner_ids = [u.id for u in await User.filter(organization=organization).only("id")]
+    with progress_bar() as bar:
+        task = bar.add_task(f"Seeding {organization.slug}", total=plan.customers)
+        await seed(url, organization.id, plan, owner_ids, lambda n: bar.advance(task, n))
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from app.seed import SeedPlan
+
+    plan = SeedPlan(
+        customers=args.customers, orders_per_customer=args.orders_per_customer,
+        interactions_per_customer=args.interactions_per_customer, seed=args.seed,
+    )
+    url = _url(settings)
+    asyncio.run(database.migrate(url, settings))
+    asyncio.run(_with_db(url, settings, lambda: _seed(url, settings, args.org, plan)))
+    console.print(f"[green]Seeded {plan.customers} customers into {args.org!r}.[/green]")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from app import csv_io
+
+    url = _url(settings)
+    path = Path(args.file)
+    if not path.is_file():
+        console.print(f"[red]{path} is not a file[/red]")
+        return 2
+
+    async def work() -> Any:
+        with progress_bar() as bar:
+            task = bar.add_task(f"Importing {args.kind}", total=path.stat().st_size)
+            return await csv_io.import_csv(
+                args.kind, path, args.org, progress=lambda n: bar.update(task, completed=n)
+            )
+
+    report = asyncio.run(_with_db(url, settings, work))
+    console.print(report.summary())
+    for rejected in report.rejected[:100]:
+        console.print(f"  line {rejected.line}: {rejected.reason}")
+    if len(report.rejected) > 100:
+        console.print(f"  ... and {len(report.rejected) - 100} more")
+    return 1 if report.rejected else 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from app import csv_io
+
+    url = _url(settings)
+
+    async def work() -> int:
+        if args.output == "-":
+            return await csv_io.export_csv(args.kind, args.org, sys.stdout)
+        with open(args.output, "w", newline="", encoding="utf-8") as out:
+            return await csv_io.export_csv(args.kind, args.org, out)
+
+    rows = asyncio.run(_with_db(url, settings, work))
+    console.print(f"Exported {rows} {args.kind}.")
+    return 0
+
+
+async def _ensure_demo(url: str, settings: Settings) -> bool:
+    from app.seed import SeedPlan
+    from db.models import Organization
+
+    if await Organization.exists():
+        return False
+    await _create_user(DEMO_ORG, DEMO_EMAIL, DEMO_PASSWORD, Role.ADMIN, "Demo Admin")
+    await _seed(url, settings, DEMO_ORG, SeedPlan(customers=DEMO_CUSTOMERS))
+    return True
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    url = _url(settings)
+    asyncio.run(database.migrate(url, settings))
+    embedded = not settings.database_url
+    if embedded and args.demo:
+        asyncio.run(_with_db(url, settings, lambda: _ensure_demo(url, settings)))
+    # worker processes read the same settings from the environment
+    os.environ["DATABASE_URL"] = url
+    scheme = "https" if args.ssl_certfile else "http"
+    console.print(f"GraphiQL: [bold]{scheme}://{args.host}:{args.port}/graphql[/bold]")
+    if embedded and args.demo:
+        console.print(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=args.host, port=args.port,
+        workers=args.workers, log_level=settings.log_level.lower(), proxy_headers=True,
+        ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
+        loop="uvloop" if sys.platform != "win32" else "auto",
+    )
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crm", description="GraphQL customer relationship API.",
+        epilog="Without DATABASE_URL an embedded PostgreSQL is started in CRM_DATA_DIR (.crm).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the API server (migrates first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.add_argument("--no-demo", dest="demo", action="store_false",
+                       help="do not load demo data into an empty embedded database")
+    serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate")
+    serve.add_argument("--ssl-keyfile", help="the certificate's private key")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    seed = sub.add_parser("seed", help="add realistic fake customers, orders and interactions")
+    seed.add_argument("--org", default=DEMO_ORG, help="organization name or slug")
+    seed.add_argument("--customers", type=int, default=10_000)
+    seed.add_argument("--orders-per-customer", type=int, default=3, help="on average")
+    seed.add_argument("--interactions-per-customer", type=int, default=20, help="on average")
+    seed.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
+    seed.set_defaults(func=cmd_seed)
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION")
+    create = users.add_parser("create", help="create a user (and the organization if new)")
+    create.add_argument("--org", required=True, help="organization name or slug")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
+    create.add_argument("--name")
+    create.set_defaults(func=cmd_users_create)
+
+    for name, func, text in (
+        ("import", cmd_import, "import a CSV file (idempotent on external_ref)"),
+        ("export", cmd_export, "export as CSV in the import format"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("kind", choices=["customers", "orders"])
+        if name == "import":
+            command.add_argument("file", help="CSV with a header row of snake_case fields")
+        else:
+            command.add_argument("--output", "-o", default="-", help="file (default: stdout)")
+        command.add_argument("--org", required=True, help="organization name or slug")
+        command.set_defaults(func=func)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``crm`` console script."""
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    code: int = args.func(args, settings)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
