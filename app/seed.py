@@ -140,7 +140,11 @@ async def seed(
     now = datetime.now(UTC)
     conn = await asyncpg.connect(**database.connection_params(url))
     try:
-        await conn.set_type_codec("jsonb", encoder=str, decoder=str, schema="pg_catalog")
+        # COPY is binary: jsonb's binary form is a version byte then the text
+        await conn.set_type_codec(
+            "jsonb", schema="pg_catalog", format="binary",
+            encoder=lambda text: b"\x01" + text.encode(), decoder=lambda data: data[1:].decode(),
+        )
         done = 0
         while done < plan.customers:
             size = min(BATCH, plan.customers - done)

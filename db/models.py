@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.models import Model
@@ -62,7 +64,7 @@ class Customer(Model):
     country = fields.CharField(max_length=2, null=True)
     stage = fields.CharEnumField(LifecycleStage, max_length=16, default=LifecycleStage.LEAD)
     tags = ArrayField("text", default=list)
-    custom_fields = fields.JSONField(default=dict)
+    custom_fields: Any = fields.JSONField(default=dict)
     owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "crm.User", related_name="owned_customers", null=True, on_delete=fields.SET_NULL
     )
@@ -94,7 +96,7 @@ class Order(Model):
     currency = fields.CharField(max_length=3)
     status = fields.CharEnumField(OrderStatus, max_length=16, default=OrderStatus.PENDING)
     placed_at = fields.DatetimeField()
-    line_items = fields.JSONField(default=list)
+    line_items: Any = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -123,7 +125,7 @@ class Interaction(Model):
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "crm.User", related_name="interactions", null=True, on_delete=fields.SET_NULL
     )
-    metadata = fields.JSONField(default=dict)
+    metadata: Any = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     organization_id: int

@@ -108,8 +108,10 @@ def currency(value: str) -> str:
     return code
 
 
-def amount(value: Decimal) -> Decimal:
+def amount(value: Decimal | None) -> Decimal:
     """A non-negative amount with at most four decimal places."""
+    if value is None:
+        raise ValueError("is required")
     try:
         if not value.is_finite() or value < 0 or value >= MAX_AMOUNT:
             raise ValueError("must be a non-negative amount below 10^14")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from schema.interaction import Interaction, InteractionOrderBy
     from schema.order import Order, OrderOrderBy
 
+CENT = Decimal("0.01")
 InteractionRef = Annotated["Interaction", strawberry.lazy("schema.interaction")]
 InteractionOrderByRef = Annotated["InteractionOrderBy", strawberry.lazy("schema.interaction")]
 OrderRef = Annotated["Order", strawberry.lazy("schema.order")]
@@ -42,6 +43,12 @@ class Address:
 class Money:
     amount: Decimal
     currency: str = strawberry.field(description="ISO 4217 code.")
+
+    @classmethod
+    def of(cls, amount: Decimal, currency: str) -> Money:
+        """Money shown with cents (``12.50``), or with all its digits when it has more."""
+        cents = amount.quantize(CENT)
+        return cls(amount=cents if cents == amount else amount.normalize(), currency=currency)
 
 
 @strawberry.input(description="Conditions on a customer's interactions.")
@@ -154,22 +161,25 @@ class Customer(Node):
             filter_key=f, node_of=Order.from_row,
         )
 
+    async def _stats(self, info: strawberry.Info) -> customers.CustomerStats:
+        return await info.context.loaders.customer_stats.load(self.pk) or customers.CustomerStats()
+
     @strawberry.field(description="Sum of PAID orders, one entry per currency.")
     async def lifetime_value(self, info: strawberry.Info) -> list[Money]:
-        stats = await info.context.loaders.customer_stats.load(self.pk)
-        return [Money(amount=amount, currency=cur) for cur, amount in stats.lifetime_value]
+        stats = await self._stats(info)
+        return [Money.of(amount, cur) for cur, amount in stats.lifetime_value]
 
     @strawberry.field(description="Number of orders of any status.")
     async def order_count(self, info: strawberry.Info) -> int:
-        return int((await info.context.loaders.customer_stats.load(self.pk)).order_count)
+        return (await self._stats(info)).order_count
 
     @strawberry.field
     async def last_order_at(self, info: strawberry.Info) -> datetime | None:
-        return (await info.context.loaders.customer_stats.load(self.pk)).last_order_at
+        return (await self._stats(info)).last_order_at
 
     @strawberry.field
     async def last_interaction_at(self, info: strawberry.Info) -> datetime | None:
-        return (await info.context.loaders.customer_stats.load(self.pk)).last_interaction_at
+        return (await self._stats(info)).last_interaction_at
 
 
 @strawberry.enum(description="Orderings of customer lists.")

@@ -1,12 +1,10 @@
-"""The database enumerations, exposed under the same names."""
+"""The database enumerations, exposed in the API under the same names."""
 
 import strawberry
 
-from db import enums
+from db.enums import Channel, CustomerKind, Direction, LifecycleStage, OrderStatus, Role
 
-Role = strawberry.enum(enums.Role, name="Role")
-CustomerKind = strawberry.enum(enums.CustomerKind, name="CustomerKind")
-LifecycleStage = strawberry.enum(enums.LifecycleStage, name="LifecycleStage")
-OrderStatus = strawberry.enum(enums.OrderStatus, name="OrderStatus")
-Channel = strawberry.enum(enums.Channel, name="Channel")
-Direction = strawberry.enum(enums.Direction, name="Direction")
+for _enum in (Channel, CustomerKind, Direction, LifecycleStage, OrderStatus, Role):
+    strawberry.enum(_enum)
+
+__all__ = ["Channel", "CustomerKind", "Direction", "LifecycleStage", "OrderStatus", "Role"]

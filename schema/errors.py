@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from app.errors import ErrorCode as ErrorCodeEnum
-from app.errors import FieldError
+from app.errors import ErrorCode, FieldError
 
-ErrorCode = strawberry.enum(ErrorCodeEnum, name="ErrorCode")
+strawberry.enum(ErrorCode)
 
 
 @strawberry.type(description="A mistake in the input, tied to the field it concerns.")

@@ -39,11 +39,11 @@ class Order(Node):
     def from_row(cls, row: dict[str, Any]) -> Order:
         return cls(
             id=to_global_id("Order", row["id"]), external_ref=row["external_ref"],
-            total=Money(amount=row["amount"], currency=row["currency"]), status=row["status"],
+            total=Money.of(row["amount"], row["currency"]), status=row["status"],
             placed_at=row["placed_at"],
             line_items=[
                 LineItem(sku=i.get("sku"), name=i["name"], quantity=i["quantity"],
-                         unit_price=Decimal(i["unit_price"]))
+                         unit_price=Money.of(Decimal(i["unit_price"]), row["currency"]).amount)
                 for i in row["line_items"] or []
             ],
             created_at=row["created_at"], updated_at=row["updated_at"],

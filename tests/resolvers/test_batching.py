@@ -1,0 +1,66 @@
+"""Nested fields are batched: the SQL statements per request do not grow with the page size."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from db.enums import Channel
+from tests.factories import make_customer, make_interaction, make_order, make_user
+from tests.statements import count_statements
+
+NESTED = """
+query($first: Int!) {
+  customers(first: $first) {
+    totalCount
+    edges { cursor node {
+      id name owner { id name }
+      lifetimeValue { amount currency } orderCount lastOrderAt lastInteractionAt
+      interactions(first: 5) {
+        totalCount
+        edges { node { id channel subject occurredAt customer { id name } createdBy { name } } }
+      }
+      orders(first: 3) { edges { node { id total { amount currency } status } } }
+    } }
+  }
+}"""
+
+
+async def _populate(org, count: int) -> None:
+    owner = await make_user(org)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(count):
+        customer = await make_customer(org, owner=owner)
+        for k in range(6):
+            await make_interaction(
+                customer, channel=Channel.EMAIL, occurred_at=start + timedelta(hours=k),
+                created_by=owner,
+            )
+        await make_order(customer)
+        if n % 2:
+            await make_order(customer, currency="USD")
+
+
+async def _statements_for(api, first: int) -> tuple[int, dict]:
+    with count_statements() as statements:
+        data = await api.data(NESTED, first=first)
+    return len(statements), data
+
+
+async def test_statement_count_is_independent_of_page_size(api, org) -> None:
+    await _populate(org, 100)
+    small, small_data = await _statements_for(api, 5)
+    large, large_data = await _statements_for(api, 100)
+    assert len(large_data["customers"]["edges"]) == 100
+    assert small == large
+    # token check, customers page, count, users (owners and authors in one batch), stats,
+    # interactions page, interactions count, interaction customers, orders page
+    assert large == 9, statements_note(large)
+    node = large_data["customers"]["edges"][0]["node"]
+    assert len(node["interactions"]["edges"]) == 5
+    assert node["interactions"]["totalCount"] == 6
+    assert node["owner"]["name"] == "Test User"
+    assert node["orderCount"] in (1, 2)
+
+
+def statements_note(count: int) -> str:
+    return f"{count} statements"
