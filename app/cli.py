@@ -130,9 +130,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"[red]{path} is not a file[/red]")
         return 2
 
+    size = path.stat().st_size
+
     async def work() -> Any:
         with progress_bar() as bar:
-            task = bar.add_task(f"Importing {args.kind}", total=path.stat().st_size)
+            task = bar.add_task(f"Importing {args.kind}", total=size)
             return await csv_io.import_csv(
                 args.kind, path, args.org, progress=lambda n: bar.update(task, completed=n)
             )
@@ -154,7 +156,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> int:
         if args.output == "-":
             return int(await csv_io.export_csv(args.kind, args.org, sys.stdout))
-        with open(args.output, "w", newline="", encoding="utf-8") as out:
+        # a local file; writes are buffered and small next to the database round trips
+        with open(args.output, "w", newline="", encoding="utf-8") as out:  # noqa: ASYNC230
             return int(await csv_io.export_csv(args.kind, args.org, out))
 
     rows = int(asyncio.run(_with_db(url, settings, work)))

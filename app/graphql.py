@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 
 from app.config import Settings
 from app.errors import AppError, ErrorCode
+from resolvers.bulk import BulkMutation
 from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
 from resolvers.node import NodeQuery
@@ -35,7 +36,7 @@ log = logging.getLogger("crm.graphql")
 
 Query = merge_types("Query", (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery))
 Mutation = merge_types(
-    "Mutation", (UserMutation, CustomerMutation, InteractionMutation, OrderMutation)
+    "Mutation", (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, BulkMutation)
 )
 
 
@@ -60,25 +61,26 @@ class ErrorPolicy(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if result is None or not result.errors:
-            return
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        result.errors = [self._present(error, request_id) for error in result.errors]
+        context = self.execution_context
+        request_id = getattr(context.context, "request_id", None)
+        result = context.result
+        # parse and validation errors never reach ``result``; they are edited in place
+        errors = [*(context.pre_execution_errors or ()), *((result and result.errors) or ())]
+        for error in errors:
+            _present(error, request_id)
 
-    @staticmethod
-    def _present(error: GraphQLError, request_id: str | None) -> GraphQLError:
-        if is_internal(error):
-            return GraphQLError(
-                "Internal server error",
-                nodes=error.nodes, source=error.source, positions=error.positions,
-                path=error.path,
-                extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
-            )
-        if not error.extensions or "code" not in error.extensions:
-            code = "GRAPHQL_VALIDATION_FAILED" if error.original_error is None else "BAD_USER_INPUT"
-            error.extensions = {**(error.extensions or {}), "code": code}
-        return error
+
+def _present(error: GraphQLError, request_id: str | None) -> None:
+    if is_internal(error):
+        error.message = "Internal server error"
+        error.args = (error.message,)
+        error.original_error = None
+        error.extensions = {
+            "code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id
+        }
+    elif not error.extensions or "code" not in error.extensions:
+        code = "GRAPHQL_VALIDATION_FAILED" if error.original_error is None else "BAD_USER_INPUT"
+        error.extensions = {**(error.extensions or {}), "code": code}
 
 
 class CrmSchema(strawberry.Schema):

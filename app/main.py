@@ -17,6 +17,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from app import database
 from app.auth import viewer_from_token
@@ -134,6 +136,15 @@ class CrmGraphQL(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(self._ide_html)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        for error in response.get("errors") or ():
+            # documents that fail to parse never reach the schema's error policy
+            error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        return response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

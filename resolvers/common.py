@@ -39,4 +39,5 @@ def provided(obj: object, renames: dict[str, str] | None = None) -> dict[str, An
 
 def missing(what: str, *path: str) -> InputError:
     """The payload error for an unknown (or other organization's) id at ``path``."""
-    return InputError([FieldError(ErrorCode.NOT_FOUND, path or ("input", "id"), f"{what} not found")])
+    field = path or ("input", "id")
+    return InputError([FieldError(ErrorCode.NOT_FOUND, field, f"{what} not found")])

@@ -11,11 +11,11 @@ from db import customer as customers
 from db.pagination import count, fetch_page
 from resolvers.common import attempt, missing, provided
 from schema.customer import (
+    CreateCustomerInput,
     Customer,
     CustomerFilter,
     CustomerOrderBy,
     CustomerPayload,
-    CreateCustomerInput,
     UpdateCustomerInput,
 )
 from schema.node import decode_id

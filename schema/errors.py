@@ -13,7 +13,7 @@ strawberry.enum(ErrorCode)
 class UserError:
     code: ErrorCode
     field: list[str] | None = strawberry.field(
-        description="Path to the input field, e.g. [\"input\", \"email\"]; null for the whole input."
+        description='Path to the input field, e.g. ["input", "email"]; null for the whole input.'
     )
     message: str
 

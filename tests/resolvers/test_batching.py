@@ -48,7 +48,7 @@ async def _statements_for(api, first: int) -> tuple[int, dict]:
 
 async def test_statement_count_is_independent_of_page_size(api, org) -> None:
     await _populate(org, 100)
-    small, small_data = await _statements_for(api, 5)
+    small, _ = await _statements_for(api, 5)
     large, large_data = await _statements_for(api, 100)
     assert len(large_data["customers"]["edges"]) == 100
     assert small == large

@@ -1,0 +1,83 @@
+"""The HTTP surface: health, request ids, error masking, limits, GET queries, GraphiQL."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from db import customer as customers
+from tests.factories import gid, make_customer
+
+
+async def test_health_and_readiness(http) -> None:
+    assert (await http.get("/healthz")).json() == {"status": "ok"}
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok"}
+
+
+async def test_internal_errors_are_masked_and_logged_with_request_id(
+    api, org, monkeypatch, caplog
+) -> None:
+    customer = await make_customer(org)
+
+    async def broken(**kwargs):
+        raise RuntimeError("secret detail: password=hunter2")
+
+    monkeypatch.setattr(customers, "get_many", broken)
+    with caplog.at_level(logging.ERROR, logger="crm.graphql"):
+        response = await api.http.post(
+            "/graphql", headers=api.headers,
+            json={"query": "query($id: ID!) { customer(id: $id) { id } }",
+                  "variables": {"id": gid(customer)}},
+        )
+    body = response.json()
+    (error,) = body["errors"]
+    request_id = response.headers["x-request-id"]
+    assert error["message"] == "Internal server error"
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    assert "hunter2" not in response.text
+    assert any(request_id in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_incoming_request_id_is_kept(http) -> None:
+    response = await http.get("/healthz", headers={"x-request-id": "abc123"})
+    assert response.headers["x-request-id"] == "abc123"
+    response = await http.get("/healthz", headers={"x-request-id": "bad id\n"})
+    assert response.headers["x-request-id"] != "bad id\n"
+
+
+async def test_oversize_body_is_refused(http, settings) -> None:
+    response = await http.post("/graphql", content=b"x" * (settings.max_request_bytes + 1),
+                               headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+async def test_invalid_documents_get_codes(api) -> None:
+    body = await api("{ customers { nope } }")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    body = await api("{ customers { ")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_deep_queries_are_refused_before_running(api) -> None:
+    deep = "{ customers { nodes { " + "interactions { nodes { customer { " * 5 + "id" + " } } }" * 5
+    body = await api(deep + " } } }")
+    assert body["errors"]
+    assert "depth" in body["errors"][0]["message"]
+
+
+async def test_get_queries_work(http, api, org) -> None:
+    await make_customer(org)
+    response = await http.get("/graphql", params={"query": "{ customers { totalCount } }"},
+                              headers=api.headers)
+    assert response.json() == {"data": {"customers": {"totalCount": 1}}}
+
+
+@pytest.mark.parametrize("path", ["/graphql"])
+async def test_graphiql_page_is_served_offline(http, path) -> None:
+    response = await http.get(path, headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql.min.js" in response.text
+    assert "https://" not in response.text

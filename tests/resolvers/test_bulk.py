@@ -1,0 +1,108 @@
+"""The importCustomers mutation through the GraphQL endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.enums import Role
+from db.models import Customer
+from tests.factories import Api, gid, make_customer, make_org, make_user, token_for
+
+IMPORT = """
+mutation($input: ImportCustomersInput!) {
+  importCustomers(input: $input) {
+    results {
+      index status
+      customer { id name email phone externalRef address { city country } tags stage }
+      errors { code field message }
+    }
+    created updated unchanged failed
+    errors { code field message }
+  }
+}"""
+
+
+async def run(api: Api, rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    data = await api.data(IMPORT, input={"rows": rows, **extra})
+    payload: dict[str, Any] = data["importCustomers"]
+    return payload
+
+
+async def test_reports_each_row(api, org) -> None:
+    kept = await make_customer(org, external_ref="K-1", name="Kept", email="kept@example.com")
+    changed = await make_customer(org, external_ref="K-2", name="Old")
+    payload = await run(api, [
+        {"externalRef": "N-1", "name": "张三", "email": "zhang@example.com",
+         "address": {"city": "北京市", "country": "cn"}, "tags": ["vip"]},
+        {"externalRef": "K-1", "name": "Kept", "email": "kept@example.com"},
+        {"externalRef": "K-2", "name": "New", "stage": "CUSTOMER"},
+        {"externalRef": "N-2", "name": "Bad", "email": "nope"},
+    ])
+
+    assert [r["status"] for r in payload["results"]] == [
+        "CREATED", "UNCHANGED", "UPDATED", "FAILED"]
+    assert (payload["created"], payload["updated"], payload["unchanged"], payload["failed"]) == (
+        1, 1, 1, 1)
+    assert payload["errors"] == []
+    created = payload["results"][0]["customer"]
+    assert (created["name"], created["address"], created["tags"]) == (
+        "张三", {"city": "北京市", "country": "CN"}, ["vip"])
+    assert payload["results"][1]["customer"]["id"] == gid(kept)
+    failed = payload["results"][3]
+    assert (failed["customer"], [e["field"] for e in failed["errors"]]) == (
+        None, [["input", "rows", "3", "email"]])
+    await changed.refresh_from_db()
+    assert (changed.name, changed.stage) == ("New", "CUSTOMER")
+    refs = await Customer.filter(organization=org).values_list("external_ref", flat=True)
+    assert sorted(refs) == ["K-1", "K-2", "N-1"]
+
+
+async def test_more_than_a_thousand_rows_write_nothing(api, org) -> None:
+    rows = [{"externalRef": f"R-{i}", "name": f"Row {i}"} for i in range(1_001)]
+    payload = await run(api, rows)
+    assert payload["results"] == []
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("BAD_USER_INPUT", ["input", "rows"])]
+    assert await Customer.filter(organization=org).count() == 0
+
+
+async def test_unique_conflict_fails_only_its_row(api, org) -> None:
+    await make_customer(org, email="taken@example.com")
+    payload = await run(api, [
+        {"externalRef": "U-1", "name": "One", "email": "TAKEN@example.com"},
+        {"externalRef": "U-2", "name": "Two", "email": "two@example.com"},
+    ])
+    assert [r["status"] for r in payload["results"]] == ["FAILED", "CREATED"]
+    assert payload["results"][0]["errors"] == [{
+        "code": "DUPLICATE", "field": ["input", "rows", "0", "email"],
+        "message": "a customer with this email already exists",
+    }]
+    assert await Customer.filter(organization=org, external_ref__in=["U-1", "U-2"]).count() == 1
+
+
+async def test_match_on_email(api, org) -> None:
+    customer = await make_customer(org, email="mia@example.com", external_ref=None)
+    payload = await run(api, [{"email": "mia@example.com", "externalRef": "M-9"}],
+                        matchOn="EMAIL")
+    assert payload["results"][0]["status"] == "UPDATED"
+    await customer.refresh_from_db()
+    assert customer.external_ref == "M-9"
+
+
+async def test_other_organization_is_untouched(api, org) -> None:
+    other = await make_org()
+    theirs = await make_customer(other, external_ref="SHARED", name="Theirs",
+                                 email="shared@example.com")
+    payload = await run(api, [{"externalRef": "SHARED", "name": "Ours",
+                               "email": "shared@example.com"}])
+    assert payload["results"][0]["status"] == "CREATED"
+    await theirs.refresh_from_db()
+    assert (theirs.name, theirs.email) == ("Theirs", "shared@example.com")
+    assert await Customer.filter(organization=other).count() == 1
+
+
+async def test_viewers_may_not_import(http, org, settings) -> None:
+    viewer = Api(http, token_for(await make_user(org, role=Role.VIEWER), settings))
+    body = await viewer(IMPORT, input={"rows": [{"externalRef": "V-1", "name": "V"}]})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await Customer.filter(organization=org).count() == 0

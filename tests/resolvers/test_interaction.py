@@ -1,0 +1,70 @@
+"""Interactions through the API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from db.enums import Channel, Direction
+from db.models import Interaction
+from tests.factories import gid, make_customer, make_interaction, make_org
+
+LOG = """
+mutation($input: LogInteractionInput!) {
+  logInteraction(input: $input) {
+    interaction { id channel direction subject body metadata customer { name } createdBy { email } }
+    errors { code field message }
+  }
+}"""
+
+
+async def test_log_interaction(api, org, admin) -> None:
+    customer = await make_customer(org, name="张三")
+    data = await api.data(LOG, input={
+        "customerId": gid(customer), "channel": "MEETING", "direction": "OUTBOUND",
+        "subject": "Kick-off", "body": "Met in 北京市.\nNext steps agreed.",
+        "metadata": {"room": "A1"},
+    })
+    interaction = data["logInteraction"]["interaction"]
+    assert interaction["customer"] == {"name": "张三"}
+    assert interaction["createdBy"] == {"email": admin.email}
+    assert interaction["body"] == "Met in 北京市.\nNext steps agreed."
+    assert interaction["metadata"] == {"room": "A1"}
+
+
+async def test_log_interaction_for_unknown_customer_writes_nothing(api, org) -> None:
+    theirs = await make_customer(await make_org())
+    data = await api.data(LOG, input={"customerId": gid(theirs), "channel": "NOTE",
+                                      "direction": "INBOUND", "body": "x"})
+    assert data["logInteraction"]["errors"][0]["code"] == "NOT_FOUND"
+    assert not await Interaction.filter(customer=theirs).exists()
+
+
+async def test_organization_timeline_filters(api, org) -> None:
+    alice, bob = await make_customer(org, name="Alice"), await make_customer(org, name="Bob")
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    await make_interaction(alice, channel=Channel.EMAIL, direction=Direction.INBOUND,
+                           occurred_at=start)
+    await make_interaction(alice, channel=Channel.SMS, direction=Direction.OUTBOUND,
+                           occurred_at=start + timedelta(days=1))
+    await make_interaction(bob, channel=Channel.EMAIL, direction=Direction.OUTBOUND,
+                           occurred_at=start + timedelta(days=2))
+    await make_interaction(await make_customer(await make_org()))  # another tenant's
+
+    async def subjects(**f):
+        data = await api.data("query($f: InteractionFilter) { interactions(filter: $f) "
+                              "{ totalCount nodes { channel customer { name } } } }", f=f)
+        return [(n["channel"], n["customer"]["name"]) for n in data["interactions"]["nodes"]]
+
+    assert await subjects() == [("EMAIL", "Bob"), ("SMS", "Alice"), ("EMAIL", "Alice")]
+    assert await subjects(channels=["EMAIL"]) == [("EMAIL", "Bob"), ("EMAIL", "Alice")]
+    assert await subjects(direction="OUTBOUND") == [("EMAIL", "Bob"), ("SMS", "Alice")]
+    assert await subjects(customerId=gid(alice)) == [("SMS", "Alice"), ("EMAIL", "Alice")]
+    assert await subjects(occurredAfter="2026-05-02T00:00:00Z",
+                          occurredBefore="2026-05-03T00:00:00Z") == [("SMS", "Alice")]
+
+
+async def test_control_characters_in_subject_are_refused(api, org) -> None:
+    customer = await make_customer(org)
+    data = await api.data(LOG, input={"customerId": gid(customer), "channel": "NOTE",
+                                      "direction": "INBOUND", "subject": "bad\x00subject"})
+    assert data["logInteraction"]["errors"][0]["field"] == ["input", "subject"]
