@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import orjson
@@ -30,6 +30,10 @@ from app.graphql import build_schema
 
 log = logging.getLogger("crm.app")
 REQUEST_ID_HEADER = "x-request-id"
+
+Service = Callable[[Starlette, Settings], AbstractAsyncContextManager[None]]
+# Started in order when the app starts, stopped in reverse order when it stops.
+SERVICES: list[Service] = []
 
 
 class RequestIdMiddleware:
@@ -179,7 +183,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await database.connect(url, settings)
         try:
-            yield
+            async with AsyncExitStack() as services:
+                # background services of this process (listeners, workers) start here
+                for service in SERVICES:
+                    await services.enter_async_context(service(app, settings))
+                yield
         finally:
             await database.disconnect()
 
