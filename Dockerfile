@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t crm .
+# Run:   docker run -p 8000:8000 -e DATABASE_URL=postgresql://user:pass@db:5432/crm \
+#          -e CRM_ENV=production -e CRM_SECRET_KEY=... crm
+# Without DATABASE_URL the container starts its own embedded PostgreSQL in /data.
+
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY schema ./schema
+COPY resolvers ./resolvers
+COPY db ./db
+COPY ml ./ml
+COPY migrations ./migrations
+RUN pip install .
+
+FROM python:3.11-slim
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    CRM_DATA_DIR=/data
+RUN useradd --create-home --uid 10001 crm && mkdir /data && chown crm:crm /data
+COPY --from=build /opt/venv /opt/venv
+USER crm
+WORKDIR /home/crm
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status != 200)"]
+ENTRYPOINT ["crm"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000", "--no-demo"]
