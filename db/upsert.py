@@ -1,0 +1,230 @@
+"""Machinery shared by bulk upserts: per-row plans, key checks and batched, row-isolated writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+import orjson
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.errors import ErrorCode, FieldError, InputError
+from db import validation
+from db.sql import fetch, violated_constraint
+
+MAX_ROWS = 1_000
+# ids of the customers of organization $1 holding an external reference of $2 or an email of $3
+# (lower-cased), for ``t.id = ANY(ARRAY(...))``: one unique-index probe per key, whatever the
+# statistics say (a large first import leaves them stale, and a filtered scan then takes over)
+HOLDERS = (
+    "SELECT x.id FROM unnest($2::text[]) AS k(ref) CROSS JOIN LATERAL (SELECT c.id FROM customer c"
+    " WHERE c.organization_id = $1 AND c.external_ref IS NOT NULL AND c.external_ref = k.ref"
+    " LIMIT 1) x"
+    " UNION SELECT x.id FROM unnest($3::text[]) AS k(email) CROSS JOIN LATERAL (SELECT c.id"
+    " FROM customer c WHERE c.organization_id = $1 AND c.email IS NOT NULL"
+    " AND lower(c.email) = k.email LIMIT 1) x"
+)
+Status = Literal["created", "updated", "unchanged", "failed"]
+
+
+@dataclass
+class RowResult:
+    """What became of one input row: the stored row afterwards, or the errors that stopped it."""
+
+    index: int
+    status: Status
+    row: dict[str, Any] | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """One input row on its way to the database."""
+
+    index: int
+    key: str | None = None
+    key_path: str = ""
+    existing: dict[str, Any] | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    result: RowResult = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.result = RowResult(self.index, "unchanged")
+
+    @property
+    def failed(self) -> bool:
+        return self.result.status == "failed"
+
+    def fail(self, errors: Iterable[FieldError]) -> None:
+        self.result = RowResult(self.index, "failed", errors=list(errors))
+
+    def error(self, code: ErrorCode, field_path: str, message: str) -> None:
+        """Fail the row with one error on ``field_path`` (dotted, as in the API)."""
+        self.fail([FieldError(code, row_path(self.index, field_path), message)])
+
+
+@dataclass(frozen=True)
+class Table:
+    """Where a domain's rows live and what an upsert may write."""
+
+    name: str
+    columns: str
+    writable: tuple[str, ...]
+    defaults: Mapping[str, Any]
+    unique: Mapping[str, tuple[str, str]]
+
+
+def row_path(index: int, dotted: str = "") -> tuple[str, ...]:
+    """The error path of a field of row ``index``, e.g. ``("rows", "3", "email")``."""
+    return ("rows", str(index), *(dotted.split(".") if dotted else ()))
+
+
+def rebase(index: int, errors: Iterable[FieldError]) -> list[FieldError]:
+    """Errors of a single-input cleaner (``("input", ...)``) as errors of row ``index``."""
+    return [FieldError(e.code, ("rows", str(index), *e.field[1:]), e.message) for e in errors]
+
+
+def normalized_key(key_field: str, raw: Any) -> tuple[str | None, list[FieldError]]:
+    """A key value as the cleaners store it (emails lower-cased for matching), or its errors."""
+    c = validation.Cleaner()
+    if key_field == "email":
+        value = c.apply("email", raw, validation.email)
+        return (value.lower() if value else None), c.errors
+    return c.text("externalRef", raw, 100), c.errors
+
+
+def check_size(rows: Sequence[Any]) -> None:
+    """Refuse calls with too many rows before anything is read or written."""
+    if len(rows) > MAX_ROWS:
+        raise InputError([FieldError(
+            ErrorCode.BAD_USER_INPUT, ("rows",),
+            f"at most {MAX_ROWS} rows per call, got {len(rows)}",
+        )])
+
+
+def reject_repeated_keys(plans: Iterable[Plan]) -> None:
+    """Fail every row whose key an earlier row of the batch already has."""
+    first: dict[str, int] = {}
+    for plan in plans:
+        if plan.failed or plan.key is None:
+            continue
+        earlier = first.setdefault(plan.key, plan.index)
+        if earlier != plan.index:
+            plan.error(ErrorCode.DUPLICATE, plan.key_path, f"repeats the key of row {earlier}")
+
+
+def differing(row: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields of ``row`` that differ from the stored row: only those need cleaning.
+
+    Stored values written before today's rules (or by the seeder) then survive a round trip.
+    """
+    if existing is None:
+        return row
+    return {k: v for k, v in row.items() if k not in existing or existing[k] != v}
+
+
+def settle(plan: Plan) -> None:
+    """Decide between create, update and unchanged from the cleaned values and the stored row."""
+    if plan.existing is None:
+        plan.result = RowResult(plan.index, "created")
+        return
+    changed = any(plan.existing.get(k) != v for k, v in plan.values.items())
+    plan.result = RowResult(plan.index, "updated" if changed else "unchanged", plan.existing)
+
+
+async def write(conn: BaseDBAsyncClient, table: Table, org_id: int, plans: list[Plan]) -> None:
+    """Write created and updated rows in bulk; after a unique conflict, row by row instead."""
+    pending = [p for p in plans if p.result.status in ("created", "updated")]
+    if not pending:
+        return
+    await _assign_ids(conn, table, [p for p in pending if p.existing is None])
+    try:
+        async with in_transaction() as savepoint:
+            await _store(savepoint, table, org_id, pending)
+    except IntegrityError:
+        for plan in pending:
+            try:
+                async with in_transaction() as savepoint:
+                    await _store(savepoint, table, org_id, [plan])
+            except IntegrityError as exc:
+                plan.fail([_conflict(table, plan.index, exc)])
+
+
+def _conflict(table: Table, index: int, exc: IntegrityError) -> FieldError:
+    name = violated_constraint(exc)
+    if name is None or name not in table.unique:
+        raise exc
+    path, message = table.unique[name]
+    return FieldError(ErrorCode.DUPLICATE, row_path(index, path), message)
+
+
+async def _assign_ids(conn: BaseDBAsyncClient, table: Table, plans: list[Plan]) -> None:
+    if not plans:
+        return
+    ids = await fetch(
+        f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) AS id"
+        " FROM generate_series(1, $1)",
+        [len(plans)], conn,
+    )
+    for plan, row in zip(plans, ids, strict=True):
+        plan.values["id"] = row["id"]
+
+
+async def _store(conn: BaseDBAsyncClient, table: Table, org_id: int, plans: list[Plan]) -> None:
+    created = [p for p in plans if p.existing is None]
+    updated = [p for p in plans if p.existing is not None]
+    stored: dict[int, dict[str, Any]] = {}
+    if created:
+        records = [{**table.defaults, **p.values} for p in created]
+        stored |= await _run(conn, _insert_sql(table), org_id, records)
+    if updated:
+        records = [_merged(table, p) for p in updated]
+        stored |= await _run(conn, _update_sql(table), org_id, records)
+    for plan in plans:
+        row_id = plan.values["id"] if plan.existing is None else plan.existing["id"]
+        plan.result.row = stored[row_id]
+
+
+def _merged(table: Table, plan: Plan) -> dict[str, Any]:
+    assert plan.existing is not None
+    record = {c: plan.existing[c] for c in table.writable} | plan.values
+    return record | {"id": plan.existing["id"]}
+
+
+async def _run(
+    conn: BaseDBAsyncClient, sql: str, org_id: int, records: list[dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    payload = orjson.dumps(records, default=_json_default).decode()
+    rows = await fetch(sql, [org_id, payload], conn)
+    return {row["id"]: row for row in rows}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} values")
+
+
+def _insert_sql(table: Table) -> str:
+    columns = ", ".join(table.writable)
+    picked = ", ".join(f"v.{c}" for c in table.writable)
+    return (
+        f"INSERT INTO {table.name} AS t (id, organization_id, created_at, updated_at, {columns})"
+        f" SELECT v.id, $1, now(), now(), {picked}"
+        f" FROM jsonb_populate_recordset(NULL::{table.name}, $2::text::jsonb) v"
+        f" RETURNING {table.columns}"
+    )
+
+
+def _update_sql(table: Table) -> str:
+    assignments = ", ".join(f"{c} = v.{c}" for c in table.writable)
+    return (
+        f"UPDATE {table.name} AS t SET {assignments}, updated_at = now()"
+        f" FROM jsonb_populate_recordset(NULL::{table.name}, $2::text::jsonb) v"
+        f" WHERE t.id = v.id AND t.organization_id = $1"
+        f" RETURNING {table.columns}"
+    )
