@@ -147,7 +147,8 @@ class CrmGraphQL(GraphQL[Context, None]):
         response = await super().process_result(request, result)
         for error in response.get("errors") or ():
             # documents that fail to parse never reach the schema's error policy
-            error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+            if isinstance(error, dict):
+                error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
         return response
 
     def encode_json(self, data: object) -> bytes:
