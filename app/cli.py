@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from app import database
 from app.config import Settings, get_settings
+from app.csv_rows import CsvError
 from db.enums import Role
 
 console = Console(stderr=True)
@@ -139,7 +140,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 args.kind, path, args.org, progress=lambda n: bar.update(task, completed=n)
             )
 
-    report = asyncio.run(_with_db(url, settings, work))
+    try:
+        report = asyncio.run(_with_db(url, settings, work))
+    except CsvError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
     console.print(report.summary())
     for rejected in report.rejected[:100]:
         console.print(f"  line {rejected.line}: {rejected.reason}")
@@ -160,7 +165,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         with open(args.output, "w", newline="", encoding="utf-8") as out:  # noqa: ASYNC230
             return int(await csv_io.export_csv(args.kind, args.org, out))
 
-    rows = int(asyncio.run(_with_db(url, settings, work)))
+    try:
+        rows = int(asyncio.run(_with_db(url, settings, work)))
+    except CsvError as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
     console.print(f"Exported {rows} {args.kind}.")
     return 0
 

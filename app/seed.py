@@ -11,7 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import phonenumbers
 from faker import Faker
+from phonenumbers import PhoneNumberType
 
 from app import database
 
@@ -57,13 +59,11 @@ class _Pools:
         for locale in LOCALES:
             fake = Faker(locale)
             fake.seed_instance(seed)
+            makers = {"name": fake.name, "company": fake.company, "street": fake.street_address,
+                      "city": fake.city, "postcode": fake.postcode, "sentence": fake.sentence}
             self.by_locale[locale] = {
-                "name": [fake.name() for _ in range(POOL_SIZE)],
-                "company": [fake.company() for _ in range(POOL_SIZE)],
-                "street": [fake.street_address() for _ in range(POOL_SIZE)],
-                "city": [fake.city() for _ in range(POOL_SIZE)],
-                "postcode": [fake.postcode() for _ in range(POOL_SIZE)],
-                "sentence": [fake.sentence() for _ in range(POOL_SIZE)],
+                kind: [" ".join(make().split()) for _ in range(POOL_SIZE)]  # one line each
+                for kind, make in makers.items()
             }
 
     def pick(self, locale: str, kind: str) -> str:
@@ -95,11 +95,17 @@ def _customer_rows(
 
 
 def _phone(rng: random.Random, country: str) -> str | None:
+    """A valid mobile number of ``country`` in E.164 (the example number with new last digits)."""
     if rng.random() < 0.2:
         return None
-    prefix = {"US": "+1202", "DE": "+4930", "FR": "+331", "CN": "+86138", "JP": "+8190",
-              "ES": "+3491", "GB": "+4420"}[country]
-    return prefix + "".join(rng.choice("0123456789") for _ in range(7 if country != "CN" else 8))
+    example = phonenumbers.example_number_for_type(country, PhoneNumberType.MOBILE)
+    digits = str(example.national_number)
+    for _ in range(10):
+        candidate = digits[:-4] + f"{rng.randrange(10_000):04d}"
+        number = phonenumbers.parse(f"+{example.country_code}{candidate}")
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
 
 
 def _activity_rows(

@@ -139,6 +139,9 @@ def json_object(value: Any) -> dict[str, Any]:
     """A JSON object of bounded size."""
     if not isinstance(value, dict):
         raise ValueError("must be a JSON object")
-    if len(orjson.dumps(value)) > MAX_JSON_BYTES:
+    encoded = orjson.dumps(value)
+    if len(encoded) > MAX_JSON_BYTES:
         raise ValueError(f"must be at most {MAX_JSON_BYTES} bytes of JSON")
+    if b"\\u0000" in encoded:
+        raise ValueError("must not contain NUL characters")  # jsonb cannot store them
     return value
