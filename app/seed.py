@@ -99,6 +99,8 @@ def _phone(rng: random.Random, country: str) -> str | None:
     if rng.random() < 0.2:
         return None
     example = phonenumbers.example_number_for_type(country, PhoneNumberType.MOBILE)
+    if example is None:
+        return None
     digits = str(example.national_number)
     for _ in range(10):
         candidate = digits[:-4] + f"{rng.randrange(10_000):04d}"
