@@ -1,0 +1,295 @@
+"""Prediction data: histories as arrays, training runs, predictions (batched reads and writes).
+
+The model registry (versions, activation, artifacts) lives in ``db.prediction_registry``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import orjson
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from db.prediction_models import RunStatus
+from db.sql import fetch, fetch_one, violated_constraint
+from ml.features import CHANNELS, Events, History
+
+WRITE_BATCH = 5_000
+STALE_RUN = timedelta(hours=1)  # an in-flight run silent this long died with its process
+RUN_COLUMNS = (
+    "id, organization_id, requested_by_id, status, progress, stage, as_of, horizon_days,"
+    " backtest, results, error, created_at, started_at, finished_at, updated_at"
+)
+PREDICTION_COLUMNS = (
+    "customer_id, churn_risk, expected_revenue, expected_orders, segment, reasons,"
+    " model_version, as_of, horizon_days, scored_at"
+)
+
+
+# --- histories ---------------------------------------------------------------------------
+
+
+async def org_currency(org_id: int) -> str:
+    """The organization's currency: money in other currencies is left out of revenue."""
+    row = await fetch_one("SELECT currency FROM organization WHERE id = $1", [org_id])
+    return str(row["currency"]) if row else "USD"
+
+
+def _subset(customer_ids: Sequence[int] | None, params: list[Any], column: str) -> str:
+    if customer_ids is None:
+        return ""
+    params.append(list(customer_ids))
+    return f" AND {column} = ANY(${len(params)}::bigint[])"
+
+
+async def _events(sql: str, params: list[Any]) -> list[Any]:
+    row = await fetch_one(sql, params)
+    return [value or [] for value in (row or {}).values()]
+
+
+async def load_email_events(
+    *, org_id: int, as_of: datetime, customer_ids: Sequence[int] | None = None
+) -> tuple[list[int], list[float], list[int]] | None:
+    """EMAIL OUTCOMES HOOK: (customer ids, days, outcome codes) once the email domain exists.
+
+    Return one entry per outcome event before ``as_of``, with the code an index into
+    ``ml.features.EMAIL_OUTCOMES``; None (today) means no email features are computed.
+    """
+    return None
+
+
+async def load_history(
+    *, org_id: int, as_of: datetime, customer_ids: Sequence[int] | None = None
+) -> History:
+    """The live customers' PAID orders and interactions before ``as_of``, as arrays.
+
+    A customer counts as existing from its first order or interaction when that is earlier
+    than its creation (imported history).
+    """
+    currency = await org_currency(org_id)
+    params: list[Any] = [org_id]
+    ids, created = await _events(
+        "SELECT array_agg(id ORDER BY id) AS a, array_agg(extract(epoch FROM created_at)::float8"
+        " / 86400 ORDER BY id) AS b FROM customer"
+        " WHERE organization_id = $1 AND deleted_at IS NULL"
+        f"{_subset(customer_ids, params, 'id')}", params,
+    )
+    params = [org_id, as_of, currency]
+    o_cust, o_day, o_amount = await _events(
+        "SELECT array_agg(customer_id) AS a,"
+        " array_agg(extract(epoch FROM placed_at)::float8 / 86400) AS b,"
+        " array_agg(CASE WHEN currency = $3 THEN amount::float8 END) AS c FROM customer_order"
+        " WHERE organization_id = $1 AND status = 'PAID' AND placed_at < $2"
+        f"{_subset(customer_ids, params, 'customer_id')}", params,
+    )
+    params = [org_id, as_of, list(CHANNELS)]
+    i_cust, i_day, i_kind, i_in = await _events(
+        "SELECT array_agg(customer_id) AS a,"
+        " array_agg(extract(epoch FROM occurred_at)::float8 / 86400) AS b,"
+        " array_agg(array_position($3::text[], channel::text) - 1) AS c,"
+        " array_agg(direction = 'INBOUND') AS d FROM interaction"
+        " WHERE organization_id = $1 AND occurred_at < $2"
+        f"{_subset(customer_ids, params, 'customer_id')}", params,
+    )
+    id_array = np.asarray(ids, dtype=np.int64)
+    orders, first_order = _indexed(id_array, o_cust, o_day, amount=o_amount)
+    interactions, first_touch = _indexed(id_array, i_cust, i_day, kind=i_kind, inbound=i_in)
+    created_day = np.minimum(np.asarray(created, dtype=np.float64), first_order)
+    email = await load_email_events(org_id=org_id, as_of=as_of, customer_ids=customer_ids)
+    emails = _indexed(id_array, email[0], email[1], kind=email[2])[0] if email else None
+    return History(
+        customer_ids=id_array, created_day=np.minimum(created_day, first_touch), orders=orders,
+        interactions=interactions, emails=emails, currency=currency,
+    )
+
+
+def _indexed(
+    ids: np.ndarray[Any, Any], customers: list[int], days: list[float], **columns: Any
+) -> tuple[Events, np.ndarray[Any, Any]]:
+    """Events keyed by position in ``ids`` (events of unknown customers dropped), and each
+    customer's first event day."""
+    cust = np.asarray(customers, dtype=np.int64)
+    if len(ids):
+        pos = np.searchsorted(ids, cust)
+        known = ids[np.minimum(pos, len(ids) - 1)] == cust
+    else:
+        pos, known = np.zeros(len(cust), np.int64), np.zeros(len(cust), bool)
+    day = np.asarray(days, dtype=np.float64)[known]
+    index = pos[known].astype(np.int64)
+    first = np.full(len(ids), np.inf)
+    np.minimum.at(first, index, day)
+    extra: dict[str, Any] = {}
+    if "amount" in columns:
+        extra["amount"] = np.asarray(columns["amount"], dtype=np.float64)[known]
+    if "kind" in columns:
+        extra["kind"] = np.asarray(columns["kind"], dtype=np.int64)[known]
+    if "inbound" in columns:
+        extra["inbound"] = np.asarray(columns["inbound"], dtype=bool)[known]
+    return Events(customer=index, day=day, **extra), first
+
+
+# --- training runs -----------------------------------------------------------------------
+
+
+async def start_run(
+    *, org_id: int, user_id: int | None, as_of: datetime, horizon_days: int, backtest: bool
+) -> tuple[dict[str, Any], bool]:
+    """A new PENDING run, or (False) the organization's run already in flight."""
+    await fetch(
+        "UPDATE training_run SET status = 'FAILED', error = 'interrupted: its worker stopped',"
+        " finished_at = now() WHERE organization_id = $1 AND status IN ('PENDING', 'RUNNING')"
+        " AND updated_at < $2", [org_id, datetime.now(UTC) - STALE_RUN],
+    )
+    try:
+        row = await fetch_one(
+            "INSERT INTO training_run (organization_id, requested_by_id, status, progress, stage,"
+            " as_of, horizon_days, backtest, results, created_at, updated_at)"
+            " VALUES ($1, $2, 'PENDING', 0, 'queued', $3, $4, $5, '[]', now(), now())"
+            f" RETURNING {RUN_COLUMNS}", [org_id, user_id, as_of, horizon_days, backtest],
+        )
+    except IntegrityError as exc:
+        if violated_constraint(exc) != "training_run_in_flight_uniq":
+            raise
+        existing = await fetch_one(
+            f"SELECT {RUN_COLUMNS} FROM training_run WHERE organization_id = $1"
+            " AND status IN ('PENDING', 'RUNNING')", [org_id],
+        )
+        if existing is None:  # it finished in between: try once more
+            return await start_run(org_id=org_id, user_id=user_id, as_of=as_of,
+                                   horizon_days=horizon_days, backtest=backtest)
+        return existing, False
+    assert row is not None
+    return row, True
+
+
+async def get_run(*, run_id: int, org_id: int | None = None) -> dict[str, Any] | None:
+    """A training run (of the organization, when given)."""
+    org = "" if org_id is None else " AND organization_id = $2"
+    return await fetch_one(
+        f"SELECT {RUN_COLUMNS} FROM training_run WHERE id = $1{org}",
+        [run_id] if org_id is None else [run_id, org_id],
+    )
+
+
+async def latest_run(*, org_id: int) -> dict[str, Any] | None:
+    """The organization's most recent training run."""
+    return await fetch_one(
+        f"SELECT {RUN_COLUMNS} FROM training_run WHERE organization_id = $1"
+        " ORDER BY created_at DESC, id DESC LIMIT 1", [org_id],
+    )
+
+
+async def claim_run(run_id: int) -> dict[str, Any] | None:
+    """Mark a PENDING run RUNNING (None if it is not pending any more)."""
+    return await fetch_one(
+        "UPDATE training_run SET status = 'RUNNING', started_at = now(), updated_at = now(),"
+        f" stage = 'loading history' WHERE id = $1 AND status = 'PENDING' RETURNING {RUN_COLUMNS}",
+        [run_id],
+    )
+
+
+async def report_progress(run_id: int, progress: float, stage: str) -> None:
+    """Record how far a running run is."""
+    await fetch(
+        "UPDATE training_run SET progress = $2, stage = $3, updated_at = now()"
+        " WHERE id = $1 AND status = 'RUNNING'", [run_id, min(max(progress, 0.0), 1.0), stage],
+    )
+
+
+async def finish_run(
+    run_id: int, status: RunStatus, *, results: list[dict[str, Any]] | None = None,
+    error: str | None = None, using: BaseDBAsyncClient | None = None,
+) -> None:
+    """Close a run as SUCCEEDED or FAILED."""
+    await fetch(
+        "UPDATE training_run SET status = $2, results = $3::jsonb, error = $4, progress = $5,"
+        " stage = $6, finished_at = now(), updated_at = now()"
+        " WHERE id = $1 AND status IN ('PENDING', 'RUNNING')",
+        [run_id, status.value, orjson.dumps(results or []).decode(), error,
+         1.0 if status == RunStatus.SUCCEEDED else 0.0, status.value.lower()],
+        using,
+    )
+
+
+# --- predictions -------------------------------------------------------------------------
+
+
+@dataclass
+class ScoreRows:
+    """Scores ready to write: one entry per customer, None where no model is active."""
+
+    customer_ids: list[int]
+    churn: list[float | None]
+    revenue: list[float | None]
+    orders: list[float | None]
+    segments: list[str | None]
+    reasons: list[list[dict[str, Any]]]
+
+
+async def write_predictions(
+    rows: ScoreRows, *, org_id: int, model_version: str, as_of: datetime, horizon_days: int,
+    replace_all: bool, using: BaseDBAsyncClient,
+) -> None:
+    """Upsert scores in batches (one statement per batch); ``replace_all`` drops other rows."""
+    now = datetime.now(UTC)
+    if replace_all:
+        await fetch("DELETE FROM prediction WHERE organization_id = $1", [org_id], using)
+    for start in range(0, len(rows.customer_ids), WRITE_BATCH):
+        part = slice(start, start + WRITE_BATCH)
+        await fetch(
+            f"INSERT INTO prediction (organization_id, {PREDICTION_COLUMNS})"
+            " SELECT $1, u.* , $8, $9, $10, $11 FROM unnest($2::bigint[], $3::float8[],"
+            " $4::float8[], $5::float8[], $6::text[], $7::text[]::jsonb[]) AS u"
+            " ON CONFLICT (customer_id) DO UPDATE SET churn_risk = excluded.churn_risk,"
+            " expected_revenue = excluded.expected_revenue,"
+            " expected_orders = excluded.expected_orders, segment = excluded.segment,"
+            " reasons = excluded.reasons, model_version = excluded.model_version,"
+            " as_of = excluded.as_of, horizon_days = excluded.horizon_days,"
+            " scored_at = excluded.scored_at",
+            [org_id, rows.customer_ids[part], rows.churn[part], rows.revenue[part],
+             rows.orders[part], rows.segments[part],
+             [orjson.dumps(r).decode() for r in rows.reasons[part]],
+             model_version, as_of, horizon_days, now],
+            using,
+        )
+
+
+async def get_many(*, org_id: int, customer_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Predictions of these customers of the organization, keyed by customer id."""
+    rows = await fetch(
+        f"SELECT {PREDICTION_COLUMNS}, (SELECT currency FROM organization WHERE id = $1)"
+        " AS currency FROM prediction WHERE organization_id = $1"
+        " AND customer_id = ANY($2::bigint[])",
+        [org_id, list(customer_ids)],
+    )
+    return {row["customer_id"]: row for row in rows}
+
+
+async def segment_sizes(*, org_id: int) -> dict[str, int]:
+    """How many live customers each segment holds now."""
+    rows = await fetch(
+        "SELECT p.segment, count(*) AS n FROM prediction p"
+        " JOIN customer c ON c.id = p.customer_id AND c.deleted_at IS NULL"
+        " WHERE p.organization_id = $1 AND p.segment IS NOT NULL GROUP BY p.segment", [org_id],
+    )
+    return {row["segment"]: int(row["n"]) for row in rows}
+
+
+async def stale_customers(*, org_id: int, max_age: timedelta, limit: int) -> list[int]:
+    """Live customers never scored, changed since scored, or scored longer than ``max_age`` ago."""
+    rows = await fetch(
+        "SELECT c.id FROM customer c LEFT JOIN prediction p ON p.customer_id = c.id"
+        " WHERE c.organization_id = $1 AND c.deleted_at IS NULL AND (p.id IS NULL"
+        " OR p.scored_at < $2 OR c.updated_at > p.scored_at"
+        " OR EXISTS (SELECT 1 FROM customer_order o WHERE o.customer_id = c.id"
+        "   AND o.updated_at > p.scored_at)"
+        " OR EXISTS (SELECT 1 FROM interaction i WHERE i.customer_id = c.id"
+        "   AND i.created_at > p.scored_at)) ORDER BY c.id LIMIT $3",
+        [org_id, datetime.now(UTC) - max_age, limit],
+    )
+    return [row["id"] for row in rows]

@@ -1,0 +1,267 @@
+"""Training and scoring jobs, run in worker processes so the server's event loop never waits.
+
+The parent only queues work (``Trainer.start``); the worker connects to the database itself,
+loads the history, trains, reports progress on the run row and publishes models and scores in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from multiprocessing import get_context
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from app import database
+from app.config import Settings
+from db import prediction as predictions
+from db import prediction_registry as registry
+from db.prediction_models import RunStatus
+from db.sql import fetch_one
+from ml.features import to_day
+
+log = logging.getLogger("crm.ml")
+FOLLOW_INTERVAL = 0.25
+
+
+def _in_worker(url: str, settings: Settings, job: Any, *args: Any) -> Any:
+    """Run an async job in this worker process with its own database connection."""
+
+    async def main() -> Any:
+        await database.connect(url, settings)
+        try:
+            return await job(settings, *args)
+        finally:
+            await database.disconnect()
+
+    # BLAS/OpenMP threads: on a shared machine more threads than cores only fight each other.
+    # The variables reach the training thread too (OpenMP's per-thread limits would not).
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(settings.ml_threads)
+    return asyncio.run(main())
+
+
+def run_training(url: str, settings: Settings, run_id: int) -> None:
+    """Process entry point: execute one training run."""
+    _in_worker(url, settings, _train, run_id)
+
+
+def run_rescoring(url: str, settings: Settings, org_id: int) -> int:
+    """Process entry point: re-score an organization's changed customers; returns how many."""
+    return int(_in_worker(url, settings, _rescore, org_id))
+
+
+async def _train(settings: Settings, run_id: int) -> None:
+    run = await predictions.claim_run(run_id)
+    if run is None:
+        return
+    try:
+        await _train_claimed(settings, run)
+    except Exception as exc:
+        log.exception("training run %s failed", run_id)
+        await predictions.finish_run(run_id, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
+
+
+async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
+    from ml import publish  # scikit-learn loads in workers only, not in the server
+    from ml.training import train_all
+
+    loop = asyncio.get_running_loop()
+    org_id, as_of, horizon = run["organization_id"], run["as_of"], run["horizon_days"]
+    history = await predictions.load_history(org_id=org_id, as_of=as_of)
+
+    def progress(fraction: float, stage: str) -> None:
+        asyncio.run_coroutine_threadsafe(
+            predictions.report_progress(run["id"], fraction, stage), loop
+        ).result()
+
+    outcomes = await asyncio.to_thread(
+        train_all, history, to_day(as_of), float(horizon), progress=progress,
+        max_rows=settings.ml_max_training_rows,
+    )
+    previous = await registry.active_models(org_id=org_id)
+    keep = publish.kinds_to_keep(outcomes, previous, horizon, bool(run["backtest"]))
+    models = publish.scoring_models(outcomes, previous, keep)
+    await predictions.report_progress(run["id"], 0.8, "scoring customers")
+    scores = await asyncio.to_thread(publish.score_rows, history, as_of, models)
+    await predictions.report_progress(run["id"], 0.95, "saving")
+    async with in_transaction() as conn:
+        active = await registry.publish(
+            publish.new_models(outcomes), org_id=org_id, run_id=run["id"], as_of=as_of,
+            horizon_days=horizon, backtest=bool(run["backtest"]), keep=keep, using=conn,
+        )
+        await predictions.write_predictions(
+            scores, org_id=org_id, model_version=registry.version_label(active), as_of=as_of,
+            horizon_days=horizon, replace_all=True, using=conn,
+        )
+        await predictions.finish_run(
+            run["id"], RunStatus.SUCCEEDED, results=publish.results(outcomes, active, run["id"]),
+            using=conn,
+        )
+
+
+async def _rescore(settings: Settings, org_id: int) -> int:
+    async with in_transaction() as conn:
+        # one process re-scores an organization at a time; the others skip it
+        locked = await fetch_one(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended('crm.ml.rescore:' || $1::bigint, 0))"
+            " AS ok", [org_id], conn,
+        )
+        if locked and locked["ok"]:
+            return await _rescore_locked(settings, org_id, conn)
+    return 0
+
+
+async def _rescore_locked(settings: Settings, org_id: int, conn: BaseDBAsyncClient) -> int:
+    from ml import publish
+    active = await registry.active_models(org_id=org_id)
+    if not active or any(row["backtest"] for row in active.values()):
+        return 0  # backtests score a fixed past; nothing there changes
+    stale = await predictions.stale_customers(
+        org_id=org_id, max_age=timedelta(seconds=settings.ml_max_score_age_seconds),
+        limit=settings.ml_rescore_batch,
+    )
+    if not stale:
+        return 0
+    now = datetime.now(UTC)
+    history = await predictions.load_history(org_id=org_id, as_of=now, customer_ids=stale)
+    models = publish.load_models(active)
+    horizon = next(iter(active.values()))["horizon_days"]
+    scores = await asyncio.to_thread(publish.score_rows, history, now, models)
+    await predictions.write_predictions(
+        scores, org_id=org_id, model_version=registry.version_label(active), as_of=now,
+        horizon_days=horizon, replace_all=False, using=conn,
+    )
+    return len(scores.customer_ids)
+
+
+class Trainer:
+    """A process pool for ML jobs, and the tasks in this process waiting on it."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        self.url = url
+        self.settings = settings
+        self._pool: ProcessPoolExecutor | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: forking a process with running threads (uvloop, asyncpg) is unsafe
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.settings.ml_workers, mp_context=get_context("spawn")
+            )
+        return self._pool
+
+    async def train(self, run_id: int) -> None:
+        """Run a training run to its end in a worker (a crashed worker fails the run)."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                self._executor(), run_training, self.url, self.settings, run_id
+            )
+        except Exception as exc:
+            log.exception("training worker for run %s died", run_id)
+            await predictions.finish_run(run_id, RunStatus.FAILED, error=f"worker died: {exc}")
+
+    def start(self, run_id: int) -> asyncio.Task[None]:
+        """Queue a training run in the background and return at once."""
+        task = asyncio.create_task(self.train(run_id), name=f"training-run-{run_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def rescore(self, org_id: int) -> int:
+        """Re-score an organization's changed customers in a worker."""
+        loop = asyncio.get_running_loop()
+        return int(await loop.run_in_executor(
+            self._executor(), run_rescoring, self.url, self.settings, org_id
+        ))
+
+    async def close(self) -> None:
+        """Stop waiting, drop queued jobs and let running workers finish their job."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+_trainers: dict[str, Trainer] = {}
+
+
+def trainer_for(url: str, settings: Settings) -> Trainer:
+    """This process's trainer for a database (created on first use)."""
+    if url not in _trainers:
+        _trainers[url] = Trainer(url, settings)
+    return _trainers[url]
+
+
+async def close_trainers() -> None:
+    """Shut every trainer of this process down."""
+    while _trainers:
+        await _trainers.popitem()[1].close()
+
+
+async def rescore_all(trainer: Trainer) -> int:
+    """Re-score the changed customers of every organization with live models."""
+    total = 0
+    for org_id in await registry.organizations_with_live_models():
+        total += await trainer.rescore(org_id)
+    return total
+
+
+async def _rescore_forever(trainer: Trainer, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            count = await rescore_all(trainer)
+            if count:
+                log.info("re-scored %s customers", count)
+        except Exception:
+            log.exception("background re-scoring failed; trying again later")
+
+
+@asynccontextmanager
+async def prediction_service(app: Any, settings: Settings) -> AsyncIterator[None]:
+    """App service: periodic re-scoring of changed customers, and the worker pool's shutdown."""
+    trainer = trainer_for(app.state.database_url, settings)
+    interval = settings.ml_rescore_interval_seconds
+    task = asyncio.create_task(_rescore_forever(trainer, interval)) if interval > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+        await close_trainers()
+
+
+async def train_and_follow(
+    url: str, settings: Settings, *, org_id: int, as_of: datetime | None, horizon_days: int,
+    progress: Callable[[float, str], None],
+) -> dict[str, Any]:
+    """Start a run (or join the one in flight), report its progress until it ends, return it."""
+    run, created = await predictions.start_run(
+        org_id=org_id, user_id=None, as_of=as_of or datetime.now(UTC),
+        horizon_days=horizon_days, backtest=as_of is not None,
+    )
+    trainer = Trainer(url, settings)
+    if created:
+        trainer.start(run["id"])
+    try:
+        while True:
+            row = await predictions.get_run(run_id=run["id"])
+            assert row is not None
+            progress(row["progress"], row["stage"])
+            if row["status"] in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+                return row
+            await asyncio.sleep(FOLLOW_INTERVAL)  # a progress display, not synchronisation
+    finally:
+        await trainer.close()

@@ -1,0 +1,119 @@
+"""From training outcomes to registry rows and prediction rows (and back from stored models)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from db.prediction import ScoreRows
+from db.prediction_registry import NewModel
+from ml import registry
+from ml.features import History, from_day, to_day
+from ml.scoring import ActiveModels, score
+from ml.training import ACTIVATED, NOT_ENOUGH_DATA, Outcome
+
+Rows = Mapping[str, dict[str, Any]]
+
+
+def _window(window: tuple[float, float] | None) -> tuple[datetime, datetime] | None:
+    return None if window is None else (from_day(window[0]), from_day(window[1]))
+
+
+def new_models(outcomes: Mapping[str, Outcome]) -> list[NewModel]:
+    """Registry rows for every model trained (artifacts only for the activated ones)."""
+    models = []
+    for outcome in outcomes.values():
+        if outcome.status == NOT_ENOUGH_DATA:
+            continue
+        blob, checksum = (
+            registry.dump(outcome.artifact) if outcome.status == ACTIVATED else (None, None)
+        )
+        models.append(NewModel(
+            kind=outcome.kind, activated=outcome.status == ACTIVATED, note=outcome.message,
+            metrics=outcome.metrics, features=outcome.features,
+            train_samples=outcome.train_samples, validation_samples=outcome.validation_samples,
+            train_window=_window(outcome.train_window),
+            validation_window=_window(outcome.validation_window),
+            artifact=blob, checksum=checksum,
+        ))
+    return models
+
+
+def kinds_to_keep(
+    outcomes: Mapping[str, Outcome], previous: Rows, horizon_days: int, backtest: bool
+) -> list[str]:
+    """Kinds whose earlier active model stays: the new one failed, the old one still fits.
+
+    A backtest replaces everything (its scores describe its own as-of date), and a model made
+    for another horizon answers another question.
+    """
+    if backtest:
+        return []
+    return [
+        kind for kind, row in previous.items()
+        if outcomes.get(kind) is None or outcomes[kind].status != ACTIVATED
+        if row["horizon_days"] == horizon_days and not row["backtest"]
+    ]
+
+
+def load_models(active: Rows) -> ActiveModels:
+    """Deserialize stored active models (checksums verified)."""
+    def artifact(kind: str) -> Any:
+        row = active.get(kind)
+        return registry.load(row["artifact"], row["checksum"]) if row else None
+
+    churn = active.get("CHURN")
+    return ActiveModels(
+        churn=artifact("CHURN"), revenue=artifact("REVENUE"), segments=artifact("SEGMENTS"),
+        churn_importances=(churn["metrics"] or {}).get("importances") if churn else None,
+    )
+
+
+def scoring_models(
+    outcomes: Mapping[str, Outcome], previous: Rows, keep: list[str]
+) -> ActiveModels:
+    """The models the run's scores come from: new ones where activated, kept ones otherwise."""
+    kept = load_models({kind: previous[kind] for kind in keep if kind in previous})
+
+    def pick(kind: str, old: Any) -> Any:
+        outcome = outcomes.get(kind)
+        return outcome.artifact if outcome and outcome.status == ACTIVATED else old
+
+    churn = outcomes.get("CHURN")
+    new_churn = churn is not None and churn.status == ACTIVATED
+    return ActiveModels(
+        churn=pick("CHURN", kept.churn), revenue=pick("REVENUE", kept.revenue),
+        segments=pick("SEGMENTS", kept.segments),
+        churn_importances=churn.metrics.get("importances") if new_churn and churn
+        else kept.churn_importances,
+    )
+
+
+def score_rows(history: History, as_of: datetime, models: ActiveModels) -> ScoreRows:
+    """Score everyone existing at ``as_of`` and shape the result for writing (no model, no row)."""
+    if models.churn is None and models.revenue is None and models.segments is None:
+        return ScoreRows([], [], [], [], [], [])
+    scores = score(history, to_day(as_of), models)
+    n = len(scores.customer_ids)
+
+    def floats(values: Any) -> list[float | None]:
+        return [round(float(v), 6) for v in values] if values is not None else [None] * n
+
+    return ScoreRows(
+        customer_ids=[int(i) for i in scores.customer_ids],
+        churn=floats(scores.churn), revenue=floats(scores.revenue), orders=floats(scores.orders),
+        segments=list(scores.segments) if scores.segments is not None else [None] * n,
+        reasons=[[r.as_dict() for r in row] for row in scores.reasons]
+        if scores.reasons is not None else [[] for _ in range(n)],
+    )
+
+
+def results(outcomes: Mapping[str, Outcome], active: Rows, run_id: int) -> list[dict[str, Any]]:
+    """What the run reports per kind, with the version it registered when that is now active."""
+    out = []
+    for kind, outcome in outcomes.items():
+        row = active.get(kind)
+        version = row["version"] if row and row["training_run_id"] == run_id else None
+        out.append({**outcome.summary(), "version": version})
+    return out

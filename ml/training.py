@@ -1,0 +1,123 @@
+"""One training run over an organization's history: every model kind, validated and compared.
+
+Pure: it takes a ``History`` and returns outcomes with artifacts; ``ml.jobs`` runs it in a
+worker process and stores the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ml import churn, forecast, revenue, segments
+from ml.features import History, features_at
+from ml.labels import Examples, NotEnoughData, TimeSplit, examples_at, plan_split
+
+Progress = Callable[[float, str], None]
+KINDS = ("CHURN", "REVENUE", "SEGMENTS", "FORECAST")
+ACTIVATED, NOT_ACTIVATED, NOT_ENOUGH_DATA = "ACTIVATED", "NOT_ACTIVATED", "NOT_ENOUGH_DATA"
+
+
+@dataclass
+class Outcome:
+    """What training one kind of model produced."""
+
+    kind: str
+    status: str
+    message: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    artifact: Any = None
+    features: tuple[str, ...] = ()
+    train_samples: int = 0
+    validation_samples: int = 0
+    train_window: tuple[float, float] | None = None
+    validation_window: tuple[float, float] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON-friendly part stored with the run."""
+        return {"kind": self.kind, "status": self.status, "message": self.message,
+                "metrics": self.metrics}
+
+
+def _concat(a: Examples, b: Examples) -> Examples:
+    parts = [np.concatenate([x, y]) for x, y in zip(_arrays(a), _arrays(b), strict=True)]
+    return Examples(a.names, *parts)
+
+
+def _arrays(e: Examples) -> list[Any]:
+    return [e.X, e.churned, e.revenue, e.orders, e.last_revenue, e.last_orders, e.cutoff]
+
+
+def _supervised(
+    kind: str, module: Any, baseline: Callable[[Examples], Any],
+    train: Examples, validation: Examples, split: TimeSplit, seed: int,
+) -> Outcome:
+    model = module.fit(train, seed)
+    metrics, beats = module.evaluate(model, baseline(train), validation)
+    windows = {
+        "train_window": (min(split.train), split.validation),
+        "validation_window": (split.validation, split.as_of),
+    }
+    if not beats:
+        return Outcome(kind, NOT_ACTIVATED, "did not beat its baseline on the validation window",
+                       metrics, None, train.names, len(train), len(validation), **windows)
+    # validated: refit on every window, so the served model has seen the latest behaviour
+    final = module.fit(_concat(train, validation), seed)
+    return Outcome(kind, ACTIVATED, "beat its baseline on the validation window", metrics,
+                   final, train.names, len(train), len(validation), **windows)
+
+
+def _guarded(kind: str, work: Callable[[], Outcome]) -> Outcome:
+    try:
+        return work()
+    except NotEnoughData as exc:
+        return Outcome(kind, NOT_ENOUGH_DATA, f"not enough data: {exc}")
+
+
+def train_all(
+    history: History, as_of: float, horizon: float, *, progress: Progress | None = None,
+    max_rows: int = 300_000, seed: int = 0,
+) -> dict[str, Outcome]:
+    """Train and judge every kind of model as of ``as_of`` for a ``horizon``-day window."""
+    report = progress or (lambda fraction, stage: None)
+    outcomes: dict[str, Outcome] = {}
+    report(0.05, "building examples")
+    try:
+        split = plan_split(history, as_of, horizon)
+        train = examples_at(history, split.train, horizon).sample(max_rows, seed)
+        validation = examples_at(history, (split.validation,), horizon, train.names)
+    except NotEnoughData as exc:
+        for kind in ("CHURN", "REVENUE"):
+            outcomes[kind] = Outcome(kind, NOT_ENOUGH_DATA, f"not enough data: {exc}")
+    else:
+        report(0.2, "training churn model")
+        outcomes["CHURN"] = _guarded("CHURN", lambda: _supervised(
+            "CHURN", churn, churn.fit_baseline, train, validation, split, seed))
+        report(0.5, "training revenue model")
+        outcomes["REVENUE"] = _guarded("REVENUE", lambda: _supervised(
+            "REVENUE", revenue, revenue.fit_linear, train, validation, split, seed))
+    report(0.7, "finding segments")
+    outcomes["SEGMENTS"] = _guarded("SEGMENTS", lambda: _segments(history, as_of, seed))
+    report(0.75, "forecasting sales")
+    outcomes["FORECAST"] = _guarded("FORECAST", lambda: _forecast(history, as_of))
+    return outcomes
+
+
+def _segments(history: History, as_of: float, seed: int) -> Outcome:
+    table = features_at(history, as_of)
+    model, metrics, good = segments.fit(table, seed)
+    if not good:
+        return Outcome("SEGMENTS", NOT_ACTIVATED, "clusters are not distinct enough", metrics,
+                       None, segments.DIMENSIONS, len(table.index))
+    return Outcome("SEGMENTS", ACTIVATED, f"{len(model.names)} segments", metrics, model,
+                   segments.DIMENSIONS, len(table.index))
+
+
+def _forecast(history: History, as_of: float) -> Outcome:
+    months, metrics = forecast.fit(history, as_of)
+    artifact = {"months": [asdict(m) for m in months], "currency": history.currency, **metrics}
+    return Outcome("FORECAST", ACTIVATED, f"monthly forecast by {metrics['method']}", metrics,
+                   artifact, (), metrics["months_of_history"])
