@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,62 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from app import outbox
+
+    if args.concurrency is not None:
+        settings = settings.model_copy(update={"email_worker_concurrency": args.concurrency})
+    url = _url(settings)
+    asyncio.run(database.migrate(url, settings))
+    code: int = asyncio.run(_with_db(
+        url, settings, lambda: outbox.run_worker(settings, url, args.org or [])
+    ))
+    return code
+
+
+def _as_of(text: str) -> datetime:
+    """``YYYY-MM-DD`` (the end of that day, UTC) or an ISO datetime (UTC if no offset)."""
+    from datetime import UTC, timedelta
+
+    if len(text) == 10:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) + timedelta(days=1)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from db import user as users
+    from ml.jobs import train_and_follow
+
+    url = _url(settings)
+    horizon = args.horizon_days or settings.ml_horizon_days
+
+    async def work() -> dict[str, Any] | None:
+        organization = await users.get_organization(args.org)
+        if organization is None:
+            return None
+        with progress_bar() as bar:
+            task = bar.add_task("Training", total=100)
+            return await train_and_follow(
+                url, settings, org_id=organization.id, as_of=args.as_of, horizon_days=horizon,
+                progress=lambda done, stage: bar.update(
+                    task, completed=round(done * 100), description=f"Training: {stage}"
+                ),
+            )
+
+    run = asyncio.run(_with_db(url, settings, work))
+    if run is None:
+        console.print(f"[red]No organization {args.org!r}.[/red]")
+        return 2
+    for result in run["results"]:
+        version = f" v{result['version']}" if result.get("version") else ""
+        console.print(f"{result['kind']:<9} {result['status']:<16}{version} {result['message']}")
+    if run["status"] != "SUCCEEDED":
+        console.print(f"[red]Training failed: {run['error']}[/red]")
+        return 1
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------
 
 
@@ -237,6 +294,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(func=cmd_migrate)
+
+    worker = sub.add_parser("worker", help="send queued email and campaigns (run any number)")
+    worker.add_argument("--org", action="append", metavar="SLUG",
+                        help="only this organization's email (repeatable; default: all)")
+    worker.add_argument("--concurrency", type=int, choices=range(1, 65), metavar="N",
+                        help="SMTP connections (default: CRM_EMAIL_WORKER_CONCURRENCY)")
+    worker.set_defaults(func=cmd_worker)
+
+    train = sub.add_parser("train", help="train and activate the prediction models, then score")
+    train.add_argument("--org", required=True, help="organization name or slug")
+    train.add_argument("--as-of", type=_as_of, metavar="DATE",
+                       help="backtest: learn only from what was known then and score as of then"
+                            " (YYYY-MM-DD means the end of that day, UTC)")
+    train.add_argument("--horizon-days", type=int, choices=range(7, 731), metavar="N",
+                       help="prediction horizon (default: CRM_ML_HORIZON_DAYS, 90)")
+    train.set_defaults(func=cmd_train)
 
     seed = sub.add_parser("seed", help="add realistic fake customers, orders and interactions")
     seed.add_argument("--org", default=DEMO_ORG, help="organization name or slug")

@@ -35,6 +35,58 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(default=1000, ge=1)
     log_level: str = "INFO"
 
+    # live subscriptions (issue 4): events a subscriber may fall behind, event log retention
+    subscription_queue_size: int = Field(default=1000, ge=1)
+    event_retention_seconds: int = Field(default=86_400, ge=60)
+
+    # customer email (issue 3): SMTP delivery, links in messages, inbound mail, the outbox worker
+    smtp_host: str = Field(
+        default="localhost", validation_alias=AliasChoices("SMTP_HOST", "CRM_SMTP_HOST")
+    )
+    smtp_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias=AliasChoices("SMTP_PORT", "CRM_SMTP_PORT")
+    )
+    smtp_tls: Literal["none", "starttls", "implicit"] = Field(
+        default="starttls", validation_alias=AliasChoices("SMTP_TLS", "CRM_SMTP_TLS")
+    )
+    smtp_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMTP_USERNAME", "CRM_SMTP_USERNAME")
+    )
+    smtp_password: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMTP_PASSWORD", "CRM_SMTP_PASSWORD")
+    )
+    smtp_from: str = Field(
+        default="CRM <noreply@localhost>",
+        validation_alias=AliasChoices("SMTP_FROM", "CRM_SMTP_FROM"),
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0,
+        validation_alias=AliasChoices("SMTP_TIMEOUT", "CRM_SMTP_TIMEOUT_SECONDS"),
+    )
+    public_base_url: str = "http://127.0.0.1:8000"
+    inbound_email_secret: str | None = None
+    email_max_message_bytes: int = Field(default=2 * 1024 * 1024, ge=10_000)
+    email_rate_per_second: float = Field(default=20.0, gt=0)
+    email_rate_burst: int = Field(default=100, ge=1)
+    email_lease_seconds: float = Field(default=300.0, gt=0)
+    email_max_attempts: int = Field(default=8, ge=1)
+    email_retry_base_seconds: float = Field(default=30.0, gt=0)
+    email_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    email_worker_in_process: bool = False
+    email_worker_concurrency: int = Field(default=2, ge=1, le=64)
+    email_batch_size: int = Field(default=20, ge=1, le=1000)
+    email_poll_seconds: float = Field(default=2.0, gt=0)
+    campaign_batch_size: int = Field(default=500, ge=1, le=10_000)
+
+    # customer analysis and prediction (issue 5): training and scoring in worker processes
+    ml_horizon_days: int = Field(default=90, ge=7, le=730)
+    ml_workers: int = Field(default=1, ge=1, le=16)
+    ml_threads: int = Field(default=1, ge=1, le=64)
+    ml_max_training_rows: int = Field(default=300_000, ge=1_000)
+    ml_rescore_interval_seconds: float = Field(default=600.0, ge=0)  # 0: no background rescoring
+    ml_max_score_age_seconds: int = Field(default=86_400, ge=60)
+    ml_rescore_batch: int = Field(default=50_000, ge=1)
+
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
         if self.env == "production" and (
@@ -46,7 +98,33 @@ class Settings(BaseSettings):
             )
         if self.default_page_size > self.max_page_size:
             raise ValueError("CRM_DEFAULT_PAGE_SIZE must not exceed CRM_MAX_PAGE_SIZE")
+        _check_email_settings(self)
         return self
+
+
+def _check_email_settings(settings: Settings) -> None:
+    """Refuse email settings that cannot work (caught at startup, not at the first send)."""
+    from email.headerregistry import Address
+    from email.utils import parseaddr
+    from urllib.parse import urlparse
+
+    if (settings.smtp_username is None) != (settings.smtp_password is None):
+        raise ValueError("SMTP_USERNAME and SMTP_PASSWORD must be set together")
+    _, address = parseaddr(settings.smtp_from)
+    try:
+        Address(addr_spec=address)
+    except (ValueError, IndexError):
+        address = ""
+    if "@" not in address:
+        raise ValueError("SMTP_FROM must be an address like 'Shop <shop@example.com>'")
+    url = urlparse(settings.public_base_url)
+    if url.scheme not in {"http", "https"} or not url.netloc or url.query or url.fragment:
+        raise ValueError("CRM_PUBLIC_BASE_URL must be an http(s) URL such as https://crm.example.com")
+    secret = settings.inbound_email_secret
+    if secret is not None and len(secret) < 16:
+        raise ValueError("CRM_INBOUND_EMAIL_SECRET must have at least 16 characters")
+    if settings.email_retry_base_seconds > settings.email_retry_max_seconds:
+        raise ValueError("CRM_EMAIL_RETRY_BASE_SECONDS must not exceed CRM_EMAIL_RETRY_MAX_SECONDS")
 
 
 @lru_cache(maxsize=1)

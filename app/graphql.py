@@ -18,14 +18,18 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import StreamExecutionResult
 
 from app.config import Settings
 from app.errors import AppError, ErrorCode
 from resolvers.bulk import BulkMutation
 from resolvers.customer import CustomerMutation, CustomerQuery
+from resolvers.email import EmailMutation, EmailQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
 from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
+from resolvers.prediction import PredictionMutation, PredictionQuery
+from resolvers.subscription import InteractionSubscription
 from resolvers.user import UserMutation, UserQuery
 from schema.customer import Customer
 from schema.interaction import Interaction
@@ -34,10 +38,17 @@ from schema.user import Organization, User
 
 log = logging.getLogger("crm.graphql")
 
-Query = merge_types("Query", (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery))
-Mutation = merge_types(
-    "Mutation", (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, BulkMutation)
+Query = merge_types(
+    "Query",
+    (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, EmailQuery,
+     PredictionQuery),
 )
+Mutation = merge_types(
+    "Mutation",
+    (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, BulkMutation,
+     EmailMutation, PredictionMutation),
+)
+Subscription = merge_types("Subscription", (InteractionSubscription,))
 
 
 def is_internal(error: GraphQLError) -> bool:
@@ -68,6 +79,13 @@ class ErrorPolicy(SchemaExtension):
         errors = [*(context.pre_execution_errors or ()), *((result and result.errors) or ())]
         for error in errors:
             _present(error, request_id)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        # subscription events leave one by one, long before the operation ends
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        for error in getattr(result, "errors", None) or ():
+            _present(error, request_id)
+        yield
 
 
 def _present(error: GraphQLError, request_id: str | None) -> None:
@@ -113,6 +131,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return CrmSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Customer, Order, Interaction, User, Organization],
         extensions=extensions,
     )

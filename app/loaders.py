@@ -8,8 +8,10 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from db import customer as customers
+from db import email as emails
 from db import interaction as interactions
 from db import order as orders
+from db import prediction as predictions
 from db import user as users
 from db.pagination import Page, PageArgs, Sort, Source, count_by_parent, fetch_pages_by_parent
 
@@ -37,6 +39,12 @@ class Loaders:
         self.user = _by_key(lambda ids: users.get_many(org_id=org_id, ids=ids))
         self.order = _by_key(lambda ids: orders.get_many(org_id=org_id, ids=ids))
         self.interaction = _by_key(lambda ids: interactions.get_many(org_id=org_id, ids=ids))
+        self.prediction = _by_key(
+            lambda ids: predictions.get_many(org_id=org_id, customer_ids=ids)
+        )
+        self.email_delivery = _by_key(
+            lambda ids: emails.deliveries(org_id=org_id, interaction_ids=ids)
+        )
         self.customer_stats: DataLoader[int, customers.CustomerStats | None] = _by_key(
             lambda ids: customers.stats(ids=ids), customers.CustomerStats()
         )

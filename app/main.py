@@ -6,8 +6,10 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
+import jwt
 import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,18 +17,23 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
 
-from app import database
+from app import database, email_routes, outbox, pubsub
 from app.auth import viewer_from_token
 from app.config import Settings, get_settings
 from app.context import Context
 from app.errors import AppError, ErrorCode
 from app.graphiql import graphiql_html, graphiql_routes
 from app.graphql import build_schema
+from ml.jobs import prediction_service
 
 log = logging.getLogger("crm.app")
 REQUEST_ID_HEADER = "x-request-id"
@@ -34,6 +41,9 @@ REQUEST_ID_HEADER = "x-request-id"
 Service = Callable[[Starlette, Settings], AbstractAsyncContextManager[None]]
 # Started in order when the app starts, stopped in reverse order when it stops.
 SERVICES: list[Service] = []
+SERVICES.append(pubsub.service)
+SERVICES.append(outbox.service)
+SERVICES.append(prediction_service)
 
 
 class RequestIdMiddleware:
@@ -115,8 +125,32 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     return token.strip()
 
 
+@dataclass
+class SocketContext(Context):
+    """A websocket's context: also the ``connection_init`` payload and when its token expires."""
+
+    connection_params: dict[str, object] | None = None
+    token_expires_at: float | None = None
+
+
+class SocketAdapter(ASGIWebSocketAdapter):
+    """Sends JSON as text frames (browser clients parse strings) and closes a socket only once."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.ws.application_state != WebSocketState.DISCONNECTED:
+            await self.ws.close(code=code, reason=reason)
+
+
 class CrmGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
+
+    websocket_adapter_class = SocketAdapter
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(build_schema(settings), keep_alive=True, keep_alive_interval=15)
@@ -126,7 +160,8 @@ class CrmGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        context = Context(
+        kind = SocketContext if isinstance(request, WebSocket) else Context
+        context = kind(
             request=request, response=response, settings=self.settings,
             request_id=request.scope.get("state", {}).get("request_id") or uuid.uuid4().hex,
         )
@@ -137,6 +172,29 @@ class CrmGraphQL(GraphQL[Context, None]):
         except AppError as exc:
             context.auth_error = exc
         return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a websocket by ``{"Authorization": "Bearer <token>"}`` in connection_init.
+
+        The handshake's Authorization header also counts; without either the socket is closed.
+        """
+        params = getattr(context, "connection_params", None) or {}
+        given = next((v for k, v in params.items() if k.lower() == "authorization"), None)
+        try:
+            if given is not None:
+                context.viewer = context.auth_error = None
+                token = bearer_token({"authorization": str(given)}) or ""
+                context.viewer = await viewer_from_token(token, self.settings)
+            elif context.viewer is None and context.auth_error is None:
+                raise AppError(ErrorCode.UNAUTHENTICATED, 'connection_init payload needs'
+                               ' {"Authorization": "Bearer <token>"}')
+            context.require_viewer()
+        except AppError as exc:
+            await _reject_socket(self, context.request, exc)
+        if isinstance(context, SocketContext) and given is not None:
+            claims = jwt.decode(str(given).split()[-1], options={"verify_signature": False})
+            context.token_expires_at = float(claims["exp"])
+        return UnsetType()
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(self._ide_html)
@@ -153,6 +211,17 @@ class CrmGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+async def _reject_socket(
+    view: CrmGraphQL, socket: Request | WebSocket, error: AppError
+) -> NoReturn:
+    """Refuse a websocket: graphql-transport-ws closes with 4401, graphql-ws sends an error."""
+    if isinstance(socket, WebSocket) and (
+        await view.pick_websocket_subprotocol(socket) == GRAPHQL_TRANSPORT_WS_PROTOCOL
+    ):
+        await socket.close(code=4401, reason=error.message)
+    raise ConnectionRejectionError({"message": error.message, "extensions": error.extensions})
 
 
 async def healthz(request: Request) -> Response:
@@ -200,6 +269,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *graphiql_routes(),
+            *email_routes.routes(),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

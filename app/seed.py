@@ -112,7 +112,7 @@ def _phone(rng: random.Random, country: str) -> str | None:
 
 def _activity_rows(
     customers: list[tuple[Any, ...]], org_id: int, owner_ids: list[int], plan: SeedPlan,
-    pools: _Pools, now: datetime,
+    pools: _Pools, now: datetime, currency: str,
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     rng = pools.rng
     orders: list[tuple[Any, ...]] = []
@@ -125,7 +125,7 @@ def _activity_rows(
             placed = created + timedelta(seconds=rng.random() * span)
             amount = Decimal(rng.lognormvariate(4.5, 0.8)).quantize(Decimal("0.01"))
             orders.append((
-                org_id, cid, f"SO-{cid}-{n}", amount, "EUR", rng.choice(STATUSES), placed,
+                org_id, cid, f"SO-{cid}-{n}", amount, currency, rng.choice(STATUSES), placed,
                 "[]", placed, placed,
             ))
         for _ in range(rng.randint(0, plan.interactions_per_customer * 2)):
@@ -153,6 +153,8 @@ async def seed(
             "jsonb", schema="pg_catalog", format="binary",
             encoder=lambda text: b"\x01" + text.encode(), decoder=lambda data: data[1:].decode(),
         )
+        # orders in the organization's own currency, so revenue figures add up
+        currency = await conn.fetchval("SELECT currency FROM organization WHERE id = $1", org_id)
         done = 0
         while done < plan.customers:
             size = min(BATCH, plan.customers - done)
@@ -160,8 +162,12 @@ async def seed(
                 "SELECT nextval('customer_id_seq') FROM generate_series(1, $1)", size
             )]
             rows = list(_customer_rows(ids, org_id, owner_ids, plan, pools, now))
-            orders, interactions = _activity_rows(rows, org_id, owner_ids, plan, pools, now)
+            orders, interactions = _activity_rows(
+                rows, org_id, owner_ids, plan, pools, now, currency
+            )
             async with conn.transaction():
+                # bulk history is not news: no live events for subscribers (see db/events.py)
+                await conn.execute("SET LOCAL crm.publish_events = 'off'")
                 await conn.copy_records_to_table("customer", records=rows,
                                                  columns=CUSTOMER_COLUMNS)
                 await conn.copy_records_to_table("customer_order", records=orders,

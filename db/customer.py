@@ -30,8 +30,18 @@ SORTS = {
         Sort("UPDATED_AT_DESC", "t.updated_at", "datetime", descending=True),
         Sort("NAME_ASC", "lower(t.name)", "text", descending=False),
         Sort("NAME_DESC", "lower(t.name)", "text", descending=True),
+        # unscored customers last either way
+        Sort("CHURN_RISK_DESC", "coalesce(t.churn_risk, -1)", "number", descending=True),
+        Sort("CHURN_RISK_ASC", "coalesce(t.churn_risk, 2)", "number", descending=False),
+        Sort("EXPECTED_REVENUE_DESC", "coalesce(t.expected_revenue, -1)", "number",
+             descending=True),
     )
 }
+# Customers with their latest scores; PostgreSQL drops the join when no score is used.
+TABLE = (
+    "(SELECT c.*, p.churn_risk, p.expected_revenue, p.segment FROM customer c"
+    " LEFT JOIN prediction p ON p.customer_id = c.id)"
+)
 # Shorter terms have no trigram to use; they still work, by scanning the organization's rows.
 TRIGRAM_MIN_LENGTH = 3
 EDITABLE = (
@@ -55,6 +65,10 @@ class CustomerFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     deleted: bool = False
+    segments: Sequence[str] = ()
+    min_churn_risk: float | None = None
+    max_churn_risk: float | None = None
+    min_expected_revenue: float | None = None
 
 
 @dataclass
@@ -85,7 +99,15 @@ def source(org_id: int, f: CustomerFilter) -> Source:
         where.append(f"t.created_at >= {params.add(f.created_after)}")
     if f.created_before is not None:
         where.append(f"t.created_at < {params.add(f.created_before)}")
-    return Source("customer", COLUMNS, " AND ".join(where), params)
+    if f.segments:
+        where.append(f"t.segment = ANY({params.add(list(f.segments))}::text[])")
+    if f.min_churn_risk is not None:
+        where.append(f"t.churn_risk >= {params.add(f.min_churn_risk)}")
+    if f.max_churn_risk is not None:
+        where.append(f"t.churn_risk <= {params.add(f.max_churn_risk)}")
+    if f.min_expected_revenue is not None:
+        where.append(f"t.expected_revenue >= {params.add(f.min_expected_revenue)}")
+    return Source(TABLE, COLUMNS, " AND ".join(where), params)
 
 
 async def get_many(

@@ -14,7 +14,7 @@ import orjson
 from app.errors import AppError, ErrorCode
 from db.sql import Params, fetch, fetch_one
 
-SortKind = Literal["datetime", "text"]
+SortKind = Literal["datetime", "text", "number"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,9 @@ def decode_cursor(sort: Sort, cursor: str, field: str) -> tuple[Any, int]:
             value = datetime.fromisoformat(value)
         except (TypeError, ValueError):
             raise invalid from None
+    elif sort.kind == "number":
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise invalid
     elif not isinstance(value, str):
         raise invalid
     return value, row_id

@@ -22,6 +22,7 @@ from schema.user import User
 if TYPE_CHECKING:
     from schema.interaction import Interaction, InteractionOrderBy
     from schema.order import Order, OrderOrderBy
+    from schema.prediction import CustomerPrediction
 
 CENT = Decimal("0.01")
 InteractionRef = Annotated["Interaction", strawberry.lazy("schema.interaction")]
@@ -181,6 +182,15 @@ class Customer(Node):
     async def last_interaction_at(self, info: strawberry.Info) -> datetime | None:
         return (await self._stats(info)).last_interaction_at
 
+    @strawberry.field(description="What the models expect of this customer (null: not scored).")
+    async def prediction(
+        self, info: strawberry.Info
+    ) -> Annotated[CustomerPrediction, strawberry.lazy("schema.prediction")] | None:
+        from schema.prediction import CustomerPrediction
+
+        row = await info.context.loaders.prediction.load(self.pk)
+        return CustomerPrediction.from_row(row, row["currency"]) if row else None
+
 
 @strawberry.enum(description="Orderings of customer lists.")
 class CustomerOrderBy(Enum):
@@ -189,6 +199,9 @@ class CustomerOrderBy(Enum):
     UPDATED_AT_DESC = "UPDATED_AT_DESC"
     NAME_ASC = "NAME_ASC"
     NAME_DESC = "NAME_DESC"
+    CHURN_RISK_DESC = "CHURN_RISK_DESC"
+    CHURN_RISK_ASC = "CHURN_RISK_ASC"
+    EXPECTED_REVENUE_DESC = "EXPECTED_REVENUE_DESC"
 
 
 @strawberry.input(description="Which customers to list; every given condition must hold.")
@@ -203,6 +216,12 @@ class CustomerFilter:
     created_before: datetime | None = None
     deleted: bool = strawberry.field(
         default=False, description="List soft-deleted customers instead of live ones."
+    )
+    segments: list[str] | None = strawberry.field(default=None, description="In these segments.")
+    min_churn_risk: float | None = None
+    max_churn_risk: float | None = None
+    min_expected_revenue: float | None = strawberry.field(
+        default=None, description="In the organization's currency."
     )
 
     def to_filter(self) -> customers.CustomerFilter:
@@ -223,6 +242,10 @@ class CustomerFilter:
             created_after=self.created_after,
             created_before=self.created_before,
             deleted=self.deleted,
+            segments=tuple(self.segments or ()),
+            min_churn_risk=self.min_churn_risk,
+            max_churn_risk=self.max_churn_risk,
+            min_expected_revenue=self.min_expected_revenue,
         )
 
 

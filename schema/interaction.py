@@ -10,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.customer import Customer
+from schema.email_delivery import EmailDelivery, delivery_of
 from schema.enums import Channel, Direction
 from schema.errors import UserError
 from schema.node import Node, to_global_id
@@ -50,6 +51,10 @@ class Interaction(Node):
             return None
         row = await info.context.loaders.user.load(self.created_by_id)
         return User.from_row(row) if row else None
+
+    @strawberry.field(description="Delivery status of an outbound email; null otherwise.")
+    async def email(self, info: strawberry.Info) -> EmailDelivery | None:
+        return await delivery_of(info, self.id, self.channel, self.direction)
 
 
 @strawberry.enum(description="Orderings of interaction lists.")

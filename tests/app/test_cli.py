@@ -11,7 +11,7 @@ import pytest
 from db.models import User
 
 COMMANDS = [[], ["serve"], ["migrate"], ["seed"], ["users"], ["users", "create"],
-            ["import"], ["export"]]
+            ["import"], ["export"], ["worker"], ["train"]]
 
 
 def _crm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
