@@ -98,6 +98,9 @@ def tortoise_config(url: str, settings: Settings) -> dict[str, Any]:
         "maxsize": settings.db_pool_max,
         "server_settings": {
             "statement_timeout": str(settings.db_statement_timeout_ms),
+            # asyncpg prepares every statement; a generic plan cannot see a LIKE pattern or an
+            # organization's size, and would skip the trigram index for searches
+            "plan_cache_mode": "force_custom_plan",
             "application_name": "crm",
         },
     }
