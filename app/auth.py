@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.config import Settings
 from app.errors import AppError, ErrorCode
+from app.scopes import ROLE_SCOPES
 from db import user as users
 from db.enums import ROLE_RANK, Role
 
@@ -23,15 +24,28 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is making the request: a signed-in user of one organization."""
+    """Who is making the request: a signed-in user, or an API key, of one organization."""
 
-    user_id: int
+    user_id: int | None
     organization_id: int
     role: Role
+    api_key_id: int | None = None
+    key_scopes: frozenset[str] = frozenset()
 
     def can(self, role: Role) -> bool:
         """Whether the viewer's role includes ``role``."""
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def is_key(self) -> bool:
+        """Whether an API key (not a person) is calling."""
+        return self.api_key_id is not None
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether the key has ``scope``, or the user's role implies it."""
+        if self.is_key:
+            return scope in self.key_scopes
+        return scope in ROLE_SCOPES[self.role]
 
 
 def hash_password(password: str) -> str:

@@ -1,4 +1,4 @@
-"""Who may call what: every root field declares the least role it needs, checked here only."""
+"""Who may call what: users by the least role a root field declares, keys by its scopes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 import strawberry
 from strawberry.permission import BasePermission
 
+from app import scopes
+from app.auth import Viewer
 from app.context import Context
 from app.errors import AppError, ErrorCode
 from db.enums import Role
@@ -19,11 +21,23 @@ class _RolePermission(BasePermission):
         self, source: Any, info: strawberry.Info[Context, None], **kwargs: Any
     ) -> bool:
         viewer = info.context.require_viewer()
-        if not viewer.can(self.role):
+        if viewer.is_key:
+            check_key(viewer, f"{info._raw_info.parent_type.name}.{info.field_name}")
+        elif not viewer.can(self.role):
             raise AppError(
                 ErrorCode.FORBIDDEN, f"this operation needs the {self.role.value} role or higher"
             )
         return True
+
+
+def check_key(viewer: Viewer, field: str) -> None:
+    """Refuse an API key lacking a scope that root ``field`` needs (see app/scopes.py)."""
+    needed = scopes.required(field)
+    if needed is None:
+        raise AppError(ErrorCode.FORBIDDEN, "this operation is for signed-in users only")
+    missing = [scope.value for scope in needed if not viewer.has_scope(scope)]
+    if missing:
+        raise AppError(ErrorCode.FORBIDDEN, f"this API key needs the {missing[0]} scope")
 
 
 class IsAuthenticated(_RolePermission):

@@ -1,0 +1,118 @@
+"""Scopes: what an API key may do, which scopes each role implies, what each operation needs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from db.enums import Role
+
+
+class Scope(StrEnum):
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    INTERACTIONS_READ = "interactions:read"
+    INTERACTIONS_WRITE = "interactions:write"
+    ORDERS_READ = "orders:read"
+    ORDERS_WRITE = "orders:write"
+    EMAIL_READ = "email:read"
+    EMAIL_SEND = "email:send"
+    PREDICTIONS_READ = "predictions:read"
+    PII_READ = "pii:read"
+    ADMIN = "admin"
+
+
+S = Scope
+_READ = frozenset({S.CUSTOMERS_READ, S.INTERACTIONS_READ, S.ORDERS_READ, S.EMAIL_READ,
+                   S.PREDICTIONS_READ, S.PII_READ})
+_WRITE = _READ | {S.CUSTOMERS_WRITE, S.INTERACTIONS_WRITE, S.ORDERS_WRITE, S.EMAIL_SEND}
+ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
+    Role.VIEWER: _READ,
+    Role.AGENT: _WRITE,
+    Role.MANAGER: _WRITE,
+    Role.ADMIN: _WRITE | {S.ADMIN},
+}
+
+# Operations only a signed-in person may call, never a key (they are about the person).
+USER_ONLY = frozenset({"Query.viewer", "Query.apiKeys", "Mutation.createApiKey",
+                       "Mutation.revokeApiKey"})
+# Operations anyone may call (they create the credentials).
+PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout"})
+
+# What an API key needs for each root field: all of the listed scopes.
+FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
+    "Query.node": (),  # checked per object type by the node guard
+    "Query.customer": (S.CUSTOMERS_READ,),
+    "Query.customers": (S.CUSTOMERS_READ,),
+    "Query.interaction": (S.INTERACTIONS_READ,),
+    "Query.interactions": (S.INTERACTIONS_READ,),
+    "Query.order": (S.ORDERS_READ,),
+    "Query.orders": (S.ORDERS_READ,),
+    "Query.emailTemplates": (S.EMAIL_READ,),
+    "Query.emailTemplate": (S.EMAIL_READ,),
+    "Query.campaign": (S.EMAIL_READ,),
+    "Query.trainingRun": (S.PREDICTIONS_READ,),
+    "Query.latestTrainingRun": (S.PREDICTIONS_READ,),
+    "Query.models": (S.PREDICTIONS_READ,),
+    "Query.segments": (S.PREDICTIONS_READ,),
+    "Query.salesForecast": (S.PREDICTIONS_READ,),
+    "Query.customerStats": (S.CUSTOMERS_READ,),
+    # its customer filter and groupings reveal customer fields too
+    "Query.orderStats": (S.ORDERS_READ, S.CUSTOMERS_READ),
+    "Query.auditEvents": (S.ADMIN,),
+    "Query.exportCustomerData": (S.CUSTOMERS_READ, S.PII_READ),
+    "Mutation.createCustomer": (S.CUSTOMERS_WRITE,),
+    "Mutation.updateCustomer": (S.CUSTOMERS_WRITE,),
+    "Mutation.deleteCustomer": (S.CUSTOMERS_WRITE,),
+    "Mutation.restoreCustomer": (S.CUSTOMERS_WRITE,),
+    "Mutation.importCustomers": (S.CUSTOMERS_WRITE,),
+    "Mutation.eraseCustomer": (S.CUSTOMERS_WRITE, S.ADMIN),
+    "Mutation.logInteraction": (S.INTERACTIONS_WRITE,),
+    "Mutation.createOrder": (S.ORDERS_WRITE,),
+    "Mutation.updateOrder": (S.ORDERS_WRITE,),
+    "Mutation.sendEmail": (S.EMAIL_SEND,),
+    "Mutation.createEmailTemplate": (S.EMAIL_SEND,),
+    "Mutation.updateEmailTemplate": (S.EMAIL_SEND,),
+    "Mutation.sendCampaign": (S.EMAIL_SEND, S.CUSTOMERS_READ),  # selects by a customer filter
+    "Mutation.cancelCampaign": (S.EMAIL_SEND,),
+    "Mutation.trainModels": (S.ADMIN,),
+    "Subscription.interactionCreated": (S.INTERACTIONS_READ,),
+    "Subscription.interactionUpdated": (S.INTERACTIONS_READ,),
+    "Subscription.emailStatusChanged": (S.EMAIL_READ,),
+}
+
+# Nested fields that reach another domain's data need that domain's scope too.
+NESTED_SCOPES: dict[str, Scope] = {
+    "Customer.interactions": S.INTERACTIONS_READ,
+    "Customer.orders": S.ORDERS_READ,
+    "Customer.lifetimeValue": S.ORDERS_READ,
+    "Customer.orderCount": S.ORDERS_READ,
+    "Customer.lastOrderAt": S.ORDERS_READ,
+    "Customer.prediction": S.PREDICTIONS_READ,
+    "Interaction.customer": S.CUSTOMERS_READ,
+    "Interaction.email": S.EMAIL_READ,
+    "Order.customer": S.CUSTOMERS_READ,
+}
+
+# The scope ``node(id)`` needs, by the type the id names.
+NODE_SCOPES: dict[str, Scope] = {
+    "Customer": S.CUSTOMERS_READ,
+    "Interaction": S.INTERACTIONS_READ,
+    "Order": S.ORDERS_READ,
+    "User": S.ADMIN,
+}
+
+
+def parse_scopes(names: list[str]) -> frozenset[Scope]:
+    """The scopes named; ValueError names the first unknown one."""
+    known = {s.value: s for s in Scope}
+    for name in names:
+        if name not in known:
+            raise ValueError(f"unknown scope {name!r}")
+    return frozenset(known[name] for name in names)
+
+
+def required(field: str) -> tuple[Scope, ...] | None:
+    """What a key needs for root ``field`` (``Type.field``); None: no key may call it."""
+    if field in USER_ONLY:
+        return None
+    return FIELD_SCOPES.get(field, (S.ADMIN,))

@@ -1,0 +1,75 @@
+"""Every mutation of the schema leaves an audit event when it succeeds (enumerated from it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.sql import fetch
+from tests.factories import PASSWORD, gid, make_customer, make_order
+from tests.graphql_docs import graphql_schema
+
+# a successful call of every mutation, in an order where later ones can use earlier results
+CALLS: list[tuple[str, str, dict[str, Any]]] = [
+    ("login", """mutation($email: String!, $password: String!) {
+        login(email: $email, password: $password) { refreshToken errors { code } } }""", {}),
+    ("refreshToken", """mutation($token: String!) {
+        refreshToken(token: $token) { refreshToken errors { code } } }""", {}),
+    ("logout", """mutation($token: String) {
+        logout(refreshToken: $token) { revoked errors { code } } }""", {}),
+    ("createCustomer", 'mutation { createCustomer(input: {name: "A"}) { errors { code } } }', {}),
+    ("updateCustomer", """mutation($c: ID!) {
+        updateCustomer(input: {id: $c, name: "B"}) { errors { code } } }""", {}),
+    ("deleteCustomer", "mutation($c: ID!) { deleteCustomer(id: $c) { errors { code } } }", {}),
+    ("restoreCustomer", "mutation($c: ID!) { restoreCustomer(id: $c) { errors { code } } }", {}),
+    ("logInteraction", """mutation($c: ID!) { logInteraction(input: {customerId: $c,
+        channel: NOTE, direction: OUTBOUND, body: "n"}) { errors { code } } }""", {}),
+    ("createOrder", """mutation($c: ID!) { createOrder(input: {customerId: $c, amount: "5",
+        currency: "EUR", placedAt: "2026-01-01T00:00:00Z"}) { errors { code } } }""", {}),
+    ("updateOrder", """mutation($o: ID!) {
+        updateOrder(input: {id: $o, status: REFUNDED}) { errors { code } } }""", {}),
+    ("importCustomers", """mutation { importCustomers(input: {rows: [
+        {externalRef: "imp-1", name: "Imported"}]}) { errors { code } } }""", {}),
+    ("sendEmail", """mutation($c: ID!) { sendEmail(input: {customerId: $c, subject: "Hi",
+        text: "Hello"}) { errors { code } } }""", {}),
+    ("createEmailTemplate", """mutation { createEmailTemplate(input: {name: "T",
+        subject: "S", text: "Body"}) { template { id } errors { code } } }""", {}),
+    ("updateEmailTemplate", """mutation($t: ID!) {
+        updateEmailTemplate(input: {id: $t, subject: "S2"}) { errors { code } } }""", {}),
+    ("sendCampaign", """mutation($t: ID!) { sendCampaign(input: {templateId: $t}) {
+        campaign { id } errors { code } } }""", {}),
+    ("cancelCampaign", "mutation($k: ID!) { cancelCampaign(id: $k) { errors { code } } }", {}),
+    ("createApiKey", """mutation { createApiKey(name: "k", scopes: ["admin"]) {
+        apiKey { id } errors { code } } }""", {}),
+    ("revokeApiKey", "mutation($a: ID!) { revokeApiKey(id: $a) { errors { code } } }", {}),
+    ("eraseCustomer", """mutation($e: ID!) {
+        eraseCustomer(customerId: $e) { errors { code } } }""", {}),
+    ("trainModels", "mutation { trainModels { errors { code } } }", {}),
+]
+
+
+def test_every_mutation_is_covered() -> None:
+    mutation = graphql_schema().mutation_type
+    assert mutation is not None
+    assert sorted(mutation.fields) == sorted(name for name, _, _ in CALLS)
+
+
+def _declared(query: str) -> set[str]:
+    head = query.split("{", 1)[0]
+    return {part.split(":")[0].strip(" ($") for part in head.split("$")[1:]}
+
+
+async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None:  # type: ignore[no-untyped-def]
+    customer, doomed = await make_customer(org, email="c@example.com"), await make_customer(org)
+    given: dict[str, Any] = {"email": admin.email, "password": PASSWORD, "c": gid(customer),
+                             "o": gid(await make_order(customer)), "e": gid(doomed)}
+    for action, query, _ in CALLS:
+        variables = {name: given[name] for name in _declared(query)}
+        data = (await api.data(query, **variables))[action]
+        assert not data.get("errors"), (action, data)
+        given["token"] = data.get("refreshToken") or given.get("token")
+        given["t"] = (data.get("template") or {}).get("id") or given.get("t")
+        given["k"] = (data.get("campaign") or {}).get("id") or given.get("k")
+        given["a"] = (data.get("apiKey") or {}).get("id") or given.get("a")
+    rows = await fetch("SELECT action FROM audit_event WHERE organization_id = $1 ORDER BY id",
+                       [org.id])
+    assert [row["action"] for row in rows] == [name for name, _, _ in CALLS]

@@ -1,0 +1,306 @@
+"""Every root field of the schema, for every role and the relevant API key scopes.
+
+The fields come from the built schema itself: a field missing from ``EXPECTED`` fails the test,
+so a new operation cannot ship without a decision on who may call it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from app.config import Settings
+from app.context import Context
+from app.graphql import build_schema
+from app.scopes import Scope
+from db.enums import Role
+from tests.factories import Api, make_org, make_user, token_for
+from tests.graphql_docs import document, root_fields
+from tests.security_helpers import make_key
+
+PUBLIC = "PUBLIC"
+USER_ONLY = "USER_ONLY"
+V, A, M, AD = Role.VIEWER, Role.AGENT, Role.MANAGER, Role.ADMIN
+CR, CW = "customers:read", "customers:write"
+IR, IW = "interactions:read", "interactions:write"
+OR, OW = "orders:read", "orders:write"
+ER, ES, PR, PII, ADM = "email:read", "email:send", "predictions:read", "pii:read", "admin"
+
+# field -> (least user role or PUBLIC, scopes a key needs or USER_ONLY)
+EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
+    "Query.node": (V, (CR,)),  # the sample id names a Customer
+    "Query.viewer": (V, USER_ONLY),
+    "Query.customer": (V, (CR,)),
+    "Query.customers": (V, (CR,)),
+    "Query.interaction": (V, (IR,)),
+    "Query.interactions": (V, (IR,)),
+    "Query.order": (V, (OR,)),
+    "Query.orders": (V, (OR,)),
+    "Query.emailTemplates": (V, (ER,)),
+    "Query.emailTemplate": (V, (ER,)),
+    "Query.campaign": (V, (ER,)),
+    "Query.trainingRun": (V, (PR,)),
+    "Query.latestTrainingRun": (V, (PR,)),
+    "Query.models": (V, (PR,)),
+    "Query.segments": (V, (PR,)),
+    "Query.salesForecast": (V, (PR,)),
+    "Query.customerStats": (V, (CR,)),
+    "Query.orderStats": (V, (OR, CR)),
+    "Query.apiKeys": (AD, USER_ONLY),
+    "Query.auditEvents": (AD, (ADM,)),
+    "Query.exportCustomerData": (M, (CR, PII)),
+    "Mutation.login": (PUBLIC, PUBLIC),
+    "Mutation.refreshToken": (PUBLIC, PUBLIC),
+    "Mutation.logout": (PUBLIC, PUBLIC),
+    "Mutation.createCustomer": (A, (CW,)),
+    "Mutation.updateCustomer": (A, (CW,)),
+    "Mutation.deleteCustomer": (M, (CW,)),
+    "Mutation.restoreCustomer": (M, (CW,)),
+    "Mutation.importCustomers": (A, (CW,)),
+    "Mutation.logInteraction": (A, (IW,)),
+    "Mutation.createOrder": (A, (OW,)),
+    "Mutation.updateOrder": (A, (OW,)),
+    "Mutation.sendEmail": (A, (ES,)),
+    "Mutation.createEmailTemplate": (M, (ES,)),
+    "Mutation.updateEmailTemplate": (M, (ES,)),
+    "Mutation.sendCampaign": (M, (ES, CR)),
+    "Mutation.cancelCampaign": (M, (ES,)),
+    "Mutation.trainModels": (AD, (ADM,)),
+    "Mutation.createApiKey": (AD, USER_ONLY),
+    "Mutation.revokeApiKey": (AD, USER_ONLY),
+    "Mutation.eraseCustomer": (M, (CW, ADM)),
+    "Subscription.interactionCreated": (V, (IR,)),
+    "Subscription.interactionUpdated": (V, (IR,)),
+    "Subscription.emailStatusChanged": (V, (ER,)),
+}
+RANK = [V, A, M, AD]
+ALL_SCOPES = tuple(s.value for s in Scope)
+DENIED = {"FORBIDDEN", "UNAUTHENTICATED"}
+
+
+@pytest.fixture(scope="module")
+def schema():  # type: ignore[no-untyped-def]
+    return build_schema(Settings(env="test", secret_key="s" * 48))
+
+
+def test_every_schema_field_has_an_expectation(schema) -> None:  # type: ignore[no-untyped-def]
+    fields = set(root_fields(schema._schema))
+    assert fields - set(EXPECTED) == set(), "new operations need a row in EXPECTED"
+    assert set(EXPECTED) - fields == set(), "EXPECTED names operations the schema lacks"
+
+
+class _NoEvents:
+    """A broker whose subscriptions end at once: enough to see that a subscribe was allowed."""
+
+    @contextlib.asynccontextmanager
+    async def _empty(self) -> AsyncIterator[Any]:
+        async def nothing() -> AsyncIterator[Any]:
+            return
+            yield
+
+        yield nothing()
+
+    def subscribe(self, org_id: int, accepts: Any) -> Any:
+        return self._empty()
+
+
+async def _outcome(schema, http, path: str, credential: str | None) -> str:  # type: ignore[no-untyped-def]
+    operation, field = root_fields(schema._schema)[path]
+    query, variables = document(path, field)
+    if operation == "subscription":
+        errors = await _subscribe(schema, query, credential)
+    else:
+        body = await Api(http, credential)(query, **variables)
+        errors = body.get("errors") or []
+    codes = {e.get("extensions", {}).get("code") for e in errors}
+    return "denied" if codes & DENIED else "allowed"
+
+
+async def _subscribe(schema, query: str, credential: str | None) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    settings = Settings(env="test", secret_key="test-secret-" + "x" * 40)
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(pubsub=_NoEvents())))
+    context = Context(request=request, response=None, settings=settings,  # type: ignore[arg-type]
+                      request_id="matrix")
+    from app.api_keys import viewer_for
+
+    if credential is not None:
+        context.viewer = await viewer_for(credential, settings)
+    else:
+        context.auth_error = None
+    stream = await schema.subscribe(query, context_value=context)
+    if not hasattr(stream, "__aiter__"):
+        return [e.formatted for e in stream.errors or ()]
+    errors: list[dict[str, Any]] = []
+    async for result in stream:
+        errors.extend(e.formatted for e in result.errors or ())
+    return errors
+
+
+@pytest.fixture(scope="module")
+async def principals(settings: Settings) -> dict[str, str | None]:
+    """An anonymous caller and one user of each role, all in one fresh organization."""
+    org = await make_org()
+    found: dict[str, str | None] = {"anonymous": None}
+    for role in RANK:
+        found[role.value] = token_for(await make_user(org, role=role), settings)
+    found["org"] = str(org.id)
+    return found
+
+
+async def _key(principals: dict[str, str | None], scopes: tuple[str, ...]) -> str:
+    cache = principals.setdefault("keys", {})  # type: ignore[arg-type]
+    if scopes not in cache:  # type: ignore[operator]
+        cache[scopes] = await make_key(int(str(principals["org"])), scopes)  # type: ignore[index]
+    return cache[scopes]  # type: ignore[index,no-any-return]
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED))
+async def test_roles(schema, http, principals, path: str) -> None:  # type: ignore[no-untyped-def]
+    least, _ = EXPECTED[path]
+    anonymous = await _outcome(schema, http, path, None)
+    assert anonymous == ("allowed" if least == PUBLIC else "denied"), "anonymous"
+    for role in RANK:
+        expected = least == PUBLIC or RANK.index(role) >= RANK.index(least)  # type: ignore[arg-type]
+        got = await _outcome(schema, http, path, principals[role.value])
+        assert got == ("allowed" if expected else "denied"), role
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED))
+async def test_key_scopes(schema, http, principals, path: str) -> None:  # type: ignore[no-untyped-def]
+    _, needed = EXPECTED[path]
+    if needed == PUBLIC:
+        assert await _outcome(schema, http, path, await _key(principals, (CR,))) == "allowed"
+        return
+    if needed == USER_ONLY:
+        every = await _key(principals, ALL_SCOPES)
+        assert await _outcome(schema, http, path, every) == "denied", "no key, whatever scopes"
+        return
+    exact = await _key(principals, tuple(needed))
+    assert await _outcome(schema, http, path, exact) == "allowed", needed
+    for scope in needed:
+        others = tuple(s for s in ALL_SCOPES if s != scope)
+        assert await _outcome(schema, http, path, await _key(principals, others)) == "denied", scope
+
+
+MARK = "zq-tenant-b-secret"
+
+
+@pytest.fixture(scope="module")
+async def other_tenant() -> dict[str, Any]:
+    """Objects of another organization, each carrying a marker string."""
+    from datetime import UTC, datetime
+
+    from db.email_models import Campaign, EmailTemplate
+    from db.prediction_models import TrainingRun
+    from tests.factories import gid, make_customer, make_interaction, make_order
+
+    org = await make_org()
+    customer = await make_customer(org, name=f"{MARK} person", email="zq-b@example.com")
+    gone = await make_customer(org, name=f"{MARK} gone", deleted_at=datetime.now(UTC))
+    interaction = await make_interaction(customer, body=f"{MARK} body")
+    order = await make_order(customer)
+    template = await EmailTemplate.create(organization=org, name=f"{MARK} t", subject=MARK,
+                                          text=MARK)
+    campaign = await Campaign.create(organization=org, template=template, name=f"{MARK} c",
+                                     status="QUEUED")
+    run = await TrainingRun.create(organization=org, status="SUCCEEDED", as_of=datetime.now(UTC),
+                                   horizon_days=90)
+    await make_key(org.id, ("admin",))
+    from db.security_models import ApiKey
+
+    key = await ApiKey.filter(organization_id=org.id).first()
+    assert key is not None
+    ids = {
+        "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
+        "order": gid(order),
+        "template": str(to_global("EmailTemplate", template.id)),
+        "campaign": str(to_global("Campaign", campaign.id)),
+        "run": str(to_global("TrainingRun", run.id)),
+        "key": str(to_global("ApiKey", key.id)),
+    }
+    return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
+            "campaign": campaign, "template": template}
+
+
+def to_global(type_name: str, pk: int) -> str:
+    from schema.node import to_global_id
+
+    return str(to_global_id(type_name, pk))
+
+
+# the other tenant's ids to pass, by argument name, for every field that takes an id
+CROSS: dict[str, dict[str, str]] = {
+    "Query.node": {"id": "customer"},
+    "Query.customer": {"id": "customer"},
+    "Query.interaction": {"id": "interaction"},
+    "Query.order": {"id": "order"},
+    "Query.emailTemplate": {"id": "template"},
+    "Query.campaign": {"id": "campaign"},
+    "Query.trainingRun": {"id": "run"},
+    "Query.exportCustomerData": {"customerId": "customer"},
+    "Mutation.updateCustomer": {"id": "customer"},
+    "Mutation.deleteCustomer": {"id": "customer"},
+    "Mutation.restoreCustomer": {"id": "gone"},
+    "Mutation.logInteraction": {"customerId": "customer"},
+    "Mutation.createOrder": {"customerId": "customer"},
+    "Mutation.updateOrder": {"id": "order"},
+    "Mutation.sendEmail": {"customerId": "customer"},
+    "Mutation.updateEmailTemplate": {"id": "template"},
+    "Mutation.sendCampaign": {"templateId": "template"},
+    "Mutation.cancelCampaign": {"id": "campaign"},
+    "Mutation.revokeApiKey": {"id": "key"},
+    "Mutation.eraseCustomer": {"customerId": "customer"},
+}
+
+
+def test_every_field_taking_an_id_is_tried_across_tenants(schema) -> None:  # type: ignore[no-untyped-def]
+    from tests.graphql_docs import SCALAR_VALUES
+
+    takes_id = {
+        path for path, (_, field) in root_fields(schema._schema).items()
+        if SCALAR_VALUES["ID"] in repr(document(path, field)[1])
+    }
+    assert takes_id - set(CROSS) == set()
+
+
+@pytest.mark.parametrize("who", ["ADMIN", "key"])
+async def test_other_tenants_ids_look_unknown_and_change_nothing(  # type: ignore[no-untyped-def]
+    schema, http, principals, other_tenant, who: str
+) -> None:
+    credential = principals["ADMIN"] if who == "ADMIN" else await _key(principals, ALL_SCOPES)
+    fields = root_fields(schema._schema)
+    for path, names in CROSS.items():
+        ids = {arg: other_tenant["ids"][what] for arg, what in names.items()}
+        query, variables = document(path, fields[path][1], ids)
+        body = await Api(http, credential)(query, **variables)
+        assert MARK not in repr(body), path
+        value = (body.get("data") or {}).get(path.split(".")[1])
+        codes = {e.get("extensions", {}).get("code") for e in body.get("errors") or []}
+        if value is not None:  # a payload: nothing but its errors
+            assert set(value) <= {"__typename", "errors"}, path
+            codes |= {e["code"] for e in value.get("errors") or []}
+        if who == "key" and EXPECTED[path][1] == USER_ONLY:
+            assert codes == {"FORBIDDEN"}, path
+        else:
+            assert not codes - {"NOT_FOUND", "BAD_USER_INPUT"}, (path, body)
+            assert codes or value is None, path  # a mutation says why it did nothing
+    await _assert_untouched(other_tenant)
+
+
+async def _assert_untouched(other: dict[str, Any]) -> None:
+    from db.email_models import Campaign
+    from db.models import Customer, Interaction, Order
+    from db.security_models import ApiKey
+
+    customer = await Customer.get(id=other["customer"].id)
+    assert (customer.name, customer.email, customer.deleted_at) == (
+        other["customer"].name, "zq-b@example.com", None)
+    assert (await Customer.get(id=other["gone"].id)).deleted_at is not None
+    assert await Interaction.filter(customer_id=customer.id).count() == 1
+    assert await Order.filter(customer_id=customer.id).count() == 1
+    assert (await Campaign.get(id=other["campaign"].id)).status == "QUEUED"
+    assert (await ApiKey.get(id=other["key"].id)).revoked_at is None
