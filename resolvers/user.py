@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import strawberry
 
-from app import auth
+from app import auth, login_throttle, tokens
+from app.config import Settings
 from app.errors import AppError
 from app.permissions import IsAuthenticated
 from db.models import Organization as OrganizationModel
@@ -30,14 +32,26 @@ class UserQuery:
 class UserMutation:
     @strawberry.mutation
     async def login(self, info: strawberry.Info, email: str, password: str) -> LoginPayload:
-        """Exchange credentials for an access token (send it as ``Authorization: Bearer``)."""
+        """Exchange credentials for an access token (``Authorization: Bearer``) and a refresh
+        token; repeated failures lock the email (and the client IP) out for a while."""
         settings = info.context.settings
+        client = info.context.request.client
         try:
-            row = await auth.authenticate(email, password)
+            row = await login_throttle.login(email, password, client and client.host, settings)
         except AppError as exc:
             return LoginPayload(errors=[UserError(code=exc.code, field=None, message=exc.message)])
-        return LoginPayload(
-            access_token=auth.issue_token(row, settings),
-            expires_at=datetime.now(UTC) + timedelta(seconds=settings.access_token_ttl_seconds),
-            user=User.from_row(row),
-        )
+        return await signed_in(row, settings)
+
+
+async def signed_in(
+    row: dict[str, Any], settings: Settings, refresh: tokens.RefreshToken | None = None
+) -> LoginPayload:
+    """The payload of a successful sign-in (or refresh): access token, refresh token, user."""
+    refresh = refresh or await tokens.issue(int(row["id"]), settings)
+    return LoginPayload(
+        access_token=auth.issue_token(row, settings),
+        expires_at=datetime.now(UTC) + timedelta(seconds=settings.access_token_ttl_seconds),
+        refresh_token=refresh.token,
+        refresh_token_expires_at=refresh.expires_at,
+        user=User.from_row(row),
+    )

@@ -20,5 +20,17 @@ class Viewer:
 class LoginPayload:
     access_token: str | None = None
     expires_at: datetime | None = None
+    refresh_token: str | None = strawberry.field(
+        default=None, description="Exchange it with refreshToken for new tokens (used once)."
+    )
+    refresh_token_expires_at: datetime | None = None
     user: User | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    revoked: int = strawberry.field(
+        default=0, description="How many sessions (live refresh tokens) were signed out."
+    )
     errors: list[UserError] = strawberry.field(default_factory=list)
