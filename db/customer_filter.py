@@ -1,0 +1,237 @@
+"""Customer filter trees compiled to SQL over alias ``t``: relation facts become indexed subqueries.
+
+Every condition compiles to a boolean that is never NULL for a set condition, so ``not`` is the
+exact complement of its operand (SQL's three-valued logic would otherwise drop rows with NULLs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from app.errors import AppError, ErrorCode
+from db.enums import Channel, Direction, OrderStatus, Role
+from db.sql import Params, escape_like
+
+if TYPE_CHECKING:
+    from db.customer import CustomerFilter
+
+MAX_DEPTH = 6
+MAX_NODES = 60
+# the organization's own currency, when an amount condition names none
+ORG_CURRENCY = "(SELECT g.currency FROM organization g WHERE g.id = t.organization_id)"
+
+
+@dataclass(frozen=True)
+class Range:
+    """Inclusive bounds; either may be open."""
+
+    gte: Decimal | int | None = None
+    lte: Decimal | int | None = None
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """Conditions on a customer's orders; only orders in ``statuses`` and the period count."""
+
+    statuses: Sequence[OrderStatus] = (OrderStatus.PAID,)
+    since: datetime | None = None
+    until: datetime | None = None
+    currency: str | None = None
+    total_spent: Range | None = None
+    has_order_over: Decimal | None = None
+    count: Range | None = None
+    last_order_before: datetime | None = None
+    last_order_after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InteractionFacts:
+    """Conditions on a customer's interactions; only those on ``channels``/``direction`` count."""
+
+    channels: Sequence[Channel] = ()
+    direction: Direction | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    count: Range | None = None
+    none_within_days: int | None = None
+    no_inbound_within_days: int | None = None
+    last_before: datetime | None = None
+    last_after: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OwnerFacts:
+    """Conditions on the customer's owner; an unowned customer matches none."""
+
+    email: str | None = None
+    role: Role | None = None
+    name: str | None = None
+
+
+def conditions(f: CustomerFilter, params: Params, now: datetime | None = None) -> list[str]:
+    """SQL conditions over ``t`` (all must hold) for ``f``, without organization or deletion."""
+    _check_size(f)
+    return _conditions(f, params, now or datetime.now(UTC))
+
+
+def _check_size(f: CustomerFilter) -> None:
+    nodes = 0
+    stack = [(f, 1)]
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_DEPTH or nodes > MAX_NODES:
+            raise AppError(
+                ErrorCode.BAD_USER_INPUT,
+                f"filter too complex: at most {MAX_DEPTH} levels and {MAX_NODES} filters",
+                ["filter"],
+            )
+        children = [*node.all_of, *node.any_of, *((node.not_,) if node.not_ else ())]
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _conditions(f: CustomerFilter, p: Params, now: datetime) -> list[str]:
+    out = _own_columns(f, p)
+    if f.orders is not None:
+        out.extend(_orders(f.orders, p))
+    if f.interactions is not None:
+        out.extend(_interactions(f.interactions, p, now))
+    if f.owner is not None:
+        out.append(_owner(f.owner, p))
+    out.extend(_group(child, p, now) for child in f.all_of)
+    if f.any_of:
+        out.append("(" + " OR ".join(_group(child, p, now) for child in f.any_of) + ")")
+    if f.not_ is not None:
+        out.append(f"({_group(f.not_, p, now)}) IS NOT TRUE")
+    return out
+
+
+def _group(f: CustomerFilter, p: Params, now: datetime) -> str:
+    parts = _conditions(f, p, now)
+    return "(" + " AND ".join(parts) + ")" if parts else "TRUE"
+
+
+def _own_columns(f: CustomerFilter, p: Params) -> list[str]:
+    out = []
+    if f.search is not None and f.search.strip():
+        term = escape_like(f.search.strip().lower())
+        out.append(f"t.search_text LIKE {p.add('%' + term + '%')}")
+    if f.tags:
+        out.append(f"t.tags @> {p.add(list(f.tags))}::text[]")
+    if f.stages:
+        out.append(f"t.stage = ANY({p.add([s.value for s in f.stages])}::text[])")
+    if f.owner_ids:
+        out.append(f"coalesce(t.owner_id = ANY({p.add(list(f.owner_ids))}::bigint[]), false)")
+    if f.created_after is not None:
+        out.append(f"t.created_at >= {p.add(f.created_after)}")
+    if f.created_before is not None:
+        out.append(f"t.created_at < {p.add(f.created_before)}")
+    if f.countries:
+        out.append(f"coalesce(t.country = ANY({p.add(list(f.countries))}::text[]), false)")
+    # score conditions are false (not unknown) for unscored customers
+    if f.segments:
+        out.append(f"coalesce(t.segment = ANY({p.add(list(f.segments))}::text[]), false)")
+    for column, op, value in (
+        ("churn_risk", ">=", f.min_churn_risk), ("churn_risk", "<=", f.max_churn_risk),
+        ("expected_revenue", ">=", f.min_expected_revenue),
+    ):
+        if value is not None:
+            out.append(f"coalesce(t.{column} {op} {p.add(value)}, false)")
+    return out
+
+
+def _bounded(r: Range | None) -> bool:
+    return r is not None and (r.gte is not None or r.lte is not None)
+
+
+def _range(expr: str, r: Range, p: Params) -> list[str]:
+    out = []
+    if r.gte is not None:
+        out.append(f"{expr} >= {p.add(r.gte)}")
+    if r.lte is not None:
+        out.append(f"{expr} <= {p.add(r.lte)}")
+    return out
+
+
+def _orders(o: OrderFacts, p: Params) -> list[str]:
+    if not (_bounded(o.total_spent) or _bounded(o.count)) and (
+            o.has_order_over, o.last_order_before, o.last_order_after) == (None,) * 3:
+        return []  # nothing to test, and unused parameters would have no type
+    scope = (
+        "FROM customer_order o WHERE o.customer_id = t.id"
+        f" AND o.status = ANY({p.add([s.value for s in o.statuses])}::text[])"
+    )
+    if o.since is not None:
+        scope += f" AND o.placed_at >= {p.add(o.since)}"
+    if o.until is not None:
+        scope += f" AND o.placed_at < {p.add(o.until)}"
+    out = []
+    if o.total_spent is not None and _bounded(o.total_spent):
+        priced = f"{scope} AND {_currency(o, p)}"
+        out.extend(_range(f"coalesce((SELECT sum(o.amount) {priced}), 0)", o.total_spent, p))
+    if o.has_order_over is not None:
+        out.append(f"EXISTS (SELECT 1 {scope} AND {_currency(o, p)}"
+                   f" AND o.amount > {p.add(o.has_order_over)})")
+    if o.count is not None:
+        out.extend(_range(f"(SELECT count(*) {scope})", o.count, p))
+    out.extend(_last(scope, "o.placed_at", o.last_order_before, o.last_order_after, p))
+    return out
+
+
+def _currency(o: OrderFacts, p: Params) -> str:
+    return f"o.currency = {p.add(o.currency) if o.currency else ORG_CURRENCY}"
+
+
+def _last(
+    scope: str, column: str, before: datetime | None, after: datetime | None, p: Params
+) -> list[str]:
+    """The latest counted row is before/at-or-after a time (no rows: neither holds)."""
+    out = []
+    if before is not None:
+        out.append(f"(EXISTS (SELECT 1 {scope})"
+                   f" AND NOT EXISTS (SELECT 1 {scope} AND {column} >= {p.add(before)}))")
+    if after is not None:
+        out.append(f"EXISTS (SELECT 1 {scope} AND {column} >= {p.add(after)})")
+    return out
+
+
+def _interactions(i: InteractionFacts, p: Params, now: datetime) -> list[str]:
+    if not _bounded(i.count) and (i.none_within_days, i.no_inbound_within_days, i.last_before,
+                                  i.last_after) == (None,) * 4:
+        return []
+    scope = "FROM interaction i WHERE i.customer_id = t.id"
+    if i.channels:
+        scope += f" AND i.channel = ANY({p.add([c.value for c in i.channels])}::text[])"
+    if i.direction is not None:
+        scope += f" AND i.direction = {p.add(i.direction.value)}"
+    if i.since is not None:
+        scope += f" AND i.occurred_at >= {p.add(i.since)}"
+    if i.until is not None:
+        scope += f" AND i.occurred_at < {p.add(i.until)}"
+    out = []
+    if i.count is not None:
+        out.extend(_range(f"(SELECT count(*) {scope})", i.count, p))
+    if i.none_within_days is not None:
+        cutoff = p.add(now - timedelta(days=i.none_within_days))
+        out.append(f"NOT EXISTS (SELECT 1 {scope} AND i.occurred_at >= {cutoff})")
+    if i.no_inbound_within_days is not None:
+        cutoff = p.add(now - timedelta(days=i.no_inbound_within_days))
+        out.append(f"NOT EXISTS (SELECT 1 {scope} AND i.direction = 'INBOUND'"
+                   f" AND i.occurred_at >= {cutoff})")
+    out.extend(_last(scope, "i.occurred_at", i.last_before, i.last_after, p))
+    return out
+
+
+def _owner(o: OwnerFacts, p: Params) -> str:
+    where = ["u.id = t.owner_id"]
+    if o.email is not None:
+        where.append(f"lower(u.email) = {p.add(o.email.strip().lower())}")
+    if o.role is not None:
+        where.append(f"u.role = {p.add(o.role.value)}")
+    if o.name is not None:
+        where.append(f"lower(u.name) LIKE {p.add('%' + escape_like(o.name.lower()) + '%')}")
+    return f"EXISTS (SELECT 1 FROM app_user u WHERE {' AND '.join(where)})"
