@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
 
     secret_key: str = DEFAULT_SECRET
-    access_token_ttl_seconds: int = Field(default=3600, ge=60)
+    access_token_ttl_seconds: int = Field(default=900, ge=60)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86_400, ge=300)
 
     max_page_size: int = Field(default=100, ge=1)
     default_page_size: int = Field(default=20, ge=1)
@@ -87,6 +88,25 @@ class Settings(BaseSettings):
     ml_max_score_age_seconds: int = Field(default=86_400, ge=60)
     ml_rescore_batch: int = Field(default=50_000, ge=1)
 
+    # abuse resistance (issue 6B): query limits, rate limits, login throttling, HTTP hardening
+    query_max_depth: int = Field(default=12, ge=1)
+    query_max_aliases: int = Field(default=30, ge=1)
+    query_max_tokens: int = Field(default=5000, ge=10)
+    query_max_cost: int = Field(default=50_000, ge=1)
+    rate_limit_per_second: float = Field(default=20.0, gt=0)  # per user or API key
+    rate_limit_burst: int = Field(default=300, ge=1)
+    anonymous_rate_limit_per_second: float = Field(default=5.0, gt=0)  # per client IP
+    anonymous_rate_limit_burst: int = Field(default=100, ge=1)
+    rate_limit_max_buckets: int = Field(default=100_000, ge=10)
+    login_max_failures: int = Field(default=5, ge=1)  # per email before delays start
+    login_ip_max_failures: int = Field(default=100, ge=1)  # per client IP
+    login_lockout_base_seconds: float = Field(default=30.0, gt=0)  # doubles per further failure
+    login_lockout_max_seconds: float = Field(default=3600.0, gt=0)
+    login_failure_window_seconds: int = Field(default=3600, ge=1)  # failures older are forgotten
+    cors_allow_origins: list[str] = Field(default_factory=list)  # JSON list in the environment
+    trusted_hosts: list[str] = Field(default_factory=lambda: ["*"])
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
+
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
         if self.env == "production" and (
@@ -98,6 +118,12 @@ class Settings(BaseSettings):
             )
         if self.default_page_size > self.max_page_size:
             raise ValueError("CRM_DEFAULT_PAGE_SIZE must not exceed CRM_MAX_PAGE_SIZE")
+        if self.login_lockout_base_seconds > self.login_lockout_max_seconds:
+            raise ValueError(
+                "CRM_LOGIN_LOCKOUT_BASE_SECONDS must not exceed CRM_LOGIN_LOCKOUT_MAX_SECONDS"
+            )
+        if not self.trusted_hosts:
+            raise ValueError('CRM_TRUSTED_HOSTS must list hosts (["*"] for any)')
         _check_email_settings(self)
         return self
 

@@ -20,8 +20,11 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.types.execution import StreamExecutionResult
 
+from app import guards
 from app.config import Settings
 from app.errors import AppError, ErrorCode
+from app.query_cost import PageSizes, cost_limiter
+from resolvers.analytics import AnalyticsQuery
 from resolvers.bulk import BulkMutation
 from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.email import EmailMutation, EmailQuery
@@ -29,7 +32,10 @@ from resolvers.interaction import InteractionMutation, InteractionQuery
 from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
 from resolvers.prediction import PredictionMutation, PredictionQuery
+from resolvers.privacy import PrivacyMutation, PrivacyQuery
+from resolvers.security import SecurityMutation, SecurityQuery
 from resolvers.subscription import InteractionSubscription
+from resolvers.tokens import TokenMutation
 from resolvers.user import UserMutation, UserQuery
 from schema.customer import Customer
 from schema.interaction import Interaction
@@ -41,12 +47,12 @@ log = logging.getLogger("crm.graphql")
 Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, EmailQuery,
-     PredictionQuery),
+     PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, BulkMutation,
-     EmailMutation, PredictionMutation),
+     EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription,))
 
@@ -123,15 +129,21 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         ErrorPolicy,
         lambda: ParserCache(maxsize=size),
         lambda: ValidationCache(maxsize=size),
-        lambda: QueryDepthLimiter(max_depth=12),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
-        lambda: MaxTokensLimiter(max_token_count=5000),
+        lambda: QueryDepthLimiter(max_depth=settings.query_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.query_max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.query_max_tokens),
+        cost_limiter(
+            settings.query_max_cost,
+            PageSizes(default=settings.default_page_size, maximum=settings.max_page_size),
+        ),
         PerOperationLoaders,
     ]
-    return CrmSchema(
+    schema = CrmSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Customer, Order, Interaction, User, Organization],
         extensions=extensions,
     )
+    guards.install(schema)  # audit, scopes and PII masking (app/guards.py)
+    return schema

@@ -26,13 +26,14 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from app import database, email_routes, outbox, pubsub
-from app.auth import viewer_from_token
+from app import database, email_routes, outbox, pubsub, security_headers, tokens
+from app.api_keys import is_api_key, viewer_for
 from app.config import Settings, get_settings
 from app.context import Context
 from app.errors import AppError, ErrorCode
 from app.graphiql import graphiql_html, graphiql_routes
 from app.graphql import build_schema
+from app.limits import RateLimitMiddleware
 from ml.jobs import prediction_service
 
 log = logging.getLogger("crm.app")
@@ -44,6 +45,7 @@ SERVICES: list[Service] = []
 SERVICES.append(pubsub.service)
 SERVICES.append(outbox.service)
 SERVICES.append(prediction_service)
+SERVICES.append(tokens.service)
 
 
 class RequestIdMiddleware:
@@ -168,7 +170,7 @@ class CrmGraphQL(GraphQL[Context, None]):
         try:
             token = bearer_token(request.headers)
             if token is not None:
-                context.viewer = await viewer_from_token(token, self.settings)
+                context.viewer = await viewer_for(token, self.settings)
         except AppError as exc:
             context.auth_error = exc
         return context
@@ -184,14 +186,16 @@ class CrmGraphQL(GraphQL[Context, None]):
             if given is not None:
                 context.viewer = context.auth_error = None
                 token = bearer_token({"authorization": str(given)}) or ""
-                context.viewer = await viewer_from_token(token, self.settings)
+                context.viewer = await viewer_for(token, self.settings)
             elif context.viewer is None and context.auth_error is None:
                 raise AppError(ErrorCode.UNAUTHENTICATED, 'connection_init payload needs'
                                ' {"Authorization": "Bearer <token>"}')
             context.require_viewer()
         except AppError as exc:
             await _reject_socket(self, context.request, exc)
-        if isinstance(context, SocketContext) and given is not None:
+        if isinstance(context, SocketContext) and given is not None and not is_api_key(
+            str(given).split()[-1]
+        ):
             claims = jwt.decode(str(given).split()[-1], options={"verify_signature": False})
             context.token_expires_at = float(claims["exp"])
         return UnsetType()
@@ -273,6 +277,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            *security_headers.middleware(settings),
+            Middleware(RateLimitMiddleware, settings=settings),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
         ],
         lifespan=lifespan,

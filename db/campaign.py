@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -13,9 +12,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from db import customer as customers
+from db import customer_filter_json as filter_json
 from db.email import QueuedEmail, change_of, status_changed, wake_workers
 from db.email_enums import CampaignStatus
-from db.enums import LifecycleStage
 from db.pagination import Source
 from db.sql import fetch, fetch_one, violated_constraint
 
@@ -33,29 +32,6 @@ class Progress:
     sent: int = 0
     failed: int = 0
     bounced: int = 0
-
-
-def filter_to_json(f: customers.CustomerFilter) -> dict[str, Any]:
-    """A customer filter as stored with the campaign."""
-    return {
-        "search": f.search, "tags": list(f.tags), "stages": [s.value for s in f.stages],
-        "owner_ids": list(f.owner_ids),
-        "created_after": f.created_after.isoformat() if f.created_after else None,
-        "created_before": f.created_before.isoformat() if f.created_before else None,
-    }
-
-
-def filter_from_json(data: dict[str, Any]) -> customers.CustomerFilter:
-    """The customer filter a campaign was created with."""
-    def when(key: str) -> datetime | None:
-        return datetime.fromisoformat(data[key]) if data.get(key) else None
-
-    return customers.CustomerFilter(
-        search=data.get("search"), tags=tuple(data.get("tags") or ()),
-        stages=tuple(LifecycleStage(s) for s in data.get("stages") or ()),
-        owner_ids=tuple(data.get("owner_ids") or ()),
-        created_after=when("created_after"), created_before=when("created_before"),
-    )
 
 
 def recipients(org_id: int, f: customers.CustomerFilter) -> Source:
@@ -76,7 +52,7 @@ async def create(
     """Store a campaign over the recipients who exist now; workers queue its emails."""
     source = recipients(org_id, f)
     totals = await fetch_one(
-        f"SELECT count(*) AS n, coalesce(max(t.id), 0) AS max_id FROM customer t"
+        f"SELECT count(*) AS n, coalesce(max(t.id), 0) AS max_id FROM {source.table} t"
         f" WHERE {source.where}",
         source.params.values,
     )
@@ -90,7 +66,7 @@ async def create(
                 " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, 0, $8, 0, 0, $9, $10, now())"
                 f" RETURNING {COLUMNS.replace('t.', '')}",
                 [org_id, template_id, name, CampaignStatus.QUEUEING.value,
-                 orjson.dumps(filter_to_json(f)).decode(), orjson.dumps(variables).decode(),
+                 orjson.dumps(filter_json.to_json(f)).decode(), orjson.dumps(variables).decode(),
                  totals["max_id"], totals["n"], idempotency_key, user_id],
                 conn,
             )
@@ -153,10 +129,12 @@ async def next_recipients(
     conn: BaseDBAsyncClient, campaign: dict[str, Any], limit: int
 ) -> list[dict[str, Any]]:
     """The campaign's next recipients after its cursor, in id order."""
-    source = recipients(campaign["organization_id"], filter_from_json(campaign["customer_filter"]))
+    source = recipients(
+        campaign["organization_id"], filter_json.from_json(campaign["customer_filter"])
+    )
     p = source.params
     return await fetch(
-        f"SELECT {source.columns} FROM customer t WHERE {source.where}"
+        f"SELECT {source.columns} FROM {source.table} t WHERE {source.where}"
         f" AND t.id > {p.add(campaign['cursor'])} AND t.id <= {p.add(campaign['max_customer_id'])}"
         f" ORDER BY t.id LIMIT {p.add(limit)}",
         p.values, conn,

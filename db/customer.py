@@ -11,11 +11,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.errors import ErrorCode, FieldError, InputError
-from db import validation
+from db import customer_filter, validation
+from db.customer_filter import InteractionFacts, OrderFacts, OwnerFacts
 from db.enums import CustomerKind, LifecycleStage
 from db.models import Customer, User
 from db.pagination import Sort, Source
-from db.sql import Params, escape_like, fetch, row_of, violated_constraint
+from db.sql import Params, fetch, fetch_one, row_of, violated_constraint
 
 COLUMNS = (
     "t.id, t.organization_id, t.kind, t.name, t.email, t.phone, t.company, t.street, t.city,"
@@ -69,6 +70,13 @@ class CustomerFilter:
     min_churn_risk: float | None = None
     max_churn_risk: float | None = None
     min_expected_revenue: float | None = None
+    countries: Sequence[str] = ()
+    orders: OrderFacts | None = None
+    interactions: InteractionFacts | None = None
+    owner: OwnerFacts | None = None
+    all_of: Sequence[CustomerFilter] = ()
+    any_of: Sequence[CustomerFilter] = ()
+    not_: CustomerFilter | None = None
 
 
 @dataclass
@@ -86,27 +94,7 @@ def source(org_id: int, f: CustomerFilter) -> Source:
     params = Params()
     where = [f"t.organization_id = {params.add(org_id)}"]
     where.append("t.deleted_at IS NOT NULL" if f.deleted else "t.deleted_at IS NULL")
-    if f.search is not None and f.search.strip():
-        term = f.search.strip().lower()
-        where.append(f"t.search_text LIKE {params.add('%' + escape_like(term) + '%')}")
-    if f.tags:
-        where.append(f"t.tags @> {params.add(list(f.tags))}::text[]")
-    if f.stages:
-        where.append(f"t.stage = ANY({params.add([s.value for s in f.stages])}::text[])")
-    if f.owner_ids:
-        where.append(f"t.owner_id = ANY({params.add(list(f.owner_ids))}::bigint[])")
-    if f.created_after is not None:
-        where.append(f"t.created_at >= {params.add(f.created_after)}")
-    if f.created_before is not None:
-        where.append(f"t.created_at < {params.add(f.created_before)}")
-    if f.segments:
-        where.append(f"t.segment = ANY({params.add(list(f.segments))}::text[])")
-    if f.min_churn_risk is not None:
-        where.append(f"t.churn_risk >= {params.add(f.min_churn_risk)}")
-    if f.max_churn_risk is not None:
-        where.append(f"t.churn_risk <= {params.add(f.max_churn_risk)}")
-    if f.min_expected_revenue is not None:
-        where.append(f"t.expected_revenue >= {params.add(f.min_expected_revenue)}")
+    where.extend(customer_filter.conditions(f, params))
     return Source(TABLE, COLUMNS, " AND ".join(where), params)
 
 
@@ -238,7 +226,10 @@ async def update(*, org_id: int, customer_id: int, data: dict[str, Any]) -> dict
 
 
 async def set_deleted(*, org_id: int, customer_id: int, deleted: bool) -> dict[str, Any] | None:
-    """Soft-delete or restore a customer; None if there is none in the opposite state."""
+    """Soft-delete or restore a customer; None if there is none in the opposite state.
+
+    An erased customer stays deleted: there is nothing left to restore.
+    """
     async with in_transaction() as conn:
         customer = await (
             Customer.filter(
@@ -248,7 +239,9 @@ async def set_deleted(*, org_id: int, customer_id: int, deleted: bool) -> dict[s
             .select_for_update()
             .first()
         )
-        if customer is None:
+        if customer is None or (not deleted and await fetch_one(
+            "SELECT 1 FROM customer_erasure WHERE customer_id = $1", [customer_id], conn
+        )):
             return None
         customer.deleted_at = datetime.now(UTC) if deleted else None
         await customer.save(using_db=conn, update_fields=["deleted_at", "updated_at"])

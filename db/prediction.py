@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from db.prediction_models import RunStatus
 from db.sql import fetch, fetch_one, violated_constraint
@@ -146,12 +147,15 @@ async def start_run(
         " AND updated_at < $2", [org_id, datetime.now(UTC) - STALE_RUN],
     )
     try:
-        row = await fetch_one(
-            "INSERT INTO training_run (organization_id, requested_by_id, status, progress, stage,"
-            " as_of, horizon_days, backtest, results, created_at, updated_at)"
-            " VALUES ($1, $2, 'PENDING', 0, 'queued', $3, $4, $5, '[]', now(), now())"
-            f" RETURNING {RUN_COLUMNS}", [org_id, user_id, as_of, horizon_days, backtest],
-        )
+        # a savepoint: the conflict must not abort the caller's transaction (the audited one)
+        async with in_transaction() as conn:
+            row = await fetch_one(
+                "INSERT INTO training_run (organization_id, requested_by_id, status, progress,"
+                " stage, as_of, horizon_days, backtest, results, created_at, updated_at)"
+                " VALUES ($1, $2, 'PENDING', 0, 'queued', $3, $4, $5, '[]', now(), now())"
+                f" RETURNING {RUN_COLUMNS}", [org_id, user_id, as_of, horizon_days, backtest],
+                conn,
+            )
     except IntegrityError as exc:
         if violated_constraint(exc) != "training_run_in_flight_uniq":
             raise

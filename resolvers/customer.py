@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 
 from app.permissions import IsAgent, IsAuthenticated, IsManager
+from app.pii import refuse_hidden_search
 from db import customer as customers
 from db.pagination import count, fetch_page
 from resolvers.common import attempt, missing, provided
@@ -59,6 +60,7 @@ class CustomerQuery:
         sort = customers.SORTS[order_by.value]
         args = page_args_for(info, sort, first, after, last, before)
         f = filter.to_filter() if filter else customers.CustomerFilter()
+        refuse_hidden_search(info.context, f)
         page = await fetch_page(customers.source(org_id, f), sort, args)
         return connection(page, sort, Customer.from_row, lambda: count(customers.source(org_id, f)))
 

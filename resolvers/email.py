@@ -10,6 +10,7 @@ import strawberry
 from app.campaigns import CampaignRequest, create_campaign
 from app.email_service import SendRequest, send_email
 from app.permissions import IsAgent, IsAuthenticated, IsManager
+from app.pii import refuse_hidden_search
 from db import campaign as campaigns
 from db import customer as customers
 from db import email_templates as templates
@@ -158,6 +159,7 @@ class EmailMutation:
                 name=input.name, variables=input.variables or {},
                 idempotency_key=input.idempotency_key,
             )
+            refuse_hidden_search(info.context, request.customer_filter)
             return await create_campaign(info.context.settings, org_id=viewer.organization_id,
                                          user_id=viewer.user_id, request=request)
 

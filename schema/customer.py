@@ -13,6 +13,12 @@ from strawberry.scalars import JSON
 from db import customer as customers
 from db import interaction as interactions
 from db import order as orders
+from schema.customer_filter import (
+    MAX_FILTER_DEPTH,
+    InteractionFactsFilter,
+    OrderFactsFilter,
+    OwnerFilter,
+)
 from schema.enums import Channel, CustomerKind, Direction, LifecycleStage, OrderStatus
 from schema.errors import UserError
 from schema.node import Node, decode_id, to_global_id
@@ -223,15 +229,37 @@ class CustomerFilter:
     min_expected_revenue: float | None = strawberry.field(
         default=None, description="In the organization's currency."
     )
+    countries: list[str] | None = strawberry.field(
+        default=None, description="In these countries (ISO 3166-1 alpha-2 codes)."
+    )
+    orders: OrderFactsFilter | None = None
+    interactions: InteractionFactsFilter | None = None
+    owner: OwnerFilter | None = None
+    and_: list[CustomerFilter] | None = strawberry.field(
+        default=None, name="and", description="Every one of these holds too."
+    )
+    or_: list[CustomerFilter] | None = strawberry.field(
+        default=None, name="or",
+        description="At least one of these holds (an empty list is ignored).",
+    )
+    not_: CustomerFilter | None = strawberry.field(
+        default=None, name="not", description="This does not hold."
+    )
 
-    def to_filter(self) -> customers.CustomerFilter:
+    def to_filter(self, depth: int = 0) -> customers.CustomerFilter:
+        from app.errors import AppError, ErrorCode
+
         if self.search is not None and len(self.search) > 200:
-            from app.errors import AppError, ErrorCode
-
             raise AppError(
                 ErrorCode.BAD_USER_INPUT, "search must be at most 200 characters",
                 ["filter", "search"],
             )
+        if depth and self.deleted:
+            raise AppError(ErrorCode.BAD_USER_INPUT, "deleted is only allowed at the top level",
+                           ["filter", "deleted"])
+        if depth >= MAX_FILTER_DEPTH:
+            raise AppError(ErrorCode.BAD_USER_INPUT,
+                           f"filters nest at most {MAX_FILTER_DEPTH} levels", ["filter"])
         return customers.CustomerFilter(
             search=self.search,
             tags=tuple(self.tags or ()),
@@ -246,6 +274,13 @@ class CustomerFilter:
             min_churn_risk=self.min_churn_risk,
             max_churn_risk=self.max_churn_risk,
             min_expected_revenue=self.min_expected_revenue,
+            countries=tuple(c.strip().upper() for c in self.countries or ()),
+            orders=self.orders.to_facts() if self.orders else None,
+            interactions=self.interactions.to_facts() if self.interactions else None,
+            owner=self.owner.to_facts() if self.owner else None,
+            all_of=tuple(c.to_filter(depth + 1) for c in self.and_ or ()),
+            any_of=tuple(c.to_filter(depth + 1) for c in self.or_ or ()),
+            not_=self.not_.to_filter(depth + 1) if self.not_ else None,
         )
 
 

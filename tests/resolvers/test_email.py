@@ -217,3 +217,24 @@ async def test_cancelled_campaign_stops_queued_emails(api, org, settings) -> Non
     assert cancelled["cancelCampaign"]["campaign"] == {"status": "CANCELLED", "queued": 2,
                                                        "failed": 2}
     assert not await advance(settings, [org.id])
+
+
+async def test_campaign_keeps_relation_filters_for_its_later_batches(api, org, settings) -> None:
+    from decimal import Decimal
+
+    from tests.factories import make_order
+
+    template = await make_template(org)
+    big_spenders = [await make_customer(org) for _ in range(3)]
+    for customer in big_spenders:
+        await make_order(customer, amount=Decimal("900"), currency="USD")
+    for _ in range(3):
+        await make_order(await make_customer(org), amount=Decimal("5"), currency="USD")
+    data = await api.data(CAMPAIGN, input={
+        "templateId": to_global_id("EmailTemplate", template["id"]),
+        "filter": {"orders": {"hasOrderOver": "100"}}})
+    assert data["sendCampaign"]["campaign"]["total"] == 3
+    while await advance(settings.model_copy(update={"campaign_batch_size": 1}), [org.id]):
+        pass
+    queued = await EmailMessage.filter(organization_id=org.id).values_list("customer_id", flat=True)
+    assert sorted(queued) == sorted(c.id for c in big_spenders)
