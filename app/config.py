@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 (refused outside development)
+# refused in production; long enough that signing with it raises no key-length warning
+DEFAULT_SECRET = "development-only-insecure-secret-change-me"  # noqa: S105
 
 
 class Settings(BaseSettings):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
@@ -115,10 +116,15 @@ class CrmSchema(strawberry.Schema):
     ) -> None:
         request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
         for error in errors:
-            if is_internal(error):
+            original = error.original_error
+            if original is not None and is_internal(error):
+                # where it failed, not the exception's message: messages of database errors
+                # quote the offending values, which may be personal data
+                frames = "".join(traceback.format_tb(original.__traceback__))
                 log.error(
-                    "internal error in %s (request %s)", error.path, request_id,
-                    exc_info=error.original_error,
+                    "internal error %s.%s in %s (request %s)\n%s",
+                    type(original).__module__, type(original).__qualname__, error.path,
+                    request_id, frames,
                 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -37,6 +38,7 @@ from app.limits import RateLimitMiddleware
 from ml.jobs import prediction_service
 
 log = logging.getLogger("crm.app")
+access_log = logging.getLogger("crm.access")
 REQUEST_ID_HEADER = "x-request-id"
 
 Service = Callable[[Starlette, Settings], AbstractAsyncContextManager[None]]
@@ -61,15 +63,26 @@ class RequestIdMiddleware:
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 0
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            # the access log: never the query string (GET /graphql carries variables in it)
+            access_log.info(
+                "%s %s %s %.1fms request=%s", scope.get("method", "WS"), scope["path"],
+                status or "-", (time.perf_counter() - started) * 1000, request_id,
+            )
 
 
 class BodySizeLimitMiddleware:
