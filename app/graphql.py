@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -131,12 +132,17 @@ class CrmSchema(strawberry.Schema):
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with bounded caches and query limits."""
     size = settings.query_cache_size
+    # Built once: the validation cache is keyed by the rule classes, and each limiter
+    # instance makes classes of its own, so per-request limiters would never hit it.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.query_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.query_max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
         ErrorPolicy,
         lambda: ParserCache(maxsize=size),
+        lambda: AddValidationRules(limit_rules),
         lambda: ValidationCache(maxsize=size),
-        lambda: QueryDepthLimiter(max_depth=settings.query_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.query_max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.query_max_tokens),
         cost_limiter(
             settings.query_max_cost,
