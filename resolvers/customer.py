@@ -9,7 +9,6 @@ import strawberry
 from app.permissions import IsAgent, IsAuthenticated, IsManager
 from app.pii import refuse_hidden_search
 from db import customer as customers
-from db.pagination import count, fetch_page
 from resolvers.common import attempt, missing, provided
 from schema.customer import (
     CreateCustomerInput,
@@ -20,7 +19,7 @@ from schema.customer import (
     UpdateCustomerInput,
 )
 from schema.node import decode_id
-from schema.pagination import Connection, connection, page_args_for
+from schema.pagination import Connection, root_connection
 
 
 def _customer_data(input: CreateCustomerInput | UpdateCustomerInput) -> dict[str, Any]:
@@ -57,12 +56,12 @@ class CustomerQuery:
     ) -> Connection[Customer]:
         """Your organization's customers, a page at a time."""
         org_id = info.context.require_viewer().organization_id
-        sort = customers.SORTS[order_by.value]
-        args = page_args_for(info, sort, first, after, last, before)
         f = filter.to_filter() if filter else customers.CustomerFilter()
         refuse_hidden_search(info.context, f)
-        page = await fetch_page(customers.source(org_id, f), sort, args)
-        return connection(page, sort, Customer.from_row, lambda: count(customers.source(org_id, f)))
+        return await root_connection(
+            info, customers.SORTS[order_by.value], lambda: customers.source(org_id, f),
+            Customer.from_row, first, after, last, before,
+        )
 
 
 @strawberry.type

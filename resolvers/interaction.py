@@ -6,7 +6,6 @@ import strawberry
 
 from app.permissions import IsAgent, IsAuthenticated
 from db import interaction as interactions
-from db.pagination import count, fetch_page
 from resolvers.common import attempt, provided
 from schema.interaction import (
     Interaction,
@@ -16,7 +15,7 @@ from schema.interaction import (
     LogInteractionInput,
 )
 from schema.node import decode_id
-from schema.pagination import Connection, connection, page_args_for
+from schema.pagination import Connection, root_connection
 
 
 @strawberry.type
@@ -39,19 +38,10 @@ class InteractionQuery:
     ) -> Connection[Interaction]:
         """Interactions across your organization, latest first by default."""
         org_id = info.context.require_viewer().organization_id
-        sort = interactions.SORTS[order_by.value]
-        args = page_args_for(info, sort, first, after, last, before)
-        f = interactions.InteractionFilter(
-            customer_ids=(decode_id(filter.customer_id, "Customer", "filter.customerId"),)
-            if filter and filter.customer_id else (),
-            channels=tuple(filter.channels or ()) if filter else (),
-            direction=filter.direction if filter else None,
-            occurred_after=filter.occurred_after if filter else None,
-            occurred_before=filter.occurred_before if filter else None,
-        )
-        page = await fetch_page(interactions.source(org_id, f), sort, args)
-        return connection(
-            page, sort, Interaction.from_row, lambda: count(interactions.source(org_id, f))
+        f = filter.to_filter() if filter else interactions.InteractionFilter()
+        return await root_connection(
+            info, interactions.SORTS[order_by.value], lambda: interactions.source(org_id, f),
+            Interaction.from_row, first, after, last, before,
         )
 
 

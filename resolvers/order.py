@@ -8,7 +8,6 @@ import strawberry
 
 from app.permissions import IsAgent, IsAuthenticated
 from db import order as orders
-from db.pagination import count, fetch_page
 from resolvers.common import attempt, missing, provided
 from schema.node import decode_id
 from schema.order import (
@@ -19,7 +18,7 @@ from schema.order import (
     OrderPayload,
     UpdateOrderInput,
 )
-from schema.pagination import Connection, connection, page_args_for
+from schema.pagination import Connection, root_connection
 
 
 def _order_data(input: CreateOrderInput | UpdateOrderInput) -> dict[str, Any]:
@@ -52,17 +51,11 @@ class OrderQuery:
     ) -> Connection[Order]:
         """Your organization's orders, latest first by default."""
         org_id = info.context.require_viewer().organization_id
-        sort = orders.SORTS[order_by.value]
-        args = page_args_for(info, sort, first, after, last, before)
-        f = orders.OrderFilter(
-            customer_ids=(decode_id(filter.customer_id, "Customer", "filter.customerId"),)
-            if filter and filter.customer_id else (),
-            statuses=tuple(filter.statuses or ()) if filter else (),
-            placed_after=filter.placed_after if filter else None,
-            placed_before=filter.placed_before if filter else None,
+        f = filter.to_filter() if filter else orders.OrderFilter()
+        return await root_connection(
+            info, orders.SORTS[order_by.value], lambda: orders.source(org_id, f),
+            Order.from_row, first, after, last, before,
         )
-        page = await fetch_page(orders.source(org_id, f), sort, args)
-        return connection(page, sort, Order.from_row, lambda: count(orders.source(org_id, f)))
 
 
 @strawberry.type

@@ -65,12 +65,25 @@ class CustomerInteractionFilter:
     occurred_after: datetime | None = None
     occurred_before: datetime | None = None
 
+    def to_filter(self, customer_ids: tuple[int, ...] = ()) -> interactions.InteractionFilter:
+        return interactions.InteractionFilter(
+            customer_ids=customer_ids, channels=tuple(self.channels or ()),
+            direction=self.direction, occurred_after=self.occurred_after,
+            occurred_before=self.occurred_before,
+        )
+
 
 @strawberry.input(description="Conditions on a customer's orders.")
 class CustomerOrderFilter:
     statuses: list[OrderStatus] | None = None
     placed_after: datetime | None = None
     placed_before: datetime | None = None
+
+    def to_filter(self, customer_ids: tuple[int, ...] = ()) -> orders.OrderFilter:
+        return orders.OrderFilter(
+            customer_ids=customer_ids, statuses=tuple(self.statuses or ()),
+            placed_after=self.placed_after, placed_before=self.placed_before,
+        )
 
 
 @strawberry.type(description="A person or company the organization sells to.")
@@ -129,12 +142,7 @@ class Customer(Node):
         from schema.interaction import Interaction
 
         sort = interactions.SORTS[order_by.value if order_by else "OCCURRED_AT_DESC"]
-        f = interactions.InteractionFilter(
-            channels=tuple(filter.channels or ()) if filter else (),
-            direction=filter.direction if filter else None,
-            occurred_after=filter.occurred_after if filter else None,
-            occurred_before=filter.occurred_before if filter else None,
-        )
+        f = filter.to_filter() if filter else interactions.InteractionFilter()
         org_id = info.context.loaders.org_id
         return await child_connection(
             info, self.pk, source=lambda: interactions.source(org_id, f), parent="customer_id",
@@ -156,11 +164,7 @@ class Customer(Node):
         from schema.order import Order
 
         sort = orders.SORTS[order_by.value if order_by else "PLACED_AT_DESC"]
-        f = orders.OrderFilter(
-            statuses=tuple(filter.statuses or ()) if filter else (),
-            placed_after=filter.placed_after if filter else None,
-            placed_before=filter.placed_before if filter else None,
-        )
+        f = filter.to_filter() if filter else orders.OrderFilter()
         org_id = info.context.loaders.org_id
         return await child_connection(
             info, self.pk, source=lambda: orders.source(org_id, f), parent="customer_id",

@@ -9,11 +9,12 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.customer import Customer
+from db import interaction as interactions
+from schema.customer import Customer, CustomerInteractionFilter
 from schema.email_delivery import EmailDelivery, delivery_of
 from schema.enums import Channel, Direction
 from schema.errors import UserError
-from schema.node import Node, to_global_id
+from schema.node import Node, decode_id, to_global_id
 from schema.user import User
 
 
@@ -64,12 +65,13 @@ class InteractionOrderBy(Enum):
 
 
 @strawberry.input(description="Which interactions to list; every given condition must hold.")
-class InteractionFilter:
+class InteractionFilter(CustomerInteractionFilter):
     customer_id: strawberry.ID | None = None
-    channels: list[Channel] | None = None
-    direction: Direction | None = None
-    occurred_after: datetime | None = None
-    occurred_before: datetime | None = None
+
+    def to_filter(self, customer_ids: tuple[int, ...] = ()) -> interactions.InteractionFilter:
+        if self.customer_id is not None:
+            customer_ids = (decode_id(self.customer_id, "Customer", "filter.customerId"),)
+        return super().to_filter(customer_ids)
 
 
 @strawberry.input(description="An interaction to record.")

@@ -9,10 +9,11 @@ from typing import Any
 
 import strawberry
 
-from schema.customer import Customer, Money
+from db import order as orders
+from schema.customer import Customer, CustomerOrderFilter, Money
 from schema.enums import OrderStatus
 from schema.errors import UserError
-from schema.node import Node, to_global_id
+from schema.node import Node, decode_id, to_global_id
 
 
 @strawberry.type(description="One item of an order.")
@@ -63,11 +64,13 @@ class OrderOrderBy(Enum):
 
 
 @strawberry.input(description="Which orders to list; every given condition must hold.")
-class OrderFilter:
+class OrderFilter(CustomerOrderFilter):
     customer_id: strawberry.ID | None = None
-    statuses: list[OrderStatus] | None = None
-    placed_after: datetime | None = None
-    placed_before: datetime | None = None
+
+    def to_filter(self, customer_ids: tuple[int, ...] = ()) -> orders.OrderFilter:
+        if self.customer_id is not None:
+            customer_ids = (decode_id(self.customer_id, "Customer", "filter.customerId"),)
+        return super().to_filter(customer_ids)
 
 
 @strawberry.input

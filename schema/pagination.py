@@ -7,7 +7,16 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from db.pagination import Page, PageArgs, Sort, Source, encode_cursor, page_args
+from db.pagination import (
+    Page,
+    PageArgs,
+    Sort,
+    Source,
+    count,
+    encode_cursor,
+    fetch_page,
+    page_args,
+)
 
 NodeT = TypeVar("NodeT")
 
@@ -97,3 +106,19 @@ async def child_connection(
         return await counts.load(parent_id) or 0
 
     return connection(page or Page([], False, False), sort, node_of, counter)
+
+
+async def root_connection(
+    info: strawberry.Info[Any, Any],
+    sort: Sort,
+    source: Callable[[], Source],
+    node_of: Callable[[dict[str, Any]], NodeT],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[NodeT]:
+    """A top-level connection over ``source`` (counted only if ``totalCount`` is asked for)."""
+    args = page_args_for(info, sort, first, after, last, before)
+    page = await fetch_page(source(), sort, args)
+    return connection(page, sort, node_of, lambda: count(source()))
