@@ -99,6 +99,9 @@ NODE_SCOPES: dict[str, Scope] = {
     "Interaction": S.INTERACTIONS_READ,
     "Order": S.ORDERS_READ,
     "User": S.ADMIN,
+    "EmailTemplate": S.EMAIL_READ,
+    "Campaign": S.EMAIL_READ,
+    "TrainingRun": S.PREDICTIONS_READ,
 }
 
 

@@ -2,14 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 
 from app.permissions import IsAuthenticated
+from db import campaign as campaigns
+from db import email_templates as templates
+from db import prediction as predictions
+from resolvers.email import _campaign
 from schema.customer import Customer
+from schema.email import EmailTemplate
 from schema.interaction import Interaction
 from schema.node import Node, parse_global_id
 from schema.order import Order
+from schema.prediction import TrainingRun
 from schema.user import User
+
+Load = Callable[[strawberry.Info, int, int], Awaitable[Node | None]]
+
+
+async def _customer(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    row = await info.context.loaders.customer.load(pk)
+    return Customer.from_row(row) if row else None
+
+
+async def _order(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    row = await info.context.loaders.order.load(pk)
+    return Order.from_row(row) if row else None
+
+
+async def _interaction(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    row = await info.context.loaders.interaction.load(pk)
+    return Interaction.from_row(row) if row else None
+
+
+async def _user(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    row = await info.context.loaders.user.load(pk)
+    return User.from_row(row) if row else None
+
+
+async def _template(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    row = await templates.get(org_id=org_id, template_id=pk)
+    return EmailTemplate.from_row(row) if row else None
+
+
+async def _campaign_node(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    row = (await campaigns.get_many(org_id=org_id, ids=[pk])).get(pk)
+    return await _campaign(org_id, row) if row else None
+
+
+async def _training_run(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    row = await predictions.get_run(run_id=pk, org_id=org_id)
+    return TrainingRun.from_row(row) if row else None
+
+
+LOADERS: dict[str, Load] = {
+    "Customer": _customer, "Order": _order, "Interaction": _interaction, "User": _user,
+    "EmailTemplate": _template, "Campaign": _campaign_node, "TrainingRun": _training_run,
+}
 
 
 @strawberry.type
@@ -18,17 +69,7 @@ class NodeQuery:
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
         """The object with this ID if it belongs to your organization, else null."""
         type_name, pk = parse_global_id(id)
-        loaders = info.context.loaders
-        if type_name == "Customer":
-            row = await loaders.customer.load(pk)
-            return Customer.from_row(row) if row else None
-        if type_name == "Order":
-            row = await loaders.order.load(pk)
-            return Order.from_row(row) if row else None
-        if type_name == "Interaction":
-            row = await loaders.interaction.load(pk)
-            return Interaction.from_row(row) if row else None
-        if type_name == "User":
-            row = await loaders.user.load(pk)
-            return User.from_row(row) if row else None
-        return None
+        load = LOADERS.get(type_name)
+        if load is None:
+            return None
+        return await load(info, info.context.require_viewer().organization_id, pk)
