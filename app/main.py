@@ -34,7 +34,8 @@ from app.context import Context
 from app.errors import AppError, ErrorCode
 from app.graphiql import graphiql_html, graphiql_routes
 from app.graphql import build_schema
-from app.limits import RateLimitMiddleware
+from app.limits import RateLimitMiddleware, budget_of
+from app.query_cost import cost_of
 from ml.jobs import prediction_service
 
 log = logging.getLogger("crm.app")
@@ -224,6 +225,16 @@ class CrmGraphQL(GraphQL[Context, None]):
             # documents that fail to parse never reach the schema's error policy
             if isinstance(error, dict):
                 error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        # integrators pace themselves by these instead of guessing
+        pacing: dict[str, object] = {}
+        cost = cost_of(request)
+        if cost is not None:
+            pacing["cost"] = {"requested": cost, "limit": self.settings.query_max_cost}
+        budget = budget_of(request)
+        if budget is not None:
+            pacing["rateLimit"] = {"limit": budget.limit, "remaining": budget.remaining}
+        if pacing:
+            response["extensions"] = {**(response.get("extensions") or {}), **pacing}
         return response
 
     def encode_json(self, data: object) -> bytes:

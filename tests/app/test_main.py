@@ -85,7 +85,7 @@ async def test_get_queries_work(http, api, org) -> None:
     await make_customer(org)
     response = await http.get("/graphql", params={"query": "{ customers { totalCount } }"},
                               headers=api.headers)
-    assert response.json() == {"data": {"customers": {"totalCount": 1}}}
+    assert response.json()["data"] == {"customers": {"totalCount": 1}}
 
 
 @pytest.mark.parametrize("path", ["/graphql"])
@@ -94,3 +94,17 @@ async def test_graphiql_page_is_served_offline(http, path) -> None:
     assert response.status_code == 200
     assert "graphiql.min.js" in response.text
     assert "https://" not in response.text
+
+
+async def test_responses_carry_cost_and_rate_limit_budget(api, org, settings) -> None:
+    await make_customer(org)
+    body = await api("{ customers(first: 10) { nodes { name interactions(first: 5) "
+                     "{ nodes { id } } } } }")
+    pacing = body["extensions"]
+    assert pacing["cost"]["requested"] > 10
+    assert pacing["cost"]["limit"] == settings.query_max_cost
+    assert pacing["rateLimit"]["limit"] > pacing["rateLimit"]["remaining"] >= 0
+    again = (await api("{ customers(first: 10) { nodes { name } } }"))["extensions"]
+    # the bucket refills meanwhile, but never past what is left plus the time gone by
+    assert again["rateLimit"]["remaining"] <= pacing["rateLimit"]["remaining"]
+    assert again["cost"]["requested"] < pacing["cost"]["requested"]
