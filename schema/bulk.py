@@ -5,10 +5,8 @@ from __future__ import annotations
 from enum import Enum
 
 import strawberry
-from strawberry.scalars import JSON
 
-from schema.customer import AddressInput, Customer
-from schema.enums import CustomerKind, LifecycleStage
+from schema.customer import Customer, CustomerChanges
 from schema.errors import UserError
 
 
@@ -30,18 +28,8 @@ class ImportRowStatus(Enum):
     description="A customer to create or update; omitted fields stay, null clears. "
     "A new customer needs a name."
 )
-class CustomerImportRow:
-    external_ref: str | None = strawberry.UNSET
-    name: str | None = strawberry.UNSET
-    kind: CustomerKind | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-    phone: str | None = strawberry.UNSET
-    company: str | None = strawberry.UNSET
-    address: AddressInput | None = strawberry.UNSET
-    stage: LifecycleStage | None = strawberry.UNSET
-    tags: list[str] | None = strawberry.UNSET
-    custom_fields: JSON | None = strawberry.UNSET
-    email_opt_out: bool | None = strawberry.UNSET
+class CustomerImportRow(CustomerChanges):
+    pass
 
 
 @strawberry.input(description="Up to 1,000 customers to upsert in one transaction.")

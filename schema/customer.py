@@ -317,9 +317,8 @@ class CreateCustomerInput:
     email_opt_out: bool = False
 
 
-@strawberry.input(description="Changes to a customer; omitted fields stay, null clears.")
-class UpdateCustomerInput:
-    id: strawberry.ID
+@strawberry.input(description="Changes to a customer's fields; omitted fields stay, null clears.")
+class CustomerChanges:
     name: str | None = strawberry.UNSET
     kind: CustomerKind | None = strawberry.UNSET
     email: str | None = strawberry.UNSET
@@ -329,9 +328,14 @@ class UpdateCustomerInput:
     stage: LifecycleStage | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
     custom_fields: JSON | None = strawberry.UNSET
-    owner_id: strawberry.ID | None = strawberry.UNSET
     external_ref: str | None = strawberry.UNSET
     email_opt_out: bool | None = strawberry.UNSET
+
+
+@strawberry.input(description="Changes to a customer; omitted fields stay, null clears.")
+class UpdateCustomerInput(CustomerChanges):
+    id: strawberry.ID
+    owner_id: strawberry.ID | None = strawberry.UNSET
 
 
 @strawberry.type
