@@ -110,12 +110,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
-        if self.env == "production" and (
+        if self.env != "development" and (
             self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
         ):
             raise ValueError(
                 "CRM_SECRET_KEY must be set to a random value of at least 32 characters "
-                "when CRM_ENV=production"
+                f"outside development (CRM_ENV={self.env})"
             )
         if self.default_page_size > self.max_page_size:
             raise ValueError("CRM_DEFAULT_PAGE_SIZE must not exceed CRM_MAX_PAGE_SIZE")

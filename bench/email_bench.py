@@ -138,7 +138,8 @@ async def _messages(campaign_id: int) -> list[dict[str, Any]]:
 
 async def main_async(args: argparse.Namespace) -> None:
     """Run the benchmark and print one line per worker count."""
-    settings = Settings(env="test", smtp_from="Bench <bench@example.com>")
+    settings = Settings(env="test", secret_key="bench-" + "x" * 40,
+                        smtp_from="Bench <bench@example.com>")
     server = args.database_url or database.start_embedded(Path(".crm-bench"), "postgres")
     name = f"crm_email_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(**database.connection_params(server))

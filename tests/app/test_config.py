@@ -8,10 +8,15 @@ from pydantic import ValidationError
 from app.config import DEFAULT_SECRET, Settings
 
 
+@pytest.mark.parametrize("env", ["production", "test"])
 @pytest.mark.parametrize("secret", [DEFAULT_SECRET, "short-but-set"])
-def test_production_refuses_default_or_short_secret(secret: str) -> None:
+def test_outside_development_default_or_short_secret_is_refused(env: str, secret: str) -> None:
     with pytest.raises(ValidationError, match="CRM_SECRET_KEY"):
-        Settings(env="production", secret_key=secret)
+        Settings(env=env, secret_key=secret)
+
+
+def test_development_runs_with_the_default_secret() -> None:
+    assert Settings(env="development").secret_key == DEFAULT_SECRET
 
 
 def test_production_accepts_a_strong_secret() -> None:

@@ -172,4 +172,5 @@ async def test_parallel_guesses_cannot_outrun_the_count(clients, org) -> None:
 
 def test_a_lockout_cannot_start_longer_than_its_cap() -> None:
     with pytest.raises(ValueError, match="LOCKOUT_BASE_SECONDS must not exceed"):
-        Settings(env="test", login_lockout_base_seconds=10.0, login_lockout_max_seconds=5.0)
+        Settings(env="test", secret_key="t" * 40, login_lockout_base_seconds=10.0,
+                 login_lockout_max_seconds=5.0)

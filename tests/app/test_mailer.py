@@ -16,7 +16,8 @@ from tests.smtp import smtp_sink
 
 def _settings(port: int, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "env": "test", "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_tls": "none",
+        "env": "test", "secret_key": "t" * 40, "smtp_host": "127.0.0.1", "smtp_port": port,
+        "smtp_tls": "none",
         "smtp_from": "Zhang Shop 张记 <shop@example.com>", "smtp_timeout_seconds": 5,
     }
     return Settings(**(values | overrides))
