@@ -16,7 +16,6 @@ from db import customer as customers
 from db import email_templates as templates
 from db import interaction as interactions
 from db.email_enums import EmailRefused
-from db.pagination import count, fetch_page
 from resolvers.common import attempt, missing, provided
 from schema.email import (
     Campaign,
@@ -33,7 +32,7 @@ from schema.email import (
 from schema.email_delivery import EmailDelivery
 from schema.interaction import Interaction
 from schema.node import decode_id
-from schema.pagination import Connection, connection, page_args_for
+from schema.pagination import Connection, root_connection
 
 T = TypeVar("T")
 
@@ -62,10 +61,10 @@ class EmailQuery:
     ) -> Connection[EmailTemplate]:
         """Your organization's email templates, newest first."""
         org_id = info.context.require_viewer().organization_id
-        args = page_args_for(info, templates.SORT, first, after, last, before)
-        page = await fetch_page(templates.source(org_id), templates.SORT, args)
-        return connection(page, templates.SORT, EmailTemplate.from_row,
-                          lambda: count(templates.source(org_id)))
+        return await root_connection(
+            info, templates.SORT, lambda: templates.source(org_id), EmailTemplate.from_row,
+            first, after, last, before,
+        )
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def email_template(

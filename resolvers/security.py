@@ -13,10 +13,9 @@ from app.permissions import IsAdmin
 from app.scopes import Scope, parse_scopes
 from db import api_key as keys
 from db import audit
-from db.pagination import count, fetch_page
 from resolvers.common import attempt, missing
 from schema.node import decode_id, parse_global_id
-from schema.pagination import Connection, connection, page_args_for
+from schema.pagination import Connection, root_connection
 from schema.security import (
     ApiKey,
     ApiKeyPayload,
@@ -79,11 +78,11 @@ class SecurityQuery:
     ) -> Connection[AuditEvent]:
         """What was changed in your organization, by whom, newest first."""
         org_id = info.context.require_viewer().organization_id
-        args = page_args_for(info, audit.SORT, first, after, last, before)
         f = _audit_filter(filter)
-        page = await fetch_page(audit.source(org_id, f), audit.SORT, args)
-        return connection(page, audit.SORT, AuditEvent.from_row,
-                          lambda: count(audit.source(org_id, f)))
+        return await root_connection(
+            info, audit.SORT, lambda: audit.source(org_id, f), AuditEvent.from_row,
+            first, after, last, before,
+        )
 
 
 @strawberry.type
