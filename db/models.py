@@ -73,9 +73,14 @@ class Customer(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     deleted_at = fields.DatetimeField(null=True)
+    # set when a merge absorbed this customer into another (which then holds its history)
+    merged_into: fields.ForeignKeyNullableRelation[Customer] = fields.ForeignKeyField(
+        "crm.Customer", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
 
     organization_id: int
     owner_id: int | None
+    merged_into_id: int | None
 
     class Meta:
         table = "customer"
