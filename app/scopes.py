@@ -65,6 +65,9 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.deleteCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.restoreCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.importCustomers": (S.CUSTOMERS_WRITE,),
+    "Mutation.upsertCustomers": (S.CUSTOMERS_WRITE,),
+    # rows name their customer by email or external reference: a lookup of customers
+    "Mutation.upsertOrders": (S.ORDERS_WRITE, S.CUSTOMERS_READ),
     "Mutation.eraseCustomer": (S.CUSTOMERS_WRITE, S.ADMIN),
     "Mutation.logInteraction": (S.INTERACTIONS_WRITE,),
     "Mutation.createOrder": (S.ORDERS_WRITE,),

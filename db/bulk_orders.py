@@ -36,6 +36,8 @@ ORDERS = Table(
         "externalRef", "an order with this external reference exists")},
 )
 _REQUIRED = {"amount": "amount", "currency": "currency", "placed_at": "placedAt"}
+_PATHS = {"customer_id": "customerId", "customer_external_ref": "customerExternalRef",
+          "customer_email": "customerEmail"}
 
 
 def order_key(row: dict[str, Any]) -> str | None:
@@ -46,8 +48,8 @@ def order_key(row: dict[str, Any]) -> str | None:
 async def upsert_orders(*, org_id: int, rows: Sequence[dict[str, Any]]) -> list[RowResult]:
     """Create or update orders matched on their external reference.
 
-    A row names its customer by ``customer_external_ref`` or ``customer_email`` (a live customer
-    of the organization); None values count as absent.
+    A row names its customer by ``customer_id``, ``customer_external_ref`` or ``customer_email``
+    (a live customer of the organization); None values count as absent.
     """
     check_size(rows)
     data = [{k: v for k, v in row.items() if v is not None} for row in rows]
@@ -94,23 +96,26 @@ async def _order_customers(
     conn: BaseDBAsyncClient, org_id: int, rows: list[dict[str, Any]]
 ) -> dict[str, int]:
     """Ids of the live customers the rows name, keyed like ``_customer_ref`` keys them."""
+    ids = {int(r["customer_id"]) for r in rows if "customer_id" in r}
     refs = {str(r["customer_external_ref"]).strip() for r in rows if "customer_external_ref" in r}
     emails = {str(r["customer_email"]).strip().lower() for r in rows if "customer_email" in r}
-    if not refs and not emails:
+    if not ids and not refs and not emails:
         return {}
     found = await fetch(
         f"SELECT t.id, t.email, t.external_ref FROM customer t"
-        f" WHERE t.id = ANY(ARRAY({HOLDERS})) AND t.deleted_at IS NULL",
-        [org_id, list(refs), list(emails)], conn,
+        f" WHERE (t.id = ANY(ARRAY({HOLDERS})) OR (t.organization_id = $1 AND t.id = ANY($4)))"
+        " AND t.deleted_at IS NULL",
+        [org_id, list(refs), list(emails), list(ids)], conn,
     )
-    ids = {f"customer_external_ref:{r['external_ref']}": r["id"]
-           for r in found if r["external_ref"]}
-    return ids | {f"customer_email:{r['email'].lower()}": r["id"] for r in found if r["email"]}
+    keyed = {f"customer_id:{r['id']}": r["id"] for r in found}
+    keyed |= {f"customer_external_ref:{r['external_ref']}": r["id"]
+              for r in found if r["external_ref"]}
+    return keyed | {f"customer_email:{r['email'].lower()}": r["id"] for r in found if r["email"]}
 
 
 def _customer_ref(row: dict[str, Any]) -> tuple[str, str] | None:
-    """The column naming the row's customer (the external reference wins) and its lookup key."""
-    for column in ("customer_external_ref", "customer_email"):
+    """The column naming the row's customer (id, external reference, email) and its key."""
+    for column in ("customer_id", "customer_external_ref", "customer_email"):
         if column in row:
             value = str(row[column]).strip()
             return column, f"{column}:{value.lower() if column == 'customer_email' else value}"
@@ -122,14 +127,14 @@ def _order_errors(plan: Plan, row: dict[str, Any], owners: dict[str, int]) -> li
     errors = []
     ref = _customer_ref(row)
     if ref is not None and ref[1] not in owners:
-        path = "customerExternalRef" if ref[0] == "customer_external_ref" else "customerEmail"
+        path = _PATHS[ref[0]]
         errors.append(FieldError(ErrorCode.NOT_FOUND, row_path(plan.index, path),
                                  "customer not found"))
     if plan.existing is None:
         if ref is None:
             errors.append(FieldError(
                 ErrorCode.BAD_USER_INPUT, row_path(plan.index, "customerExternalRef"),
-                "a new order needs its customer's external reference or email",
+                "a new order needs its customer's id, external reference or email",
             ))
         errors += [FieldError(ErrorCode.BAD_USER_INPUT, row_path(plan.index, path), "is required")
                    for key, path in _REQUIRED.items() if key not in row]

@@ -1,33 +1,43 @@
-"""Bulk mutations: partners upsert many customers at once."""
+"""Bulk mutations: partners upsert many customers or orders at once."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import strawberry
 
-from app.errors import FieldError
+from app.errors import AppError, FieldError
 from app.permissions import IsAgent
-from db import bulk
+from db import bulk, bulk_orders
+from db.upsert import RowResult
 from resolvers.common import attempt, provided
 from schema.bulk import (
-    CustomerImportRow,
     CustomerMatchKey,
+    CustomerUpsertResult,
+    CustomerUpsertRow,
     ImportCustomersInput,
-    ImportCustomersPayload,
-    ImportRowResult,
-    ImportRowStatus,
+    OrderUpsertResult,
+    OrderUpsertRow,
+    UpsertCustomersInput,
+    UpsertCustomersPayload,
+    UpsertOrdersInput,
+    UpsertOrdersPayload,
+    UpsertRowStatus,
 )
 from schema.customer import Customer
 from schema.errors import UserError
+from schema.node import decode_id
+from schema.order import Order
 
 _MATCH: dict[CustomerMatchKey, bulk.MatchKey] = {
     CustomerMatchKey.EXTERNAL_REF: "external_ref", CustomerMatchKey.EMAIL: "email",
 }
+Upsert = Callable[[], Awaitable[list[RowResult]]]
 
 
-def _row_data(row: CustomerImportRow) -> dict[str, Any]:
+def _customer_data(row: CustomerUpsertRow) -> dict[str, Any]:
     data = provided(row)
     address = data.pop("address", strawberry.UNSET)
     if address is None:
@@ -37,37 +47,87 @@ def _row_data(row: CustomerImportRow) -> dict[str, Any]:
     return data
 
 
-def _in_input(error: FieldError) -> UserError:
-    inside = FieldError(error.code, ("input", *error.field), error.message)
-    return UserError.from_field_error(inside)
+def _order_data(row: OrderUpsertRow) -> dict[str, Any]:
+    data = provided(row)
+    if data.get("customer_id") is not None:
+        try:
+            data["customer_id"] = decode_id(str(data["customer_id"]), "Customer")
+        except AppError:
+            data["customer_id"] = 0  # no such customer: the row fails with "customer not found"
+    if data.get("line_items") is not None:
+        data["line_items"] = [vars(item) for item in data["line_items"]]
+    return data
 
 
-def _result(result: bulk.RowResult) -> ImportRowResult:
-    return ImportRowResult(
-        index=result.index, status=ImportRowStatus(result.status),
-        customer=Customer.from_row(result.row) if result.row else None,
-        errors=[_in_input(e) for e in result.errors],
+def _in_input(errors: Sequence[FieldError]) -> list[UserError]:
+    return [UserError.from_field_error(FieldError(e.code, ("input", *e.field), e.message))
+            for e in errors]
+
+
+async def _upsert(work: Upsert) -> tuple[list[RowResult] | None, list[UserError], Counter[str]]:
+    results, errors = await attempt(work)
+    if results is None:
+        return None, [UserError(code=e.code, field=["input", *(e.field or [])], message=e.message)
+                      for e in errors], Counter()
+    return results, [], Counter(result.status for result in results)
+
+
+async def _upsert_customers(
+    info: strawberry.Info, input: UpsertCustomersInput
+) -> UpsertCustomersPayload:
+    org_id = info.context.require_viewer().organization_id
+    rows = [_customer_data(row) for row in input.rows]
+    results, errors, counts = await _upsert(lambda: bulk.upsert_customers(
+        org_id=org_id, rows=rows, match_on=_MATCH[input.match_on]))
+    if results is None:
+        return UpsertCustomersPayload(errors=errors)
+    return UpsertCustomersPayload(
+        results=[CustomerUpsertResult(
+            index=r.index, status=UpsertRowStatus(r.status),
+            customer=Customer.from_row(r.row) if r.row else None, errors=_in_input(r.errors),
+        ) for r in results],
+        created=counts["created"], updated=counts["updated"], unchanged=counts["unchanged"],
+        failed=counts["failed"],
     )
 
 
 @strawberry.type
 class BulkMutation:
     @strawberry.mutation(permission_classes=[IsAgent])
+    async def upsert_customers(
+        self, info: strawberry.Info, input: UpsertCustomersInput
+    ) -> UpsertCustomersPayload:
+        """Create or update up to 1,000 customers matched on externalRef or email.
+
+        Per-row results; a conflict on a unique field (email, externalRef) fails only its row.
+        """
+        return await _upsert_customers(info, input)
+
+    @strawberry.mutation(
+        permission_classes=[IsAgent], deprecation_reason="Use upsertCustomers (same input)."
+    )
     async def import_customers(
         self, info: strawberry.Info, input: ImportCustomersInput
-    ) -> ImportCustomersPayload:
+    ) -> UpsertCustomersPayload:
         """Create or update up to 1,000 customers; each row succeeds or fails on its own."""
+        return await _upsert_customers(info, input)
+
+    @strawberry.mutation(permission_classes=[IsAgent])
+    async def upsert_orders(
+        self, info: strawberry.Info, input: UpsertOrdersInput
+    ) -> UpsertOrdersPayload:
+        """Create or update up to 1,000 orders matched on externalRef, with per-row results."""
         org_id = info.context.require_viewer().organization_id
-        rows = [_row_data(row) for row in input.rows]
-        results, errors = await attempt(lambda: bulk.upsert_customers(
-            org_id=org_id, rows=rows, match_on=_MATCH[input.match_on]))
+        rows = [_order_data(row) for row in input.rows]
+        results, errors, counts = await _upsert(
+            lambda: bulk_orders.upsert_orders(org_id=org_id, rows=rows))
         if results is None:
-            return ImportCustomersPayload(errors=[
-                UserError(code=e.code, field=["input", *(e.field or [])], message=e.message)
-                for e in errors
-            ])
-        counts = Counter(result.status for result in results)
-        return ImportCustomersPayload(
-            results=[_result(result) for result in results], created=counts["created"],
-            updated=counts["updated"], unchanged=counts["unchanged"], failed=counts["failed"],
+            return UpsertOrdersPayload(errors=errors)
+        return UpsertOrdersPayload(
+            results=[OrderUpsertResult(
+                index=r.index, status=UpsertRowStatus(r.status),
+                order=Order.from_row(r.row) if r.row else None, errors=_in_input(r.errors),
+            ) for r in results],
+            created=counts["created"], updated=counts["updated"], unchanged=counts["unchanged"],
+            failed=counts["failed"],
         )

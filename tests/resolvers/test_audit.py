@@ -29,6 +29,11 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         updateOrder(input: {id: $o, status: REFUNDED}) { errors { code } } }""", {}),
     ("importCustomers", """mutation { importCustomers(input: {rows: [
         {externalRef: "imp-1", name: "Imported"}]}) { errors { code } } }""", {}),
+    ("upsertCustomers", """mutation { upsertCustomers(input: {rows: [
+        {externalRef: "up-1", name: "Upserted"}]}) { errors { code } } }""", {}),
+    ("upsertOrders", """mutation { upsertOrders(input: {rows: [{externalRef: "o-up-1",
+        customerExternalRef: "up-1", amount: "5", currency: "EUR",
+        placedAt: "2026-01-01T00:00:00Z"}]}) { errors { code } } }""", {}),
     ("sendEmail", """mutation($c: ID!) { sendEmail(input: {customerId: $c, subject: "Hi",
         text: "Hello"}) { errors { code } } }""", {}),
     ("createEmailTemplate", """mutation { createEmailTemplate(input: {name: "T",

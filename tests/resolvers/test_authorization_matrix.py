@@ -61,6 +61,8 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.deleteCustomer": (M, (CW,)),
     "Mutation.restoreCustomer": (M, (CW,)),
     "Mutation.importCustomers": (A, (CW,)),
+    "Mutation.upsertCustomers": (A, (CW,)),
+    "Mutation.upsertOrders": (A, (OW, CR)),
     "Mutation.logInteraction": (A, (IW,)),
     "Mutation.createOrder": (A, (OW,)),
     "Mutation.updateOrder": (A, (OW,)),

@@ -1,4 +1,4 @@
-"""The importCustomers mutation through the GraphQL endpoint."""
+"""The upsertCustomers mutation (and its deprecated name importCustomers) through GraphQL."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from db.enums import Role
 from db.models import Customer
 from tests.factories import Api, gid, make_customer, make_org, make_user, token_for
 
-IMPORT = """
-mutation($input: ImportCustomersInput!) {
-  importCustomers(input: $input) {
+UPSERT = """
+mutation($input: UpsertCustomersInput!) {
+  upsertCustomers(input: $input) {
     results {
       index status
       customer { id name email phone externalRef address { city country } tags stage }
@@ -23,8 +23,8 @@ mutation($input: ImportCustomersInput!) {
 
 
 async def run(api: Api, rows: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    data = await api.data(IMPORT, input={"rows": rows, **extra})
-    payload: dict[str, Any] = data["importCustomers"]
+    data = await api.data(UPSERT, input={"rows": rows, **extra})
+    payload: dict[str, Any] = data["upsertCustomers"]
     return payload
 
 
@@ -103,6 +103,19 @@ async def test_other_organization_is_untouched(api, org) -> None:
 
 async def test_viewers_may_not_import(http, org, settings) -> None:
     viewer = Api(http, token_for(await make_user(org, role=Role.VIEWER), settings))
-    body = await viewer(IMPORT, input={"rows": [{"externalRef": "V-1", "name": "V"}]})
+    body = await viewer(UPSERT, input={"rows": [{"externalRef": "V-1", "name": "V"}]})
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await Customer.filter(organization=org).count() == 0
+
+
+async def test_import_customers_is_the_deprecated_name_of_upsert(api, org) -> None:
+    data = await api.data("""mutation($input: ImportCustomersInput!) {
+        importCustomers(input: $input) { created results { status customer { name } } } }""",
+        input={"rows": [{"externalRef": "I-1", "name": "Imported"}]})
+    assert data["importCustomers"] == {
+        "created": 1, "results": [{"status": "CREATED", "customer": {"name": "Imported"}}]}
+    fields = await api.data("""{ __type(name: "Mutation") {
+        fields(includeDeprecated: true) { name isDeprecated deprecationReason } } }""")
+    deprecated = {f["name"]: f["deprecationReason"] for f in fields["__type"]["fields"]
+                  if f["isDeprecated"]}
+    assert deprecated == {"importCustomers": "Use upsertCustomers (same input)."}
