@@ -221,14 +221,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from app import outbox
+    from app import outbox, webhook_delivery
 
     if args.concurrency is not None:
         settings = settings.model_copy(update={"email_worker_concurrency": args.concurrency})
     url = _url(settings)
     asyncio.run(database.migrate(url, settings))
     code: int = asyncio.run(_with_db(
-        url, settings, lambda: outbox.run_worker(settings, url, args.org or [])
+        url, settings, lambda: webhook_delivery.alongside(
+            settings, url, outbox.run_worker(settings, url, args.org or [])
+        ) if args.webhooks else outbox.run_worker(settings, url, args.org or [])
     ))
     return code
 
@@ -299,11 +301,15 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(func=cmd_migrate)
 
-    worker = sub.add_parser("worker", help="send queued email and campaigns (run any number)")
+    worker = sub.add_parser(
+        "worker", help="send queued email, campaigns and webhooks (run any number)"
+    )
     worker.add_argument("--org", action="append", metavar="SLUG",
                         help="only this organization's email (repeatable; default: all)")
     worker.add_argument("--concurrency", type=int, choices=range(1, 65), metavar="N",
                         help="SMTP connections (default: CRM_EMAIL_WORKER_CONCURRENCY)")
+    worker.add_argument("--no-webhooks", dest="webhooks", action="store_false",
+                        help="do not deliver webhooks (they are delivered by default)")
     worker.set_defaults(func=cmd_worker)
 
     train = sub.add_parser("train", help="train and activate the prediction models, then score")

@@ -108,6 +108,28 @@ class Settings(BaseSettings):
     trusted_hosts: list[str] = Field(default_factory=lambda: ["*"])
     hsts_max_age_seconds: int = Field(default=31_536_000, ge=0)
 
+    # outbound webhooks (issue 7): SSRF guard, HTTP limits, retries, circuit breaker, retention
+    webhook_allow_private: bool = False  # deliver to loopback/private addresses (tests, on-prem)
+    webhook_worker_in_process: bool = False
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)  # requests in flight per worker
+    webhook_poll_seconds: float = Field(default=2.0, gt=0)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_total_timeout_seconds: float = Field(default=15.0, gt=0)
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
+    webhook_max_attempts: int = Field(default=10, ge=1)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    webhook_retry_after_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_circuit_failures: int = Field(default=5, ge=1)  # consecutive failures to open it
+    webhook_circuit_cooldown_seconds: float = Field(default=30.0, gt=0)  # doubles per reopening
+    webhook_circuit_max_cooldown_seconds: float = Field(default=3600.0, gt=0)
+    webhook_disable_after_failures: int = Field(default=100, ge=1)
+    webhook_disable_after_seconds: float = Field(default=3 * 86_400.0, ge=0)  # streak age too
+    webhook_event_retention_seconds: int = Field(default=30 * 86_400, ge=3600)
+    webhook_secret_overlap_seconds: int = Field(default=86_400, ge=0)  # old secret after rotation
+
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
         if self.env != "development" and (
@@ -126,6 +148,10 @@ class Settings(BaseSettings):
         if not self.trusted_hosts:
             raise ValueError('CRM_TRUSTED_HOSTS must list hosts (["*"] for any)')
         _check_email_settings(self)
+        if self.webhook_lease_seconds <= self.webhook_total_timeout_seconds:
+            raise ValueError(
+                "CRM_WEBHOOK_LEASE_SECONDS must exceed CRM_WEBHOOK_TOTAL_TIMEOUT_SECONDS"
+            )
         return self
 
 

@@ -39,6 +39,7 @@ from resolvers.security import SecurityMutation, SecurityQuery
 from resolvers.subscription import InteractionSubscription
 from resolvers.tokens import TokenMutation
 from resolvers.user import UserMutation, UserQuery
+from resolvers.webhook import WebhookMutation, WebhookQuery
 from schema.customer import Customer
 from schema.interaction import Interaction
 from schema.order import Order
@@ -49,12 +50,13 @@ log = logging.getLogger("crm.graphql")
 Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, EmailQuery,
-     PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery),
+     PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, WebhookQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, BulkMutation,
-     EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation),
+     EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
+     WebhookMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription,))
 

@@ -27,7 +27,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from app import database, email_routes, outbox, pubsub, security_headers, tokens
+from app import database, email_routes, outbox, pubsub, security_headers, tokens, webhook_delivery
 from app.api_keys import is_api_key, viewer_for
 from app.config import Settings, get_settings
 from app.context import Context
@@ -49,6 +49,7 @@ SERVICES.append(pubsub.service)
 SERVICES.append(outbox.service)
 SERVICES.append(prediction_service)
 SERVICES.append(tokens.service)
+SERVICES.append(webhook_delivery.service)
 
 
 class RequestIdMiddleware:

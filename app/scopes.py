@@ -78,6 +78,13 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.sendCampaign": (S.EMAIL_SEND, S.CUSTOMERS_READ),  # selects by a customer filter
     "Mutation.cancelCampaign": (S.EMAIL_SEND,),
     "Mutation.trainModels": (S.ADMIN,),
+    "Query.webhooks": (S.ADMIN,),
+    "Query.webhook": (S.ADMIN,),
+    "Mutation.createWebhook": (S.ADMIN,),
+    "Mutation.updateWebhook": (S.ADMIN,),
+    "Mutation.deleteWebhook": (S.ADMIN,),
+    "Mutation.rotateWebhookSecret": (S.ADMIN,),
+    "Mutation.replayWebhookEvents": (S.ADMIN,),
     "Subscription.interactionCreated": (S.INTERACTIONS_READ,),
     "Subscription.interactionUpdated": (S.INTERACTIONS_READ,),
     "Subscription.emailStatusChanged": (S.EMAIL_READ,),
@@ -105,6 +112,7 @@ NODE_SCOPES: dict[str, Scope] = {
     "EmailTemplate": S.EMAIL_READ,
     "Campaign": S.EMAIL_READ,
     "TrainingRun": S.PREDICTIONS_READ,
+    "Webhook": S.ADMIN,
 }
 
 

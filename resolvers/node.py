@@ -10,6 +10,8 @@ from app.permissions import IsAuthenticated
 from db import campaign as campaigns
 from db import email_templates as templates
 from db import prediction as predictions
+from db import webhook as webhooks
+from db.enums import Role
 from resolvers.email import _campaign
 from schema.customer import Customer
 from schema.email import EmailTemplate
@@ -18,6 +20,7 @@ from schema.node import Node, parse_global_id
 from schema.order import Order
 from schema.prediction import TrainingRun
 from schema.user import User
+from schema.webhook import Webhook
 
 Load = Callable[[strawberry.Info, int, int], Awaitable[Node | None]]
 
@@ -57,9 +60,18 @@ async def _training_run(info: strawberry.Info, org_id: int, pk: int) -> Node | N
     return TrainingRun.from_row(row) if row else None
 
 
+async def _webhook(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    viewer = info.context.require_viewer()
+    if not viewer.is_key and not viewer.can(Role.ADMIN):  # keys: the node guard checks scopes
+        return None
+    row = await webhooks.get(org_id=org_id, webhook_id=pk)
+    return Webhook.from_row(row) if row else None
+
+
 LOADERS: dict[str, Load] = {
     "Customer": _customer, "Order": _order, "Interaction": _interaction, "User": _user,
     "EmailTemplate": _template, "Campaign": _campaign_node, "TrainingRun": _training_run,
+    "Webhook": _webhook,
 }
 
 

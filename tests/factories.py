@@ -91,3 +91,17 @@ class Api:
         assert "errors" not in body, body["errors"]
         data: dict[str, Any] = body["data"]
         return data
+
+
+async def make_email_message(interaction: Interaction, **overrides: Any) -> Any:
+    """An outbox entry of an (outbound email) interaction."""
+    from db.email_models import EmailMessage
+
+    values: dict[str, Any] = {
+        "message_id": f"<{uuid.uuid4().hex}@crm.test>", "sender": "crm@org.test",
+        "recipient": "someone@example.com", "available_at": datetime.now(UTC), "mime": b"x",
+    }
+    return await EmailMessage.create(
+        organization_id=interaction.organization_id, interaction=interaction,
+        customer_id=interaction.customer_id, **(values | overrides),
+    )

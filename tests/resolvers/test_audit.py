@@ -46,6 +46,15 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("createApiKey", """mutation { createApiKey(name: "k", scopes: ["admin"]) {
         apiKey { id } errors { code } } }""", {}),
     ("revokeApiKey", "mutation($a: ID!) { revokeApiKey(id: $a) { errors { code } } }", {}),
+    ("createWebhook", """mutation { createWebhook(input: {url: "https://93.184.216.34/h",
+        events: [CUSTOMER_CREATED]}) { webhook { id } errors { code } } }""", {}),
+    ("updateWebhook", """mutation($w: ID!) {
+        updateWebhook(input: {id: $w, enabled: false}) { errors { code } } }""", {}),
+    ("rotateWebhookSecret", """mutation($w: ID!) {
+        rotateWebhookSecret(id: $w) { errors { code } } }""", {}),
+    ("replayWebhookEvents", """mutation($w: ID!) {
+        replayWebhookEvents(webhookId: $w, fromSequence: 1) { errors { code } } }""", {}),
+    ("deleteWebhook", "mutation($w: ID!) { deleteWebhook(id: $w) { errors { code } } }", {}),
     ("eraseCustomer", """mutation($e: ID!) {
         eraseCustomer(customerId: $e) { errors { code } } }""", {}),
     ("trainModels", "mutation { trainModels { errors { code } } }", {}),
@@ -75,6 +84,7 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["t"] = (data.get("template") or {}).get("id") or given.get("t")
         given["k"] = (data.get("campaign") or {}).get("id") or given.get("k")
         given["a"] = (data.get("apiKey") or {}).get("id") or given.get("a")
+        given["w"] = (data.get("webhook") or {}).get("id") or given.get("w")
     rows = await fetch("SELECT action FROM audit_event WHERE organization_id = $1 ORDER BY id",
                        [org.id])
     assert [row["action"] for row in rows] == [name for name, _, _ in CALLS]

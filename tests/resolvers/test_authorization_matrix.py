@@ -75,6 +75,13 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.createApiKey": (AD, USER_ONLY),
     "Mutation.revokeApiKey": (AD, USER_ONLY),
     "Mutation.eraseCustomer": (M, (CW, ADM)),
+    "Query.webhooks": (AD, (ADM,)),
+    "Query.webhook": (AD, (ADM,)),
+    "Mutation.createWebhook": (AD, (ADM,)),
+    "Mutation.updateWebhook": (AD, (ADM,)),
+    "Mutation.deleteWebhook": (AD, (ADM,)),
+    "Mutation.rotateWebhookSecret": (AD, (ADM,)),
+    "Mutation.replayWebhookEvents": (AD, (ADM,)),
     "Subscription.interactionCreated": (V, (IR,)),
     "Subscription.interactionUpdated": (V, (IR,)),
     "Subscription.emailStatusChanged": (V, (ER,)),
@@ -213,6 +220,10 @@ async def other_tenant() -> dict[str, Any]:
                                    horizon_days=90)
     await make_key(org.id, ("admin",))
     from db.security_models import ApiKey
+    from db.webhook_models import Webhook
+
+    webhook = await Webhook.create(organization=org, url=f"https://example.com/{MARK}",
+                                   event_types=["customer.created"], secret="s" * 32)
 
     key = await ApiKey.filter(organization_id=org.id).first()
     assert key is not None
@@ -223,8 +234,10 @@ async def other_tenant() -> dict[str, Any]:
         "campaign": str(to_global("Campaign", campaign.id)),
         "run": str(to_global("TrainingRun", run.id)),
         "key": str(to_global("ApiKey", key.id)),
+        "webhook": str(to_global("Webhook", webhook.id)),
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
+            "webhook": webhook,
             "campaign": campaign, "template": template}
 
 
@@ -256,6 +269,11 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.cancelCampaign": {"id": "campaign"},
     "Mutation.revokeApiKey": {"id": "key"},
     "Mutation.eraseCustomer": {"customerId": "customer"},
+    "Query.webhook": {"id": "webhook"},
+    "Mutation.updateWebhook": {"id": "webhook"},
+    "Mutation.deleteWebhook": {"id": "webhook"},
+    "Mutation.rotateWebhookSecret": {"id": "webhook"},
+    "Mutation.replayWebhookEvents": {"webhookId": "webhook"},
 }
 
 
@@ -306,3 +324,7 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
     assert await Order.filter(customer_id=customer.id).count() == 1
     assert (await Campaign.get(id=other["campaign"].id)).status == "QUEUED"
     assert (await ApiKey.get(id=other["key"].id)).revoked_at is None
+    from db.webhook_models import Webhook
+
+    webhook = await Webhook.get(id=other["webhook"].id)
+    assert (webhook.secret, webhook.enabled) == ("s" * 32, True)
