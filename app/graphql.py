@@ -29,8 +29,10 @@ from app.query_cost import PageSizes, cost_limiter
 from resolvers.analytics import AnalyticsQuery
 from resolvers.bulk import BulkMutation
 from resolvers.customer import CustomerMutation, CustomerQuery
+from resolvers.duplicate import DuplicateQuery
 from resolvers.email import EmailMutation, EmailQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
+from resolvers.merge import MergeMutation, MergeQuery
 from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
 from resolvers.prediction import PredictionMutation, PredictionQuery
@@ -50,13 +52,14 @@ log = logging.getLogger("crm.graphql")
 Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, EmailQuery,
-     PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, WebhookQuery),
+     PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
+     WebhookQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
-     WebhookMutation),
+     MergeMutation, WebhookMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription,))
 

@@ -60,11 +60,17 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Query.orderStats": (S.ORDERS_READ, S.CUSTOMERS_READ),
     "Query.auditEvents": (S.ADMIN,),
     "Query.exportCustomerData": (S.CUSTOMERS_READ, S.PII_READ),
+    "Query.customerDuplicates": (S.CUSTOMERS_READ,),
+    "Query.findDuplicateCustomers": (S.CUSTOMERS_READ,),
+    # shows the merged record and every conflicting value: contact data unmasked
+    "Query.mergeCustomersPreview": (S.CUSTOMERS_READ, S.PII_READ),
+    "Query.customerMergedInto": (S.CUSTOMERS_READ,),
     "Mutation.createCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.updateCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.deleteCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.restoreCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.importCustomers": (S.CUSTOMERS_WRITE,),
+    "Mutation.mergeCustomers": (S.CUSTOMERS_WRITE,),
     "Mutation.upsertCustomers": (S.CUSTOMERS_WRITE,),
     # rows name their customer by email or external reference: a lookup of customers
     "Mutation.upsertOrders": (S.ORDERS_WRITE, S.CUSTOMERS_READ),

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from db import customer as customers
 from db import interaction as interactions
+from db import merge as merges
 from db import order as orders
 from schema.customer_filter import (
     MAX_FILTER_DEPTH,
@@ -191,6 +192,17 @@ class Customer(Node):
     @strawberry.field
     async def last_interaction_at(self, info: strawberry.Info) -> datetime | None:
         return (await self._stats(info)).last_interaction_at
+
+    @strawberry.field(
+        description="For a customer a merge absorbed (deleted): the live customer holding its "
+        "history now, merges of merges followed; null for every other customer."
+    )
+    async def merged_into(self, info: strawberry.Info) -> Customer | None:
+        if self.deleted_at is None:
+            return None  # live customers were never absorbed: no query for them
+        pk = await merges.merged_into(org_id=info.context.loaders.org_id, customer_id=self.pk)
+        row = await info.context.loaders.customer.load(pk) if pk not in (None, self.pk) else None
+        return Customer.from_row(row) if row else None
 
     @strawberry.field(description="What the models expect of this customer (null: not scored).")
     async def prediction(

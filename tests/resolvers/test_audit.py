@@ -55,6 +55,8 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("replayWebhookEvents", """mutation($w: ID!) {
         replayWebhookEvents(webhookId: $w, fromSequence: 1) { errors { code } } }""", {}),
     ("deleteWebhook", "mutation($w: ID!) { deleteWebhook(id: $w) { errors { code } } }", {}),
+    ("mergeCustomers", """mutation($c: ID!, $d: ID!) {
+        mergeCustomers(input: {primaryId: $c, duplicateIds: [$d]}) { errors { code } } }""", {}),
     ("eraseCustomer", """mutation($e: ID!) {
         eraseCustomer(customerId: $e) { errors { code } } }""", {}),
     ("trainModels", "mutation { trainModels { errors { code } } }", {}),
@@ -75,7 +77,8 @@ def _declared(query: str) -> set[str]:
 async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None:  # type: ignore[no-untyped-def]
     customer, doomed = await make_customer(org, email="c@example.com"), await make_customer(org)
     given: dict[str, Any] = {"email": admin.email, "password": PASSWORD, "c": gid(customer),
-                             "o": gid(await make_order(customer)), "e": gid(doomed)}
+                             "o": gid(await make_order(customer)), "e": gid(doomed),
+                             "d": gid(await make_customer(org))}
     for action, query, _ in CALLS:
         variables = {name: given[name] for name in _declared(query)}
         data = (await api.data(query, **variables))[action]
