@@ -228,7 +228,8 @@ async def update(*, org_id: int, customer_id: int, data: dict[str, Any]) -> dict
 async def set_deleted(*, org_id: int, customer_id: int, deleted: bool) -> dict[str, Any] | None:
     """Soft-delete or restore a customer; None if there is none in the opposite state.
 
-    An erased customer stays deleted: there is nothing left to restore.
+    An erased customer stays deleted: there is nothing left to restore; so does one a merge
+    absorbed (its history belongs to the customer it was merged into).
     """
     async with in_transaction() as conn:
         customer = await (
@@ -239,7 +240,9 @@ async def set_deleted(*, org_id: int, customer_id: int, deleted: bool) -> dict[s
             .select_for_update()
             .first()
         )
-        if customer is None or (not deleted and await fetch_one(
+        if customer is None:
+            return None
+        if not deleted and (customer.merged_into_id is not None or await fetch_one(
             "SELECT 1 FROM customer_erasure WHERE customer_id = $1", [customer_id], conn
         )):
             return None

@@ -156,3 +156,17 @@ async def test_a_second_merge_of_an_absorbed_customer_names_its_primary(api, org
 
     assert errors == [{"code": "NOT_FOUND", "field": ["input", "duplicateIds", "0"],
                        "message": f"customer was already merged into {gid(world['primary'])}"}]
+
+
+async def test_an_absorbed_customer_cannot_be_restored(api, org) -> None:  # type: ignore[no-untyped-def]
+    world = await _world(org)
+    merge = {"primaryId": gid(world["primary"]), "duplicateIds": [gid(world["shop"])]}
+    assert (await api.data(MERGE, input=merge))["mergeCustomers"]["errors"] == []
+
+    restored = await api.data("""mutation($id: ID!) { restoreCustomer(id: $id) {
+        customer { id } errors { code field } } }""", id=gid(world["shop"]))
+
+    assert restored["restoreCustomer"] == {
+        "customer": None, "errors": [{"code": "NOT_FOUND", "field": ["id"]}]}
+    await world["shop"].refresh_from_db()
+    assert world["shop"].deleted_at is not None
