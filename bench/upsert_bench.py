@@ -6,7 +6,8 @@ database of its own that is dropped afterwards::
     PYTHONPATH=. .venv/bin/python bench/upsert_bench.py [--database-url URL] [--customers N]
 
 Passes: create every customer; update half of them (the other half unchanged); repeat the
-update (all unchanged); create one order per customer.
+update (all unchanged); create one order per customer. ``--webhook`` first subscribes a webhook to
+every event type, so each change also logs its event and queues its delivery (no worker runs).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from app import database
 from app.config import Settings
 from app.main import create_app
 from bench.console import say
+from db import webhook
+from schema.webhook import WebhookEventType
 from tests.factories import make_org, make_user, token_for
 
 BATCH = 1_000
@@ -76,7 +79,7 @@ async def run_pass(http: httpx.AsyncClient, label: str, query: str, field: str, 
         f"  p99 {1000 * q[98]:6.0f} ms  {counts}")
 
 
-async def main(url: str, customers: int) -> None:
+async def main(url: str, customers: int, subscribed: bool) -> None:
     server = database.connection_params(url)
     name = f"crm_upsertbench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(**server)
@@ -89,10 +92,17 @@ async def main(url: str, customers: int) -> None:
         await database.connect(db_url, settings)
         org = await make_org()
         headers = {"Authorization": f"Bearer {token_for(await make_user(org), settings)}"}
+        if subscribed:
+            await webhook.create(
+                org_id=org.id, user_id=None, url="https://partner.example/hook",
+                event_types=[t.value for t in WebhookEventType], secret="whsec_" + "x" * 32,
+                description="benchmark",
+            )
         transport = httpx.ASGITransport(app=create_app(settings, db_url))
         async with httpx.AsyncClient(transport=transport, base_url="http://b", headers=headers,
                                      timeout=120) as http:
-            say(f"{customers:,} customers in calls of {BATCH:,} rows")
+            say(f"{customers:,} customers in calls of {BATCH:,} rows"
+                f"{', webhook on every event' if subscribed else ''}")
             await run_pass(http, "create", CUSTOMERS, "upsertCustomers", customers, customer_row)
             await run_pass(http, "update half, half unchanged", CUSTOMERS, "upsertCustomers",
                            customers, lambda i: customer_row(i, 1))
@@ -110,5 +120,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--webhook", action="store_true", help="subscribe a webhook first")
     args = parser.parse_args()
-    asyncio.run(main(args.database_url, args.customers))
+    asyncio.run(main(args.database_url, args.customers, args.webhook))
