@@ -193,10 +193,10 @@ async def give_back(item: Claimed, *, worker: str) -> None:
     )
 
 
-def source(webhook_id: int, status: str | None) -> Source:
-    """A webhook's deliveries (of one status if given), as a pageable source."""
+def source(org_id: int, status: str | None) -> Source:
+    """The organization's deliveries (of one status if given), pageable per webhook."""
     params = Params()
-    where = f"t.webhook_id = {params.add(webhook_id)}"
+    where = f"t.organization_id = {params.add(org_id)}"
     if status is not None:
         where += f" AND t.status = {params.add(status)}"
     return Source(_WITH_EVENT, COLUMNS, where, params)

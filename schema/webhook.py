@@ -12,7 +12,7 @@ from db import webhook_delivery as deliveries
 from db.webhook_models import DeliveryStatus
 from schema.errors import UserError
 from schema.node import Node, to_global_id
-from schema.pagination import Connection, root_connection
+from schema.pagination import Connection, child_connection, page_args_for
 
 WebhookDeliveryStatus = strawberry.enum(DeliveryStatus, name="WebhookDeliveryStatus")
 
@@ -97,9 +97,12 @@ class Webhook(Node):
         status: WebhookDeliveryStatus | None = None,  # type: ignore[valid-type]
     ) -> Connection[WebhookDelivery]:
         wanted = DeliveryStatus(status).value if status is not None else None
-        return await root_connection(
-            info, deliveries.SORT, lambda: deliveries.source(self.pk, wanted),
-            WebhookDelivery.from_row, first, after, last, before,
+        org_id = info.context.loaders.org_id
+        return await child_connection(
+            info, self.pk, source=lambda: deliveries.source(org_id, wanted),
+            parent="webhook_id", sort=deliveries.SORT,
+            args=page_args_for(info, deliveries.SORT, first, after, last, before),
+            filter_key=wanted, node_of=WebhookDelivery.from_row,
         )
 
     @classmethod

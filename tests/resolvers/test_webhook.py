@@ -214,3 +214,22 @@ async def test_logging_events_costs_no_extra_statement(api, org) -> None:
     await _create(api)
     assert await statements("Two") == without
     assert (await logged(org.id))[-1]["data"]["changes"]["name"]["after"] == "Two"
+
+
+async def test_listing_webhooks_with_deliveries_is_batched(api, org) -> None:
+    from tests.statements import count_statements
+
+    query = """{ webhooks(first: 10) { nodes { id
+        deliveries(first: 2) { totalCount nodes { id event { type } } } } } }"""
+    counts = []
+    for _ in range(3):
+        await _create(api)
+        await make_customer(org)
+        with count_statements() as statements:
+            data = await api.data(query)
+        counts.append(len(statements))
+    webhooks = data["webhooks"]["nodes"]
+    # the n-th webhook saw the customers created after it: 3, 2 and 1 (newest webhook first)
+    assert [w["deliveries"]["totalCount"] for w in webhooks] == [1, 2, 3]
+    assert [len(w["deliveries"]["nodes"]) for w in webhooks] == [1, 2, 2]
+    assert counts[0] == counts[1] == counts[2], counts
