@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from db import customer as customers
 from db import email as emails
 from db import interaction as interactions
+from db import merge as merges
 from db import order as orders
 from db import prediction as predictions
 from db import user as users
@@ -45,6 +46,7 @@ class Loaders:
         self.email_delivery = _by_key(
             lambda ids: emails.deliveries(org_id=org_id, interaction_ids=ids)
         )
+        self.merged_into = _by_key(lambda ids: merges.merged_into_many(org_id=org_id, ids=ids))
         self.customer_stats: DataLoader[int, customers.CustomerStats | None] = _by_key(
             lambda ids: customers.stats(ids=ids), customers.CustomerStats()
         )

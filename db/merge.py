@@ -263,14 +263,20 @@ async def merge(
 
 async def merged_into(*, org_id: int, customer_id: int) -> int | None:
     """The live customer now holding an absorbed customer's history (chains followed)."""
-    row = await fetch_one(
-        "WITH RECURSIVE chain(id, merged_into_id, deleted_at, depth) AS ("
-        " SELECT id, merged_into_id, deleted_at, 0 FROM customer"
-        " WHERE organization_id = $1 AND id = $2"
-        " UNION ALL SELECT c.id, c.merged_into_id, c.deleted_at, chain.depth + 1"
+    return (await merged_into_many(org_id=org_id, ids=[customer_id])).get(customer_id)
+
+
+async def merged_into_many(*, org_id: int, ids: Sequence[int]) -> dict[int, int]:
+    """``merged_into`` for many customers at once (those with no live holder are left out)."""
+    rows = await fetch(
+        "WITH RECURSIVE chain(origin, id, merged_into_id, deleted_at, depth) AS ("
+        " SELECT id, id, merged_into_id, deleted_at, 0 FROM customer"
+        " WHERE organization_id = $1 AND id = ANY($2::bigint[])"
+        " UNION ALL SELECT chain.origin, c.id, c.merged_into_id, c.deleted_at, chain.depth + 1"
         " FROM chain JOIN customer c ON c.id = chain.merged_into_id"
         " WHERE chain.deleted_at IS NOT NULL AND chain.depth < 50)"
-        " SELECT id FROM chain WHERE deleted_at IS NULL ORDER BY depth LIMIT 1",
-        [org_id, customer_id],
+        " SELECT DISTINCT ON (origin) origin, id FROM chain WHERE deleted_at IS NULL"
+        " ORDER BY origin, depth",
+        [org_id, list(ids)],
     )
-    return row["id"] if row else None
+    return {row["origin"]: row["id"] for row in rows}

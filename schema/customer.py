@@ -12,7 +12,6 @@ from strawberry.scalars import JSON
 
 from db import customer as customers
 from db import interaction as interactions
-from db import merge as merges
 from db import order as orders
 from schema.customer_filter import (
     MAX_FILTER_DEPTH,
@@ -200,7 +199,7 @@ class Customer(Node):
     async def merged_into(self, info: strawberry.Info) -> Customer | None:
         if self.deleted_at is None:
             return None  # live customers were never absorbed: no query for them
-        pk = await merges.merged_into(org_id=info.context.loaders.org_id, customer_id=self.pk)
+        pk = await info.context.loaders.merged_into.load(self.pk)
         row = await info.context.loaders.customer.load(pk) if pk not in (None, self.pk) else None
         return Customer.from_row(row) if row else None
 

@@ -170,3 +170,20 @@ async def test_an_absorbed_customer_cannot_be_restored(api, org) -> None:  # typ
         "customer": None, "errors": [{"code": "NOT_FOUND", "field": ["id"]}]}
     await world["shop"].refresh_from_db()
     assert world["shop"].deleted_at is not None
+
+
+async def test_merged_into_of_a_page_of_absorbed_customers_is_batched(api, org) -> None:  # type: ignore[no-untyped-def]
+    from tests.statements import count_statements
+
+    query = "{ customers(filter: {deleted: true}) { nodes { mergedInto { id } } } }"
+    primary = await make_customer(org, name="Primary")
+    counts = []
+    for i in range(3):
+        duplicate = await make_customer(org, name=f"Duplicate {i}")
+        merge = {"primaryId": gid(primary), "duplicateIds": [gid(duplicate)]}
+        assert (await api.data(MERGE, input=merge))["mergeCustomers"]["errors"] == []
+        with count_statements() as statements:
+            data = await api.data(query)
+        counts.append(len(statements))
+    assert data["customers"]["nodes"] == [{"mergedInto": {"id": gid(primary)}}] * 3
+    assert counts[0] == counts[1] == counts[2], counts
