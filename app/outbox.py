@@ -21,11 +21,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
-
-from app import campaigns
+from app import background, campaigns
 from app.config import Settings
-from app.database import connection_params
 from app.mailer import DeliveryError, Mailer
 from db import email as emails
 from db import outbox
@@ -65,7 +62,9 @@ class Worker:
         tasks = [asyncio.create_task(self._send_loop(i))
                  for i in range(self.settings.email_worker_concurrency)]
         tasks.append(asyncio.create_task(self._campaign_loop()))
-        async with self._listening():
+        async with background.listening(
+            self.database_url, emails.OUTBOX_CHANNEL, self.wake, self.listening
+        ):
             try:
                 await asyncio.gather(*tasks)
             finally:
@@ -179,21 +178,6 @@ class Worker:
                  item.id, item.attempts, exc.message, delay)
         await emails.set_status(item.id, EmailStatus.QUEUED, error=exc.message, retry_in=delay)
 
-    @asynccontextmanager
-    async def _listening(self) -> AsyncIterator[None]:
-        """Wake the loops when new email is queued (LISTEN); polling covers a lost connection."""
-        if self.database_url is None:
-            yield
-            return
-        conn = await asyncpg.connect(**connection_params(self.database_url))
-        try:
-            await conn.add_listener(emails.OUTBOX_CHANNEL, lambda *_: self.wake())
-            self.listening.set()
-            yield
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), timeout=5)
-
 
 @asynccontextmanager
 async def service(app: Any, settings: Settings) -> AsyncIterator[None]:
@@ -202,15 +186,10 @@ async def service(app: Any, settings: Settings) -> AsyncIterator[None]:
         yield
         return
     worker = Worker(settings, database_url=app.state.database_url)
-    task = asyncio.create_task(worker.run(), name="email-outbox-worker")
-    try:
+    async with background.running(
+        worker, "email-outbox-worker", settings.smtp_timeout_seconds + 5
+    ):
         yield
-    finally:
-        worker.stop()
-        try:
-            await asyncio.wait_for(task, timeout=settings.smtp_timeout_seconds + 5)
-        except TimeoutError:
-            log.warning("the email worker did not stop in time; its leases will expire")
 
 
 async def run_worker(settings: Settings, database_url: str, org_slugs: Sequence[str]) -> int:

@@ -24,13 +24,12 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 
+from app import background
 from app import webhook_signature as signature
 from app.config import Settings
-from app.database import connection_params
 from app.webhook_http import Client, Response, UnsafeURL
 from db import webhook_delivery as deliveries
 from db import webhook_event as events
@@ -124,7 +123,9 @@ class Worker:
 
     async def run(self) -> None:
         """Work until ``stop()``."""
-        async with self._listening():
+        async with background.listening(
+            self.database_url, events.CHANNEL, self._wake.set, self.listening
+        ):
             try:
                 while not self.stopping.is_set():
                     try:
@@ -230,21 +231,6 @@ class Worker:
                                 duration_ms=duration_ms, error=error, retry_in=retry_in,
                                 breaker=self.breaker)
 
-    @asynccontextmanager
-    async def _listening(self) -> AsyncIterator[None]:
-        """Wake up when deliveries are queued (LISTEN); polling covers a lost connection."""
-        if self.database_url is None:
-            yield
-            return
-        conn = await asyncpg.connect(**connection_params(self.database_url))
-        try:
-            await conn.add_listener(events.CHANNEL, lambda *_: self._wake.set())
-            self.listening.set()
-            yield
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), timeout=5)
-
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
@@ -259,15 +245,10 @@ async def service(app: Any, settings: Settings) -> AsyncIterator[None]:
         yield
         return
     worker = Worker(settings, database_url=app.state.database_url)
-    task = asyncio.create_task(worker.run(), name="webhook-delivery-worker")
-    try:
+    async with background.running(
+        worker, "webhook-delivery-worker", settings.webhook_total_timeout_seconds + 5
+    ):
         yield
-    finally:
-        worker.stop()
-        try:
-            await asyncio.wait_for(task, timeout=settings.webhook_total_timeout_seconds + 5)
-        except TimeoutError:
-            log.warning("the webhook worker did not stop in time; its leases will expire")
 
 
 async def alongside(settings: Settings, database_url: str, work: Awaitable[int]) -> int:
