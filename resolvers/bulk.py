@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -35,6 +35,7 @@ _MATCH: dict[CustomerMatchKey, bulk.MatchKey] = {
     CustomerMatchKey.EXTERNAL_REF: "external_ref", CustomerMatchKey.EMAIL: "email",
 }
 Upsert = Callable[[], Awaitable[list[RowResult]]]
+P = TypeVar("P", UpsertCustomersPayload, UpsertOrdersPayload)
 
 
 def _customer_data(row: CustomerUpsertRow) -> dict[str, Any]:
@@ -64,12 +65,37 @@ def _in_input(errors: Sequence[FieldError]) -> list[UserError]:
             for e in errors]
 
 
-async def _upsert(work: Upsert) -> tuple[list[RowResult] | None, list[UserError], Counter[str]]:
+def _whole_input(errors: list[UserError]) -> list[UserError]:
+    return [UserError(code=e.code, field=["input", *(e.field or [])], message=e.message)
+            for e in errors]
+
+
+async def _upsert(
+    work: Upsert, payload: type[P], result_of: Callable[[RowResult], Any]
+) -> P:
+    """Run an upsert and count its rows; errors of the whole input come back alone."""
     results, errors = await attempt(work)
     if results is None:
-        return None, [UserError(code=e.code, field=["input", *(e.field or [])], message=e.message)
-                      for e in errors], Counter()
-    return results, [], Counter(result.status for result in results)
+        return payload(errors=_whole_input(errors))
+    counts = Counter(result.status for result in results)
+    return payload(
+        results=[result_of(r) for r in results], created=counts["created"],
+        updated=counts["updated"], unchanged=counts["unchanged"], failed=counts["failed"],
+    )
+
+
+def _customer_result(r: RowResult) -> CustomerUpsertResult:
+    return CustomerUpsertResult(
+        index=r.index, status=UpsertRowStatus(r.status),
+        customer=Customer.from_row(r.row) if r.row else None, errors=_in_input(r.errors),
+    )
+
+
+def _order_result(r: RowResult) -> OrderUpsertResult:
+    return OrderUpsertResult(
+        index=r.index, status=UpsertRowStatus(r.status),
+        order=Order.from_row(r.row) if r.row else None, errors=_in_input(r.errors),
+    )
 
 
 async def _upsert_customers(
@@ -77,18 +103,9 @@ async def _upsert_customers(
 ) -> UpsertCustomersPayload:
     org_id = info.context.require_viewer().organization_id
     rows = [_customer_data(row) for row in input.rows]
-    results, errors, counts = await _upsert(lambda: bulk.upsert_customers(
-        org_id=org_id, rows=rows, match_on=_MATCH[input.match_on]))
-    if results is None:
-        return UpsertCustomersPayload(errors=errors)
-    return UpsertCustomersPayload(
-        results=[CustomerUpsertResult(
-            index=r.index, status=UpsertRowStatus(r.status),
-            customer=Customer.from_row(r.row) if r.row else None, errors=_in_input(r.errors),
-        ) for r in results],
-        created=counts["created"], updated=counts["updated"], unchanged=counts["unchanged"],
-        failed=counts["failed"],
-    )
+    return await _upsert(lambda: bulk.upsert_customers(
+        org_id=org_id, rows=rows, match_on=_MATCH[input.match_on],
+    ), UpsertCustomersPayload, _customer_result)
 
 
 @strawberry.type
@@ -119,15 +136,5 @@ class BulkMutation:
         """Create or update up to 1,000 orders matched on externalRef, with per-row results."""
         org_id = info.context.require_viewer().organization_id
         rows = [_order_data(row) for row in input.rows]
-        results, errors, counts = await _upsert(
-            lambda: bulk_orders.upsert_orders(org_id=org_id, rows=rows))
-        if results is None:
-            return UpsertOrdersPayload(errors=errors)
-        return UpsertOrdersPayload(
-            results=[OrderUpsertResult(
-                index=r.index, status=UpsertRowStatus(r.status),
-                order=Order.from_row(r.row) if r.row else None, errors=_in_input(r.errors),
-            ) for r in results],
-            created=counts["created"], updated=counts["updated"], unchanged=counts["unchanged"],
-            failed=counts["failed"],
-        )
+        return await _upsert(lambda: bulk_orders.upsert_orders(org_id=org_id, rows=rows),
+                             UpsertOrdersPayload, _order_result)

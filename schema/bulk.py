@@ -65,9 +65,8 @@ class CustomerUpsertResult:
     )
 
 
-@strawberry.type
-class UpsertCustomersPayload:
-    results: list[CustomerUpsertResult] = strawberry.field(default_factory=list)
+@strawberry.type(description="What a bulk upsert did, counted per outcome.")
+class UpsertCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -75,6 +74,11 @@ class UpsertCustomersPayload:
     errors: list[UserError] = strawberry.field(
         default_factory=list, description="Errors of the whole input (then nothing is written)."
     )
+
+
+@strawberry.type
+class UpsertCustomersPayload(UpsertCounts):
+    results: list[CustomerUpsertResult] = strawberry.field(default_factory=list)
 
 
 @strawberry.input(
@@ -108,12 +112,5 @@ class OrderUpsertResult:
 
 
 @strawberry.type
-class UpsertOrdersPayload:
+class UpsertOrdersPayload(UpsertCounts):
     results: list[OrderUpsertResult] = strawberry.field(default_factory=list)
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    errors: list[UserError] = strawberry.field(
-        default_factory=list, description="Errors of the whole input (then nothing is written)."
-    )
