@@ -64,7 +64,8 @@ class WebhookEvent(Model):
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "crm.Organization", related_name="webhook_events", on_delete=fields.RESTRICT
     )
-    sequence = fields.BigIntField()
+    # null until its transaction commits (numbered then, in commit order)
+    sequence = fields.BigIntField(null=True)
     type = fields.CharField(max_length=40)
     object_type = fields.CharField(max_length=40)
     object_id = fields.CharField(max_length=100)

@@ -6,15 +6,20 @@ triggers with transition tables are beyond the autodetector).
 Every insert or update of customers, orders, interactions, email messages and predictions logs
 its events in the writing transaction, so a rolled-back write logs nothing and a committed one
 cannot lose its events. Only organizations with at least one webhook pay for it: every trigger
-first probes ``webhook`` by organization (indexed) and returns when none has one. Events get a
-gapless per-organization ``sequence`` in commit order from a counter row the writing
-transaction holds locked until it commits (writers of one organization serialise on it from
-their first event to commit). The same statement fans each event out to one
-``webhook_delivery`` row per enabled webhook subscribed to its type and sends
-``NOTIFY crm_webhooks`` (delivered only on commit) to wake the workers.
+first probes ``webhook`` by organization (indexed) and returns when none has one. The same
+statement fans each event out to one ``webhook_delivery`` row per enabled webhook subscribed to
+its type and sends ``NOTIFY crm_webhooks`` (delivered only on commit) to wake the workers.
 
-The actor of a mutation is filled in when its audit row is inserted (same transaction, no extra
-round trip); other writers are ``system`` unless they ``SET LOCAL crm.actor``.
+Events get a gapless per-organization ``sequence`` in commit order when their transaction
+commits: the first event of a transaction also inserts a ``webhook_commit`` row whose deferred
+constraint trigger numbers the transaction's events from a counter row per organization. The
+counter row is locked only from that moment to the end of the commit, so writers of one
+organization do not wait for each other's whole transactions (and cannot deadlock on it: the
+counters are taken in organization order, with no other lock taken after them).
+
+The actor of a mutation comes from its audit row (a trigger copies it into ``crm.actor``, read
+when the events are numbered; no extra round trip); other writers are ``system`` unless they
+``SET LOCAL crm.actor``.
 ``SET LOCAL crm.publish_events = 'off'`` (the seeder) suppresses events as for subscriptions.
 Erasing a customer scrubs the data of its logged events.
 """
@@ -37,6 +42,8 @@ FORWARD = [
         last_sequence bigint NOT NULL
     )
     """,
+    # one row per transaction with events, from its first event until its commit (see the top)
+    "CREATE UNLOGGED TABLE webhook_commit (xid bigint PRIMARY KEY)",
     # the band a customer's churn risk was last announced in (predictions are replaced wholesale)
     """
     CREATE TABLE webhook_prediction_band (
@@ -115,57 +122,79 @@ FORWARD = [
             'createdAt', i.created_at, 'createdById', crm_gid('User', i.created_by_id))
     $$
     """,
-    # Logs events (in the order given) and fans them out; the caller filtered to organizations
-    # with webhooks. Organizations are taken in id order so concurrent writers lock counters in
-    # the same order (no deadlocks).
+    # Logs events (in the order given, numbered at commit) and fans them out; the caller
+    # filtered to organizations with webhooks.
     """
     CREATE FUNCTION crm_webhook_log(changes crm_webhook_change[]) RETURNS void
     LANGUAGE plpgsql VOLATILE AS $$
     DECLARE
-        org bigint;
-        n bigint;
-        last_seq bigint;
         first_id bigint;
     BEGIN
         IF changes IS NULL OR cardinality(changes) = 0 THEN
             RETURN;
         END IF;
+        WITH logged AS (
+            INSERT INTO webhook_event (organization_id, sequence, type, object_type,
+                object_id, customer_id, data, actor, request_id, xid, occurred_at)
+            SELECT c.organization_id, NULL, c.type, c.object_type,
+                crm_gid(c.object_type, c.object_id), c.customer_id, c.data,
+                coalesce(nullif(current_setting('crm.actor', true), ''), 'system'),
+                nullif(current_setting('crm.request_id', true), ''),
+                pg_current_xact_id()::text::bigint, clock_timestamp()
+            FROM unnest(changes) WITH ORDINALITY
+                AS c(organization_id, type, object_type, object_id, customer_id, data, ord)
+            ORDER BY c.ord
+            RETURNING id, organization_id, type
+        ), fanned AS (
+            INSERT INTO webhook_delivery (organization_id, webhook_id, event_id, status,
+                attempt, next_attempt_at, created_at, updated_at)
+            SELECT l.organization_id, w.id, l.id, 'PENDING', 0, now(), now(), now()
+            FROM logged l JOIN webhook w ON w.organization_id = l.organization_id
+                AND w.enabled AND l.type = ANY(w.event_types)
+            RETURNING 1
+        )
+        SELECT min(id) INTO first_id FROM logged;
+        IF coalesce(current_setting('crm.webhook_first_event', true), '') = '' THEN
+            PERFORM set_config('crm.webhook_first_event', first_id::text, true);
+            INSERT INTO webhook_commit (xid) VALUES (pg_current_xact_id()::text::bigint);
+        END IF;
+        PERFORM pg_notify('crm_webhooks', '');
+    END
+    $$
+    """,
+    # At commit: number the transaction's events per organization (organizations in id order,
+    # so concurrent committers take the counters in the same order), in logging order.
+    """
+    CREATE FUNCTION crm_webhook_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        first_id bigint := nullif(current_setting('crm.webhook_first_event', true), '')::bigint;
+        org bigint;
+        n bigint;
+        last_seq bigint;
+    BEGIN
+        DELETE FROM webhook_commit WHERE xid = NEW.xid;
+        IF first_id IS NULL THEN
+            RETURN NULL;
+        END IF;
         FOR org, n IN
-            SELECT c.organization_id, count(*) FROM unnest(changes) c GROUP BY 1 ORDER BY 1
+            SELECT e.organization_id, count(*) FROM webhook_event e
+            WHERE e.id >= first_id AND e.xid = NEW.xid GROUP BY 1 ORDER BY 1
         LOOP
             INSERT INTO webhook_sequence AS s (organization_id, last_sequence) VALUES (org, n)
             ON CONFLICT (organization_id)
             DO UPDATE SET last_sequence = s.last_sequence + excluded.last_sequence
             RETURNING s.last_sequence INTO last_seq;
-            WITH logged AS (
-                INSERT INTO webhook_event (organization_id, sequence, type, object_type,
-                    object_id, customer_id, data, actor, request_id, xid, occurred_at)
-                SELECT org, last_seq - n + u.seq, u.type, u.object_type,
-                    crm_gid(u.object_type, u.object_id), u.customer_id, u.data,
-                    coalesce(nullif(current_setting('crm.actor', true), ''), 'system'),
-                    nullif(current_setting('crm.request_id', true), ''),
-                    pg_current_xact_id()::text::bigint, clock_timestamp()
-                FROM (
-                    SELECT c.*, row_number() OVER (ORDER BY c.ord) AS seq
-                    FROM unnest(changes) WITH ORDINALITY
-                        AS c(organization_id, type, object_type, object_id, customer_id, data, ord)
-                    WHERE c.organization_id = org
-                ) u ORDER BY u.seq
-                RETURNING id, organization_id, type
-            ), fanned AS (
-                INSERT INTO webhook_delivery (organization_id, webhook_id, event_id, status,
-                    attempt, next_attempt_at, created_at, updated_at)
-                SELECT l.organization_id, w.id, l.id, 'PENDING', 0, now(), now(), now()
-                FROM logged l JOIN webhook w ON w.organization_id = l.organization_id
-                    AND w.enabled AND l.type = ANY(w.event_types)
-                RETURNING 1
-            )
-            SELECT min(id) INTO first_id FROM logged;
-            IF coalesce(current_setting('crm.webhook_first_event', true), '') = '' THEN
-                PERFORM set_config('crm.webhook_first_event', first_id::text, true);
-            END IF;
+            UPDATE webhook_event e SET sequence = last_seq - n + o.rn,
+                actor = coalesce(nullif(current_setting('crm.actor', true), ''), e.actor),
+                request_id = coalesce(nullif(current_setting('crm.request_id', true), ''),
+                                      e.request_id)
+            FROM (
+                SELECT id, row_number() OVER (ORDER BY id) AS rn FROM webhook_event
+                WHERE id >= first_id AND xid = NEW.xid AND organization_id = org
+            ) o
+            WHERE e.id = o.id;
         END LOOP;
-        PERFORM pg_notify('crm_webhooks', '');
+        RETURN NULL;
     END
     $$
     """,
@@ -363,20 +392,23 @@ FORWARD = [
     END
     $$
     """,
-    # a mutation's audit row is written last in its transaction: it names the actor
+    # a mutation's audit row names its actor and request id: the events of its transaction,
+    # numbered at commit, take them from there
     """
     CREATE FUNCTION crm_webhook_actor_from_audit() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
-        first_id text := coalesce(current_setting('crm.webhook_first_event', true), '');
+        actor text := coalesce(crm_gid('ApiKey', NEW.actor_api_key_id),
+                               crm_gid('User', NEW.actor_user_id));
     BEGIN
-        IF first_id = '' THEN
+        IF coalesce(current_setting('crm.webhook_first_event', true), '') = '' THEN
             RETURN NULL;
         END IF;
-        UPDATE webhook_event SET
-            actor = coalesce(crm_gid('ApiKey', NEW.actor_api_key_id),
-                             crm_gid('User', NEW.actor_user_id), actor),
-            request_id = coalesce(NEW.request_id, request_id)
-        WHERE id >= first_id::bigint AND xid = pg_current_xact_id()::text::bigint;
+        IF actor IS NOT NULL THEN
+            PERFORM set_config('crm.actor', actor, true);
+        END IF;
+        IF NEW.request_id IS NOT NULL THEN
+            PERFORM set_config('crm.request_id', NEW.request_id, true);
+        END IF;
         RETURN NULL;
     END
     $$
@@ -415,6 +447,8 @@ FORWARD = [
     "CREATE TRIGGER prediction_updated_webhooks AFTER UPDATE ON prediction"
     " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
     " FOR EACH STATEMENT EXECUTE FUNCTION crm_webhook_prediction_updated()",
+    "CREATE CONSTRAINT TRIGGER webhook_commit_numbering AFTER INSERT ON webhook_commit"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION crm_webhook_commit()",
     "CREATE TRIGGER audit_event_webhook_actor AFTER INSERT ON audit_event"
     " FOR EACH ROW EXECUTE FUNCTION crm_webhook_actor_from_audit()",
     "CREATE TRIGGER customer_erasure_webhooks AFTER INSERT ON customer_erasure"
@@ -424,6 +458,7 @@ FORWARD = [
 BACKWARD = [
     "DROP TRIGGER IF EXISTS customer_erasure_webhooks ON customer_erasure",
     "DROP TRIGGER IF EXISTS audit_event_webhook_actor ON audit_event",
+    "DROP TRIGGER IF EXISTS webhook_commit_numbering ON webhook_commit",
     "DROP TRIGGER IF EXISTS prediction_updated_webhooks ON prediction",
     "DROP TRIGGER IF EXISTS prediction_inserted_webhooks ON prediction",
     "DROP TRIGGER IF EXISTS email_updated_webhooks ON email_message",
@@ -445,6 +480,7 @@ BACKWARD = [
     "DROP FUNCTION IF EXISTS crm_webhook_order_inserted()",
     "DROP FUNCTION IF EXISTS crm_webhook_customer_updated()",
     "DROP FUNCTION IF EXISTS crm_webhook_customer_inserted()",
+    "DROP FUNCTION IF EXISTS crm_webhook_commit()",
     "DROP FUNCTION IF EXISTS crm_webhook_log(crm_webhook_change[])",
     "DROP FUNCTION IF EXISTS crm_webhook_interaction_doc(interaction)",
     "DROP FUNCTION IF EXISTS crm_webhook_order_doc(customer_order)",
@@ -454,6 +490,7 @@ BACKWARD = [
     "DROP TYPE IF EXISTS crm_webhook_change",
     "DROP TABLE IF EXISTS webhook_prediction_band",
     "DROP TABLE IF EXISTS webhook_sequence",
+    "DROP TABLE IF EXISTS webhook_commit",
 ]
 
 class Migration(migrations.Migration):
@@ -492,7 +529,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('organization', fields.ForeignKeyField('crm.Organization', source_field='organization_id', db_constraint=True, to_field='id', related_name='webhook_events', on_delete=OnDelete.RESTRICT)),
-                ('sequence', fields.BigIntField()),
+                ('sequence', fields.BigIntField(null=True)),
                 ('type', fields.CharField(max_length=40)),
                 ('object_type', fields.CharField(max_length=40)),
                 ('object_id', fields.CharField(max_length=100)),

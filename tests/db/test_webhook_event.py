@@ -200,3 +200,67 @@ async def test_event_ids_are_the_api_global_ids() -> None:
     customer = await make_customer(org)
     (event,) = await logged(org.id)
     assert event["object_id"] == str(to_global_id("Customer", customer.id))
+
+
+async def test_events_are_numbered_in_commit_order_without_holding_other_writers(
+    database_url: str,
+) -> None:
+    import asyncio
+
+    import asyncpg
+
+    from app.database import connection_params
+
+    org = await make_org()
+    await make_webhook(org.id)
+    first, second = await make_customer(org, name="First"), await make_customer(org, name="Second")
+    slow = await asyncpg.connect(**connection_params(database_url))
+    quick = await asyncpg.connect(**connection_params(database_url))
+    try:
+        slow_tx = slow.transaction()
+        await slow_tx.start()
+        await slow.execute("UPDATE customer SET name = 'slow' WHERE id = $1", first.id)
+        # another writer of the organization changes another customer and commits meanwhile
+        await asyncio.wait_for(
+            quick.execute("UPDATE customer SET name = 'quick' WHERE id = $1", second.id), 5)
+        await slow_tx.commit()
+    finally:
+        await slow.close()
+        await quick.close()
+    events = await logged(org.id)
+    assert [(e["sequence"], _changes(e)["name"]["after"]) for e in events[2:]] == [
+        (3, "quick"), (4, "slow")]
+
+
+async def test_crossing_writers_wait_for_each_other_without_deadlock(database_url: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    from app.database import connection_params
+
+    org = await make_org()
+    await make_webhook(org.id)
+    a, b = await make_customer(org, name="A"), await make_customer(org, name="B")
+    one = await asyncpg.connect(**connection_params(database_url))
+    two = await asyncpg.connect(**connection_params(database_url))
+    try:
+        tx_one, tx_two = one.transaction(), two.transaction()
+        await tx_one.start()
+        await tx_two.start()
+        await one.execute("UPDATE customer SET name = 'A1' WHERE id = $1", a.id)
+        await two.execute("UPDATE customer SET name = 'B2' WHERE id = $1", b.id)
+        # one now needs two's row: it waits for two's commit (which needs no lock of one's)
+        crossing = asyncio.create_task(
+            one.execute("UPDATE customer SET name = 'B1' WHERE id = $1", b.id))
+        await asyncio.sleep(0.2)
+        assert not crossing.done()
+        await asyncio.wait_for(tx_two.commit(), 5)
+        await asyncio.wait_for(crossing, 5)
+        await tx_one.commit()
+    finally:
+        await one.close()
+        await two.close()
+    events = await logged(org.id)
+    assert [(e["sequence"], _changes(e)["name"]["after"]) for e in events[2:]] == [
+        (3, "B2"), (4, "A1"), (5, "B1")]
