@@ -77,9 +77,11 @@ async def send_email(
         earlier = await emails.get_by_idempotency_key(org_id=org_id, key=key)
         if earlier is not None:
             return earlier
+    # held live until the email is queued: a merge or deletion in progress is waited for
+    held = await customers.hold_live(org_id=org_id, customer_id=request.customer_id)
     customer = (await customers.get_many(org_id=org_id, ids=[request.customer_id])).get(
         request.customer_id
-    )
+    ) if held else None
     if customer is None:
         raise EmailRefused(Refusal.NOT_FOUND, ("input", "customerId"), "customer not found")
     suppressed = bool(customer["email"]) and await emails.is_suppressed(

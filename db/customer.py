@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -223,6 +224,21 @@ async def update(*, org_id: int, customer_id: int, data: dict[str, Any]) -> dict
     except IntegrityError as exc:
         raise _duplicate(exc) from None
     return row_of(customer)
+
+
+async def hold_live(
+    *, org_id: int, customer_id: int, using: BaseDBAsyncClient | None = None
+) -> bool:
+    """Whether the customer is live, kept so until the caller's transaction ends.
+
+    A share lock: a merge or deletion of the customer in progress is waited for and its outcome
+    seen, and none can start before the caller commits, so nothing is attached to a customer
+    that is gone by then.
+    """
+    return await fetch_one(
+        "SELECT 1 FROM customer WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL"
+        " FOR SHARE", [customer_id, org_id], using,
+    ) is not None
 
 
 async def set_deleted(*, org_id: int, customer_id: int, deleted: bool) -> dict[str, Any] | None:

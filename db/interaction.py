@@ -10,9 +10,10 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from app.errors import ErrorCode
+from db import customer as customers
 from db import validation
 from db.enums import Channel, Direction
-from db.models import Customer, Interaction
+from db.models import Interaction
 from db.pagination import Sort, Source
 from db.sql import Params, fetch, row_of
 
@@ -81,11 +82,11 @@ async def create(*, org_id: int, user_id: int | None, data: dict[str, Any]) -> d
         "metadata": c.apply("metadata", data.get("metadata") or {}, validation.json_object),
         "created_by_id": user_id,
     }
-    if not await Customer.exists(
-        id=data["customer_id"], organization_id=org_id, deleted_at__isnull=True
-    ):
-        c.fail("customerId", "customer not found", ErrorCode.NOT_FOUND)
-    c.raise_if_any()
     async with in_transaction() as conn:
+        if not await customers.hold_live(
+            org_id=org_id, customer_id=data["customer_id"], using=conn
+        ):
+            c.fail("customerId", "customer not found", ErrorCode.NOT_FOUND)
+        c.raise_if_any()
         interaction = await Interaction.create(using_db=conn, organization_id=org_id, **values)
     return row_of(interaction)

@@ -11,9 +11,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.errors import ErrorCode, FieldError, InputError
+from db import customer as customers
 from db import validation
 from db.enums import OrderStatus
-from db.models import Customer, Order
+from db.models import Order
 from db.pagination import Sort, Source
 from db.sql import Params, fetch, row_of, violated_constraint
 
@@ -107,9 +108,7 @@ async def clean(org_id: int, data: dict[str, Any], *, creating: bool) -> dict[st
         out.setdefault("status", OrderStatus.PENDING)
         if out.get("placed_at") is None:
             c.fail("placedAt", "is required")
-        if not await Customer.exists(
-            id=data["customer_id"], organization_id=org_id, deleted_at__isnull=True
-        ):
+        if not await customers.hold_live(org_id=org_id, customer_id=data["customer_id"]):
             c.fail("customerId", "customer not found", ErrorCode.NOT_FOUND)
         out["customer_id"] = data["customer_id"]
     c.raise_if_any()
