@@ -104,7 +104,8 @@ async def _order_customers(
     found = await fetch(
         f"SELECT t.id, t.email, t.external_ref FROM customer t"
         f" WHERE (t.id = ANY(ARRAY({HOLDERS})) OR (t.organization_id = $1 AND t.id = ANY($4)))"
-        " AND t.deleted_at IS NULL",
+        # held live until commit, as for a single order (db/customer.py hold_live)
+        " AND t.deleted_at IS NULL FOR SHARE",
         [org_id, list(refs), list(emails), list(ids)], conn,
     )
     keyed = {f"customer_id:{r['id']}": r["id"] for r in found}
