@@ -18,7 +18,6 @@ import os
 import signal
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import asyncpg
 
 from app import database
 from app.config import Settings
+from bench.scratch import scratch_database
 from tests.smtp import smtp_sink
 
 LOG_DIR = Path(__file__).resolve().parent / ".logs"
@@ -141,11 +141,7 @@ async def main_async(args: argparse.Namespace) -> None:
     settings = Settings(env="test", secret_key="bench-" + "x" * 40,
                         smtp_from="Bench <bench@example.com>")
     server = args.database_url or database.start_embedded(Path(".crm-bench"), "postgres")
-    name = f"crm_email_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(**database.connection_params(server))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = server.rsplit("/", 1)[0] + f"/{name}" if "?" not in server else server
-    try:
+    async with scratch_database(server, "crm_email_bench") as url:
         org_id, template_id = await _prepare(url, settings, args.emails)
         print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs (shared: rough)")
         print("workers  emails  seconds  emails/s  latency p50  latency p99  lost  dup  not sent")
@@ -155,9 +151,6 @@ async def main_async(args: argparse.Namespace) -> None:
                 print(f"{r['workers']:>7}  {r['emails']:>6}  {r['seconds']:>7.1f}"
                       f"  {r['per_second']:>8.0f}  {r['p50']:>10.2f}s  {r['p99']:>10.2f}s"
                       f"  {r['lost']:>4}  {r['duplicates']:>3}  {r['not_sent']:>8}")
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def main() -> None:

@@ -10,16 +10,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import httpx
 
 from app import database
 from app.config import Settings
 from app.main import create_app
+from bench.scratch import scratch_database
 from tests.factories import make_customer, make_org, make_user, token_for
 from tests.security_helpers import make_key
 
@@ -47,13 +46,8 @@ def _unaudited(app: Any) -> None:
 
 async def main(url: str, n: int) -> None:
     """Seed one organization and time the same requests under different credentials."""
-    server = database.connection_params(url)
-    name = f"crm_secbench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(**server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    db_url = url.rsplit("/", 1)[0] + f"/{name}"
     settings = Settings(env="test", secret_key="b" * 48, database_url=None)
-    try:
+    async with scratch_database(url, "crm_secbench") as db_url:
         await database.migrate(db_url, settings)
         await database.connect(db_url, settings)
         org = await make_org()
@@ -83,9 +77,6 @@ async def main(url: str, n: int) -> None:
                                  "/graphql", headers=h,
                                  json={"query": CREATE, "variables": {"n": f"c{tag}{i}"}}))
         await database.disconnect()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":

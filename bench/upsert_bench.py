@@ -16,17 +16,16 @@ import argparse
 import asyncio
 import statistics
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
 import httpx
 
 from app import database
 from app.config import Settings
 from app.main import create_app
 from bench.console import say
+from bench.scratch import scratch_database
 from db import webhook
 from schema.webhook import WebhookEventType
 from tests.factories import make_org, make_user, token_for
@@ -75,19 +74,14 @@ async def run_pass(http: httpx.AsyncClient, label: str, query: str, field: str, 
             counts[key] += payload[key]
     spent = sum(durations)
     q = statistics.quantiles(durations, n=100) if len(durations) > 1 else durations * 99
-    say(f"{label:<34} {total / spent:8,.0f} rows/s  per call p50 {1000 * q[49]:6.0f} ms"
+    print(f"{label:<34} {total / spent:8,.0f} rows/s  per call p50 {1000 * q[49]:6.0f} ms"
         f"  p99 {1000 * q[98]:6.0f} ms  {counts}")
 
 
 async def main(url: str, customers: int, subscribed: bool) -> None:
-    server = database.connection_params(url)
-    name = f"crm_upsertbench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(**server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    db_url = url.rsplit("/", 1)[0] + f"/{name}"
     settings = Settings(env="test", secret_key="b" * 48, database_url=None,
                         rate_limit_per_second=1e6, rate_limit_burst=1_000_000)
-    try:
+    async with scratch_database(url, "crm_upsertbench") as db_url:
         await database.migrate(db_url, settings)
         await database.connect(db_url, settings)
         org = await make_org()
@@ -111,9 +105,6 @@ async def main(url: str, customers: int, subscribed: bool) -> None:
             await run_pass(http, "orders: create one each", ORDERS, "upsertOrders", customers,
                            order_row)
         await database.disconnect()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":

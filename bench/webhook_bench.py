@@ -35,6 +35,7 @@ import asyncpg
 
 from app import database
 from app.config import Settings
+from bench.scratch import scratch_database
 from tests.webhook_receiver import SECRET, Receiver
 
 LOG_DIR = Path(__file__).resolve().parent / ".logs"
@@ -158,20 +159,13 @@ async def main_async(args: argparse.Namespace) -> None:
     settings = Settings(env="test", secret_key="bench-" + "x" * 40)
     server = args.database_url or os.environ.get("DATABASE_URL") or database.start_embedded(
         Path(".crm-bench"), "postgres")
-    name = f"crm_webhook_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(**database.connection_params(server))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = server.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    async with scratch_database(server, "crm_webhook_bench") as url:
         await database.migrate(url, settings)
         conn = await asyncpg.connect(**database.connection_params(url))
         try:
             await _report(args, url, conn)
         finally:
             await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def _report(args: argparse.Namespace, url: str, conn: asyncpg.Connection) -> None:
