@@ -12,7 +12,7 @@ from app import webhook_http
 from app.errors import ErrorCode, FieldError, InputError
 from app.permissions import IsAdmin
 from db import webhook as webhooks
-from resolvers.common import attempt, missing
+from resolvers.common import attempt, missing, provided
 from schema.node import decode_id
 from schema.pagination import Connection, root_connection
 from schema.webhook import (
@@ -129,16 +129,17 @@ class WebhookMutation:
 
         async def work() -> dict[str, Any]:
             webhook_id = _webhook_id(input.id, ("input", "id"))
+            given = {k: v for k, v in provided(input).items() if v is not None}  # null: keep
             changes: dict[str, Any] = {}
-            if input.url is not strawberry.UNSET and input.url is not None:
-                changes["url"] = await _checked_url(info, input.url, ("input", "url"))
-            if input.events is not strawberry.UNSET and input.events is not None:
-                changes["event_types"] = _checked_events(input.events, ("input", "events"))
-            if input.enabled is not strawberry.UNSET and input.enabled is not None:
-                changes["enabled"] = input.enabled
-            if input.description is not strawberry.UNSET and input.description is not None:
+            if "url" in given:
+                changes["url"] = await _checked_url(info, given["url"], ("input", "url"))
+            if "events" in given:
+                changes["event_types"] = _checked_events(given["events"], ("input", "events"))
+            if "enabled" in given:
+                changes["enabled"] = given["enabled"]
+            if "description" in given:
                 changes["description"] = _checked_description(
-                    input.description, ("input", "description"))
+                    given["description"], ("input", "description"))
             row = await webhooks.update(org_id=org_id, webhook_id=webhook_id, changes=changes)
             if row is None:
                 raise missing("webhook")
