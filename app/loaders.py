@@ -46,7 +46,7 @@ class Loaders:
         self.email_delivery = _by_key(
             lambda ids: emails.deliveries(org_id=org_id, interaction_ids=ids)
         )
-        self.merged_into = _by_key(lambda ids: merges.merged_into_many(org_id=org_id, ids=ids))
+        self.merged_into = _by_key(lambda ids: merges.merged_into(org_id=org_id, ids=ids))
         self.customer_stats: DataLoader[int, customers.CustomerStats | None] = _by_key(
             lambda ids: customers.stats(ids=ids), customers.CustomerStats()
         )

@@ -261,13 +261,9 @@ async def merge(
     return planned, row
 
 
-async def merged_into(*, org_id: int, customer_id: int) -> int | None:
-    """The live customer now holding an absorbed customer's history (chains followed)."""
-    return (await merged_into_many(org_id=org_id, ids=[customer_id])).get(customer_id)
-
-
-async def merged_into_many(*, org_id: int, ids: Sequence[int]) -> dict[int, int]:
-    """``merged_into`` for many customers at once (those with no live holder are left out)."""
+async def merged_into(*, org_id: int, ids: Sequence[int]) -> dict[int, int]:
+    """The live customer now holding each customer's history: itself if live, else the one a
+    merge absorbed it into (chains followed); customers with no live holder are left out."""
     rows = await fetch(
         "WITH RECURSIVE chain(origin, id, merged_into_id, deleted_at, depth) AS ("
         " SELECT id, id, merged_into_id, deleted_at, 0 FROM customer"

@@ -72,8 +72,7 @@ class MergeQuery:
     ) -> Customer | None:
         """The live customer holding customer ``id``'s history: itself if live, the customer a
         merge absorbed it into (merges of merges followed), or null."""
-        org_id = info.context.require_viewer().organization_id
-        pk = await merges.merged_into(org_id=org_id, customer_id=decode_id(id, "Customer"))
+        pk = await info.context.loaders.merged_into.load(decode_id(id, "Customer"))
         row = await info.context.loaders.customer.load(pk) if pk is not None else None
         return Customer.from_row(row) if row else None
 

@@ -245,9 +245,9 @@ async def test_merged_into_follows_merges_of_merges(org) -> None:  # type: ignor
             await merges.merge(org_id=org.id, primary_id=primary.id,
                                duplicate_ids=[duplicate.id], overrides={})
 
-    assert await merges.merged_into(org_id=org.id, customer_id=first.id) == third.id
-    assert await merges.merged_into(org_id=org.id, customer_id=third.id) == third.id
-    assert await merges.merged_into(org_id=(await make_org()).id, customer_id=first.id) is None
+    assert await merges.merged_into(org_id=org.id, ids=[first.id, third.id]) == {
+        first.id: third.id, third.id: third.id}
+    assert await merges.merged_into(org_id=(await make_org()).id, ids=[first.id]) == {}
 
 
 async def test_a_restored_absorbed_customer_is_live_again(org) -> None:  # type: ignore[no-untyped-def]
@@ -257,7 +257,8 @@ async def test_a_restored_absorbed_customer_is_live_again(org) -> None:  # type:
                            overrides={})
     await fetch("UPDATE customer SET deleted_at = NULL WHERE id = $1", [duplicate.id])
 
-    assert await merges.merged_into(org_id=org.id, customer_id=duplicate.id) == duplicate.id
+    assert await merges.merged_into(org_id=org.id, ids=[duplicate.id]) == {
+        duplicate.id: duplicate.id}
     plan = await merges.plan(org_id=org.id, primary_id=primary.id,
                              duplicate_ids=[duplicate.id], overrides={})
     assert plan.duplicate_ids == [duplicate.id]
