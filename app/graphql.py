@@ -164,3 +164,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     )
     guards.install(schema)  # audit, scopes and PII masking (app/guards.py)
     return schema
+
+
+if __name__ == "__main__":  # python -m app.graphql prints the SDL
+    print(build_schema(Settings(env="development")).as_str())
