@@ -11,10 +11,13 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
-COPY schema ./schema
 COPY resolvers ./resolvers
-COPY db ./db
+COPY services ./services
+COPY schema ./schema
+COPY auth ./auth
 COPY ml ./ml
+COPY db ./db
+COPY core ./core
 COPY migrations ./migrations
 RUN pip install .
 

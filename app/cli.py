@@ -15,10 +15,10 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from app import database, logs
-from app.config import Settings, get_settings
-from app.csv_rows import CsvError
+from core import database, logs
+from core.config import Settings, get_settings
 from db.enums import Role
+from services.csv.rows import CsvError
 
 console = Console(stderr=True)
 DEMO_ORG = "Demo Company"
@@ -62,7 +62,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 async def _create_user(
     org_name: str, email: str, password: str, role: Role, name: str = ""
 ) -> tuple[Any, Any]:
-    from app.auth import hash_password
+    from auth.identity import hash_password
     from db import user as users
 
     organization = await users.get_or_create_organization(org_name)
@@ -124,7 +124,7 @@ def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from app import csv_io
+    from services.csv import transfer as csv_io
 
     url = _url(settings)
     path = Path(args.file)
@@ -155,7 +155,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from app import csv_io
+    from services.csv import transfer as csv_io
 
     url = _url(settings)
 
@@ -221,7 +221,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from app import outbox, webhook_delivery
+    from services.email import outbox
+    from services.webhooks import delivery as webhook_delivery
 
     if args.concurrency is not None:
         settings = settings.model_copy(update={"email_worker_concurrency": args.concurrency})

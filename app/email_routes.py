@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from app import email_tokens
-from app.config import Settings
-from app.inbound import Inbound, Malformed, parse
+from core.config import Settings
 from db import email as emails
 from db import email_inbound as inbound
 from db.email_enums import EmailStatus, SuppressionReason
 from schema.node import to_global_id
+from services.email import tokens as email_tokens
+from services.email.inbound import Inbound, Malformed, parse
 
 log = logging.getLogger("crm.email")
 SECRET_HEADER = "x-crm-inbound-secret"  # noqa: S105 (a header name)

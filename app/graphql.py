@@ -23,9 +23,9 @@ from strawberry.types import ExecutionContext
 from strawberry.types.execution import StreamExecutionResult
 
 from app import guards
-from app.config import Settings
-from app.errors import AppError, ErrorCode
 from app.query_cost import PageSizes, cost_limiter
+from core.config import Settings
+from core.errors import AppError, ErrorCode
 from resolvers.analytics import AnalyticsQuery
 from resolvers.bulk import BulkMutation
 from resolvers.customer import CustomerMutation, CustomerQuery

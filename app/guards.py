@@ -23,9 +23,9 @@ from graphql import (
 )
 from tortoise.transactions import in_transaction
 
-from app import scopes
-from app.errors import AppError, ErrorCode
-from app.pii import MASKS, hides_pii
+from auth import scopes
+from auth.pii import MASKS, hides_pii
+from core.errors import AppError, ErrorCode
 from db import audit
 from schema.node import Node, parse_global_id
 

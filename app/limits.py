@@ -20,9 +20,9 @@ import jwt
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import api_keys
-from app.auth import ALGORITHM, ISSUER
-from app.config import Settings
+from auth import api_keys
+from auth.identity import ALGORITHM, ISSUER
+from core.config import Settings
 from db import api_key as keys
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})

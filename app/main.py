@@ -27,16 +27,21 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from app import database, email_routes, outbox, pubsub, security_headers, tokens, webhook_delivery
-from app.api_keys import is_api_key, viewer_for
-from app.config import Settings, get_settings
-from app.context import Context
-from app.errors import AppError, ErrorCode
+from app import email_routes, security_headers
 from app.graphiql import graphiql_html, graphiql_routes
 from app.graphql import build_schema
 from app.limits import RateLimitMiddleware, budget_of
 from app.query_cost import cost_of
+from auth import tokens
+from auth.api_keys import is_api_key, viewer_for
+from auth.context import Context
+from core import database
+from core.config import Settings, get_settings
+from core.errors import AppError, ErrorCode
 from ml.jobs import prediction_service
+from services.email import outbox
+from services.live import pubsub
+from services.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger("crm.app")
 access_log = logging.getLogger("crm.access")

@@ -15,7 +15,7 @@ import phonenumbers
 from faker import Faker
 from phonenumbers import PhoneNumberType
 
-from app import database
+from core import database
 
 CHANNELS = ["EMAIL", "EMAIL", "EMAIL", "PHONE", "PHONE", "SMS", "MEETING", "CHAT", "SOCIAL", "NOTE"]
 STAGES = ["LEAD", "PROSPECT", "CUSTOMER", "CUSTOMER", "CUSTOMER", "CHURNED"]

@@ -15,12 +15,12 @@ from typing import Any
 
 from graphql import parse
 
-from app.auth import issue_token
-from app.config import Settings
 from app.graphql import build_schema
 from app.limits import RateLimitMiddleware, TokenBucketLimiter
 from app.query_cost import PageSizes, operation_cost
 from app.security_headers import SecurityHeadersMiddleware
+from auth.identity import issue_token
+from core.config import Settings
 
 NESTED = """
 query($n: Int) {

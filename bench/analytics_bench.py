@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app import database
-from app.config import Settings
+from core import database
+from core.config import Settings
 from db import customer as customers
 from db import stats
 from db.customer_filter import InteractionFacts, OrderFacts, OwnerFacts, Range
@@ -120,8 +120,8 @@ async def bench_graphql(url: str, settings: Settings, org_id: int, repeats: int)
     """The same first page through the whole app (in-process HTTP, no network)."""
     import httpx
 
-    from app import auth
     from app.main import create_app
+    from auth import identity as auth
 
     user = await fetch_one(
         "SELECT id FROM app_user WHERE organization_id = $1 ORDER BY id LIMIT 1", [org_id]

@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.config import Settings, get_settings
-from app.database import connection_params
+from core.config import Settings, get_settings
+from core.database import connection_params
 
-# as app.auth issues tokens
+# as auth.identity issues tokens
 ALGORITHM, ISSUER = "HS256", "crm"
 CENT = Decimal("0.01")
 PAGE_SQL = """

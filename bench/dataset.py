@@ -14,9 +14,9 @@ from urllib.parse import urlparse, urlunparse
 
 import asyncpg
 
-from app import database
 from bench import queries
 from bench.console import say
+from core import database
 
 SYSTEM_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "crm_bench"

@@ -24,9 +24,9 @@ from typing import Any
 
 import asyncpg
 
-from app import database
-from app.config import Settings
 from bench.scratch import scratch_database
+from core import database
+from core.config import Settings
 from tests.smtp import smtp_sink
 
 LOG_DIR = Path(__file__).resolve().parent / ".logs"
@@ -63,8 +63,8 @@ async def _prepare(url: str, settings: Settings, emails: int) -> tuple[int, int]
 
 async def _run(url: str, settings: Settings, org_id: int, template_id: int, workers: int,
                port: int, sink: Any) -> dict[str, Any]:
-    from app.campaigns import CampaignRequest, create_campaign
     from db import customer as customers
+    from services.email.campaigns import CampaignRequest, create_campaign
 
     sink.received.clear()
     arrivals: dict[str, list[float]] = {}

@@ -8,10 +8,10 @@ from typing import Any
 import asyncpg
 import httpx
 
-from app.config import get_settings
-from app.database import connection_params
 from bench import baseline_app, explain, queries, statements
 from bench.search import SearchResult, Term
+from core.config import get_settings
+from core.database import connection_params
 
 BASELINE_BODY = {"first": queries.PAGE_SIZE, "interactionsFirst": queries.NESTED_SIZE}
 

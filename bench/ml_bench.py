@@ -24,8 +24,8 @@ import asyncpg
 import numpy as np
 from tortoise.transactions import in_transaction
 
-from app import database
-from app.config import Settings
+from core import database
+from core.config import Settings
 from db import prediction as predictions
 from db.sql import fetch
 from ml import publish

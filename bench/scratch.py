@@ -9,7 +9,7 @@ from urllib.parse import urlparse, urlunparse
 
 import asyncpg
 
-from app import database
+from core import database
 
 
 @asynccontextmanager

@@ -9,11 +9,11 @@ from typing import Any
 import asyncpg
 import httpx
 
-from app.database import connection_params
 from bench import queries
 from bench.explain import PlanSummary
 from bench.load import percentile
 from bench.servers import Server
+from core.database import connection_params
 
 
 @dataclass

@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
-from app import database
-from app.config import Settings
 from app.main import create_app
 from bench.scratch import scratch_database
+from core import database
+from core.config import Settings
 from tests.factories import make_customer, make_org, make_user, token_for
 from tests.security_helpers import make_key
 

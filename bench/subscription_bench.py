@@ -34,8 +34,9 @@ import orjson
 import psutil
 from websockets.asyncio.client import connect
 
-from app import auth, database
-from app.config import Settings
+from auth import identity as auth
+from core import database
+from core.config import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 CRM = str(Path(sys.executable).with_name("crm"))

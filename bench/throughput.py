@@ -19,9 +19,9 @@ from typing import Any
 import asyncpg
 import psutil
 
-from app.database import connection_params
 from bench.console import say
 from bench.servers import Server
+from core.database import connection_params
 
 LOAD_SCRIPT = str(Path(__file__).with_name("load.py"))
 # PostgreSQL flushes an idle backend's statistics within 10 s (PGSTAT_IDLE_INTERVAL)

@@ -21,11 +21,11 @@ from typing import Any
 
 import httpx
 
-from app import database
-from app.config import Settings
 from app.main import create_app
 from bench.console import say
 from bench.scratch import scratch_database
+from core import database
+from core.config import Settings
 from db import webhook
 from schema.webhook import WebhookEventType
 from tests.factories import make_org, make_user, token_for

@@ -33,9 +33,9 @@ from typing import Any
 
 import asyncpg
 
-from app import database
-from app.config import Settings
 from bench.scratch import scratch_database
+from core import database
+from core.config import Settings
 from tests.webhook_receiver import SECRET, Receiver
 
 LOG_DIR = Path(__file__).resolve().parent / ".logs"

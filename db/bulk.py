@@ -14,7 +14,7 @@ from typing import Any, Literal
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from app.errors import ErrorCode, FieldError, InputError
+from core.errors import ErrorCode, FieldError, InputError
 from db import customer as customers
 from db.bulk_orders import order_key, upsert_orders
 from db.sql import fetch

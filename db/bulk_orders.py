@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from app.errors import ErrorCode, FieldError, InputError
+from core.errors import ErrorCode, FieldError, InputError
 from db import order as orders
 from db.enums import OrderStatus
 from db.sql import fetch

@@ -11,7 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.errors import ErrorCode, FieldError, InputError
+from core.errors import ErrorCode, FieldError, InputError
 from db import customer_filter, validation
 from db.customer_filter import InteractionFacts, OrderFacts, OwnerFacts
 from db.enums import CustomerKind, LifecycleStage

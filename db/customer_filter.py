@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from app.errors import AppError, ErrorCode
+from core.errors import AppError, ErrorCode
 from db.enums import Channel, Direction, OrderStatus, Role
 from db.sql import Params, escape_like
 

@@ -8,13 +8,13 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.errors import ErrorCode, FieldError, InputError
-from app.templates import TemplateProblem, check_syntax
+from core.errors import ErrorCode, FieldError, InputError
 from db import validation
 from db.email_enums import EmailRefused, Refusal
 from db.email_models import EmailTemplate
 from db.pagination import Sort, Source
 from db.sql import Params, fetch, row_of, violated_constraint
+from services.email.templates import TemplateProblem, check_syntax
 
 COLUMNS = "t.id, t.organization_id, t.name, t.subject, t.text, t.html, t.created_at, t.updated_at"
 SORT = Sort("CREATED_AT_DESC", "t.created_at", "datetime", descending=True)

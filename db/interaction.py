@@ -9,7 +9,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from app.errors import ErrorCode
+from core.errors import ErrorCode
 from db import customer as customers
 from db import validation
 from db.enums import Channel, Direction

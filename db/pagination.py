@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import orjson
 
-from app.errors import AppError, ErrorCode
+from core.errors import AppError, ErrorCode
 from db.sql import Params, fetch, fetch_one
 
 SortKind = Literal["datetime", "text", "number"]

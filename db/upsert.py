@@ -12,7 +12,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.errors import ErrorCode, FieldError, InputError
+from core.errors import ErrorCode, FieldError, InputError
 from db import validation
 from db.sql import fetch, violated_constraint
 

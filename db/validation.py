@@ -12,7 +12,7 @@ import orjson
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from app.errors import ErrorCode, FieldError, InputError
+from core.errors import ErrorCode, FieldError, InputError
 
 T = TypeVar("T")
 

@@ -20,8 +20,8 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from app import database
-from app.config import Settings
+from core import database
+from core.config import Settings
 from db import prediction as predictions
 from db import prediction_registry as registry
 from db.prediction_models import RunStatus

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
-from app.permissions import IsAuthenticated
-from app.pii import refuse_hidden_search
+from auth.permissions import IsAuthenticated
+from auth.pii import refuse_hidden_search
 from db import customer as customers
 from db import stats
 from schema.analytics import (

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from app.errors import AppError, FieldError
-from app.permissions import IsAgent
+from auth.permissions import IsAgent
+from core.errors import AppError, FieldError
 from db import bulk, bulk_orders
 from db.upsert import RowResult
 from resolvers.common import attempt, provided

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from app.errors import AppError, ErrorCode, FieldError, InputError
+from core.errors import AppError, ErrorCode, FieldError, InputError
 from schema.errors import UserError
 
 T = TypeVar("T")

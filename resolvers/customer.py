@@ -6,8 +6,8 @@ from typing import Any
 
 import strawberry
 
-from app.permissions import IsAgent, IsAuthenticated, IsManager
-from app.pii import refuse_hidden_search
+from auth.permissions import IsAgent, IsAuthenticated, IsManager
+from auth.pii import refuse_hidden_search
 from db import customer as customers
 from resolvers.common import attempt, missing, provided
 from schema.customer import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from app.errors import AppError, ErrorCode, not_found
-from app.permissions import IsAuthenticated
+from auth.permissions import IsAuthenticated
+from core.errors import AppError, ErrorCode, not_found
 from db import customer as customers
 from db import duplicate as duplicates
 from db.pagination import Sort, decode_cursor, encode_cursor, page_args

@@ -7,10 +7,8 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from app.campaigns import CampaignRequest, create_campaign
-from app.email_service import SendRequest, send_email
-from app.permissions import IsAgent, IsAuthenticated, IsManager
-from app.pii import refuse_hidden_search
+from auth.permissions import IsAgent, IsAuthenticated, IsManager
+from auth.pii import refuse_hidden_search
 from db import campaign as campaigns
 from db import customer as customers
 from db import email_templates as templates
@@ -33,6 +31,8 @@ from schema.email_delivery import EmailDelivery
 from schema.interaction import Interaction
 from schema.node import decode_id
 from schema.pagination import Connection, root_connection
+from services.email.campaigns import CampaignRequest, create_campaign
+from services.email.send import SendRequest, send_email
 
 T = TypeVar("T")
 

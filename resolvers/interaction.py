@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from app.permissions import IsAgent, IsAuthenticated
+from auth.permissions import IsAgent, IsAuthenticated
 from db import interaction as interactions
 from resolvers.common import attempt, provided
 from schema.interaction import (

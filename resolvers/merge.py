@@ -7,8 +7,8 @@ from typing import Any
 
 import strawberry
 
-from app.errors import ErrorCode, FieldError, InputError
-from app.permissions import IsAuthenticated, IsManager
+from auth.permissions import IsAuthenticated, IsManager
+from core.errors import ErrorCode, FieldError, InputError
 from db import merge as merges
 from resolvers.common import attempt
 from schema.customer import Customer

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import strawberry
 
-from app.permissions import IsAuthenticated
+from auth.permissions import IsAuthenticated
 from db import campaign as campaigns
 from db import email_templates as templates
 from db import prediction as predictions

@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from app.permissions import IsAgent, IsAuthenticated
+from auth.permissions import IsAgent, IsAuthenticated
 from db import order as orders
 from resolvers.common import attempt, missing, provided
 from schema.node import decode_id

@@ -7,8 +7,8 @@ from typing import Any
 
 import strawberry
 
-from app.errors import AppError, ErrorCode
-from app.permissions import IsAdmin, IsAuthenticated
+from auth.permissions import IsAdmin, IsAuthenticated
+from core.errors import AppError, ErrorCode
 from db import prediction as predictions
 from db import prediction_registry as registry
 from ml import jobs

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from app.permissions import IsManager
+from auth.permissions import IsManager
 from db import privacy
 from resolvers.common import attempt, missing
 from schema.customer import Customer

@@ -7,10 +7,10 @@ from typing import Any
 
 import strawberry
 
-from app import api_keys
-from app.errors import AppError, ErrorCode, FieldError, InputError
-from app.permissions import IsAdmin
-from app.scopes import Scope, parse_scopes
+from auth import api_keys
+from auth.permissions import IsAdmin
+from auth.scopes import Scope, parse_scopes
+from core.errors import AppError, ErrorCode, FieldError, InputError
 from db import api_key as keys
 from db import audit
 from resolvers.common import attempt, missing

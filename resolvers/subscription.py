@@ -7,13 +7,13 @@ from collections.abc import AsyncGenerator, Callable
 
 import strawberry
 
-from app import pubsub
-from app.context import Context
-from app.errors import AppError, ErrorCode, not_found
-from app.permissions import IsAuthenticated
+from auth.context import Context
+from auth.permissions import IsAuthenticated
+from core.errors import AppError, ErrorCode, not_found
 from db.events import Event, EventFilter, EventKind
 from schema.interaction import Interaction
 from schema.subscription import InteractionSubscriptionFilter, subscriber_too_slow
+from services.live import pubsub
 
 
 @strawberry.type

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from app import tokens
-from app.errors import AppError, ErrorCode
+from auth import tokens
+from core.errors import AppError, ErrorCode
 from resolvers.user import signed_in
 from schema.errors import UserError
 from schema.viewer import LoginPayload, LogoutPayload

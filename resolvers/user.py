@@ -7,10 +7,11 @@ from typing import Any
 
 import strawberry
 
-from app import auth, login_throttle, tokens
-from app.config import Settings
-from app.errors import AppError
-from app.permissions import IsAuthenticated
+from auth import identity as auth
+from auth import login_throttle, tokens
+from auth.permissions import IsAuthenticated
+from core.config import Settings
+from core.errors import AppError
 from db.models import Organization as OrganizationModel
 from schema.errors import UserError
 from schema.user import Organization, User

@@ -8,9 +8,8 @@ from typing import Any
 
 import strawberry
 
-from app import webhook_http
-from app.errors import ErrorCode, FieldError, InputError
-from app.permissions import IsAdmin
+from auth.permissions import IsAdmin
+from core.errors import ErrorCode, FieldError, InputError
 from db import webhook as webhooks
 from resolvers.common import attempt, missing, provided
 from schema.node import decode_id
@@ -26,6 +25,7 @@ from schema.webhook import (
     WebhookEventType,
     WebhookPayload,
 )
+from services.webhooks import http as webhook_http
 
 MIN_SECRET_LENGTH = 24
 MAX_DESCRIPTION_LENGTH = 500

@@ -262,7 +262,7 @@ class CustomerFilter:
     )
 
     def to_filter(self, depth: int = 0) -> customers.CustomerFilter:
-        from app.errors import AppError, ErrorCode
+        from core.errors import AppError, ErrorCode
 
         if self.search is not None and len(self.search) > 200:
             raise AppError(

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import strawberry
 
-from app.errors import AppError, ErrorCode
+from core.errors import AppError, ErrorCode
 from db import customer_filter as facts
 from schema.enums import Channel, Direction, OrderStatus, Role
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from app.errors import ErrorCode, FieldError
+from core.errors import ErrorCode, FieldError
 
 strawberry.enum(ErrorCode)
 

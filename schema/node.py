@@ -7,7 +7,7 @@ import binascii
 
 import strawberry
 
-from app.errors import AppError, ErrorCode, not_found
+from core.errors import AppError, ErrorCode, not_found
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")

@@ -19,8 +19,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app import database
-from app.config import Settings
+from core import database
+from core.config import Settings
 
 
 def _server_url() -> Iterator[str]:

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from app.config import Settings
-from app.email_service import SendRequest, send_email
-from app.outbox import Worker
+from core.config import Settings
 from db.models import Customer
 from db.sql import fetch, fetch_one
+from services.email.outbox import Worker
+from services.email.send import SendRequest, send_email
 
 INBOUND_SECRET = "inbound-test-secret-0123456789"
 

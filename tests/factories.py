@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from app import auth
-from app.config import Settings
+from auth import identity as auth
+from core.config import Settings
 from db.enums import Channel, Direction, OrderStatus, Role
 from db.models import Customer, Interaction, Order, Organization, User
 from schema.node import to_global_id

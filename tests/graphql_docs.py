@@ -18,8 +18,8 @@ from graphql import (
     get_named_type,
 )
 
-from app.config import Settings
 from app.graphql import build_schema
+from core.config import Settings
 
 ROOTS = ("Query", "Mutation", "Subscription")
 SCALAR_VALUES: dict[str, Any] = {

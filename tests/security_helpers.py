@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from app import api_keys
+from auth import api_keys
 from db import api_key as keys
 
 

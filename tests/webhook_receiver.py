@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from app import webhook_signature
+from services.webhooks import signature as webhook_signature
 
 
 @dataclass

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from app.config import Settings
+from core.config import Settings
 from db.email_enums import EmailRefused
 from db.email_models import EmailSuppression, InboundEmail
 from db.models import Customer, Interaction

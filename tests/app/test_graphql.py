@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.config import Settings
 from app.graphql import build_schema
+from core.config import Settings
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 

@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from app import api_keys
-from app.config import Settings
 from app.limits import RateLimitMiddleware, TokenBucketLimiter, budget_of
 from app.main import create_app
+from auth import api_keys
+from core.config import Settings
 from db import api_key as keys
 from db.models import Customer
 from tests.factories import make_user, token_for

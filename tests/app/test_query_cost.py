@@ -9,10 +9,10 @@ import pytest
 from graphql import parse
 from starlette.datastructures import State
 
-from app.config import Settings
 from app.graphql import build_schema
 from app.main import create_app
 from app.query_cost import PageSizes, cost_of, operation_cost
+from core.config import Settings
 from tests.factories import Api, make_user, token_for
 from tests.statements import count_statements
 

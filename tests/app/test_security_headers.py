@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import Settings
 from app.main import create_app
+from core.config import Settings
 from tests.e2e.test_subscription_processes import Server, free_port
 
 CRM = str(Path(sys.executable).with_name("crm"))

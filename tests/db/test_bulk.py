@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.errors import ErrorCode, FieldError, InputError
+from core.errors import ErrorCode, FieldError, InputError
 from db import bulk
 from db.models import Customer, Order
 from tests.factories import make_customer, make_order, make_org

@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from app.database import connection_params
-from app.errors import ErrorCode, InputError
+from core.database import connection_params
+from core.errors import ErrorCode, InputError
 from db import interaction as interactions
 from db import order as orders
 from db.enums import Channel, Direction
@@ -72,8 +72,8 @@ async def test_a_live_customer_is_held_only_until_the_write_commits() -> None:
 
 
 async def test_an_email_racing_a_merge_is_refused(database_url: str, settings) -> None:  # type: ignore[no-untyped-def]
-    from app.email_service import SendRequest, send_email
     from db.email_enums import EmailRefused, Refusal
+    from services.email.send import SendRequest, send_email
 
     org = await make_org()
     primary = await make_customer(org)

@@ -13,7 +13,7 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.errors import AppError
+from core.errors import AppError
 from db import customer as customers
 from db.customer import CustomerFilter
 from db.customer_filter import InteractionFacts, OrderFacts, OwnerFacts, Range, conditions

@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 from tortoise.transactions import in_transaction
 
-from app import database
-from app.errors import ErrorCode, InputError
+from core import database
+from core.errors import ErrorCode, InputError
 from db import merge as merges
 from db.email_enums import SuppressionReason
 from db.email_models import EmailMessage, EmailSuppression

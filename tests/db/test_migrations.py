@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise.cli.cli import tortoise_cli_context
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from app import database
+from core import database
 from db.sql import fetch
 
 

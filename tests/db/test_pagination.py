@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.errors import AppError
+from core.errors import AppError
 from db.pagination import Page, PageArgs, Sort, decode_cursor, encode_cursor, finish, page_args
 
 CREATED = Sort("CREATED_AT_DESC", "t.created_at", "datetime", descending=True)

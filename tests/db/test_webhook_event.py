@@ -209,7 +209,7 @@ async def test_events_are_numbered_in_commit_order_without_holding_other_writers
 
     import asyncpg
 
-    from app.database import connection_params
+    from core.database import connection_params
 
     org = await make_org()
     await make_webhook(org.id)
@@ -237,7 +237,7 @@ async def test_crossing_writers_wait_for_each_other_without_deadlock(database_ur
 
     import asyncpg
 
-    from app.database import connection_params
+    from core.database import connection_params
 
     org = await make_org()
     await make_webhook(org.id)

@@ -20,7 +20,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from app import database
+from core import database
 from db.enums import Role
 from tests.factories import gid, make_customer, make_org, make_user, token_for
 from tests.resolvers.test_subscription import CREATED, LEGACY_WS, LOG, TIMEOUT, GraphQLSocket

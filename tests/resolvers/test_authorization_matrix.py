@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from app.config import Settings
-from app.context import Context
 from app.graphql import build_schema
-from app.scopes import Scope
+from auth.context import Context
+from auth.scopes import Scope
+from core.config import Settings
 from db.enums import Role
 from tests.factories import Api, make_org, make_user, token_for
 from tests.graphql_docs import document, root_fields
@@ -139,7 +139,7 @@ async def _subscribe(schema, query: str, credential: str | None) -> list[dict[st
     request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(pubsub=_NoEvents())))
     context = Context(request=request, response=None, settings=settings,  # type: ignore[arg-type]
                       request_id="matrix")
-    from app.api_keys import viewer_for
+    from auth.api_keys import viewer_for
 
     if credential is not None:
         context.viewer = await viewer_for(credential, settings)

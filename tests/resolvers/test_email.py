@@ -5,13 +5,13 @@ from __future__ import annotations
 from email import policy
 from email.parser import BytesParser
 
-from app.campaigns import advance
 from db import email as emails
 from db.email_enums import EmailStatus, SuppressionReason
 from db.email_models import EmailMessage
 from db.enums import Role
 from db.models import Interaction
 from schema.node import to_global_id
+from services.email.campaigns import advance
 from tests.email_helpers import email_row, make_template
 from tests.factories import Api, gid, make_customer, make_org, make_user, token_for
 

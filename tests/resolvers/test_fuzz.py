@@ -26,7 +26,7 @@ from graphql import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.config import Settings
+from core.config import Settings
 from tests.factories import (
     Api,
     gid,

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from app import database
+from core import database
 from db.enums import Role
 from db.models import Organization
 from ml import jobs

