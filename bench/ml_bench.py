@@ -28,10 +28,11 @@ from core import database
 from core.config import Settings
 from db import prediction as predictions
 from db.sql import fetch
+from ml import history as histories
 from ml import publish
 from ml.features import CHANNELS, from_day, to_day
-from ml.simulate import simulate
 from ml.training import train_all
+from tests.ml.simulate import simulate
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -88,7 +89,7 @@ async def _train(org_id: int, max_rows: int) -> dict[str, Any]:
     times: dict[str, float] = {}
     start = time.perf_counter()
     as_of = datetime.now(UTC)
-    history = await predictions.load_history(org_id=org_id, as_of=as_of)
+    history = await histories.load_history(org_id=org_id, as_of=as_of)
     times["load history (SQL to arrays)"] = time.perf_counter() - start
     marks: list[tuple[str, float]] = []
     outcomes = train_all(history, to_day(as_of), 90.0, max_rows=max_rows,

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from db import customer as customers
 from db import customer_filter_json as filter_json
+from db.customer_filter import CustomerFilter
 from db.email import QueuedEmail, change_of, status_changed, wake_workers
 from db.email_enums import CampaignStatus
 from db.pagination import Source
@@ -34,7 +35,7 @@ class Progress:
     bounced: int = 0
 
 
-def recipients(org_id: int, f: customers.CustomerFilter) -> Source:
+def recipients(org_id: int, f: CustomerFilter) -> Source:
     """Live customers matching ``f`` who can be emailed (an address, no opt-out)."""
     base = customers.source(org_id, f)
     where = (
@@ -47,7 +48,7 @@ def recipients(org_id: int, f: customers.CustomerFilter) -> Source:
 
 async def create(
     *, org_id: int, user_id: int | None, template_id: int, name: str,
-    f: customers.CustomerFilter, variables: dict[str, Any], idempotency_key: str | None,
+    f: CustomerFilter, variables: dict[str, Any], idempotency_key: str | None,
 ) -> dict[str, Any]:
     """Store a campaign over the recipients who exist now; workers queue its emails."""
     source = recipients(org_id, f)

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
 from db import customer_filter, validation
-from db.customer_filter import InteractionFacts, OrderFacts, OwnerFacts
+from db.customer_filter import CustomerFilter
 from db.enums import CustomerKind, LifecycleStage
 from db.models import Customer, User
 from db.pagination import Sort, Source
@@ -54,30 +54,6 @@ UNIQUE_FIELDS = {
     "customer_email_uniq": ("email", "a customer with this email already exists"),
     "customer_external_ref_uniq": ("externalRef", "a customer with this external reference exists"),
 }
-
-
-@dataclass(frozen=True)
-class CustomerFilter:
-    """Which customers to list; every condition must hold."""
-
-    search: str | None = None
-    tags: Sequence[str] = ()
-    stages: Sequence[LifecycleStage] = ()
-    owner_ids: Sequence[int] = ()
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    deleted: bool = False
-    segments: Sequence[str] = ()
-    min_churn_risk: float | None = None
-    max_churn_risk: float | None = None
-    min_expected_revenue: float | None = None
-    countries: Sequence[str] = ()
-    orders: OrderFacts | None = None
-    interactions: InteractionFacts | None = None
-    owner: OwnerFacts | None = None
-    all_of: Sequence[CustomerFilter] = ()
-    any_of: Sequence[CustomerFilter] = ()
-    not_: CustomerFilter | None = None
 
 
 @dataclass

@@ -10,14 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from core.errors import AppError, ErrorCode
-from db.enums import Channel, Direction, OrderStatus, Role
+from db.enums import Channel, Direction, LifecycleStage, OrderStatus, Role
 from db.sql import Params, escape_like
-
-if TYPE_CHECKING:
-    from db.customer import CustomerFilter
 
 MAX_DEPTH = 6
 MAX_NODES = 60
@@ -70,6 +66,31 @@ class OwnerFacts:
     email: str | None = None
     role: Role | None = None
     name: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    """Which customers to list; every condition must hold."""
+
+    search: str | None = None
+    tags: Sequence[str] = ()
+    stages: Sequence[LifecycleStage] = ()
+    owner_ids: Sequence[int] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    deleted: bool = False
+    segments: Sequence[str] = ()
+    min_churn_risk: float | None = None
+    max_churn_risk: float | None = None
+    min_expected_revenue: float | None = None
+    countries: Sequence[str] = ()
+    orders: OrderFacts | None = None
+    interactions: InteractionFacts | None = None
+    owner: OwnerFacts | None = None
+    all_of: Sequence[CustomerFilter] = ()
+    any_of: Sequence[CustomerFilter] = ()
+    not_: CustomerFilter | None = None
+
 
 
 def conditions(f: CustomerFilter, params: Params, now: datetime | None = None) -> list[str]:

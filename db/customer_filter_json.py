@@ -8,8 +8,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from db.customer import CustomerFilter
-from db.customer_filter import InteractionFacts, OrderFacts, OwnerFacts, Range
+from db.customer_filter import CustomerFilter, InteractionFacts, OrderFacts, OwnerFacts, Range
 from db.enums import Channel, Direction, LifecycleStage, OrderStatus, Role
 
 _TIMES = {

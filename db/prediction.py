@@ -1,4 +1,6 @@
-"""Prediction data: histories as arrays, training runs, predictions (batched reads and writes).
+"""Prediction data: training runs and predictions (batched reads and writes).
+
+Histories for training are read by ``ml.history``.
 
 The model registry (versions, activation, artifacts) lives in ``db.prediction_registry``.
 """
@@ -10,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -18,7 +19,6 @@ from tortoise.transactions import in_transaction
 
 from db.prediction_models import RunStatus
 from db.sql import fetch, fetch_one, violated_constraint
-from ml.features import CHANNELS, Events, History
 
 WRITE_BATCH = 5_000
 STALE_RUN = timedelta(hours=1)  # an in-flight run silent this long died with its process
@@ -32,106 +32,13 @@ PREDICTION_COLUMNS = (
 )
 
 
-# --- histories ---------------------------------------------------------------------------
+# --- organization --------------------------------------------------------------------------
 
 
 async def org_currency(org_id: int) -> str:
     """The organization's currency: money in other currencies is left out of revenue."""
     row = await fetch_one("SELECT currency FROM organization WHERE id = $1", [org_id])
     return str(row["currency"]) if row else "USD"
-
-
-def _subset(customer_ids: Sequence[int] | None, params: list[Any], column: str) -> str:
-    if customer_ids is None:
-        return ""
-    params.append(list(customer_ids))
-    return f" AND {column} = ANY(${len(params)}::bigint[])"
-
-
-async def _events(sql: str, params: list[Any]) -> list[Any]:
-    row = await fetch_one(sql, params)
-    return [value or [] for value in (row or {}).values()]
-
-
-async def load_email_events(
-    *, org_id: int, as_of: datetime, customer_ids: Sequence[int] | None = None
-) -> tuple[list[int], list[float], list[int]] | None:
-    """EMAIL OUTCOMES HOOK: (customer ids, days, outcome codes) once the email domain exists.
-
-    Return one entry per outcome event before ``as_of``, with the code an index into
-    ``ml.features.EMAIL_OUTCOMES``; None (today) means no email features are computed.
-    """
-    return None
-
-
-async def load_history(
-    *, org_id: int, as_of: datetime, customer_ids: Sequence[int] | None = None
-) -> History:
-    """The live customers' PAID orders and interactions before ``as_of``, as arrays.
-
-    A customer counts as existing from its first order or interaction when that is earlier
-    than its creation (imported history).
-    """
-    currency = await org_currency(org_id)
-    params: list[Any] = [org_id]
-    ids, created = await _events(
-        "SELECT array_agg(id ORDER BY id) AS a, array_agg(extract(epoch FROM created_at)::float8"
-        " / 86400 ORDER BY id) AS b FROM customer"
-        " WHERE organization_id = $1 AND deleted_at IS NULL"
-        f"{_subset(customer_ids, params, 'id')}", params,
-    )
-    params = [org_id, as_of, currency]
-    o_cust, o_day, o_amount = await _events(
-        "SELECT array_agg(customer_id) AS a,"
-        " array_agg(extract(epoch FROM placed_at)::float8 / 86400) AS b,"
-        " array_agg(CASE WHEN currency = $3 THEN amount::float8 END) AS c FROM customer_order"
-        " WHERE organization_id = $1 AND status = 'PAID' AND placed_at < $2"
-        f"{_subset(customer_ids, params, 'customer_id')}", params,
-    )
-    params = [org_id, as_of, list(CHANNELS)]
-    i_cust, i_day, i_kind, i_in = await _events(
-        "SELECT array_agg(customer_id) AS a,"
-        " array_agg(extract(epoch FROM occurred_at)::float8 / 86400) AS b,"
-        " array_agg(array_position($3::text[], channel::text) - 1) AS c,"
-        " array_agg(direction = 'INBOUND') AS d FROM interaction"
-        " WHERE organization_id = $1 AND occurred_at < $2"
-        f"{_subset(customer_ids, params, 'customer_id')}", params,
-    )
-    id_array = np.asarray(ids, dtype=np.int64)
-    orders, first_order = _indexed(id_array, o_cust, o_day, amount=o_amount)
-    interactions, first_touch = _indexed(id_array, i_cust, i_day, kind=i_kind, inbound=i_in)
-    created_day = np.minimum(np.asarray(created, dtype=np.float64), first_order)
-    email = await load_email_events(org_id=org_id, as_of=as_of, customer_ids=customer_ids)
-    emails = _indexed(id_array, email[0], email[1], kind=email[2])[0] if email else None
-    return History(
-        customer_ids=id_array, created_day=np.minimum(created_day, first_touch), orders=orders,
-        interactions=interactions, emails=emails, currency=currency,
-    )
-
-
-def _indexed(
-    ids: np.ndarray[Any, Any], customers: list[int], days: list[float], **columns: Any
-) -> tuple[Events, np.ndarray[Any, Any]]:
-    """Events keyed by position in ``ids`` (events of unknown customers dropped), and each
-    customer's first event day."""
-    cust = np.asarray(customers, dtype=np.int64)
-    if len(ids):
-        pos = np.searchsorted(ids, cust)
-        known = ids[np.minimum(pos, len(ids) - 1)] == cust
-    else:
-        pos, known = np.zeros(len(cust), np.int64), np.zeros(len(cust), bool)
-    day = np.asarray(days, dtype=np.float64)[known]
-    index = pos[known].astype(np.int64)
-    first = np.full(len(ids), np.inf)
-    np.minimum.at(first, index, day)
-    extra: dict[str, Any] = {}
-    if "amount" in columns:
-        extra["amount"] = np.asarray(columns["amount"], dtype=np.float64)[known]
-    if "kind" in columns:
-        extra["kind"] = np.asarray(columns["kind"], dtype=np.int64)[known]
-    if "inbound" in columns:
-        extra["inbound"] = np.asarray(columns["inbound"], dtype=bool)[known]
-    return Events(customer=index, day=day, **extra), first
 
 
 # --- training runs -----------------------------------------------------------------------

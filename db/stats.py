@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from db import customer as customers
+from db.customer_filter import CustomerFilter
 from db.enums import OrderStatus
 from db.sql import fetch
 
@@ -47,7 +48,7 @@ _COLUMN = {
 class OrderScope:
     """Which orders count: of customers matching ``customer``, in statuses and a period."""
 
-    customer: customers.CustomerFilter = field(default_factory=customers.CustomerFilter)
+    customer: CustomerFilter = field(default_factory=CustomerFilter)
     statuses: Sequence[OrderStatus] = ()
     placed_after: datetime | None = None
     placed_before: datetime | None = None
@@ -83,7 +84,7 @@ def _finish(rows: list[dict[str, Any]]) -> Groups:
 
 
 async def customer_stats(
-    *, org_id: int, f: customers.CustomerFilter, group_by: Sequence[GroupBy]
+    *, org_id: int, f: CustomerFilter, group_by: Sequence[GroupBy]
 ) -> Groups:
     """Customers matching ``f`` per group: how many, how many scored, churn risk, revenue."""
     if GroupBy.STATUS in group_by:

@@ -184,15 +184,6 @@ async def failed(
     return bool(rows)
 
 
-async def give_back(item: Claimed, *, worker: str) -> None:
-    """Return an unsent delivery (the attempt is not counted)."""
-    await fetch(
-        "UPDATE webhook_delivery SET status = 'PENDING', attempt = attempt - 1,"
-        f" next_attempt_at = now(), locked_by = NULL, updated_at = now() {_MINE}",
-        [item.id, worker, item.attempt],
-    )
-
-
 def source(org_id: int, status: str | None) -> Source:
     """The organization's deliveries (of one status if given), pageable per webhook."""
     params = Params()

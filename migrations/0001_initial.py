@@ -1,11 +1,56 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from db.enums import Channel, CustomerKind, Direction, LifecycleStage, OrderStatus, Role
+from enum import StrEnum
 from orjson import loads
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
+
+# Enum values as they were when this migration was written: a migration never
+# follows later changes of the models' enums.
+
+
+class Channel(StrEnum):
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+    SMS = "SMS"
+    MEETING = "MEETING"
+    CHAT = "CHAT"
+    SOCIAL = "SOCIAL"
+    NOTE = "NOTE"
+
+
+class CustomerKind(StrEnum):
+    PERSON = "PERSON"
+    COMPANY = "COMPANY"
+
+
+class Direction(StrEnum):
+    INBOUND = "INBOUND"
+    OUTBOUND = "OUTBOUND"
+
+
+class LifecycleStage(StrEnum):
+    LEAD = "LEAD"
+    PROSPECT = "PROSPECT"
+    CUSTOMER = "CUSTOMER"
+    CHURNED = "CHURNED"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    REFUNDED = "REFUNDED"
+    CANCELLED = "CANCELLED"
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    MANAGER = "MANAGER"
+    AGENT = "AGENT"
+    VIEWER = "VIEWER"
+
 
 class Migration(migrations.Migration):
     initial = True

@@ -6,7 +6,7 @@ per-organization token buckets of the send rate limit are written by hand below.
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from db.email_enums import CampaignStatus, EmailStatus, SuppressionReason
+from enum import StrEnum
 from orjson import loads
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
@@ -67,6 +67,29 @@ BACKWARD = [
     "DROP INDEX IF EXISTS email_template_created_idx",
     "DROP INDEX IF EXISTS email_template_name_uniq",
 ]
+
+
+# Enum values as they were when this migration was written: a migration never
+# follows later changes of the models' enums.
+
+
+class CampaignStatus(StrEnum):
+    QUEUEING = "QUEUEING"
+    QUEUED = "QUEUED"
+    CANCELLED = "CANCELLED"
+
+
+class EmailStatus(StrEnum):
+    QUEUED = "QUEUED"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    BOUNCED = "BOUNCED"
+
+
+class SuppressionReason(StrEnum):
+    UNSUBSCRIBED = "UNSUBSCRIBED"
+    BOUNCED = "BOUNCED"
 
 
 class Migration(migrations.Migration):

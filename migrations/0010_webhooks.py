@@ -26,7 +26,7 @@ Erasing a customer scrubs the data of its logged events.
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from db.webhook_models import DeliveryStatus
+from enum import StrEnum
 from orjson import loads
 from tortoise.contrib.postgres.fields import ArrayField
 from tortoise.fields.base import OnDelete
@@ -492,6 +492,17 @@ BACKWARD = [
     "DROP TABLE IF EXISTS webhook_sequence",
     "DROP TABLE IF EXISTS webhook_commit",
 ]
+
+# Enum values as they were when this migration was written: a migration never
+# follows later changes of the models' enums.
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
 
 class Migration(migrations.Migration):
     dependencies = [('crm', '0009_customer_merge')]

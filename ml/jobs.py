@@ -26,6 +26,7 @@ from db import prediction as predictions
 from db import prediction_registry as registry
 from db.prediction_models import RunStatus
 from db.sql import fetch_one
+from ml import history as histories
 from ml.features import to_day
 
 log = logging.getLogger("crm.ml")
@@ -76,7 +77,7 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
 
     loop = asyncio.get_running_loop()
     org_id, as_of, horizon = run["organization_id"], run["as_of"], run["horizon_days"]
-    history = await predictions.load_history(org_id=org_id, as_of=as_of)
+    history = await histories.load_history(org_id=org_id, as_of=as_of)
 
     def progress(fraction: float, stage: str) -> None:
         asyncio.run_coroutine_threadsafe(
@@ -132,7 +133,7 @@ async def _rescore_locked(settings: Settings, org_id: int, conn: BaseDBAsyncClie
     if not stale:
         return 0
     now = datetime.now(UTC)
-    history = await predictions.load_history(org_id=org_id, as_of=now, customer_ids=stale)
+    history = await histories.load_history(org_id=org_id, as_of=now, customer_ids=stale)
     models = publish.load_models(active)
     horizon = next(iter(active.values()))["horizon_days"]
     scores = await asyncio.to_thread(publish.score_rows, history, now, models)

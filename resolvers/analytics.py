@@ -9,7 +9,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from auth.permissions import IsAuthenticated
 from auth.pii import refuse_hidden_search
-from db import customer as customers
+from db import customer_filter as facts
 from db import stats
 from schema.analytics import (
     CustomerGroupBy,
@@ -44,7 +44,7 @@ class AnalyticsQuery:
     ) -> CustomerStats:
         """Your customers matching the filter, counted per group (no groupBy: one group)."""
         org_id = info.context.require_viewer().organization_id
-        f = filter.to_filter() if filter else customers.CustomerFilter()
+        f = filter.to_filter() if filter else facts.CustomerFilter()
         refuse_hidden_search(info.context, f)
         groups = await stats.customer_stats(
             org_id=org_id, f=f, group_by=[stats.GroupBy(g.value) for g in group_by or ()]

@@ -9,6 +9,8 @@ import strawberry
 from auth.permissions import IsAgent, IsAuthenticated, IsManager
 from auth.pii import refuse_hidden_search
 from db import customer as customers
+from db import customer_filter as facts
+from resolvers import relay
 from resolvers.common import attempt, missing, provided
 from schema.customer import (
     CreateCustomerInput,
@@ -19,7 +21,7 @@ from schema.customer import (
     UpdateCustomerInput,
 )
 from schema.node import decode_id
-from schema.pagination import Connection, root_connection
+from schema.pagination import Connection
 
 
 def _customer_data(input: CreateCustomerInput | UpdateCustomerInput) -> dict[str, Any]:
@@ -40,8 +42,7 @@ class CustomerQuery:
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def customer(self, info: strawberry.Info, id: strawberry.ID) -> Customer | None:
         """A live customer of your organization, or null."""
-        row = await info.context.loaders.customer.load(decode_id(id, "Customer"))
-        return Customer.from_row(row) if row else None
+        return await relay.get_by_id(info, id, "Customer", "customer", Customer.from_row)
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def customers(
@@ -55,11 +56,10 @@ class CustomerQuery:
         order_by: CustomerOrderBy = CustomerOrderBy.CREATED_AT_DESC,
     ) -> Connection[Customer]:
         """Your organization's customers, a page at a time."""
-        org_id = info.context.require_viewer().organization_id
-        f = filter.to_filter() if filter else customers.CustomerFilter()
+        f = filter.to_filter() if filter else facts.CustomerFilter()
         refuse_hidden_search(info.context, f)
-        return await root_connection(
-            info, customers.SORTS[order_by.value], lambda: customers.source(org_id, f),
+        return await relay.list_(
+            info, customers.SORTS[order_by.value], lambda org_id: customers.source(org_id, f),
             Customer.from_row, first, after, last, before,
         )
 

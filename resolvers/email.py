@@ -10,9 +10,9 @@ import strawberry
 from auth.permissions import IsAgent, IsAuthenticated, IsManager
 from auth.pii import refuse_hidden_search
 from db import campaign as campaigns
-from db import customer as customers
 from db import email_templates as templates
 from db import interaction as interactions
+from db.customer_filter import CustomerFilter
 from db.email_enums import EmailRefused
 from resolvers.common import attempt, missing, provided
 from schema.email import (
@@ -33,6 +33,7 @@ from schema.node import decode_id
 from schema.pagination import Connection, root_connection
 from services.email.campaigns import CampaignRequest, create_campaign
 from services.email.send import SendRequest, send_email
+from services.email.templates import syntax_error
 
 T = TypeVar("T")
 
@@ -50,6 +51,12 @@ async def attempt_email(work: Callable[[], Awaitable[T]]) -> tuple[T | None, lis
 async def _campaign(org_id: int, row: dict[str, Any]) -> Campaign:
     progress = await campaigns.progress(ids=[row["id"]])
     return Campaign.from_row(row, progress.get(row["id"]))
+
+
+async def load_campaign(org_id: int, pk: int) -> Campaign | None:
+    """Campaign ``pk`` of the organization with its progress, or None."""
+    row = (await campaigns.get_many(org_id=org_id, ids=[pk])).get(pk)
+    return await _campaign(org_id, row) if row else None
 
 
 @strawberry.type
@@ -78,9 +85,7 @@ class EmailQuery:
     async def campaign(self, info: strawberry.Info, id: strawberry.ID) -> Campaign | None:
         """A campaign with its progress (total, queued, sent, failed)."""
         org_id = info.context.require_viewer().organization_id
-        pk = decode_id(id, "Campaign")
-        row = (await campaigns.get_many(org_id=org_id, ids=[pk])).get(pk)
-        return await _campaign(org_id, row) if row else None
+        return await load_campaign(org_id, decode_id(id, "Campaign"))
 
 
 @strawberry.type
@@ -118,7 +123,9 @@ class EmailMutation:
     ) -> EmailTemplatePayload:
         org_id = info.context.require_viewer().organization_id
         row, errors = await attempt_email(
-            lambda: templates.create(org_id=org_id, data=provided(input))
+            lambda: templates.create(
+                org_id=org_id, data=provided(input), syntax_error=syntax_error
+            )
         )
         return EmailTemplatePayload(
             template=EmailTemplate.from_row(row) if row else None, errors=errors
@@ -133,7 +140,9 @@ class EmailMutation:
         async def work() -> dict[str, Any]:
             data = provided(input)
             template_id = decode_id(data.pop("id"), "EmailTemplate", "input.id")
-            row = await templates.update(org_id=org_id, template_id=template_id, data=data)
+            row = await templates.update(
+                org_id=org_id, template_id=template_id, data=data, syntax_error=syntax_error
+            )
             if row is None:
                 raise missing("email template")
             return row
@@ -154,7 +163,7 @@ class EmailMutation:
             request = CampaignRequest(
                 template_id=decode_id(input.template_id, "EmailTemplate", "input.templateId"),
                 customer_filter=input.filter.to_filter() if input.filter
-                else customers.CustomerFilter(),
+                else CustomerFilter(),
                 name=input.name, variables=input.variables or {},
                 idempotency_key=input.idempotency_key,
             )

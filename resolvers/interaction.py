@@ -6,6 +6,7 @@ import strawberry
 
 from auth.permissions import IsAgent, IsAuthenticated
 from db import interaction as interactions
+from resolvers import relay
 from resolvers.common import attempt, provided
 from schema.interaction import (
     Interaction,
@@ -15,15 +16,16 @@ from schema.interaction import (
     LogInteractionInput,
 )
 from schema.node import decode_id
-from schema.pagination import Connection, root_connection
+from schema.pagination import Connection
 
 
 @strawberry.type
 class InteractionQuery:
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def interaction(self, info: strawberry.Info, id: strawberry.ID) -> Interaction | None:
-        row = await info.context.loaders.interaction.load(decode_id(id, "Interaction"))
-        return Interaction.from_row(row) if row else None
+        return await relay.get_by_id(
+            info, id, "Interaction", "interaction", Interaction.from_row
+        )
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def interactions(
@@ -37,10 +39,10 @@ class InteractionQuery:
         order_by: InteractionOrderBy = InteractionOrderBy.OCCURRED_AT_DESC,
     ) -> Connection[Interaction]:
         """Interactions across your organization, latest first by default."""
-        org_id = info.context.require_viewer().organization_id
         f = filter.to_filter() if filter else interactions.InteractionFilter()
-        return await root_connection(
-            info, interactions.SORTS[order_by.value], lambda: interactions.source(org_id, f),
+        return await relay.list_(
+            info, interactions.SORTS[order_by.value],
+            lambda org_id: interactions.source(org_id, f),
             Interaction.from_row, first, after, last, before,
         )
 

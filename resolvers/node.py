@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import strawberry
 
 from auth.permissions import IsAuthenticated
-from db import campaign as campaigns
 from db import email_templates as templates
 from db import prediction as predictions
 from db import webhook as webhooks
 from db.enums import Role
-from resolvers.email import _campaign
+from resolvers import relay
+from resolvers.email import load_campaign
 from schema.customer import Customer
 from schema.email import EmailTemplate
 from schema.interaction import Interaction
@@ -25,24 +26,11 @@ from schema.webhook import Webhook
 Load = Callable[[strawberry.Info, int, int], Awaitable[Node | None]]
 
 
-async def _customer(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
-    row = await info.context.loaders.customer.load(pk)
-    return Customer.from_row(row) if row else None
+def _loaded(loader: str, node_of: Callable[[dict[str, Any]], Node]) -> Load:
+    async def load(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+        return await relay.get(info, loader, pk, node_of)
 
-
-async def _order(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
-    row = await info.context.loaders.order.load(pk)
-    return Order.from_row(row) if row else None
-
-
-async def _interaction(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
-    row = await info.context.loaders.interaction.load(pk)
-    return Interaction.from_row(row) if row else None
-
-
-async def _user(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
-    row = await info.context.loaders.user.load(pk)
-    return User.from_row(row) if row else None
+    return load
 
 
 async def _template(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
@@ -50,9 +38,8 @@ async def _template(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
     return EmailTemplate.from_row(row) if row else None
 
 
-async def _campaign_node(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
-    row = (await campaigns.get_many(org_id=org_id, ids=[pk])).get(pk)
-    return await _campaign(org_id, row) if row else None
+async def _campaign(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    return await load_campaign(org_id, pk)
 
 
 async def _training_run(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
@@ -69,8 +56,11 @@ async def _webhook(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
 
 
 LOADERS: dict[str, Load] = {
-    "Customer": _customer, "Order": _order, "Interaction": _interaction, "User": _user,
-    "EmailTemplate": _template, "Campaign": _campaign_node, "TrainingRun": _training_run,
+    "Customer": _loaded("customer", Customer.from_row),
+    "Order": _loaded("order", Order.from_row),
+    "Interaction": _loaded("interaction", Interaction.from_row),
+    "User": _loaded("user", User.from_row),
+    "EmailTemplate": _template, "Campaign": _campaign, "TrainingRun": _training_run,
     "Webhook": _webhook,
 }
 

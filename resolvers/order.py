@@ -8,6 +8,7 @@ import strawberry
 
 from auth.permissions import IsAgent, IsAuthenticated
 from db import order as orders
+from resolvers import relay
 from resolvers.common import attempt, missing, provided
 from schema.node import decode_id
 from schema.order import (
@@ -18,7 +19,7 @@ from schema.order import (
     OrderPayload,
     UpdateOrderInput,
 )
-from schema.pagination import Connection, root_connection
+from schema.pagination import Connection
 
 
 def _order_data(input: CreateOrderInput | UpdateOrderInput) -> dict[str, Any]:
@@ -35,8 +36,7 @@ def _order_data(input: CreateOrderInput | UpdateOrderInput) -> dict[str, Any]:
 class OrderQuery:
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def order(self, info: strawberry.Info, id: strawberry.ID) -> Order | None:
-        row = await info.context.loaders.order.load(decode_id(id, "Order"))
-        return Order.from_row(row) if row else None
+        return await relay.get_by_id(info, id, "Order", "order", Order.from_row)
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def orders(
@@ -50,10 +50,9 @@ class OrderQuery:
         order_by: OrderOrderBy = OrderOrderBy.PLACED_AT_DESC,
     ) -> Connection[Order]:
         """Your organization's orders, latest first by default."""
-        org_id = info.context.require_viewer().organization_id
         f = filter.to_filter() if filter else orders.OrderFilter()
-        return await root_connection(
-            info, orders.SORTS[order_by.value], lambda: orders.source(org_id, f),
+        return await relay.list_(
+            info, orders.SORTS[order_by.value], lambda org_id: orders.source(org_id, f),
             Order.from_row, first, after, last, before,
         )
 

@@ -14,7 +14,7 @@ from db import prediction_registry as registry
 from ml import jobs
 from ml import registry as artifacts
 from resolvers.common import attempt
-from schema.customer import Money
+from schema.money import Money
 from schema.node import decode_id
 from schema.prediction import (
     ForecastMonth,

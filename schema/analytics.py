@@ -10,8 +10,9 @@ from typing import Any
 import strawberry
 
 from db import stats
-from schema.customer import CustomerFilter, Money
+from schema.customer import CustomerFilter
 from schema.enums import LifecycleStage, OrderStatus
+from schema.money import Money
 from schema.node import to_global_id
 from schema.user import User
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,6 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db import customer as customers
+from db import customer_filter as facts
 from db import interaction as interactions
 from db import order as orders
 from schema.customer_filter import (
@@ -19,18 +19,19 @@ from schema.customer_filter import (
     OrderFactsFilter,
     OwnerFilter,
 )
-from schema.enums import Channel, CustomerKind, Direction, LifecycleStage, OrderStatus
+from schema.enums import CustomerKind, LifecycleStage
 from schema.errors import UserError
-from schema.node import Node, decode_id, to_global_id
+from schema.money import Money
+from schema.nested_filter import CustomerInteractionFilter, CustomerOrderFilter
+from schema.node import Node, decode_id, resolved, to_global_id
 from schema.pagination import Connection, child_connection, page_args_for
+from schema.prediction import CustomerPrediction
 from schema.user import User
 
 if TYPE_CHECKING:
     from schema.interaction import Interaction, InteractionOrderBy
     from schema.order import Order, OrderOrderBy
-    from schema.prediction import CustomerPrediction
 
-CENT = Decimal("0.01")
 InteractionRef = Annotated["Interaction", strawberry.lazy("schema.interaction")]
 InteractionOrderByRef = Annotated["InteractionOrderBy", strawberry.lazy("schema.interaction")]
 OrderRef = Annotated["Order", strawberry.lazy("schema.order")]
@@ -44,46 +45,6 @@ class Address:
     region: str | None
     postal_code: str | None
     country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 code.")
-
-
-@strawberry.type(description="An amount of money in one currency.")
-class Money:
-    amount: Decimal
-    currency: str = strawberry.field(description="ISO 4217 code.")
-
-    @classmethod
-    def of(cls, amount: Decimal, currency: str) -> Money:
-        """Money shown with cents (``12.50``), or with all its digits when it has more."""
-        cents = amount.quantize(CENT)
-        return cls(amount=cents if cents == amount else amount.normalize(), currency=currency)
-
-
-@strawberry.input(description="Conditions on a customer's interactions.")
-class CustomerInteractionFilter:
-    channels: list[Channel] | None = None
-    direction: Direction | None = None
-    occurred_after: datetime | None = None
-    occurred_before: datetime | None = None
-
-    def to_filter(self, customer_ids: tuple[int, ...] = ()) -> interactions.InteractionFilter:
-        return interactions.InteractionFilter(
-            customer_ids=customer_ids, channels=tuple(self.channels or ()),
-            direction=self.direction, occurred_after=self.occurred_after,
-            occurred_before=self.occurred_before,
-        )
-
-
-@strawberry.input(description="Conditions on a customer's orders.")
-class CustomerOrderFilter:
-    statuses: list[OrderStatus] | None = None
-    placed_after: datetime | None = None
-    placed_before: datetime | None = None
-
-    def to_filter(self, customer_ids: tuple[int, ...] = ()) -> orders.OrderFilter:
-        return orders.OrderFilter(
-            customer_ids=customer_ids, statuses=tuple(self.statuses or ()),
-            placed_after=self.placed_after, placed_before=self.placed_before,
-        )
 
 
 @strawberry.type(description="A person or company the organization sells to.")
@@ -139,15 +100,13 @@ class Customer(Node):
         filter: CustomerInteractionFilter | None = None,
         order_by: InteractionOrderByRef | None = None,
     ) -> Connection[InteractionRef]:
-        from schema.interaction import Interaction
-
         sort = interactions.SORTS[order_by.value if order_by else "OCCURRED_AT_DESC"]
         f = filter.to_filter() if filter else interactions.InteractionFilter()
         org_id = info.context.loaders.org_id
         return await child_connection(
             info, self.pk, source=lambda: interactions.source(org_id, f), parent="customer_id",
             sort=sort, args=page_args_for(info, sort, first, after, last, before),
-            filter_key=f, node_of=Interaction.from_row,
+            filter_key=f, node_of=resolved(InteractionRef).from_row,
         )
 
     @strawberry.field(description="Orders of this customer, latest first by default.")
@@ -161,15 +120,13 @@ class Customer(Node):
         filter: CustomerOrderFilter | None = None,
         order_by: OrderOrderByRef | None = None,
     ) -> Connection[OrderRef]:
-        from schema.order import Order
-
         sort = orders.SORTS[order_by.value if order_by else "PLACED_AT_DESC"]
         f = filter.to_filter() if filter else orders.OrderFilter()
         org_id = info.context.loaders.org_id
         return await child_connection(
             info, self.pk, source=lambda: orders.source(org_id, f), parent="customer_id",
             sort=sort, args=page_args_for(info, sort, first, after, last, before),
-            filter_key=f, node_of=Order.from_row,
+            filter_key=f, node_of=resolved(OrderRef).from_row,
         )
 
     async def _stats(self, info: strawberry.Info) -> customers.CustomerStats:
@@ -206,9 +163,7 @@ class Customer(Node):
     @strawberry.field(description="What the models expect of this customer (null: not scored).")
     async def prediction(
         self, info: strawberry.Info
-    ) -> Annotated[CustomerPrediction, strawberry.lazy("schema.prediction")] | None:
-        from schema.prediction import CustomerPrediction
-
+    ) -> CustomerPrediction | None:
         row = await info.context.loaders.prediction.load(self.pk)
         return CustomerPrediction.from_row(row, row["currency"]) if row else None
 
@@ -261,7 +216,7 @@ class CustomerFilter:
         default=None, name="not", description="This does not hold."
     )
 
-    def to_filter(self, depth: int = 0) -> customers.CustomerFilter:
+    def to_filter(self, depth: int = 0) -> facts.CustomerFilter:
         from core.errors import AppError, ErrorCode
 
         if self.search is not None and len(self.search) > 200:
@@ -275,7 +230,7 @@ class CustomerFilter:
         if depth >= MAX_FILTER_DEPTH:
             raise AppError(ErrorCode.BAD_USER_INPUT,
                            f"filters nest at most {MAX_FILTER_DEPTH} levels", ["filter"])
-        return customers.CustomerFilter(
+        return facts.CustomerFilter(
             search=self.search,
             tags=tuple(self.tags or ()),
             stages=tuple(self.stages or ()),

@@ -10,10 +10,11 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db import interaction as interactions
-from schema.customer import Customer, CustomerInteractionFilter
+from schema.customer import Customer
 from schema.email_delivery import EmailDelivery, delivery_of
 from schema.enums import Channel, Direction
 from schema.errors import UserError
+from schema.nested_filter import CustomerInteractionFilter
 from schema.node import Node, decode_id, to_global_id
 from schema.user import User
 

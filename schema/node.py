@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any, get_args
 
 import strawberry
 
@@ -43,3 +44,13 @@ def decode_id(global_id: str, type_name: str, field: str = "id") -> int:
     if actual != type_name:
         raise not_found(type_name, [field])
     return pk
+
+
+def resolved(reference: object) -> Any:
+    """The class an ``Annotated["Name", strawberry.lazy("module")]`` reference names.
+
+    Types that refer to each other (a customer's interactions, an interaction's customer) name
+    one direction lazily; this imports the named module on first use instead of at load time.
+    """
+    forward, lazy = get_args(reference)[:2]
+    return lazy.resolve_forward_ref(forward).resolve_type()

@@ -10,9 +10,11 @@ from typing import Any
 import strawberry
 
 from db import order as orders
-from schema.customer import Customer, CustomerOrderFilter, Money
+from schema.customer import Customer
 from schema.enums import OrderStatus
 from schema.errors import UserError
+from schema.money import Money
+from schema.nested_filter import CustomerOrderFilter
 from schema.node import Node, decode_id, to_global_id
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.customer import Money
 from schema.errors import UserError
+from schema.money import Money
 from schema.node import Node, to_global_id
 
 

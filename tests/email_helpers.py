@@ -91,9 +91,12 @@ async def running_worker(
 async def make_template(org: Any, **overrides: Any) -> dict[str, Any]:
     """A stored email template of ``org``."""
     from db import email_templates
+    from services.email.templates import syntax_error
 
     values: dict[str, Any] = {
         "name": f"Template {id(overrides)}-{len(overrides)}-{asyncio.get_running_loop().time()}",
         "subject": "Hello {{ customer.name }}", "text": "Dear {{ customer.name }},\nhi.",
     }
-    return await email_templates.create(org_id=org.id, data=values | overrides)
+    return await email_templates.create(
+        org_id=org.id, data=values | overrides, syntax_error=syntax_error
+    )

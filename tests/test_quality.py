@@ -24,3 +24,12 @@ def test_ruff() -> None:
 def test_mypy() -> None:
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_layers() -> None:
+    """The import contracts of pyproject.toml: layers, independent services, no circles."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True,
+        text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -11,9 +11,9 @@ from tortoise.transactions import in_transaction
 
 from core.config import Settings
 from db import campaign as campaigns
-from db import customer as customers
 from db import email_templates as templates
 from db import validation
+from db.customer_filter import CustomerFilter
 from db.email import QueuedEmail
 from db.email_enums import EmailRefused, Refusal
 from services.email.compose import Content, compose
@@ -33,7 +33,7 @@ class CampaignRequest:
     """The input of ``sendCampaign`` with ids decoded and the filter converted."""
 
     template_id: int
-    customer_filter: customers.CustomerFilter
+    customer_filter: CustomerFilter
     name: str | None = None
     variables: Any = field(default_factory=dict)  # checked to be a JSON object
     idempotency_key: str | None = None

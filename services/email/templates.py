@@ -59,6 +59,15 @@ def check_syntax(part: str, source: str | None) -> None:
         raise TemplateProblem(part, f"line {exc.lineno}: {exc.message}") from None
 
 
+def syntax_error(part: str, source: str | None) -> str | None:
+    """What is wrong with ``source`` as a template, or None when it parses."""
+    try:
+        check_syntax(part, source)
+    except TemplateProblem as exc:
+        return exc.message
+    return None
+
+
 @lru_cache(maxsize=256)
 def _compiled(part: str, source: str) -> Template:
     # a campaign renders the same template for every customer: compile it once

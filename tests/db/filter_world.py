@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from db.customer import CustomerFilter
-from db.customer_filter import InteractionFacts, OrderFacts, OwnerFacts, Range
+from db.customer_filter import CustomerFilter, InteractionFacts, OrderFacts, OwnerFacts, Range
 from db.enums import Channel, Direction, LifecycleStage, OrderStatus, Role
 from db.models import Organization
 from db.prediction_models import Prediction

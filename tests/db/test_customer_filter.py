@@ -15,8 +15,14 @@ from hypothesis import strategies as st
 
 from core.errors import AppError
 from db import customer as customers
-from db.customer import CustomerFilter
-from db.customer_filter import InteractionFacts, OrderFacts, OwnerFacts, Range, conditions
+from db.customer_filter import (
+    CustomerFilter,
+    InteractionFacts,
+    OrderFacts,
+    OwnerFacts,
+    Range,
+    conditions,
+)
 from db.customer_filter_json import from_json, to_json
 from db.enums import Channel, Direction, LifecycleStage, OrderStatus, Role
 from db.sql import Params, fetch

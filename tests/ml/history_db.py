@@ -9,7 +9,7 @@ import numpy as np
 from db.models import Organization
 from db.sql import fetch
 from ml.features import CHANNELS, from_day
-from ml.simulate import Simulation
+from tests.ml.simulate import Simulation
 
 
 async def insert_simulation(org: Organization, sim: Simulation, currency: str = "EUR") -> list[int]:

@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from ml import churn, revenue
 from ml.labels import examples_at, plan_split
-from ml.simulate import simulate
+from tests.ml.simulate import simulate
 
 END = 20_000.0
 

@@ -6,8 +6,8 @@ import numpy as np
 
 from ml.features import History, empty_events
 from ml.scoring import ActiveModels, score
-from ml.simulate import simulate
 from ml.training import ACTIVATED, NOT_ENOUGH_DATA, train_all
+from tests.ml.simulate import simulate
 
 END = 20_000.0
 

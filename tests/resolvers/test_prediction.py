@@ -17,9 +17,9 @@ from db.enums import Role
 from db.models import Organization
 from ml import jobs
 from ml.features import to_day
-from ml.simulate import simulate
 from tests.factories import Api, gid, make_customer, make_order, make_org, make_user, token_for
 from tests.ml.history_db import insert_simulation
+from tests.ml.simulate import simulate
 
 TIMEOUT = 180
 TRAIN = """mutation($input: TrainModelsInput) { trainModels(input: $input) {

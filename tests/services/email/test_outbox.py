@@ -8,7 +8,7 @@ import sys
 from types import SimpleNamespace
 from typing import Any
 
-from db import customer as customers
+from db.customer_filter import CustomerFilter
 from db.models import Customer, Interaction
 from db.sql import fetch
 from services.email.campaigns import CampaignRequest, advance, create_campaign
@@ -179,7 +179,7 @@ async def test_campaign_is_queued_in_batches_and_delivered(org, settings) -> Non
         config = email_settings(settings, sink.port, campaign_batch_size=3)
         campaign = await create_campaign(config, org_id=org.id, user_id=None, request=(
             CampaignRequest(template_id=template["id"], variables={"shop": "Acme"},
-                            customer_filter=customers.CustomerFilter(tags=("sale",)))))
+                            customer_filter=CustomerFilter(tags=("sale",)))))
         assert campaign["total"] == 7
         async with running_worker(config, [org.id]):
             await sink.wait_for(7)
