@@ -31,7 +31,7 @@ class _RolePermission(BasePermission):
 
 
 def check_key(viewer: Viewer, field: str) -> None:
-    """Refuse an API key lacking a scope that root ``field`` needs (see app/scopes.py)."""
+    """Refuse an API key lacking a scope that root ``field`` needs (see auth/scopes.py)."""
     needed = scopes.required(field)
     if needed is None:
         raise AppError(ErrorCode.FORBIDDEN, "this operation is for signed-in users only")
