@@ -12,6 +12,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY resolvers ./resolvers
+COPY compiled ./compiled
 COPY services ./services
 COPY schema ./schema
 COPY auth ./auth

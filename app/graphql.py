@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -23,7 +23,8 @@ from strawberry.types import ExecutionContext
 from strawberry.types.execution import StreamExecutionResult
 
 from app import guards
-from app.query_cost import PageSizes, cost_limiter
+from app.query_cost import PageSizes, cost_limiter, operation_cost, remember_cost
+from compiled.compiler import Compiler, Limits
 from core.config import Settings
 from core.errors import AppError, ErrorCode
 from resolvers.analytics import AnalyticsQuery
@@ -134,19 +135,24 @@ class CrmSchema(strawberry.Schema):
                 )
 
 
+def limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
+    """Validation rules refusing documents nested too deep or with too many aliases."""
+    return [
+        *QueryDepthLimiter(max_depth=settings.query_max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.query_max_aliases).validation_rules,
+    ]
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with bounded caches and query limits."""
     size = settings.query_cache_size
     # Built once: the validation cache is keyed by the rule classes, and each limiter
     # instance makes classes of its own, so per-request limiters would never hit it.
-    limit_rules = [
-        *QueryDepthLimiter(max_depth=settings.query_max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.query_max_aliases).validation_rules,
-    ]
+    rules = limit_rules(settings)
     extensions: list[Any] = [
         ErrorPolicy,
         lambda: ParserCache(maxsize=size),
-        lambda: AddValidationRules(limit_rules),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=size),
         lambda: MaxTokensLimiter(max_token_count=settings.query_max_tokens),
         cost_limiter(
@@ -164,6 +170,22 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     )
     guards.install(schema)  # audit, scopes and PII masking (app/guards.py)
     return schema
+
+
+def build_compiler(schema: strawberry.Schema, settings: Settings) -> Compiler:
+    """The compiled path for ``schema``: the same validation rules, limits and cost."""
+    pages = PageSizes(default=settings.default_page_size, maximum=settings.max_page_size)
+
+    def cost(document: Any, operation_name: str | None, variables: Any, context: Any) -> int:
+        value = operation_cost(schema._schema, document, operation_name, variables, pages)
+        remember_cost(context, value)
+        return value
+
+    limits = Limits(
+        max_tokens=settings.query_max_tokens, max_cost=settings.query_max_cost,
+        cache_size=settings.query_cache_size,
+    )
+    return Compiler(schema, [*specified_rules, *limit_rules(settings)], limits, cost)
 
 
 if __name__ == "__main__":  # python -m app.graphql prints the SDL

@@ -12,6 +12,8 @@ from typing import Any, NoReturn
 
 import jwt
 import orjson
+import strawberry
+from cross_web import AsyncHTTPRequestAdapter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -21,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -29,7 +31,7 @@ from strawberry.types.unset import UnsetType
 
 from app import email_routes, security_headers
 from app.graphiql import graphiql_html, graphiql_routes
-from app.graphql import build_schema
+from app.graphql import build_compiler, build_schema
 from app.limits import RateLimitMiddleware, budget_of
 from app.query_cost import cost_of
 from auth import tokens
@@ -177,7 +179,31 @@ class CrmGraphQL(GraphQL[Context, None]):
     def __init__(self, settings: Settings) -> None:
         super().__init__(build_schema(settings), keep_alive=True, keep_alive_interval=15)
         self.settings = settings
+        schema = self.schema
+        assert isinstance(schema, strawberry.Schema)
+        self.compiler = build_compiler(schema, settings) if settings.compiled_queries else None
         self._ide_html = graphiql_html()
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """A query from its compiled plan when there is one (the same bytes), else Strawberry's
+        executor."""
+        if self.compiler is not None:
+            data = await self.compiler.execute(
+                request_data.query, request_data.operation_name, request_data.variables, context
+            )
+            if data is not None:
+                return ExecutionResult(data=data, errors=None)
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -165,13 +165,14 @@ class QueryCostLimiter(SchemaExtension):
                 schema, context.graphql_document, context.operation_name, context.variables,
                 self.pages,
             )
-            _remember(context.context, cost)
+            remember_cost(context.context, cost)
             if cost > self.max_cost:
                 context.pre_execution_errors = [too_complex(cost, self.max_cost)]
         yield
 
 
-def _remember(context: Any, cost: int) -> None:
+def remember_cost(context: Any, cost: int) -> None:
+    """Keep an operation's cost on its request, for the response's ``extensions``."""
     request = getattr(context, "request", None)
     state = getattr(request, "state", None)
     if state is not None:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1)
     max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     query_cache_size: int = Field(default=1000, ge=1)
+    # serve repeated queries from compiled plans (compiled/); false: always the generic executor
+    compiled_queries: bool = True
     log_level: str = "INFO"
 
     # live subscriptions (issue 4): events a subscriber may fall behind, event log retention

@@ -1,0 +1,114 @@
+"""The compiled path's front door: a bounded cache of plans per document, and its counters.
+
+A document is parsed, validated (the same rules and limits as the generic path) and planned
+once; afterwards a request costs a dictionary lookup, the coercion of its variables and the
+plan's run. Documents that are invalid or that a plan cannot serve are remembered as such and
+go straight to the generic executor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import (
+    ASTValidationRule,
+    GraphQLError,
+    OperationDefinitionNode,
+    get_operation_ast,
+    parse,
+)
+from graphql.execution.values import get_variable_values
+from strawberry.schema.schema import validate_document
+
+from compiled import plan as plans
+from compiled.run import Fallback, run
+
+log = logging.getLogger("crm.compiled")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the generic path refuses before execution, applied the same way here."""
+
+    max_tokens: int
+    max_cost: int
+    cache_size: int
+
+
+class Compiler:
+    """Serves query operations from compiled plans; None means "use the generic executor"."""
+
+    def __init__(
+        self, schema: strawberry.Schema, rules: Sequence[type[ASTValidationRule]], limits: Limits,
+        cost: Any,
+    ) -> None:
+        self.schema = schema
+        self.rules = tuple(rules)
+        self.limits = limits
+        self.cost = cost  # (document, operation name, raw variables) -> int
+        self._plans: OrderedDict[tuple[str, str | None], plans.Plan | str] = OrderedDict()
+        self.counts: Counter[str] = Counter()
+
+    def plan_for(self, query: str, operation_name: str | None) -> plans.Plan | str:
+        """The cached plan of this operation, or why there is none."""
+        key = (query, operation_name)
+        found = self._plans.get(key)
+        if found is not None:
+            self._plans.move_to_end(key)
+            return found
+        found = self._build(query, operation_name)
+        if isinstance(found, str):
+            log.debug("not compiled (%s): %.200s", found, query)
+        self._plans[key] = found
+        if len(self._plans) > self.limits.cache_size:
+            self._plans.popitem(last=False)
+        return found
+
+    def _build(self, query: str, operation_name: str | None) -> plans.Plan | str:
+        try:
+            document = parse(query, max_tokens=self.limits.max_tokens)
+        except GraphQLError:
+            return "invalid"
+        if validate_document(self.schema._schema, document, self.rules):
+            return "invalid"
+        operation = get_operation_ast(document, operation_name)
+        if not isinstance(operation, OperationDefinitionNode):
+            return "invalid"
+        try:
+            return plans.build(self.schema, document, operation)
+        except plans.Unsupported as exc:
+            return str(exc)
+
+    async def execute(
+        self, query: str | None, operation_name: str | None,
+        variables: Mapping[str, Any] | None, context: Any,
+    ) -> dict[str, Any] | None:
+        """The ``data`` of this request from its compiled plan, or None for the generic path."""
+        if not query:
+            return None
+        plan = self.plan_for(query, operation_name)
+        if isinstance(plan, str):
+            self.counts[f"generic: {plan}"] += 1
+            return None
+        coerced = get_variable_values(
+            self.schema._schema, plan.operation.variable_definitions or (), dict(variables or {})
+        )
+        if isinstance(coerced, list):
+            self.counts["fallback: variables"] += 1
+            return None
+        cost = self.cost(plan.document, operation_name, variables, context)
+        if cost > self.limits.max_cost:
+            self.counts["fallback: cost"] += 1
+            return None
+        try:
+            data = await run(plan, self.schema, context, coerced)
+        except Fallback as exc:
+            self.counts[f"fallback: {exc}"] += 1
+            return None
+        self.counts["compiled"] += 1
+        return data
