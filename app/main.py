@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NoReturn
 
 import jwt
@@ -171,6 +172,10 @@ class SocketAdapter(ASGIWebSocketAdapter):
             await self.ws.close(code=code, reason=reason)
 
 
+class CompiledMismatch(AssertionError):
+    """A compiled answer differed from the generic executor's (raised in tests only)."""
+
+
 class CrmGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
 
@@ -195,15 +200,35 @@ class CrmGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """A query from its compiled plan when there is one (the same bytes), else Strawberry's
         executor."""
-        if self.compiler is not None:
-            data = await self.compiler.execute(
-                request_data.query, request_data.operation_name, request_data.variables, context
-            )
-            if data is not None:
-                return ExecutionResult(data=data, errors=None)
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
+        generic = partial(
+            super().execute_single, request, request_adapter, sub_response, context, root_value,
+            request_data,
         )
+        if self.compiler is None:
+            return await generic()
+        data = await self.compiler.execute(
+            request_data.query, request_data.operation_name, request_data.variables, context
+        )
+        if data is None:
+            return await generic()
+        if self.settings.compiled_verify:
+            await self._verify(data, await generic(), request_data)
+        return ExecutionResult(data=data, errors=None)
+
+    async def _verify(
+        self, data: dict[str, object], generic: ExecutionResult, request_data: GraphQLRequestData
+    ) -> None:
+        """Compare a compiled answer with the generic executor's, byte for byte."""
+        expected = orjson.dumps({
+            "data": generic.data, "errors": [e.formatted for e in generic.errors or ()],
+        })
+        if orjson.dumps({"data": data, "errors": []}) == expected:
+            return
+        assert self.compiler is not None
+        self.compiler.counts["mismatch"] += 1
+        log.error("compiled answer differs from the generic one for %.300s", request_data.query)
+        if self.settings.env == "test":
+            raise CompiledMismatch(request_data.query or "")
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -341,4 +366,5 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     app.state.settings = settings
     app.state.database_url = url
+    app.state.compiler = graphql.compiler
     return app

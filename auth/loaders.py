@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
@@ -21,6 +22,17 @@ V = TypeVar("V")
 Row = dict[str, Any]
 
 
+class SharedLoader(DataLoader[K, V]):
+    """A DataLoader whose callers share a key's future, but not its cancellation.
+
+    graphql-core cancels a failed field's sibling resolvers; a cancelled waiter must not cancel
+    the future other fields of the response are waiting on for the same key.
+    """
+
+    def load(self, key: K) -> Awaitable[V]:
+        return asyncio.shield(super().load(key))
+
+
 def _by_key(
     fetch_many: Callable[[Sequence[K]], Awaitable[dict[K, V]]], default: V | None = None
 ) -> DataLoader[K, V | None]:
@@ -28,7 +40,7 @@ def _by_key(
         found = await fetch_many(keys)
         return [found.get(key, default) for key in keys]
 
-    return DataLoader(load_fn=load)
+    return SharedLoader(load_fn=load)
 
 
 class Loaders:

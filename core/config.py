@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(default=1000, ge=1)
     # serve repeated queries from compiled plans (compiled/); false: always the generic executor
     compiled_queries: bool = True
+    # also run the generic executor for every compiled answer and report any difference
+    # (the test suite turns this on, so every query a test sends is a differential test)
+    compiled_verify: bool = False
     log_level: str = "INFO"
 
     # live subscriptions (issue 4): events a subscriber may fall behind, event log retention

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import asyncpg
@@ -67,6 +69,9 @@ def settings() -> Settings:
         # the suite is one busy client: tests of the limits use tight copies of these settings
         rate_limit_burst=1_000_000, anonymous_rate_limit_burst=1_000_000,
         login_max_failures=10_000, login_ip_max_failures=1_000_000,
+        # every query a test sends through the app also runs on the generic executor, and a
+        # compiled answer that differs fails the request (app/main.py CrmGraphQL._verify)
+        compiled_verify=True,
     )
 
 
@@ -81,11 +86,23 @@ async def db(database_url: str, settings: Settings) -> AsyncIterator[str]:
         await database.disconnect()
 
 
+_COMPILED: list[Counter[str]] = []
+
+
 @pytest.fixture(scope="session")
 def app(db: str, settings: Settings):  # type: ignore[no-untyped-def]
     from app.main import create_app
 
-    return create_app(settings, db)
+    app = create_app(settings, db)
+    _COMPILED.append(app.state.compiler.counts)
+    return app
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How much of the suite's query traffic the compiled path answered (and why not)."""
+    for counts in _COMPILED:
+        served = ", ".join(f"{n} {what}" for what, n in counts.most_common(10))
+        terminalreporter.write_line(f"compiled query path: {served}")
 
 
 @pytest.fixture

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
+import pytest
+
 from db.enums import Channel
-from tests.factories import make_customer, make_interaction, make_order, make_user
+from tests.factories import (
+    Api,
+    make_customer,
+    make_interaction,
+    make_order,
+    make_user,
+    token_for,
+)
 from tests.statements import count_statements
 
 NESTED = """
@@ -46,7 +56,24 @@ async def _statements_for(api, first: int) -> tuple[int, dict]:
     return len(statements), data
 
 
-async def test_statement_count_is_independent_of_page_size(api, org) -> None:
+@pytest.fixture(params=["compiled", "generic"])
+async def path_api(request, db, settings, admin):
+    """GraphQL as the ADMIN through one execution path alone (no verification run)."""
+    from app.main import create_app
+
+    compiled = request.param == "compiled"
+    app = create_app(
+        settings.model_copy(update={"compiled_queries": compiled, "compiled_verify": False}), db
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://crm.test") as client:
+        yield Api(client, token_for(admin, settings))
+    if compiled:
+        assert app.state.compiler.counts["compiled"] >= 2, app.state.compiler.counts
+
+
+async def test_statement_count_is_independent_of_page_size(path_api, org) -> None:
+    api = path_api
     await _populate(org, 100)
     small, _ = await _statements_for(api, 5)
     large, large_data = await _statements_for(api, 100)
