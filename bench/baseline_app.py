@@ -135,6 +135,32 @@ async def customers(request: Request) -> Response:
     return Response(orjson.dumps({"data": data}), media_type="application/json")
 
 
+CUSTOMER_SQL = """
+SELECT t.id, t.name, t.email FROM customer t
+WHERE t.id = $3 AND t.deleted_at IS NULL
+  AND t.organization_id = (SELECT a.organization_id FROM app_user a
+                           WHERE a.id = $1 AND a.is_active AND a.organization_id = $2)
+"""
+
+
+async def customer(request: Request) -> Response:
+    """POST {"id": global id}: ``customer(id:) { id name email }``, as GraphQL returns it."""
+    settings: Settings = request.app.state.settings
+    claims = _claims(request, settings)
+    if claims is None:
+        return _unauthorized("invalid access token")
+    body = orjson.loads(await request.body() or b"{}")
+    raw = base64.urlsafe_b64decode(str(body["id"]) + "==").decode()
+    pk = int(raw.partition(":")[2])
+    row = await request.app.state.pool.fetchrow(
+        CUSTOMER_SQL, int(claims["sub"]), int(claims["org"]), pk
+    )
+    found = None if row is None else {
+        "id": _gid("Customer", row["id"]), "name": row["name"], "email": row["email"]
+    }
+    return Response(orjson.dumps({"data": {"customer": found}}), media_type="application/json")
+
+
 async def readyz(request: Request) -> Response:
     """The database answers."""
     await request.app.state.pool.fetchval("SELECT 1")
@@ -168,7 +194,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             await app.state.pool.close()
 
     app = Starlette(
-        routes=[Route("/customers", customers, methods=["POST"]), Route("/readyz", readyz)],
+        routes=[Route("/customers", customers, methods=["POST"]),
+                Route("/customer", customer, methods=["POST"]), Route("/readyz", readyz)],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -120,11 +120,13 @@ class Server:
         return response.json()
 
 
-def graphql(target: Target, workers: int) -> Server:
-    """`crm serve --no-demo` against the target's database."""
+def graphql(
+    target: Target, workers: int, env: dict[str, str] | None = None, name: str = "graphql"
+) -> Server:
+    """`crm serve --no-demo` against the target's database (``env`` adds settings)."""
     port = free_port()
     argv = [CRM, "serve", "--no-demo", "--port", str(port), "--workers", str(workers)]
-    return Server("graphql", argv, target.crm_env, port)
+    return Server(name, argv, target.crm_env | (env or {}), port)
 
 
 def baseline(target: Target, workers: int) -> Server:
