@@ -176,16 +176,16 @@ def build_compiler(schema: strawberry.Schema, settings: Settings) -> Compiler:
     """The compiled path for ``schema``: the same validation rules, limits and cost."""
     pages = PageSizes(default=settings.default_page_size, maximum=settings.max_page_size)
 
-    def cost(document: Any, operation_name: str | None, variables: Any, context: Any) -> int:
-        value = operation_cost(schema._schema, document, operation_name, variables, pages)
-        remember_cost(context, value)
-        return value
+    def cost(document: Any, operation_name: str | None, variables: Any) -> int:
+        return operation_cost(schema._schema, document, operation_name, variables, pages)
 
     limits = Limits(
         max_tokens=settings.query_max_tokens, max_cost=settings.query_max_cost,
         cache_size=settings.query_cache_size,
     )
-    return Compiler(schema, [*specified_rules, *limit_rules(settings)], limits, cost)
+    return Compiler(
+        schema, [*specified_rules, *limit_rules(settings)], limits, cost, remember_cost
+    )
 
 
 if __name__ == "__main__":  # python -m app.graphql prints the SDL

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,12 +45,13 @@ class Compiler:
 
     def __init__(
         self, schema: strawberry.Schema, rules: Sequence[type[ASTValidationRule]], limits: Limits,
-        cost: Any,
+        cost: Callable[[Any, str | None, Any], int], remember_cost: Callable[[Any, int], None],
     ) -> None:
         self.schema = schema
         self.rules = tuple(rules)
         self.limits = limits
-        self.cost = cost  # (document, operation name, raw variables) -> int
+        self.cost = cost  # (document, operation name, raw variables) -> the query cost
+        self.remember_cost = remember_cost  # (context, cost): for the response's extensions
         self._plans: OrderedDict[tuple[str, str | None], plans.Plan | str] = OrderedDict()
         self.counts: Counter[str] = Counter()
 
@@ -101,7 +102,11 @@ class Compiler:
         if isinstance(coerced, list):
             self.counts["fallback: variables"] += 1
             return None
-        cost = self.cost(plan.document, operation_name, variables, context)
+        cost = plan.cost
+        if cost is None or plan.operation.variable_definitions:
+            cost = self.cost(plan.document, operation_name, variables)
+            plan.cost = cost
+        self.remember_cost(context, cost)
         if cost > self.limits.max_cost:
             self.counts["fallback: cost"] += 1
             return None

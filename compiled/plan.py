@@ -66,6 +66,8 @@ class Field:
     batch: Batch | None = None  # a resolver field served for all parents at once
     strawberry_field: StrawberryField | None = None
     serialize: Serialize | None = None  # leaves only
+    kind: str = "other"  # the serializer's shortcut (str, bool, int, float, datetime, enum)
+    enum_names: dict[Any, str] = field(default_factory=dict)  # enum leaves: value -> name
     mask: Callable[[Any], Any] | None = None  # applied for keys without pii:read
     child: Selection | None = None  # objects only
     typename: str | None = None  # ``__typename``: the constant it answers
@@ -77,6 +79,7 @@ class Selection:
 
     type_name: str
     fields: list[Field]
+    builders: dict[bool, Any] = field(default_factory=dict)  # compiled.codegen, per PII mode
 
 
 @dataclass(eq=False)
@@ -99,6 +102,7 @@ class Plan:
     scopes: frozenset[Scope] = field(default_factory=frozenset)
     masked: bool = False  # some selected field is masked for keys without pii:read
     argument_fields: list[Field] = field(default_factory=list)
+    cost: int | None = None  # the query cost, once known (kept when no variables change it)
 
 
 def build(
@@ -212,8 +216,8 @@ class _Builder:
             out.batch = batch
             if out.definition.args:
                 self.argument_fields.append(out)
-        elif strawberry_field.is_basic_field:
-            out.attr = strawberry_field.python_name
+        elif strawberry_field.is_basic_field and strawberry_field.python_name.isidentifier():
+            out.attr = strawberry_field.python_name  # read in generated code (codegen.py)
         else:
             raise Unsupported(f"resolver {path}")
 
@@ -231,7 +235,9 @@ class _Builder:
                 raise Unsupported("nested lists")
             type_ = item
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
-            out.serialize = serializer(type_)
+            out.serialize, out.kind = serializer(type_)
+            if isinstance(type_, GraphQLEnumType):
+                out.enum_names = enum_names(type_)
             return
         if not isinstance(type_, GraphQLObjectType):
             raise Unsupported(f"abstract type {type_}")
@@ -247,7 +253,15 @@ class _Builder:
 _TYPENAME = GraphQLField(GraphQLNonNull(GraphQLString))
 
 
-def serializer(type_: GraphQLScalarType | GraphQLEnumType) -> Serialize:
+def enum_names(type_: GraphQLEnumType) -> dict[Any, str]:
+    """Stored enum values to their GraphQL names, as ``coerce_output_value`` looks them up."""
+    names: dict[Any, str] = {}
+    for name, value in type_.values.items():
+        names.setdefault(value.value, name)
+    return names
+
+
+def serializer(type_: GraphQLScalarType | GraphQLEnumType) -> tuple[Serialize, str]:
     """How the generic executor writes a leaf of ``type_``, with shortcuts for plain values.
 
     Each shortcut covers exactly the values the type's own ``coerce_output_value`` returns
@@ -257,9 +271,7 @@ def serializer(type_: GraphQLScalarType | GraphQLEnumType) -> Serialize:
     """
     slow = type_.coerce_output_value
     if isinstance(type_, GraphQLEnumType):
-        names: dict[Any, str] = {}
-        for name, value in type_.values.items():
-            names.setdefault(value.value, name)
+        names = enum_names(type_)
 
         def enum(value: Any) -> Any:
             try:
@@ -267,22 +279,26 @@ def serializer(type_: GraphQLScalarType | GraphQLEnumType) -> Serialize:
             except (KeyError, TypeError):
                 return slow(value)
 
-        return enum
-    builtin: Mapping[str, type] = {"String": str, "ID": str, "Boolean": bool}
+        return enum, "enum"
+    builtin: Mapping[str, tuple[type, str]] = {
+        "String": (str, "str"), "ID": (str, "str"), "Boolean": (bool, "bool"),
+    }
     if type_.name in builtin:
-        kind = builtin[type_.name]
-        return lambda value: value if type(value) is kind else slow(value)
+        plain, kind = builtin[type_.name]
+        return (lambda value: value if type(value) is plain else slow(value)), kind
     if type_.name == "Int":
-        return lambda value: (
+        return (lambda value: (
             value if type(value) is int and -MAX_INT <= value < MAX_INT else slow(value)
-        )
+        )), "int"
     if type_.name == "Float":
-        return lambda value: value if type(value) is float and isfinite(value) else slow(value)
+        return (
+            lambda value: value if type(value) is float and isfinite(value) else slow(value)
+        ), "float"
     if type_.name == "DateTime" and slow(_PROBE) == _PROBE.isoformat():
-        return lambda value: (
-            value if type(value) is datetime and value.tzinfo in _ORJSON_ZONES else slow(value)
-        )
-    return identity if _passes_through(slow) else slow
+        return (lambda value: (
+            value if type(value) is datetime and value.tzinfo in ORJSON_ZONES else slow(value)
+        )), "datetime"
+    return (identity if _passes_through(slow) else slow), "other"
 
 
 def identity(value: Any) -> Any:
@@ -300,4 +316,4 @@ def _passes_through(coerce: Serialize) -> bool:
 
 _PROBE = datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=UTC)
 # zones orjson writes as isoformat() does (None: naive, written without an offset)
-_ORJSON_ZONES = (UTC, None)
+ORJSON_ZONES = (UTC, None)

@@ -22,6 +22,7 @@ from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.types.arguments import convert_arguments
 
 from auth.pii import hides_pii
+from compiled import codegen
 from compiled.batches import Work
 from compiled.plan import Field, Plan, RootField, Selection, identity
 
@@ -103,13 +104,13 @@ class _Job:
         return self.arguments[key]
 
     async def complete(self, selection: Selection, objects: list[Any]) -> list[dict[str, Any]]:
-        """The response dicts of ``objects`` (all of one type), one column per field."""
+        """The response dicts of ``objects`` (all of one type): leaves inline, in a generated
+        builder; every other field as a column computed for all objects at once."""
         if not objects:
             return []
         columns = []
         for field in selection.fields:
-            if field.typename is not None:
-                columns.append([field.typename] * len(objects))
+            if codegen.inline(field):
                 continue
             if field.attr is not None:
                 attr = field.attr
@@ -127,8 +128,12 @@ class _Job:
             if field.mask is not None and self.hides_pii:
                 raw = [field.mask(v) for v in raw]
             columns.append(await self.values(field, raw))
-        keys = [field.key for field in selection.fields]
-        return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        try:
+            return codegen.build(selection, self.hides_pii)(objects, columns)
+        except codegen.NullInNonNull as exc:
+            raise Fallback(f"null in {selection.type_name}.{exc}") from exc
+        except (TypeError, ValueError) as exc:  # e.g. an enum value it cannot name
+            raise Fallback(f"{selection.type_name}: {type(exc).__name__}") from exc
 
     async def values(self, field: Field, raw: list[Any]) -> list[Any]:
         """The response values of ``field`` for each raw value (None stays None)."""
