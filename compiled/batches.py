@@ -8,7 +8,7 @@ where the resolver goes through a per-operation DataLoader. The differential tes
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -30,6 +30,7 @@ from db.pagination import (
     fetch_pages_by_parent,
     page_args,
 )
+from db.sql import Row
 from schema.customer import Customer
 from schema.email_delivery import EmailDelivery
 from schema.interaction import Interaction
@@ -52,7 +53,6 @@ class Work:
 
 
 Batch = Callable[[Work, list[Any], dict[str, Any]], Awaitable[list[Any]]]
-Row = dict[str, Any]
 
 
 def _unique(values: Sequence[int | None]) -> list[int]:
@@ -61,7 +61,7 @@ def _unique(values: Sequence[int | None]) -> list[int]:
 
 async def _rows(
     work: Work, kind: str, ids: Sequence[int | None],
-    fetch_many: Callable[[list[int]], Awaitable[dict[int, Row]]],
+    fetch_many: Callable[[list[int]], Awaitable[Mapping[int, Row]]],
 ) -> dict[int, Row | None]:
     """Rows by id, each fetched once per request (as the generic path's DataLoaders cache)."""
     known: dict[int, Row | None] = work.memo.setdefault(kind, {})

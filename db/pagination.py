@@ -12,7 +12,7 @@ from typing import Any, Literal
 import orjson
 
 from core.errors import AppError, ErrorCode
-from db.sql import Params, fetch, fetch_one
+from db.sql import Params, Row, fetch, fetch_one, fetch_rows
 
 SortKind = Literal["datetime", "text", "number"]
 
@@ -41,12 +41,12 @@ class PageArgs:
 class Page:
     """One page of rows in display order, with what lies beyond it."""
 
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     has_next: bool
     has_previous: bool
 
 
-def encode_cursor(sort: Sort, row: dict[str, Any]) -> str:
+def encode_cursor(sort: Sort, row: Row) -> str:
     """The opaque cursor of ``row`` under ``sort`` (the row must carry ``sort_key`` and ``id``)."""
     key = row["sort_key"]
     value = key.isoformat() if isinstance(key, datetime) else key
@@ -126,7 +126,7 @@ def seek_sql(sort: Sort, args: PageArgs, params: Params, id_expr: str) -> tuple[
     return "".join(conditions), order
 
 
-def finish(rows: Sequence[dict[str, Any]], args: PageArgs) -> Page:
+def finish(rows: Sequence[Row], args: PageArgs) -> Page:
     """Trim the probe row (``limit + 1`` were fetched) and restore display order."""
     more = len(rows) > args.limit
     kept = list(rows[: args.limit])
@@ -154,7 +154,7 @@ async def fetch_page(source: Source, sort: Sort, args: PageArgs) -> Page:
         f"SELECT {source.columns}, {sort.expr} AS sort_key FROM {source.table} t"
         f" WHERE {source.where}{seek} {order} LIMIT {params.add(args.limit + 1)}"
     )
-    return finish(await fetch(sql, params.values), args)
+    return finish(await fetch_rows(sql, params.values), args)
 
 
 async def fetch_pages_by_parent(
@@ -170,8 +170,8 @@ async def fetch_pages_by_parent(
         f" WHERE t.{parent_column} = p.parent_id AND {source.where}{seek} {order}"
         f" LIMIT {params.add(args.limit + 1)}) x"
     )
-    grouped: dict[int, list[dict[str, Any]]] = {parent_id: [] for parent_id in parent_ids}
-    for row in await fetch(sql, params.values):
+    grouped: dict[int, list[Row]] = {parent_id: [] for parent_id in parent_ids}
+    for row in await fetch_rows(sql, params.values):
         grouped[row[parent_column]].append(row)
     return {parent_id: finish(rows, args) for parent_id, rows in grouped.items()}
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
+
+Row = Mapping[str, Any]  # a row read by column name: a dict or an asyncpg record
 
 
 class Params:
@@ -31,6 +33,14 @@ async def fetch(
 ) -> list[dict[str, Any]]:
     """Rows of ``sql`` as dicts."""
     return await client(using).execute_query_dict(sql, list(values))
+
+
+async def fetch_rows(
+    sql: str, values: Sequence[Any] = (), using: BaseDBAsyncClient | None = None
+) -> list[Row]:
+    """Rows of ``sql`` as read-only mappings (asyncpg's records, not copied into dicts)."""
+    _, rows = await client(using).execute_query(sql, list(values))
+    return list(rows)
 
 
 async def fetch_one(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import strawberry
 
@@ -12,6 +11,7 @@ from db import email_templates as templates
 from db import prediction as predictions
 from db import webhook as webhooks
 from db.enums import Role
+from db.sql import Row
 from resolvers import relay
 from resolvers.email import load_campaign
 from schema.customer import Customer
@@ -26,7 +26,7 @@ from schema.webhook import Webhook
 Load = Callable[[strawberry.Info, int, int], Awaitable[Node | None]]
 
 
-def _loaded(loader: str, node_of: Callable[[dict[str, Any]], Node]) -> Load:
+def _loaded(loader: str, node_of: Callable[[Row], Node]) -> Load:
     async def load(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
         return await relay.get(info, loader, pk, node_of)
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 
 from db.pagination import Sort, Source
+from db.sql import Row
 from schema.node import decode_id
 from schema.pagination import Connection, root_connection
 
 T = TypeVar("T")
-NodeOf = Callable[[dict[str, Any]], T]
+NodeOf = Callable[[Row], T]
 
 
 async def get(info: strawberry.Info, loader: str, pk: int, node_of: NodeOf[T]) -> T | None:

@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 
 from db import stats
+from db.sql import Row
 from schema.customer import CustomerFilter
 from schema.enums import LifecycleStage, OrderStatus
 from schema.money import Money
@@ -77,7 +78,7 @@ class StatsKey:
         return User.from_row(row) if row else None
 
 
-def _key_fields(row: dict[str, Any]) -> dict[str, Any]:
+def _key_fields(row: Row) -> dict[str, Any]:
     owner = row["owner_id"]
     return {
         "stage": row["stage"], "segment": row["segment"], "country": row["country"],
@@ -98,7 +99,7 @@ class CustomerStatsGroup(StatsKey):
     )
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> CustomerStatsGroup:
+    def from_row(cls, row: Row) -> CustomerStatsGroup:
         return cls(
             **_key_fields(row), count=row["count"], scored_count=row["scored_count"],
             average_churn_risk=row["average_churn_risk"],
@@ -116,7 +117,7 @@ class OrderStatsGroup(StatsKey):
     average: Money
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> OrderStatsGroup:
+    def from_row(cls, row: Row) -> OrderStatsGroup:
         currency = row["currency"]
         return cls(
             **_key_fields(row), status=row["status"], currency=currency, count=row["count"],

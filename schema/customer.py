@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,6 +13,7 @@ from db import customer as customers
 from db import customer_filter as facts
 from db import interaction as interactions
 from db import order as orders
+from db.sql import Row
 from schema.customer_filter import (
     MAX_FILTER_DEPTH,
     InteractionFactsFilter,
@@ -68,7 +69,7 @@ class Customer(Node):
     owner_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Customer:
+    def from_row(cls, row: Row) -> Customer:
         return cls(
             id=to_global_id("Customer", row["id"]), kind=row["kind"], name=row["name"],
             email=row["email"], phone=row["phone"], company=row["company"],

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from db.campaign import Progress
 from db.email_enums import CampaignStatus, Refusal
+from db.sql import Row
 from schema.customer import CustomerFilter
 from schema.email_delivery import EmailDelivery
 from schema.errors import UserError
@@ -48,7 +48,7 @@ class EmailTemplate(Node):
     pk: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> EmailTemplate:
+    def from_row(cls, row: Row) -> EmailTemplate:
         return cls(
             id=to_global_id("EmailTemplate", row["id"]), name=row["name"],
             subject=row["subject"], text=row["text"], html=row["html"],
@@ -72,7 +72,7 @@ class Campaign(Node):
     queued_at: datetime | None = strawberry.field(description="When the last batch was queued.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], progress: Progress | None) -> Campaign:
+    def from_row(cls, row: Row, progress: Progress | None) -> Campaign:
         progress = progress or Progress()
         return cls(
             id=to_global_id("Campaign", row["id"]), name=row["name"],

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
 from db.email_enums import EmailStatus
 from db.enums import Channel, Direction
+from db.sql import Row
 from schema.node import decode_id
 
 strawberry.enum(EmailStatus)
@@ -25,7 +25,7 @@ class EmailDelivery:
     message_id: str = strawberry.field(description="The Message-ID header, kept on retries.")
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> EmailDelivery:
+    def from_row(cls, row: Row) -> EmailDelivery:
         return cls(
             status=EmailStatus(row["status"]), attempts=row["attempts"],
             last_error=row["last_error"], sent_at=row["sent_at"], message_id=row["message_id"],

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from db import interaction as interactions
+from db.sql import Row
 from schema.customer import Customer
 from schema.email_delivery import EmailDelivery, delivery_of
 from schema.enums import Channel, Direction
@@ -33,7 +33,7 @@ class Interaction(Node):
     created_by_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Interaction:
+    def from_row(cls, row: Row) -> Interaction:
         return cls(
             id=to_global_id("Interaction", row["id"]), channel=row["channel"],
             direction=row["direction"], subject=row["subject"], body=row["body"],

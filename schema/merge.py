@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db import merge as merges
+from db.sql import Row
 from schema.customer import Address, Customer
 from schema.enums import CustomerKind, LifecycleStage
 from schema.errors import UserError
@@ -126,7 +127,7 @@ class MergedCustomer:
     owner_id: strawberry.ID | None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> MergedCustomer:
+    def from_row(cls, row: Row) -> MergedCustomer:
         customer = Customer.from_row(row)
         return cls(
             id=customer.id, kind=customer.kind, name=customer.name, email=customer.email,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
 
 import strawberry
 
 from db import order as orders
+from db.sql import Row
 from schema.customer import Customer
 from schema.enums import OrderStatus
 from schema.errors import UserError
@@ -39,7 +39,7 @@ class Order(Node):
     customer_id: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Order:
+    def from_row(cls, row: Row) -> Order:
         return cls(
             id=to_global_id("Order", row["id"]), external_ref=row["external_ref"],
             total=Money.of(row["amount"], row["currency"]), status=row["status"],

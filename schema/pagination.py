@@ -17,6 +17,7 @@ from db.pagination import (
     fetch_page,
     page_args,
 )
+from db.sql import Row
 
 NodeT = TypeVar("NodeT")
 
@@ -50,7 +51,7 @@ class Connection(Generic[NodeT]):
 def connection(
     page: Page,
     sort: Sort,
-    node_of: Callable[[dict[str, Any]], NodeT],
+    node_of: Callable[[Row], NodeT],
     counter: Callable[[], Awaitable[int]],
 ) -> Connection[NodeT]:
     """A connection of ``page``'s rows, each turned into an API object by ``node_of``."""
@@ -94,7 +95,7 @@ async def child_connection(
     sort: Sort,
     args: PageArgs,
     filter_key: Hashable,
-    node_of: Callable[[dict[str, Any]], NodeT],
+    node_of: Callable[[Row], NodeT],
 ) -> Connection[NodeT]:
     """A nested connection (e.g. a customer's interactions), batched across all parents."""
     loaders = info.context.loaders
@@ -112,7 +113,7 @@ async def root_connection(
     info: strawberry.Info[Any, Any],
     sort: Sort,
     source: Callable[[], Source],
-    node_of: Callable[[dict[str, Any]], NodeT],
+    node_of: Callable[[Row], NodeT],
     first: int | None,
     after: str | None,
     last: int | None,

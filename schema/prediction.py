@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
+from db.sql import Row
 from schema.errors import UserError
 from schema.money import Money
 from schema.node import Node, to_global_id
@@ -72,7 +72,7 @@ class CustomerPrediction:
     scored_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], currency: str) -> CustomerPrediction:
+    def from_row(cls, row: Row, currency: str) -> CustomerPrediction:
         return cls(
             churn_risk=row["churn_risk"],
             expected_revenue=_money(row["expected_revenue"], currency),
@@ -117,7 +117,7 @@ class PredictionModel(Node):
     trained_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> PredictionModel:
+    def from_row(cls, row: Row) -> PredictionModel:
         return cls(
             id=to_global_id("PredictionModel", row["id"]), kind=ModelKind(row["kind"]),
             version=row["version"], active=row["active"], activated=row["activated"],
@@ -161,7 +161,7 @@ class TrainingRun(Node):
         return JSON({r.kind.value: r.metrics for r in self.results})
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> TrainingRun:
+    def from_row(cls, row: Row) -> TrainingRun:
         return cls(
             id=to_global_id("TrainingRun", row["id"]), status=TrainingStatus(row["status"]),
             progress=row["progress"], stage=row["stage"], as_of=row["as_of"],

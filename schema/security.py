@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
+from db.sql import Row
 from schema.errors import UserError
 from schema.node import Node, to_global_id
 
@@ -31,7 +31,7 @@ class ApiKey(Node):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ApiKey:
+    def from_row(cls, row: Row) -> ApiKey:
         """The API object of an ``api_key`` row."""
         creator = row["created_by_id"]
         return cls(
@@ -74,7 +74,7 @@ class AuditEvent(Node):
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> AuditEvent:
+    def from_row(cls, row: Row) -> AuditEvent:
         """The API object of an ``audit_event`` row."""
         def gid(type_name: str | None, pk: int | None) -> strawberry.ID | None:
             return to_global_id(type_name, pk) if type_name and pk else None

@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from db.sql import Row
 from schema.enums import Role
 from schema.node import Node, to_global_id
 
@@ -37,7 +38,7 @@ class User(Node):
     pk: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> User:
+    def from_row(cls, row: Row) -> User:
         return cls(
             id=to_global_id("User", row["id"]), email=row["email"], name=row["name"],
             role=row["role"], is_active=row["is_active"], created_at=row["created_at"],

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 
 from db import webhook_delivery as deliveries
+from db.sql import Row
 from db.webhook_models import DeliveryStatus
 from schema.errors import UserError
 from schema.node import Node, to_global_id
@@ -56,7 +56,7 @@ class WebhookDelivery(Node):
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> WebhookDelivery:
+    def from_row(cls, row: Row) -> WebhookDelivery:
         """The API object of a ``webhook_delivery`` row joined with its event."""
         pending = row["status"] == DeliveryStatus.PENDING
         return cls(
@@ -106,7 +106,7 @@ class Webhook(Node):
         )
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Webhook:
+    def from_row(cls, row: Row) -> Webhook:
         """The API object of a ``webhook`` row (never its secret)."""
         return cls(
             id=to_global_id("Webhook", row["id"]), url=row["url"],
