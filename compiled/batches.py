@@ -9,10 +9,11 @@ where the resolver goes through a per-operation DataLoader. The differential tes
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+from compiled.columns import needed
 from db import customer as customers
 from db import email as emails
 from db import interaction as interactions
@@ -52,7 +53,9 @@ class Work:
     memo: dict[Hashable, Any] = field(default_factory=dict)
 
 
-Batch = Callable[[Work, list[Any], dict[str, Any]], Awaitable[list[Any]]]
+# the fields a document selects on the objects of a batched connection (None: not one)
+Selected = frozenset[str] | None
+Batch = Callable[[Work, list[Any], dict[str, Any], Selected], Awaitable[list[Any]]]
 
 
 def _unique(values: Sequence[int | None]) -> list[int]:
@@ -60,7 +63,9 @@ def _unique(values: Sequence[int | None]) -> list[int]:
 
 
 async def _rows(
-    work: Work, kind: str, ids: Sequence[int | None],
+    work: Work,
+    kind: str,
+    ids: Sequence[int | None],
     fetch_many: Callable[[list[int]], Awaitable[Mapping[int, Row]]],
 ) -> dict[int, Row | None]:
     """Rows by id, each fetched once per request (as the generic path's DataLoaders cache)."""
@@ -86,7 +91,9 @@ async def _users_by_id(work: Work, ids: Sequence[int | None]) -> list[User | Non
     return [User.from_row(row) if i is not None and (row := rows[i]) else None for i in ids]
 
 
-async def customer_owner(work: Work, parents: list[Any], args: dict[str, Any]) -> list[Any]:
+async def customer_owner(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
     return await _users_by_id(work, [p.owner_id for p in parents])
 
 
@@ -99,7 +106,7 @@ async def _stats(work: Work, parents: list[Any]) -> list[customers.CustomerStats
 
 
 async def customer_lifetime_value(
-    work: Work, parents: list[Any], args: dict[str, Any]
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
 ) -> list[Any]:
     return [
         [Money.of(amount, currency) for currency, amount in s.lifetime_value]
@@ -107,23 +114,27 @@ async def customer_lifetime_value(
     ]
 
 
-async def customer_order_count(work: Work, parents: list[Any], args: dict[str, Any]) -> list[Any]:
+async def customer_order_count(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
     return [s.order_count for s in await _stats(work, parents)]
 
 
 async def customer_last_order_at(
-    work: Work, parents: list[Any], args: dict[str, Any]
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
 ) -> list[Any]:
     return [s.last_order_at for s in await _stats(work, parents)]
 
 
 async def customer_last_interaction_at(
-    work: Work, parents: list[Any], args: dict[str, Any]
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
 ) -> list[Any]:
     return [s.last_interaction_at for s in await _stats(work, parents)]
 
 
-async def customer_merged_into(work: Work, parents: list[Any], args: dict[str, Any]) -> list[Any]:
+async def customer_merged_into(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
     deleted = [p.pk for p in parents if p.deleted_at is not None]
     holders = await merges.merged_into(org_id=work.org_id, ids=deleted) if deleted else {}
     wanted = [
@@ -133,7 +144,9 @@ async def customer_merged_into(work: Work, parents: list[Any], args: dict[str, A
     return await _customers_by_id(work, wanted)
 
 
-async def customer_prediction(work: Work, parents: list[Any], args: dict[str, Any]) -> list[Any]:
+async def customer_prediction(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
     rows = await predictions.get_many(
         org_id=work.org_id, customer_ids=_unique([p.pk for p in parents])
     )
@@ -212,25 +225,42 @@ class LazyConnection:
 
 
 async def _child_connections(
-    work: Work, parents: list[Any], args: dict[str, Any], *, sorts: dict[str, Sort],
-    default_sort: str, source_of: Callable[[Any], Source], filter_of: Callable[[Any], Any],
+    work: Work,
+    parents: list[Any],
+    args: dict[str, Any],
+    *,
+    sorts: dict[str, Sort],
+    default_sort: str,
+    source_of: Callable[[Any], Source],
+    filter_of: Callable[[Any], Any],
     node_of: Callable[[Row], Any],
+    columns: str | None = None,
 ) -> list[Any]:
+    """Each parent's page, in one statement reading ``columns`` (None: every column)."""
     order_by = args.get("order_by")
     sort = sorts[order_by.value if order_by else default_sort]
     given = args.get("filter")
     f = filter_of(given)
     page = page_args(
-        sort, first=args.get("first"), after=args.get("after"), last=args.get("last"),
-        before=args.get("before"), default_size=work.default_page_size,
+        sort,
+        first=args.get("first"),
+        after=args.get("after"),
+        last=args.get("last"),
+        before=args.get("before"),
+        default_size=work.default_page_size,
         max_size=work.max_page_size,
     )
     ids = _unique([p.pk for p in parents])
-    pages = await fetch_pages_by_parent(source_of(f), "customer_id", ids, sort, page) if ids else {}
+    source = source_of(f)
+    if columns is not None:
+        source = replace(source, columns=columns)
+    pages = await fetch_pages_by_parent(source, "customer_id", ids, sort, page) if ids else {}
     empty = Page([], False, False)
     return [
         LazyConnection(
-            pages.get(p.pk) or empty, sort, node_of,
+            pages.get(p.pk) or empty,
+            sort,
+            node_of,
             ChildCount(("customer_id", f), partial(source_of, f), "customer_id", p.pk),
         )
         for p in parents
@@ -238,19 +268,30 @@ async def _child_connections(
 
 
 async def customer_interactions(
-    work: Work, parents: list[Any], args: dict[str, Any]
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
 ) -> list[Any]:
     return await _child_connections(
-        work, parents, args, sorts=interactions.SORTS, default_sort="OCCURRED_AT_DESC",
+        work,
+        parents,
+        args,
+        sorts=interactions.SORTS,
+        default_sort="OCCURRED_AT_DESC",
         source_of=lambda f: interactions.source(work.org_id, f),
         filter_of=lambda given: given.to_filter() if given else interactions.InteractionFilter(),
         node_of=Interaction.from_row,
+        columns=needed("Interaction", selected),
     )
 
 
-async def customer_orders(work: Work, parents: list[Any], args: dict[str, Any]) -> list[Any]:
+async def customer_orders(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
     return await _child_connections(
-        work, parents, args, sorts=orders.SORTS, default_sort="PLACED_AT_DESC",
+        work,
+        parents,
+        args,
+        sorts=orders.SORTS,
+        default_sort="PLACED_AT_DESC",
         source_of=lambda f: orders.source(work.org_id, f),
         filter_of=lambda given: given.to_filter() if given else orders.OrderFilter(),
         node_of=Order.from_row,
@@ -258,7 +299,10 @@ async def customer_orders(work: Work, parents: list[Any], args: dict[str, Any]) 
 
 
 async def connection_total_count(
-    work: Work, parents: list[Connection[Any] | LazyConnection], args: dict[str, Any]
+    work: Work,
+    parents: list[Connection[Any] | LazyConnection],
+    args: dict[str, Any],
+    selected: Selected,
 ) -> list[Any]:
     counts: list[Any] = [None] * len(parents)
     groups: dict[Hashable, list[int]] = {}
@@ -277,17 +321,21 @@ async def connection_total_count(
     return counts
 
 
-async def owned_customer(work: Work, parents: list[Any], args: dict[str, Any]) -> list[Any]:
+async def owned_customer(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
     return await _customers_by_id(work, [p.customer_id for p in parents])
 
 
 async def interaction_created_by(
-    work: Work, parents: list[Any], args: dict[str, Any]
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
 ) -> list[Any]:
     return await _users_by_id(work, [p.created_by_id for p in parents])
 
 
-async def interaction_email(work: Work, parents: list[Any], args: dict[str, Any]) -> list[Any]:
+async def interaction_email(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
     def pk(p: Any) -> int | None:
         if p.channel != Channel.EMAIL or p.direction != Direction.OUTBOUND:
             return None

@@ -70,6 +70,7 @@ class Field:
     enum_names: dict[Any, str] = field(default_factory=dict)  # enum leaves: value -> name
     mask: Callable[[Any], Any] | None = None  # applied for keys without pii:read
     child: Selection | None = None  # objects only
+    selected: frozenset[str] | None = None  # connections: the fields asked of their nodes
     typename: str | None = None  # ``__typename``: the constant it answers
 
 
@@ -248,6 +249,19 @@ class _Builder:
         collected = self.collect(type_, sets)
         children = [self.field(type_, key, nodes) for key, nodes in collected.items()]
         out.child = Selection(type_.name, children)
+        if isinstance(definition, StrawberryObjectDefinition) and definition.name == "Connection":
+            out.selected = _node_fields(out.child)
+
+
+def _node_fields(connection: Selection) -> frozenset[str]:
+    """The fields selected on a connection's nodes (under ``edges { node }`` or ``nodes``)."""
+    nodes: list[Selection] = []
+    for part in connection.fields:
+        if part.name == "nodes" and part.child:
+            nodes.append(part.child)
+        elif part.name == "edges" and part.child:
+            nodes += [f.child for f in part.child.fields if f.name == "node" and f.child]
+    return frozenset(f.name for node in nodes for f in node.fields)
 
 
 _TYPENAME = GraphQLField(GraphQLNonNull(GraphQLString))

@@ -118,7 +118,9 @@ class _Job:
             else:
                 assert field.batch is not None
                 try:
-                    raw = await field.batch(self.work, objects, self.kwargs(field))
+                    raw = await field.batch(
+                        self.work, objects, self.kwargs(field), field.selected
+                    )
                 except Fallback:
                     raise
                 except Exception as exc:

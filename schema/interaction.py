@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -34,12 +36,15 @@ class Interaction(Node):
 
     @classmethod
     def from_row(cls, row: Row) -> Interaction:
+        """The interaction of a row; a row read for one query may leave out the columns of
+        fields the query does not ask for (``compiled.columns``): those stay None."""
+        get: Callable[[str], Any] = row.get
         return cls(
-            id=to_global_id("Interaction", row["id"]), channel=row["channel"],
-            direction=row["direction"], subject=row["subject"], body=row["body"],
-            occurred_at=row["occurred_at"], metadata=row["metadata"],
-            created_at=row["created_at"], customer_id=row["customer_id"],
-            created_by_id=row["created_by_id"],
+            id=to_global_id("Interaction", row["id"]), channel=get("channel"),
+            direction=get("direction"), subject=get("subject"), body=get("body"),
+            occurred_at=get("occurred_at"), metadata=get("metadata"),
+            created_at=get("created_at"), customer_id=row["customer_id"],
+            created_by_id=get("created_by_id"),
         )
 
     @strawberry.field
