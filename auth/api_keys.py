@@ -62,8 +62,7 @@ def check(row: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
 async def viewer_from_key(secret: str) -> Viewer:
     """The viewer an API key identifies (its organization and scopes), noting its use."""
     now = datetime.now(UTC)
-    row = check(await keys.get_by_hash(hash_secret(secret)), now)
-    await keys.touch(key_id=int(row["id"]), now=now)
+    row = check(await keys.use_by_hash(hash_secret(secret), now), now)
     scopes = frozenset(str(s) for s in row["scopes"])
     role = Role.ADMIN if Scope.ADMIN in scopes else Role.VIEWER
     return Viewer(None, int(row["organization_id"]), role, int(row["id"]), scopes)
