@@ -46,8 +46,8 @@ async def revoke(*, org_id: int, key_id: int) -> dict[str, Any] | None:
 
 
 async def use_by_hash(secret_hash: str, now: datetime) -> dict[str, Any] | None:
-    """The key with this secret hash, whatever its state; a usable one is noted as used (as
-    ``touch`` does) in the same statement, so a request costs one round trip for its key."""
+    """The key with this secret hash, whatever its state; a usable one is noted as used in the
+    same statement (at most once per TOUCH_EVERY), so a request costs one round trip."""
     return await fetch_one(
         f"WITH found AS (SELECT {COLUMNS} FROM api_key WHERE secret_hash = $1),"
         " used AS (UPDATE api_key SET last_used_at = $2 WHERE id = (SELECT id FROM found"
