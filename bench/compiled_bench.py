@@ -48,6 +48,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL to use (as graphql_bench.py)")
     parser.add_argument("--embedded", action="store_true", help="use bench/.data's server")
     parser.add_argument("--only", choices=("nested", "light"), help="one document only")
+    parser.add_argument("--servers", default="generic,compiled,hand-written",
+                        help="which servers, comma-separated (e.g. compiled for a memory run)")
     return parser.parse_args(argv)
 
 
@@ -75,7 +77,10 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     documents = ("nested", "light") if args.only is None else (args.only,)
     results: dict[str, dict[str, Any]] = {}
     light_id = ""
+    wanted = set(args.servers.split(","))
     for name, compiled in (("generic", "false"), ("compiled", "true")):
+        if name not in wanted:
+            continue
         env = {"CRM_COMPILED_QUERIES": compiled}
         with servers.graphql(target, args.workers, env, name) as server:
             token = servers.login(server)
@@ -88,6 +93,8 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                 found = _load(server, "/graphql", bodies[document], token, args, target.url)
                 found.update(rss_mb_before=before, rss_mb_after=_rss_mb(server))
                 results[f"{name} {document}"] = found
+    if "hand-written" not in wanted:
+        return results
     with servers.baseline(target, args.workers) as base:
         bodies = {"nested": ("/customers", {"first": queries.PAGE_SIZE,
                                             "interactionsFirst": queries.NESTED_SIZE}),

@@ -115,5 +115,9 @@ class Compiler:
         except Fallback as exc:
             self.counts[f"fallback: {exc}"] += 1
             return None
+        except Exception as exc:  # a bug here must cost speed, never an answer
+            self.counts[f"fallback: unexpected {type(exc).__name__}"] += 1
+            log.exception("compiled plan failed; the generic executor answers: %.200s", query)
+            return None
         self.counts["compiled"] += 1
         return data
