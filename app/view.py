@@ -179,7 +179,7 @@ class CrmGraphQL(GraphQL[Context, None]):
             return
         assert self.compiler is not None
         self.compiler.counts["mismatch"] += 1
-        log.error("compiled answer differs from the generic one for %.300s", query)
+        log.error("compiled answer differs from the generic one for operation %s", operation)
         if self.settings.env == "test":
             raise CompiledMismatch(query)
 

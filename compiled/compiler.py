@@ -9,6 +9,7 @@ go straight to the generic executor.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class Compiler:
             return found
         found = self._build(query, operation_name)
         if isinstance(found, str):
-            log.debug("not compiled (%s): %.200s", found, query)
+            log.debug("not compiled: %s", found)
         self._plans[key] = found
         if len(self._plans) > self.limits.cache_size:
             self._plans.popitem(last=False)
@@ -117,7 +118,13 @@ class Compiler:
             return None
         except Exception as exc:  # a bug here must cost speed, never an answer
             self.counts[f"fallback: unexpected {type(exc).__name__}"] += 1
-            log.exception("compiled plan failed; the generic executor answers: %.200s", query)
+            # where it failed, not the message: messages may quote values (personal data)
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error(
+                "compiled plan of %s failed with %s (request %s); the generic executor answers"
+                "\n%s", operation_name or "an anonymous operation", type(exc).__qualname__,
+                getattr(context, "request_id", None), frames,
+            )
             return None
         self.counts["compiled"] += 1
         return data
