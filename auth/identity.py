@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,11 @@ from core.errors import AppError, ErrorCode
 from db import user as users
 from db.enums import ROLE_RANK, Role
 
+# A user's role and active flag, as last read, per (user, organization): a request within
+# ``viewer_cache_seconds`` of the last read skips the statement (a deactivated user or a
+# changed role takes effect in every process within that time).
+VIEWER_CACHE_SIZE = 10_000
+_ACTIVE: dict[tuple[int, object], tuple[float, Viewer]] = {}
 ALGORITHM = "HS256"
 ISSUER = "crm"
 _hasher = PasswordHasher()
@@ -100,7 +106,22 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token") from None
     if claims.get("typ") != "access":
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
+    key = (user_id, claims["org"])
+    known = _ACTIVE.get(key)
+    if known is not None and known[0] > time.monotonic():
+        return known[1]
     row = await users.get_active(user_id)
     if row is None or row["organization_id"] != claims["org"]:
+        _ACTIVE.pop(key, None)
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
-    return Viewer(int(row["id"]), int(row["organization_id"]), Role(row["role"]))
+    viewer = Viewer(int(row["id"]), int(row["organization_id"]), Role(row["role"]))
+    if settings.viewer_cache_seconds > 0:
+        _ACTIVE[key] = (time.monotonic() + settings.viewer_cache_seconds, viewer)
+        if len(_ACTIVE) > VIEWER_CACHE_SIZE:
+            _ACTIVE.pop(next(iter(_ACTIVE)))  # the oldest entry
+    return viewer
+
+
+def forget_viewers() -> None:
+    """Drop every cached viewer (the next request of each user reads its row again)."""
+    _ACTIVE.clear()

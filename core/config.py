@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=20, ge=1)
     max_request_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     query_cache_size: int = Field(default=1000, ge=1)
+    # how long a user's active flag and role, once read, are trusted (0: read on every request)
+    viewer_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     # serve repeated queries from compiled plans (compiled/); false: always the generic executor
     compiled_queries: bool = True
     # also run the generic executor for every compiled answer and report any difference

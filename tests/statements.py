@@ -20,7 +20,13 @@ class _Counter(logging.Handler):
 
 @contextmanager
 def count_statements() -> Iterator[list[str]]:
-    """Collects the SQL sent to PostgreSQL inside the block."""
+    """Collects the SQL sent to PostgreSQL inside the block.
+
+    Cached viewers are forgotten first, so a request's count always includes its token check.
+    """
+    from auth.identity import forget_viewers
+
+    forget_viewers()
     logger = logging.getLogger("tortoise.db_client")
     counter = _Counter()
     level = logger.level

@@ -1,0 +1,52 @@
+"""Access tokens and the viewer they identify, including the short cache of users' rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from auth.identity import forget_viewers, issue_token, viewer_from_token
+from core.errors import AppError
+from db.enums import Role
+from db.models import User
+from tests.factories import make_org, make_user
+
+
+def _token(user: User, settings) -> str:  # type: ignore[no-untyped-def]
+    return issue_token({"id": user.id, "organization_id": user.organization_id,
+                        "role": user.role}, settings)
+
+
+async def test_a_cached_viewer_is_trusted_for_its_seconds_only(org, settings) -> None:
+    cached = settings.model_copy(update={"viewer_cache_seconds": 60})
+    user = await make_user(org, role=Role.AGENT)
+    token = _token(user, cached)
+    assert (await viewer_from_token(token, cached)).role == Role.AGENT
+    await User.filter(id=user.id).update(is_active=False)
+    # within the cache's seconds the row is not read again ...
+    assert (await viewer_from_token(token, cached)).user_id == user.id
+    forget_viewers()  # ... as if they had passed
+    with pytest.raises(AppError, match="invalid access token"):
+        await viewer_from_token(token, cached)
+
+
+async def test_without_a_cache_every_request_reads_the_user(org, settings) -> None:
+    strict = settings.model_copy(update={"viewer_cache_seconds": 0})
+    user = await make_user(org, role=Role.AGENT)
+    token = _token(user, strict)
+    assert (await viewer_from_token(token, strict)).role == Role.AGENT
+    await User.filter(id=user.id).update(role=Role.VIEWER)
+    assert (await viewer_from_token(token, strict)).role == Role.VIEWER
+    await User.filter(id=user.id).update(is_active=False)
+    with pytest.raises(AppError):
+        await viewer_from_token(token, strict)
+
+
+async def test_the_cache_is_per_organization_claim(org, settings) -> None:
+    cached = settings.model_copy(update={"viewer_cache_seconds": 60})
+    user = await make_user(org)
+    await viewer_from_token(_token(user, cached), cached)
+    other = await make_org()
+    forged_org = issue_token({"id": user.id, "organization_id": other.id, "role": user.role},
+                             cached)
+    with pytest.raises(AppError):
+        await viewer_from_token(forged_org, cached)
