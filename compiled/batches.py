@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from compiled.columns import needed
 from db import customer as customers
@@ -41,6 +41,8 @@ from schema.order import Order
 from schema.pagination import Connection
 from schema.prediction import CustomerPrediction
 from schema.user import User
+
+T = TypeVar("T")
 
 
 @dataclass(eq=False)
@@ -81,14 +83,27 @@ async def _customers_by_id(work: Work, ids: Sequence[int | None]) -> list[Custom
     rows = await _rows(
         work, "customer", ids, lambda wanted: customers.get_many(org_id=work.org_id, ids=wanted)
     )
-    return [Customer.from_row(row) if i is not None and (row := rows[i]) else None for i in ids]
+    return _objects(work, "customer objects", ids, rows, Customer.from_row)
 
 
 async def _users_by_id(work: Work, ids: Sequence[int | None]) -> list[User | None]:
     rows = await _rows(
         work, "user", ids, lambda wanted: users.get_many(org_id=work.org_id, ids=wanted)
     )
-    return [User.from_row(row) if i is not None and (row := rows[i]) else None for i in ids]
+    return _objects(work, "user objects", ids, rows, User.from_row)
+
+
+def _objects(
+    work: Work, kind: str, ids: Sequence[int | None], rows: Mapping[int, Row | None],
+    build: Callable[[Row], T],
+) -> list[T | None]:
+    """The API object of each id (one per id and request, shared by every parent naming it)."""
+    made: dict[int, T | None] = work.memo.setdefault(kind, {})
+    for i in ids:
+        if i is not None and i not in made:
+            row = rows[i]
+            made[i] = build(row) if row is not None else None
+    return [None if i is None else made[i] for i in ids]
 
 
 async def customer_owner(
