@@ -11,6 +11,7 @@ import strawberry
 from schema.customer import Customer, CustomerChanges
 from schema.enums import OrderStatus
 from schema.errors import UserError
+from schema.input_conversion import planned
 from schema.order import LineItemInput, Order
 
 ROWS_DESCRIPTION = (
@@ -33,6 +34,7 @@ class UpsertRowStatus(Enum):
     FAILED = "failed"
 
 
+@planned
 @strawberry.input(
     description="A customer to create or update; omitted fields stay, null clears. "
     "A new customer needs a name."
@@ -81,6 +83,7 @@ class UpsertCustomersPayload(UpsertCounts):
     results: list[CustomerUpsertResult] = strawberry.field(default_factory=list)
 
 
+@planned
 @strawberry.input(
     description="An order to create or update, matched on its external reference. It names its "
     "customer by customerId, customerExternalRef or customerEmail (checked in that order; one is "
