@@ -43,6 +43,7 @@ class CustomerUpsertRow(CustomerChanges):
     pass
 
 
+@planned
 @strawberry.input(description="Customers to create or update, matched on a natural key.")
 class UpsertCustomersInput:
     rows: list[CustomerUpsertRow] = strawberry.field(description=ROWS_DESCRIPTION)
@@ -52,6 +53,7 @@ class UpsertCustomersInput:
     )
 
 
+@planned
 @strawberry.input(description="The input of the deprecated importCustomers (as upsertCustomers).")
 class ImportCustomersInput(UpsertCustomersInput):
     pass
@@ -101,6 +103,7 @@ class OrderUpsertRow:
     line_items: list[LineItemInput] | None = strawberry.UNSET
 
 
+@planned
 @strawberry.input(description="Orders to create or update, matched on their external reference.")
 class UpsertOrdersInput:
     rows: list[OrderUpsertRow] = strawberry.field(description=ROWS_DESCRIPTION)

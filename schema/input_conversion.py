@@ -9,7 +9,7 @@ anything else is left to Strawberry's own conversion. The result is the same dat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING
 from typing import Any, TypeVar
 
@@ -28,10 +28,13 @@ from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
 
 T = TypeVar("T", bound=type)
-_AS_GIVEN, _COPIED, _CONVERTED = "as given", "copied", "converted"
-# per field: GraphQL name, Python name, how its value is converted, its Strawberry type
-Step = tuple[str, str, str, StrawberryType | type]
+Hook = Callable[[type, Mapping[str, Any], InputContext], Any]
+_AS_GIVEN, _COPIED, _NESTED, _NESTED_LIST, _CONVERTED = range(5)
+# per field: GraphQL name, Python name, how its value is converted, its Strawberry type (the
+# item class for nested planned inputs) and the planned hook of that class
+Step = tuple[str, str, int, Any, Hook | None]
 Plan = tuple[dict[str, None], list[Step]]
+_PLANNED: set[Hook] = set()
 
 
 def planned(cls: T) -> T:
@@ -47,20 +50,36 @@ def planned(cls: T) -> T:
             cached = plans[id(context.config)] = (context.config, _plan(definition.fields, context))
         required, steps = cached[1]
         kwargs: dict[str, Any] = dict(required)
-        for graphql_name, python_name, how, field_type in steps:
+        for graphql_name, python_name, how, field_type, hook in steps:
             if graphql_name not in value:
                 continue
             given = value[graphql_name]
-            if how is _AS_GIVEN or given is None:
+            if how == _AS_GIVEN or given is None:
                 kwargs[python_name] = given
-            elif how is _COPIED:
+            elif how == _COPIED:
                 kwargs[python_name] = list(given)  # graphql-core may share a default list
+            elif how == _NESTED:
+                assert hook is not None
+                kwargs[python_name] = hook(field_type, given, _within(context, graphql_name))
+            elif how == _NESTED_LIST:
+                assert hook is not None
+                kwargs[python_name] = [
+                    None if item is None
+                    else hook(field_type, item, _within(context, graphql_name, index))
+                    for index, item in enumerate(given)
+                ]
             else:
                 kwargs[python_name] = context.convert(given, field_type, graphql_name)
         return target(**kwargs)
 
     definition.from_input = from_input
+    _PLANNED.add(from_input)
     return cls
+
+
+def _within(context: InputContext, *keys: str | int) -> InputContext:
+    return InputContext(context.info, context.config, context.scalar_registry,
+                        (*context.path, *keys))
 
 
 def _plan(fields: list[StrawberryField], context: InputContext) -> Plan:
@@ -76,21 +95,35 @@ def _plan(fields: list[StrawberryField], context: InputContext) -> Plan:
         if isinstance(field_type, StrawberryMaybe):
             # Strawberry's null check of Maybe fields skips types with a from_input hook
             raise TypeError(f"{field.python_name}: Maybe fields are not supported")
-        steps.append((context.config.name_converter.from_field(field), field.python_name,
-                      _how(field_type, context.scalar_registry), field_type))
+        how, target = _how(field_type, context.scalar_registry)
+        definition = get_object_definition(target) if how in (_NESTED, _NESTED_LIST) else None
+        steps.append((context.config.name_converter.from_field(field), field.python_name, how,
+                      target, definition.from_input if definition else None))
     return required, steps
 
 
-def _how(field_type: StrawberryType | type, scalars: Mapping[object, Any]) -> str:
-    inner = field_type.of_type if isinstance(field_type, StrawberryOptional) else field_type
+def _how(field_type: StrawberryType | type, scalars: Mapping[object, Any]) -> tuple[int, Any]:
+    inner = _required(field_type)
     if _is_leaf(inner, scalars):
-        return _AS_GIVEN
+        return _AS_GIVEN, field_type
+    if _is_planned(inner):
+        return _NESTED, inner
     if isinstance(inner, StrawberryList):
-        item = inner.of_type
-        item = item.of_type if isinstance(item, StrawberryOptional) else item
+        item = _required(inner.of_type)
         if _is_leaf(item, scalars):
-            return _COPIED
-    return _CONVERTED
+            return _COPIED, field_type
+        if _is_planned(item):
+            return _NESTED_LIST, item
+    return _CONVERTED, field_type
+
+
+def _required(field_type: StrawberryType | type) -> StrawberryType | type:
+    return field_type.of_type if isinstance(field_type, StrawberryOptional) else field_type
+
+
+def _is_planned(field_type: StrawberryType | type) -> bool:
+    definition = get_object_definition(field_type)
+    return definition is not None and definition.from_input in _PLANNED
 
 
 def _is_leaf(field_type: StrawberryType | type, scalars: Mapping[object, Any]) -> bool:
