@@ -4,7 +4,8 @@ Strawberry turns a coerced input value into its dataclass field by field, resolv
 type and GraphQL name again for every value: about a third of a 1,000-row upsert. ``planned``
 installs Strawberry's ``from_input`` hook with a plan made once per type: fields holding scalars,
 enums or lists of them are passed on as graphql-core coerced them (what Strawberry would do),
-anything else is left to Strawberry's own conversion. The result is the same dataclass.
+nested planned inputs (and lists of them) are built by their own plans, anything else is left
+to Strawberry's own conversion. The result is the same dataclass.
 """
 
 from __future__ import annotations
