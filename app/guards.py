@@ -115,23 +115,39 @@ def field_names(args: dict[str, Any], defs: Mapping[str, Any], prefix: str = "")
 
     Input fields left at their schema default were not given, so they are not named.
     """
-    names: list[str] = []
-    for key, value in args.items():
+    names: set[str] = set()
+    _collect_names([args], defs, prefix, names)
+    return sorted(names)
+
+
+def _collect_names(
+    dicts: list[dict[str, Any]], defs: Mapping[str, Any], prefix: str, names: set[str]
+) -> None:
+    """Add the names given in any of ``dicts`` (values of one input type, e.g. bulk rows)."""
+    for key in set().union(*dicts):
         definition = defs.get(key)
-        if definition is not None and definition.default_value is not Undefined and (
-            value == definition.default_value
-        ):
-            continue
-        name = f"{prefix}{key}"
+        default = Undefined if definition is None else definition.default_value
         nested_type = get_named_type(definition.type) if definition is not None else None
-        items = value if isinstance(value, list) else [value]
-        nested = [item for item in items if isinstance(item, dict)]
-        if nested and isinstance(nested_type, GraphQLInputObjectType):
-            for item in nested:
-                names.extend(field_names(item, nested_type.fields, f"{name}."))
-        else:
-            names.append(name)
-    return sorted(set(names))
+        nests = isinstance(nested_type, GraphQLInputObjectType)
+        name = f"{prefix}{key}"
+        nested: list[dict[str, Any]] = []
+        for item in dicts:
+            if key not in item:
+                continue
+            value = item[key]
+            if default is not Undefined and value == default:
+                continue
+            found = [v for v in (value if isinstance(value, list) else [value])
+                     if isinstance(v, dict)]
+            if found and nests:
+                nested.extend(found)
+            else:
+                names.add(name)
+                if not nests:
+                    break  # nothing below this field: one value is enough
+        if nested:
+            assert isinstance(nested_type, GraphQLInputObjectType)
+            _collect_names(nested, nested_type.fields, f"{name}.", names)
 
 
 def _target(result: object) -> tuple[str, int] | None:

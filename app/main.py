@@ -37,6 +37,7 @@ REQUEST_ID_HEADER = "x-request-id"
 
 Service = Callable[[Starlette, Settings], AbstractAsyncContextManager[None]]
 # Started in order when the app starts, stopped in reverse order when it stops.
+GC_YOUNG_THRESHOLD = 50_000
 SERVICES: list[Service] = []
 SERVICES.append(pubsub.service)
 SERVICES.append(outbox.service)
@@ -162,6 +163,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 # load); freezing them leaves collections to what requests allocate.
                 gc.collect()
                 gc.freeze()
+                # A bulk call allocates a few hundred thousand objects that live through the
+                # request: at the default threshold (700) they were scanned by ~2,000 young and
+                # dozens of full collections per 40 calls (~30 ms a call); at 50,000 by a few.
+                gc.set_threshold(GC_YOUNG_THRESHOLD)
                 yield
         finally:
             await database.disconnect()

@@ -11,6 +11,7 @@ import strawberry
 from schema.customer import Customer, CustomerChanges
 from schema.enums import OrderStatus
 from schema.errors import UserError
+from schema.input_conversion import planned
 from schema.order import LineItemInput, Order
 
 ROWS_DESCRIPTION = (
@@ -33,6 +34,7 @@ class UpsertRowStatus(Enum):
     FAILED = "failed"
 
 
+@planned
 @strawberry.input(
     description="A customer to create or update; omitted fields stay, null clears. "
     "A new customer needs a name."
@@ -41,6 +43,7 @@ class CustomerUpsertRow(CustomerChanges):
     pass
 
 
+@planned
 @strawberry.input(description="Customers to create or update, matched on a natural key.")
 class UpsertCustomersInput:
     rows: list[CustomerUpsertRow] = strawberry.field(description=ROWS_DESCRIPTION)
@@ -50,6 +53,7 @@ class UpsertCustomersInput:
     )
 
 
+@planned
 @strawberry.input(description="The input of the deprecated importCustomers (as upsertCustomers).")
 class ImportCustomersInput(UpsertCustomersInput):
     pass
@@ -81,6 +85,7 @@ class UpsertCustomersPayload(UpsertCounts):
     results: list[CustomerUpsertResult] = strawberry.field(default_factory=list)
 
 
+@planned
 @strawberry.input(
     description="An order to create or update, matched on its external reference. It names its "
     "customer by customerId, customerExternalRef or customerEmail (checked in that order; one is "
@@ -98,6 +103,7 @@ class OrderUpsertRow:
     line_items: list[LineItemInput] | None = strawberry.UNSET
 
 
+@planned
 @strawberry.input(description="Orders to create or update, matched on their external reference.")
 class UpsertOrdersInput:
     rows: list[OrderUpsertRow] = strawberry.field(description=ROWS_DESCRIPTION)

@@ -22,6 +22,7 @@ from schema.customer_filter import (
 )
 from schema.enums import CustomerKind, LifecycleStage
 from schema.errors import UserError
+from schema.input_conversion import planned
 from schema.money import Money
 from schema.nested_filter import CustomerInteractionFilter, CustomerOrderFilter
 from schema.node import Node, decode_id, resolved, to_global_id
@@ -255,6 +256,7 @@ class CustomerFilter:
         )
 
 
+@planned
 @strawberry.input
 class AddressInput:
     street: str | None = strawberry.UNSET

@@ -13,6 +13,7 @@ from db.sql import Row
 from schema.customer import Customer
 from schema.enums import OrderStatus
 from schema.errors import UserError
+from schema.input_conversion import planned
 from schema.money import Money
 from schema.nested_filter import CustomerOrderFilter
 from schema.node import Node, decode_id, to_global_id
@@ -75,6 +76,7 @@ class OrderFilter(CustomerOrderFilter):
         return super().to_filter(customer_ids)
 
 
+@planned
 @strawberry.input
 class LineItemInput:
     name: str

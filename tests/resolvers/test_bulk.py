@@ -119,3 +119,77 @@ async def test_import_customers_is_the_deprecated_name_of_upsert(api, org) -> No
     deprecated = {f["name"]: f["deprecationReason"] for f in fields["__type"]["fields"]
                   if f["isDeprecated"]}
     assert deprecated == {"importCustomers": "Use upsertCustomers (same input)."}
+
+
+def _row(i: int, **fields: Any) -> dict[str, Any]:
+    return {"externalRef": f"E-{i}", "name": f"Row {i}"} | fields
+
+
+async def test_failed_rows_keep_their_codes_paths_and_messages(api, org) -> None:
+    rows = [_row(i) for i in range(9)]
+    rows[0] |= {"kind": "COMPANY", "customFields": {"erp": {"id": 7}}, "emailOptOut": True,
+                "tags": [" vip ", "VIP", "b2b"], "phone": "+49 30 1234567"}
+    rows[1] |= {"address": {"street": "Hauptstraße 1", "postalCode": "10115", "country": "de"}}
+    rows[2] |= {"address": None, "stage": "LEAD", "email": None}
+    rows[3] |= {"email": "not-an-email"}
+    rows[4] |= {"address": {"country": "XX"}, "phone": "12"}
+    rows[5] = {"name": "No key"}
+    rows[7] = {"externalRef": "E-7", "email": "seven@example.com"}
+    rows[8] |= {"tags": ["ok", ""]}
+    payload = await run(api, rows)
+
+    assert payload["errors"] == []
+    assert [(r["index"], r["status"]) for r in payload["results"]] == [
+        (0, "CREATED"), (1, "CREATED"), (2, "CREATED"), (3, "FAILED"), (4, "FAILED"),
+        (5, "FAILED"), (6, "CREATED"), (7, "FAILED"), (8, "FAILED")]
+    assert {r["index"]: r["errors"] for r in payload["results"] if r["errors"]} == {
+        3: [{"code": "BAD_USER_INPUT", "field": ["input", "rows", "3", "email"],
+             "message": "is not a valid email address: An email address must have an @-sign."}],
+        4: [{"code": "BAD_USER_INPUT", "field": ["input", "rows", "4", "address", "country"],
+             "message": "must be an ISO 3166-1 alpha-2 country code such as DE or CN"},
+            {"code": "BAD_USER_INPUT", "field": ["input", "rows", "4", "phone"],
+             "message": "is not a valid phone number"}],
+        5: [{"code": "BAD_USER_INPUT", "field": ["input", "rows", "5", "externalRef"],
+             "message": "an external reference or an email is needed to match the row"}],
+        7: [{"code": "BAD_USER_INPUT", "field": ["input", "rows", "7", "name"],
+             "message": "is required"}],
+        8: [{"code": "BAD_USER_INPUT", "field": ["input", "rows", "8", "tags"],
+             "message": "each tag must be 1 to 50 printable characters"}],
+    }
+    assert [r["customer"] is None for r in payload["results"]] == [
+        False, False, False, True, True, True, False, True, True]
+    stored = {c.external_ref: c for c in await Customer.filter(organization=org)}
+    assert sorted(stored) == ["E-0", "E-1", "E-2", "E-6"]
+    first, second = stored["E-0"], stored["E-1"]
+    assert (first.kind, first.custom_fields, first.email_opt_out, first.tags, first.phone) == (
+        "COMPANY", {"erp": {"id": 7}}, True, ["vip", "b2b"], "+49301234567")
+    assert (second.street, second.postal_code, second.country, second.city) == (
+        "Hauptstraße 1", "10115", "DE", None)
+    assert (stored["E-2"].stage, stored["E-2"].email) == ("LEAD", None)
+
+
+async def test_rows_written_inline_are_read_like_variables(api, org) -> None:
+    body = await api("""mutation { upsertCustomers(input: {matchOn: EMAIL, rows: [
+        {email: "a@example.com", name: "A", address: {city: "Köln"}, tags: ["x"]},
+        {email: "b@example", name: "B"}]}) {
+      results { index status customer { name address { city } tags } errors { field message } }
+    } }""")
+    results = body["data"]["upsertCustomers"]["results"]
+    assert results == [
+        {"index": 0, "status": "CREATED", "errors": [],
+         "customer": {"name": "A", "address": {"city": "Köln"}, "tags": ["x"]}},
+        {"index": 1, "status": "FAILED", "customer": None, "errors": [{
+            "field": ["input", "rows", "1", "email"],
+            "message": "is not a valid email address: The part after the @-sign is not valid. "
+                       "It should have a period."}]},
+    ]
+    assert await Customer.filter(organization=org).count() == 1
+
+
+async def test_a_value_of_the_wrong_type_fails_the_whole_call(api, org) -> None:
+    body = await api(UPSERT, input={"rows": [_row(0), _row(1, tags="vip", stage="NOPE")]})
+    assert body["data"] is None
+    assert [e["message"] for e in body["errors"]] == [
+        "Variable '$input' has invalid value at .rows[1].stage: "
+        "Value 'NOPE' does not exist in 'LifecycleStage' enum."]
+    assert await Customer.filter(organization=org).count() == 0

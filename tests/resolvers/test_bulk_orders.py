@@ -110,3 +110,34 @@ async def test_same_external_ref_in_another_organization_is_separate(api, org) -
     assert payload["results"][0]["status"] == "CREATED"
     await theirs.refresh_from_db()
     assert theirs.amount == Decimal("100.00")
+
+
+async def test_failed_rows_keep_their_codes_paths_and_messages(api, org) -> None:
+    customer = await make_customer(org, external_ref="C-1", email="c1@example.com")
+    rows = [
+        _order("O-0", customerId=gid(customer), status="PAID",
+               lineItems=[{"name": "Tee", "unitPrice": "5.00"},
+                          {"name": "Cup", "quantity": 2, "unitPrice": "2.50", "sku": "C"}]),
+        _order("O-1", customerExternalRef="C-1", currency="EURO"),
+        _order("O-2", customerEmail="nobody@example.com"),
+        _order("O-3", customerEmail="C1@example.com", amount="1.00001"),
+        _order("O-4", customerExternalRef="C-1", lineItems=None),
+    ]
+    payload = await run(api, rows)
+
+    assert payload["errors"] == []
+    assert [(r["index"], r["status"]) for r in payload["results"]] == [
+        (0, "CREATED"), (1, "FAILED"), (2, "FAILED"), (3, "FAILED"), (4, "CREATED")]
+    assert {r["index"]: r["errors"] for r in payload["results"] if r["errors"]} == {
+        1: [{"code": "BAD_USER_INPUT", "field": ["input", "rows", "1", "currency"],
+             "message": "must be a three-letter ISO 4217 currency code such as EUR"}],
+        2: [{"code": "NOT_FOUND", "field": ["input", "rows", "2", "customerEmail"],
+             "message": "customer not found"}],
+        3: [{"code": "BAD_USER_INPUT", "field": ["input", "rows", "3", "amount"],
+             "message": "must have at most four decimal places"}],
+    }
+    first = payload["results"][0]["order"]
+    assert (first["customer"]["id"], first["lineItems"]) == (
+        gid(customer), [{"name": "Tee", "quantity": 1}, {"name": "Cup", "quantity": 2}])
+    assert sorted(await Order.filter(organization=org).values_list("external_ref", flat=True)) == [
+        "O-0", "O-4"]
