@@ -16,11 +16,12 @@ from core.errors import AppError, ErrorCode
 from db import user as users
 from db.enums import ROLE_RANK, Role
 
-# A user's role and active flag, as last read, per (user, organization): a request within
-# ``viewer_cache_seconds`` of the last read skips the statement (a deactivated user or a
-# changed role takes effect in every process within that time).
+# The viewer of a verified access token, with its user's role and active flag as last read:
+# a request within ``viewer_cache_seconds`` of the last read skips the signature check and the
+# statement (a deactivated user or a changed role takes effect in every process within that
+# time); the token's own expiry is still checked on every request.
 VIEWER_CACHE_SIZE = 10_000
-_ACTIVE: dict[tuple[int, object], tuple[float, Viewer]] = {}
+_ACTIVE: dict[str, tuple[float, float, Viewer]] = {}
 ALGORITHM = "HS256"
 ISSUER = "crm"
 _hasher = PasswordHasher()
@@ -94,6 +95,11 @@ def issue_token(user: dict[str, object], settings: Settings) -> str:
 
 async def viewer_from_token(token: str, settings: Settings) -> Viewer:
     """The viewer a bearer token identifies; expired, forged or stale tokens are refused."""
+    known = _ACTIVE.get(token)
+    if known is not None and known[0] > time.monotonic():
+        if known[1] <= time.time():  # as jwt.decode checks ``exp``
+            raise AppError(ErrorCode.UNAUTHENTICATED, "access token expired")
+        return known[2]
     try:
         claims = jwt.decode(
             token, settings.secret_key, algorithms=[ALGORITHM], issuer=ISSUER,
@@ -106,17 +112,13 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token") from None
     if claims.get("typ") != "access":
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
-    key = (user_id, claims["org"])
-    known = _ACTIVE.get(key)
-    if known is not None and known[0] > time.monotonic():
-        return known[1]
     row = await users.get_active(user_id)
     if row is None or row["organization_id"] != claims["org"]:
-        _ACTIVE.pop(key, None)
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
     viewer = Viewer(int(row["id"]), int(row["organization_id"]), Role(row["role"]))
     if settings.viewer_cache_seconds > 0:
-        _ACTIVE[key] = (time.monotonic() + settings.viewer_cache_seconds, viewer)
+        deadline = time.monotonic() + settings.viewer_cache_seconds
+        _ACTIVE[token] = (deadline, float(claims["exp"]), viewer)
         if len(_ACTIVE) > VIEWER_CACHE_SIZE:
             _ACTIVE.pop(next(iter(_ACTIVE)))  # the oldest entry
     return viewer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -44,26 +45,45 @@ def _by_key(
 
 
 class Loaders:
-    """Batching loaders scoped to one organization and one operation."""
+    """Batching loaders scoped to one organization and one operation (each made on first use:
+    most operations need one or two of them)."""
 
     def __init__(self, org_id: int) -> None:
         self.org_id = org_id
-        self.customer = _by_key(lambda ids: customers.get_many(org_id=org_id, ids=ids))
-        self.user = _by_key(lambda ids: users.get_many(org_id=org_id, ids=ids))
-        self.order = _by_key(lambda ids: orders.get_many(org_id=org_id, ids=ids))
-        self.interaction = _by_key(lambda ids: interactions.get_many(org_id=org_id, ids=ids))
-        self.prediction = _by_key(
-            lambda ids: predictions.get_many(org_id=org_id, customer_ids=ids)
-        )
-        self.email_delivery = _by_key(
-            lambda ids: emails.deliveries(org_id=org_id, interaction_ids=ids)
-        )
-        self.merged_into = _by_key(lambda ids: merges.merged_into(org_id=org_id, ids=ids))
-        self.customer_stats: DataLoader[int, customers.CustomerStats | None] = _by_key(
-            lambda ids: customers.stats(ids=ids), customers.CustomerStats()
-        )
         self._pages: dict[Hashable, DataLoader[int, Page | None]] = {}
         self._counts: dict[Hashable, DataLoader[int, int | None]] = {}
+
+    @cached_property
+    def customer(self) -> DataLoader[int, Row | None]:
+        return _by_key(lambda ids: customers.get_many(org_id=self.org_id, ids=ids))
+
+    @cached_property
+    def user(self) -> DataLoader[int, Row | None]:
+        return _by_key(lambda ids: users.get_many(org_id=self.org_id, ids=ids))
+
+    @cached_property
+    def order(self) -> DataLoader[int, Row | None]:
+        return _by_key(lambda ids: orders.get_many(org_id=self.org_id, ids=ids))
+
+    @cached_property
+    def interaction(self) -> DataLoader[int, Row | None]:
+        return _by_key(lambda ids: interactions.get_many(org_id=self.org_id, ids=ids))
+
+    @cached_property
+    def prediction(self) -> DataLoader[int, Row | None]:
+        return _by_key(lambda ids: predictions.get_many(org_id=self.org_id, customer_ids=ids))
+
+    @cached_property
+    def email_delivery(self) -> DataLoader[int, Row | None]:
+        return _by_key(lambda ids: emails.deliveries(org_id=self.org_id, interaction_ids=ids))
+
+    @cached_property
+    def merged_into(self) -> DataLoader[int, int | None]:
+        return _by_key(lambda ids: merges.merged_into(org_id=self.org_id, ids=ids))
+
+    @cached_property
+    def customer_stats(self) -> DataLoader[int, customers.CustomerStats | None]:
+        return _by_key(lambda ids: customers.stats(ids=ids), customers.CustomerStats())
 
     def child_pages(
         self, key: Hashable, source: Callable[[], Source], parent: str, sort: Sort, args: PageArgs

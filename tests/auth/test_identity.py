@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from auth.identity import forget_viewers, issue_token, viewer_from_token
@@ -50,3 +52,14 @@ async def test_the_cache_is_per_organization_claim(org, settings) -> None:
                              cached)
     with pytest.raises(AppError):
         await viewer_from_token(forged_org, cached)
+
+
+async def test_a_cached_token_still_expires(org, settings, monkeypatch) -> None:
+    cached = settings.model_copy(update={"viewer_cache_seconds": 60})
+    user = await make_user(org)
+    token = _token(user, cached)
+    await viewer_from_token(token, cached)
+    later = time.time() + cached.access_token_ttl_seconds + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(AppError, match="access token expired"):
+        await viewer_from_token(token, cached)
