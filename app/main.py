@@ -35,6 +35,7 @@ from app import email_routes, security_headers
 from app.graphiql import graphiql_html, graphiql_routes
 from app.graphql import build_compiler, build_schema
 from app.limits import RateLimitMiddleware, budget_of
+from app.live import LegacyWSHandler, TransportWSHandler
 from app.query_cost import cost_of
 from auth import tokens
 from auth.api_keys import is_api_key, viewer_for
@@ -44,7 +45,7 @@ from core.config import Settings, get_settings
 from core.errors import AppError, ErrorCode
 from ml.jobs import prediction_service
 from services.email import outbox
-from services.live import pubsub
+from services.live import fanout, pubsub
 from services.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger("crm.app")
@@ -168,6 +169,13 @@ class SocketAdapter(ASGIWebSocketAdapter):
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
+    async def send_text(self, text: str) -> None:
+        """Send an already encoded message (a fan-out group's shared payload)."""
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
     async def close(self, code: int, reason: str) -> None:
         if self.ws.application_state != WebSocketState.DISCONNECTED:
             await self.ws.close(code=code, reason=reason)
@@ -181,6 +189,8 @@ class CrmGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
 
     websocket_adapter_class = SocketAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(build_schema(settings), keep_alive=True, keep_alive_interval=15)
@@ -189,6 +199,7 @@ class CrmGraphQL(GraphQL[Context, None]):
         assert isinstance(schema, strawberry.Schema)
         self.compiler = build_compiler(schema, settings) if settings.compiled_queries else None
         self._ide_html = graphiql_html()
+        self.fanout = fanout.Fanout()
 
     async def execute_single(
         self,
@@ -373,4 +384,5 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.settings = settings
     app.state.database_url = url
     app.state.compiler = graphql.compiler
+    app.state.fanout = graphql.fanout
     return app

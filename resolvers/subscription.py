@@ -13,7 +13,7 @@ from core.errors import AppError, ErrorCode, not_found
 from db.events import Event, EventFilter, EventKind
 from schema.interaction import Interaction
 from schema.subscription import InteractionSubscriptionFilter, subscriber_too_slow
-from services.live import pubsub
+from services.live import fanout, pubsub
 
 
 @strawberry.type
@@ -72,7 +72,11 @@ async def _stream(
                 # the socket's context outlives events: nested fields must load afresh
                 _check_token(context)
                 context.reset_loaders()
-                yield Interaction.from_row(event.row)
+                interaction = Interaction.from_row(event.row)
+                # sent the payload its group rendered once for all its members
+                if await fanout.deliver(event, interaction):
+                    continue
+                yield interaction
         except pubsub.SubscriberTooSlow:
             raise subscriber_too_slow(broker.queue_size) from None
 
