@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Callable
+from functools import partial
 
 import strawberry
 
@@ -72,11 +73,10 @@ async def _stream(
                 # the socket's context outlives events: nested fields must load afresh
                 _check_token(context)
                 context.reset_loaders()
-                interaction = Interaction.from_row(event.row)
                 # sent the payload its group rendered once for all its members
-                if await fanout.deliver(event, interaction):
+                if await fanout.deliver(event, partial(Interaction.from_row, event.row)):
                     continue
-                yield interaction
+                yield Interaction.from_row(event.row)
         except pubsub.SubscriberTooSlow:
             raise subscriber_too_slow(broker.queue_size) from None
 

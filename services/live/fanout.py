@@ -44,11 +44,11 @@ class Group:
         self._render = render
         self._results: dict[int, asyncio.Future[bytes | None]] = {}
 
-    def result(self, event: object, root: object) -> asyncio.Future[bytes | None]:
-        """The encoded payload of ``event`` (rendered from ``root`` by the first caller)."""
+    def result(self, event: object, root: Callable[[], object]) -> asyncio.Future[bytes | None]:
+        """The encoded payload of ``event`` (rendered from ``root()`` by the first caller)."""
         found = self._results.get(id(event))
         if found is None:
-            found = asyncio.ensure_future(self._run(root))
+            found = asyncio.ensure_future(self._run(root()))
             self._results[id(event)] = found
             # kept as long as some member may still read the event from its queue
             weakref.finalize(event, self._results.pop, id(event), None)
@@ -111,8 +111,9 @@ def bind(fanout: Fanout, key: Hashable | None, member: Member, render: Callable[
         fanout.leave(group)
 
 
-async def deliver(event: object, root: object) -> bool:
-    """Send the group's payload of ``event`` to the current task's member.
+async def deliver(event: object, root: Callable[[], object]) -> bool:
+    """Send the group's payload of ``event`` (its root value made by ``root()``) to the current
+    task's member.
 
     False when the task is in no group or the group's render could not be shared: the caller
     then executes the event as an ordinary subscription result.
@@ -121,7 +122,9 @@ async def deliver(event: object, root: object) -> bool:
     if bound is None:
         return False
     group, member = bound
-    payload = await asyncio.shield(group.result(event, root))
+    future = group.result(event, root)
+    # most members find the result ready; shielding (a future and two callbacks) is for the rest
+    payload = future.result() if future.done() else await asyncio.shield(future)
     if payload is None:
         return False
     await member.send(payload)

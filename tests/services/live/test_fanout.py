@@ -35,7 +35,7 @@ def renderer(calls: list[object], result: bytes | None = b'{"data":1}', delay: f
 async def deliver_as(hub: Fanout, member: Member, event: Event, render: Callable[[], Render],
                      key: object = "k") -> bool:
     with fanout.bind(hub, key, member, render):
-        return await fanout.deliver(event, "root")
+        return await fanout.deliver(event, lambda: "root")
 
 
 async def test_members_of_a_group_share_one_render_per_event() -> None:
@@ -70,7 +70,7 @@ async def test_unshareable_results_and_failures_leave_members_to_execute() -> No
 
     assert not await deliver_as(hub, member, Event(), lambda: broken)
     assert member.sent == []
-    assert not await fanout.deliver(Event(), "root")  # not bound: not grouped
+    assert not await fanout.deliver(Event(), lambda: "root")  # not bound: not grouped
     assert not await deliver_as(hub, member, Event(), renderer(calls), key=None)
 
 
@@ -92,7 +92,7 @@ async def test_results_are_forgotten_with_their_event() -> None:
     hub, calls = Fanout(), []
     group = hub.join("k", renderer(calls))
     event = Event()
-    await group.result(event, "root")
+    await group.result(event, lambda: "root")
     assert len(group._results) == 1
     del event
     gc.collect()
