@@ -192,4 +192,5 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.settings = settings
     app.state.database_url = url
     app.state.compiler = graphql.compiler
+    app.state.fanout = graphql.fanout
     return app

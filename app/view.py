@@ -32,11 +32,13 @@ from strawberry.types.unset import UnsetType
 from app.graphiql import graphiql_html
 from app.graphql import build_compiler, build_schema
 from app.limits import budget_of
+from app.live import LegacyWSHandler, TransportWSHandler
 from app.query_cost import cost_of
 from auth.api_keys import is_api_key, viewer_for
 from auth.context import Context
 from core.config import Settings
 from core.errors import AppError, ErrorCode
+from services.live import fanout
 
 log = logging.getLogger("crm.graphql")
 
@@ -69,6 +71,13 @@ class SocketAdapter(ASGIWebSocketAdapter):
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
+    async def send_text(self, text: str) -> None:
+        """Send an already encoded message (a fan-out group's shared payload)."""
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
     async def close(self, code: int, reason: str) -> None:
         if self.ws.application_state != WebSocketState.DISCONNECTED:
             await self.ws.close(code=code, reason=reason)
@@ -82,6 +91,8 @@ class CrmGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
 
     websocket_adapter_class = SocketAdapter
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(build_schema(settings), keep_alive=True, keep_alive_interval=15)
@@ -90,6 +101,7 @@ class CrmGraphQL(GraphQL[Context, None]):
         assert isinstance(schema, strawberry.Schema)
         self.compiler = build_compiler(schema, settings) if settings.compiled_queries else None
         self._ide_html = graphiql_html()
+        self.fanout = fanout.Fanout()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """POSTed queries with a compiled plan are answered here; everything else (GET, forms,

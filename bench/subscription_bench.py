@@ -1,6 +1,6 @@
 """Live subscriptions under load: N websocket subscribers over 2 server processes, a steady writer.
 
-    .venv/bin/python -m bench.subscription_bench [--subscribers 1000] [--rate 10] [--seconds 15]
+    .venv/bin/python -m bench.subscription_bench [--subscribers 1000] [--documents 10] [--rate 10]
 
 Starts two `crm serve --no-demo` processes on a fresh database (on --server-url, default the
 system PostgreSQL), connects the subscribers (graphql-transport-ws, split evenly over both
@@ -43,7 +43,7 @@ CRM = str(Path(sys.executable).with_name("crm"))
 SECRET = "bench-subscriptions-secret-" + "x" * 32
 READY_TIMEOUT = 120
 DROPPED = -1  # key under which a subscriber notes that the server ended its subscription
-QUERY = "subscription { interactionCreated { id occurredAt } }"
+QUERY = "subscription Doc{n} {{ interactionCreated {{ id occurredAt }} }}"
 INSERT = (
     "INSERT INTO interaction (organization_id, customer_id, channel, direction, subject, body,"
     " occurred_at, metadata, created_at) VALUES ($1, $2, 'NOTE', 'INBOUND', 'bench', '',"
@@ -68,15 +68,15 @@ def pk_of(global_id: str) -> int:
 # --- client processes -------------------------------------------------------------------
 
 
-async def _subscriber(url: str, token: str, live: asyncio.Event, got: dict[int, list[float]],
-                      stop: asyncio.Event, drain: float) -> None:
+async def _subscriber(url: str, token: str, query: str, live: asyncio.Event,
+                      got: dict[int, list[float]], stop: asyncio.Event, drain: float) -> None:
     async with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=60,
                        max_queue=None) as ws:
         await ws.send(orjson.dumps(
             {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}).decode())
         assert orjson.loads(await ws.recv())["type"] == "connection_ack"
         await ws.send(orjson.dumps(
-            {"id": "1", "type": "subscribe", "payload": {"query": QUERY}}).decode())
+            {"id": "1", "type": "subscribe", "payload": {"query": query}}).decode())
         last = time.monotonic()
         while not (stop.is_set() and time.monotonic() - last > drain):
             try:
@@ -93,15 +93,17 @@ async def _subscriber(url: str, token: str, live: asyncio.Event, got: dict[int, 
             live.set()
 
 
-def client_process(urls: list[str], token: str, count: int, ready: Any, stop: Any,
-                   drain: float, out: Any) -> None:
-    """Run ``count`` subscribers; report readiness, then every receipt time per interaction."""
+def client_process(urls: list[str], token: str, first: int, count: int, documents: int,
+                   ready: Any, stop: Any, drain: float, out: Any) -> None:
+    """Run subscribers ``first`` to ``first + count - 1``, subscriber n on document n modulo
+    ``documents``; report readiness, then every receipt time per interaction."""
     async def main() -> None:
         stopping = asyncio.Event()
         lives = [asyncio.Event() for _ in range(count)]
         got: list[dict[int, list[float]]] = [{} for _ in range(count)]
-        tasks = [asyncio.create_task(_subscriber(urls[i % len(urls)], token, lives[i], got[i],
-                                                 stopping, drain)) for i in range(count)]
+        tasks = [asyncio.create_task(_subscriber(
+            urls[(first + i) % len(urls)], token, QUERY.format(n=(first + i) % documents),
+            lives[i], got[i], stopping, drain)) for i in range(count)]
         try:
             async with asyncio.timeout(READY_TIMEOUT):
                 await _first_of(asyncio.gather(*(live.wait() for live in lives)), tasks)
@@ -133,7 +135,10 @@ async def _first_of(awaitable: Any, tasks: list[asyncio.Task[None]]) -> None:
 
 def start_servers(url: str, count: int, log_dir: Path) -> list[tuple[subprocess.Popen[bytes], int]]:
     """`crm serve --no-demo` processes on ``url``, ready."""
-    env = os.environ | {"DATABASE_URL": url, "CRM_SECRET_KEY": SECRET, "CRM_LOG_LEVEL": "WARNING"}
+    # every client connects from 127.0.0.1 and its handshake is charged to that address
+    env = os.environ | {"DATABASE_URL": url, "CRM_SECRET_KEY": SECRET, "CRM_LOG_LEVEL": "WARNING",
+                        "CRM_ANONYMOUS_RATE_LIMIT_PER_SECOND": "100000",
+                        "CRM_ANONYMOUS_RATE_LIMIT_BURST": "100000"}
     servers = []
     for n in range(count):
         port = free_port()
@@ -166,6 +171,17 @@ def stop_servers(servers: list[tuple[subprocess.Popen[bytes], int]]) -> None:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def cpu_seconds(servers: list[tuple[subprocess.Popen[bytes], int]]) -> float:
+    """User and system CPU time the server processes (and any workers) have used so far."""
+    total = 0.0
+    for process, _ in servers:
+        root = psutil.Process(process.pid)
+        for p in (root, *root.children(recursive=True)):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def rss(servers: list[tuple[subprocess.Popen[bytes], int]]) -> int:
@@ -249,10 +265,11 @@ def measure(args: argparse.Namespace, url: str, servers: list[tuple[subprocess.P
     procs, pipes, readies = [], [], []
     share = [args.subscribers // args.client_procs + (i < args.subscribers % args.client_procs)
              for i in range(args.client_procs)]
-    for count in share:
+    for n, count in enumerate(share):
         ready, (receiver, sender) = ctx.Event(), ctx.Pipe(duplex=False)
         proc = ctx.Process(target=client_process,
-                           args=(urls, token, count, ready, stop, args.drain, sender))
+                           args=(urls, token, sum(share[:n]), count, args.documents, ready,
+                                 stop, args.drain, sender))
         proc.start()
         procs.append(proc)
         pipes.append(receiver)
@@ -268,9 +285,11 @@ def measure(args: argparse.Namespace, url: str, servers: list[tuple[subprocess.P
         asyncio.run(write(url, org, customer, 5, 0, until=live))
         print(f"{args.subscribers} subscribers live after {time.monotonic() - t0:.1f}s")
         after = rss(servers)
+        cpu = cpu_seconds(servers)
         committed = asyncio.run(write(url, org, customer, args.rate, args.seconds))
         stop.set()
         results = [pipe.recv() for pipe in pipes]
+        cpu = cpu_seconds(servers) - cpu
     finally:
         stop.set()
         for proc in procs:
@@ -278,6 +297,9 @@ def measure(args: argparse.Namespace, url: str, servers: list[tuple[subprocess.P
             if proc.is_alive():
                 proc.terminate()
     report(args, committed, [got for batch in results for got in batch], before, after)
+    deliveries = len(committed) * args.subscribers
+    print(f"server CPU while writing and draining: {cpu:.1f} s ="
+          f" {cpu / max(deliveries, 1) * 1e6:.0f} µs per delivery")
 
 
 def report(args: argparse.Namespace, committed: dict[int, float],
@@ -318,6 +340,8 @@ def main() -> None:
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="PostgreSQL server; a throw-away database is created on it")
     parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--documents", type=int, default=10,
+                        help="distinct subscription documents, spread evenly over subscribers")
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--rate", type=float, default=10.0, help="interactions per second")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Callable
+from functools import partial
 
 import strawberry
 
@@ -13,7 +14,7 @@ from core.errors import AppError, ErrorCode, not_found
 from db.events import Event, EventFilter, EventKind
 from schema.interaction import Interaction
 from schema.subscription import InteractionSubscriptionFilter, subscriber_too_slow
-from services.live import pubsub
+from services.live import fanout, pubsub
 
 
 @strawberry.type
@@ -72,6 +73,9 @@ async def _stream(
                 # the socket's context outlives events: nested fields must load afresh
                 _check_token(context)
                 context.reset_loaders()
+                # sent the payload its group rendered once for all its members
+                if await fanout.deliver(event, partial(Interaction.from_row, event.row)):
+                    continue
                 yield Interaction.from_row(event.row)
         except pubsub.SubscriberTooSlow:
             raise subscriber_too_slow(broker.queue_size) from None

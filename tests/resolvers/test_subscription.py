@@ -113,6 +113,7 @@ async def until(condition: Callable[[], bool]) -> None:
 class Live:
     url: str
     broker: Broker
+    app: Any
 
     async def subscribed(self, org_id: int, count: int = 1) -> None:
         """Wait until ``count`` subscriptions of the organization are registered."""
@@ -134,7 +135,7 @@ async def live(db: str, settings) -> AsyncIterator[Live]:  # type: ignore[no-unt
     task = asyncio.create_task(server.serve())
     await until(lambda: server.started)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield Live(f"ws://127.0.0.1:{port}/graphql", broker)
+    yield Live(f"ws://127.0.0.1:{port}/graphql", broker, app)
     server.should_exit = True
     await task
     await broker.stop()

@@ -1,0 +1,131 @@
+"""Websocket handlers that put subscriptions into fan-out groups (see ``services/live/fanout.py``).
+
+Two subscriptions share a group, and so one execution and one encoded payload per event, only
+when everything that can change the bytes is equal: the document, operation name and variables
+(which hold the filter), and the permission context (organization, role, API key or not, the
+key's scopes, PII masking). Nothing reachable from a subscription depends on who the user is;
+the one per-socket value, the request id of masked internal errors, never leaves a group: a
+result with errors is not shared and each member executes it as before.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Hashable
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import DocumentNode, parse
+from graphql.execution import execute_subscription_event
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+
+from auth.context import Context
+from auth.pii import hides_pii
+from services.live import fanout
+
+
+def group_key(
+    context: Any, query: str, operation_name: str | None, variables: object
+) -> Hashable | None:
+    """Everything that can change a subscription's bytes; None when it must not be shared."""
+    viewer = getattr(context, "viewer", None)
+    if viewer is None or getattr(context, "auth_error", None) is not None:
+        return None
+    try:
+        canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return (
+        query, operation_name, canonical, viewer.organization_id, viewer.role, viewer.is_key,
+        tuple(sorted(viewer.key_scopes)) if viewer.is_key else (), hides_pii(context),
+    )
+
+
+class Renderer:
+    """Executes a group's selection for one event's root value and encodes its payload."""
+
+    def __init__(
+        self, schema: strawberry.Schema, context: Context, query: str,
+        operation_name: str | None, variables: dict[str, Any] | None,
+    ) -> None:
+        self.schema = schema
+        self.context = context
+        self.query = query
+        self.operation_name = operation_name
+        self.variables = variables
+        self._document: DocumentNode | None = None
+
+    async def __call__(self, root: object) -> bytes | None:
+        """``{"data": ...}`` as the subscriber would receive it; None if it has errors."""
+        if self._document is None:
+            self._document = parse(self.query)
+        # a context of its own: fresh loaders per event, never the socket's shared ones
+        context = copy.copy(self.context)
+        context.reset_loaders()
+        executor = ExecutorThrowingOnIncremental.build(
+            self.schema._schema, self._document, None, context, self.variables,
+            self.operation_name,
+        )
+        if isinstance(executor, list):
+            return None
+        result = execute_subscription_event(executor.build_per_event_executor(root))
+        if inspect.isawaitable(result):
+            result = await result
+        if result.errors:
+            return None
+        return orjson.dumps({"data": result.data})
+
+
+class _Sender:
+    """Sends shared payloads as one operation's messages, in the protocol's exact bytes."""
+
+    def __init__(self, websocket: Any, prefix: bytes, operation: Operation[Any, Any] | None
+                 ) -> None:
+        self.websocket = websocket
+        self.prefix = prefix
+        self.operation = operation
+
+    async def send(self, payload: bytes) -> None:
+        if self.operation is not None and self.operation.completed:
+            return
+        await self.websocket.send_text((self.prefix + payload + b"}").decode())
+
+
+def _bind(handler: Any, query: str, operation_name: str | None,
+          variables: dict[str, Any] | None, sender: _Sender) -> Any:
+    schema = handler.schema
+    context = handler.context
+    return fanout.bind(
+        handler.view.fanout, group_key(context, query, operation_name, variables), sender,
+        lambda: Renderer(schema, context, query, operation_name, variables),
+    )
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, with subscriptions in fan-out groups."""
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        prefix = b'{"id":' + orjson.dumps(operation.id) + b',"type":"next","payload":'
+        sender = _Sender(self.websocket, prefix, operation)
+        with _bind(self, operation.query, operation.operation_name, operation.variables, sender):
+            await super().run_operation(operation)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """Legacy graphql-ws, with subscriptions in fan-out groups."""
+
+    async def handle_async_results(
+        self, operation_id: str, query: str, operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        prefix = b'{"type":"data","id":' + orjson.dumps(operation_id) + b',"payload":'
+        sender = _Sender(self.websocket, prefix, None)
+        with _bind(self, query, operation_name, variables, sender):
+            await super().handle_async_results(operation_id, query, operation_name, variables)
