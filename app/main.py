@@ -6,9 +6,9 @@ from __future__ import annotations
 import gc
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from secrets import token_hex
 from typing import Any
 
 from starlette.applications import Starlette
@@ -57,7 +57,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else uuid.uuid4().hex
+        request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else token_hex(16)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 0

@@ -24,18 +24,21 @@ def to_global_id(type_name: str, pk: int) -> strawberry.ID:
 
 def parse_global_id(global_id: str, field: str = "id") -> tuple[str, int]:
     """The type name and primary key inside a global ID; malformed IDs are a user error."""
-    invalid = AppError(ErrorCode.BAD_USER_INPUT, f"{field} is not a valid ID", [field])
     if not global_id or len(global_id) > 100:
-        raise invalid
+        raise _invalid(field)
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
         type_name, _, pk_text = raw.partition(":")
         pk = int(pk_text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid from None
+        raise _invalid(field) from None
     if not type_name.isidentifier() or not 0 < pk < 2**63 or pk_text != str(pk):
-        raise invalid
+        raise _invalid(field)
     return type_name, pk
+
+
+def _invalid(field: str) -> AppError:
+    return AppError(ErrorCode.BAD_USER_INPUT, f"{field} is not a valid ID", [field])
 
 
 def decode_id(global_id: str, type_name: str, field: str = "id") -> int:
