@@ -24,6 +24,7 @@ from strawberry.types.execution import StreamExecutionResult
 
 from app import guards
 from app.query_cost import PageSizes, cost_limiter, operation_cost, remember_cost
+from app.stored_text import StoredTextGuard, holds_nul, nul_errors
 from compiled.compiler import Compiler, Limits
 from core.config import Settings
 from core.errors import AppError, ErrorCode
@@ -154,6 +155,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=size),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=size),
+        StoredTextGuard,
         lambda: MaxTokensLimiter(max_token_count=settings.query_max_tokens),
         cost_limiter(
             settings.query_max_cost,
@@ -184,7 +186,9 @@ def build_compiler(schema: strawberry.Schema, settings: Settings) -> Compiler:
         cache_size=settings.query_cache_size,
     )
     return Compiler(
-        schema, [*specified_rules, *limit_rules(settings)], limits, cost, remember_cost
+        schema, [*specified_rules, *limit_rules(settings)], limits, cost, remember_cost,
+        refused=lambda document, variables: bool(nul_errors(document, variables)),
+        refused_variables=holds_nul,
     )
 
 

@@ -47,12 +47,18 @@ class Compiler:
     def __init__(
         self, schema: strawberry.Schema, rules: Sequence[type[ASTValidationRule]], limits: Limits,
         cost: Callable[[Any, str | None, Any], int], remember_cost: Callable[[Any, int], None],
+        refused: Callable[[Any, Mapping[str, Any] | None], bool] = lambda document, v: False,
+        refused_variables: Callable[[Mapping[str, Any]], bool] = lambda variables: False,
     ) -> None:
         self.schema = schema
         self.rules = tuple(rules)
         self.limits = limits
         self.cost = cost  # (document, operation name, raw variables) -> the query cost
         self.remember_cost = remember_cost  # (context, cost): for the response's extensions
+        # (document, variables) -> whether the generic path refuses them before execution
+        # (e.g. text PostgreSQL cannot store), so its errors word the refusal
+        self.refused = refused
+        self.refused_variables = refused_variables
         self._plans: OrderedDict[tuple[str, str | None], plans.Plan | str] = OrderedDict()
         self.counts: Counter[str] = Counter()
 
@@ -78,6 +84,8 @@ class Compiler:
             return "invalid"
         if validate_document(self.schema._schema, document, self.rules):
             return "invalid"
+        if self.refused(document, None):
+            return "invalid"
         operation = get_operation_ast(document, operation_name)
         if not isinstance(operation, OperationDefinitionNode):
             return "invalid"
@@ -100,7 +108,7 @@ class Compiler:
         coerced = get_variable_values(
             self.schema._schema, plan.operation.variable_definitions or (), dict(variables or {})
         )
-        if isinstance(coerced, list):
+        if isinstance(coerced, list) or (variables and self.refused_variables(variables)):
             self.counts["fallback: variables"] += 1
             return None
         cost = plan.cost
