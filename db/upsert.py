@@ -155,11 +155,16 @@ async def write(conn: BaseDBAsyncClient, table: Table, org_id: int, plans: list[
 
 
 def _conflict(table: Table, index: int, exc: IntegrityError) -> FieldError:
+    """The row error for a constraint the row broke: a known unique one names its field; any
+    other (a CHECK or foreign key validation did not foresee) fails the row, never the call."""
     name = violated_constraint(exc)
-    if name is None or name not in table.unique:
-        raise exc
-    path, message = table.unique[name]
-    return FieldError(ErrorCode.DUPLICATE, row_path(index, path), message)
+    if name is not None and name in table.unique:
+        path, message = table.unique[name]
+        return FieldError(ErrorCode.DUPLICATE, row_path(index, path), message)
+    rule = f" ({name})" if name else ""
+    return FieldError(
+        ErrorCode.BAD_USER_INPUT, row_path(index), f"the database refused this row{rule}"
+    )
 
 
 async def _assign_ids(conn: BaseDBAsyncClient, table: Table, plans: list[Plan]) -> None:

@@ -193,3 +193,25 @@ async def test_a_value_of_the_wrong_type_fails_the_whole_call(api, org) -> None:
         "Variable '$input' has invalid value at .rows[1].stage: "
         "Value 'NOPE' does not exist in 'LifecycleStage' enum."]
     assert await Customer.filter(organization=org).count() == 0
+
+
+async def test_a_constraint_validation_did_not_foresee_fails_only_its_row(api, org) -> None:
+    from db.sql import fetch
+
+    rule = f"test_refuse_{org.id}"
+    await fetch(f"ALTER TABLE customer ADD CONSTRAINT {rule} CHECK (name <> 'Refused {org.id}')")
+    try:
+        data = await api.data(
+            """mutation($rows: [CustomerUpsertRow!]!) {
+                 upsertCustomers(input: {rows: $rows, matchOn: EXTERNAL_REF}) {
+                   results { index status errors { code field message } } } }""",
+            rows=[{"externalRef": f"ok-{org.id}", "name": "Fine"},
+                  {"externalRef": f"no-{org.id}", "name": f"Refused {org.id}"}],
+        )
+    finally:
+        await fetch(f"ALTER TABLE customer DROP CONSTRAINT {rule}")
+    ok, refused = data["upsertCustomers"]["results"]
+    assert ok["status"] == "CREATED"
+    assert refused["status"] == "FAILED"
+    assert refused["errors"] == [{"code": "BAD_USER_INPUT", "field": ["input", "rows", "1"],
+                                  "message": f"the database refused this row ({rule})"}]
