@@ -66,5 +66,12 @@ async def test_organization_timeline_filters(api, org) -> None:
 async def test_control_characters_in_subject_are_refused(api, org) -> None:
     customer = await make_customer(org)
     data = await api.data(LOG, input={"customerId": gid(customer), "channel": "NOTE",
-                                      "direction": "INBOUND", "subject": "bad\x00subject"})
+                                      "direction": "INBOUND", "subject": "bad\x07subject"})
     assert data["logInteraction"]["errors"][0]["field"] == ["input", "subject"]
+    # a NUL, which PostgreSQL cannot store at all, is refused before the mutation runs
+    body = await api(LOG, input={"customerId": gid(customer), "channel": "NOTE",
+                                 "direction": "INBOUND", "subject": "bad\x00subject"})
+    assert body["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT", "field": ["$input", "subject"]
+    }
+    assert await Interaction.filter(customer_id=customer.id).count() == 0
