@@ -187,7 +187,7 @@ def build_compiler(schema: strawberry.Schema, settings: Settings) -> Compiler:
     )
     return Compiler(
         schema, [*specified_rules, *limit_rules(settings)], limits, cost, remember_cost,
-        refused=lambda document, variables: bool(nul_errors(document, variables)),
+        refused_document=lambda document: bool(nul_errors(document, None)),
         refused_variables=holds_nul,
     )
 

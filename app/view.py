@@ -146,7 +146,7 @@ class CrmGraphQL(GraphQL[Context, None]):
             self.compiler.counts[f"generic: {plan}"] += 1
             return None
         context = await self.get_context(request, Response())
-        data = await self.compiler.execute(query, operation, variables, context)
+        data = await self.compiler.run(plan, operation, variables, context)
         if data is None:
             return None
         if self.settings.compiled_verify:

@@ -43,6 +43,7 @@ from schema.prediction import CustomerPrediction
 from schema.user import User
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 @dataclass(eq=False)
@@ -68,10 +69,10 @@ async def _rows(
     work: Work,
     kind: str,
     ids: Sequence[int | None],
-    fetch_many: Callable[[list[int]], Awaitable[Mapping[int, Row]]],
-) -> dict[int, Row | None]:
+    fetch_many: Callable[[list[int]], Awaitable[Mapping[int, V]]],
+) -> dict[int, V | None]:
     """Rows by id, each fetched once per request (as the generic path's DataLoaders cache)."""
-    known: dict[int, Row | None] = work.memo.setdefault(kind, {})
+    known: dict[int, V | None] = work.memo.setdefault(kind, {})
     missing = [i for i in _unique(ids) if i not in known]
     if missing:
         found = await fetch_many(missing)
@@ -113,11 +114,9 @@ async def customer_owner(
 
 
 async def _stats(work: Work, parents: list[Any]) -> list[customers.CustomerStats]:
-    key = ("stats", id(parents))
-    if key not in work.memo:
-        found = await customers.stats(ids=_unique([p.pk for p in parents]))
-        work.memo[key] = [found.get(p.pk) or customers.CustomerStats() for p in parents]
-    return work.memo[key]  # type: ignore[no-any-return]
+    found = await _rows(work, "stats", [p.pk for p in parents],
+                        lambda wanted: customers.stats(ids=wanted))
+    return [found[p.pk] or customers.CustomerStats() for p in parents]
 
 
 async def customer_lifetime_value(

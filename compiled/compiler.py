@@ -47,7 +47,7 @@ class Compiler:
     def __init__(
         self, schema: strawberry.Schema, rules: Sequence[type[ASTValidationRule]], limits: Limits,
         cost: Callable[[Any, str | None, Any], int], remember_cost: Callable[[Any, int], None],
-        refused: Callable[[Any, Mapping[str, Any] | None], bool] = lambda document, v: False,
+        refused_document: Callable[[Any], bool] = lambda document: False,
         refused_variables: Callable[[Mapping[str, Any]], bool] = lambda variables: False,
     ) -> None:
         self.schema = schema
@@ -55,9 +55,9 @@ class Compiler:
         self.limits = limits
         self.cost = cost  # (document, operation name, raw variables) -> the query cost
         self.remember_cost = remember_cost  # (context, cost): for the response's extensions
-        # (document, variables) -> whether the generic path refuses them before execution
-        # (e.g. text PostgreSQL cannot store), so its errors word the refusal
-        self.refused = refused
+        # whether the generic path refuses a document or variables before execution (e.g. text
+        # PostgreSQL cannot store), so that its errors word the refusal
+        self.refused_document = refused_document
         self.refused_variables = refused_variables
         self._plans: OrderedDict[tuple[str, str | None], plans.Plan | str] = OrderedDict()
         self.counts: Counter[str] = Counter()
@@ -84,7 +84,7 @@ class Compiler:
             return "invalid"
         if validate_document(self.schema._schema, document, self.rules):
             return "invalid"
-        if self.refused(document, None):
+        if self.refused_document(document):
             return "invalid"
         operation = get_operation_ast(document, operation_name)
         if not isinstance(operation, OperationDefinitionNode):
@@ -105,6 +105,13 @@ class Compiler:
         if isinstance(plan, str):
             self.counts[f"generic: {plan}"] += 1
             return None
+        return await self.run(plan, operation_name, variables, context)
+
+    async def run(
+        self, plan: plans.Plan, operation_name: str | None,
+        variables: Mapping[str, Any] | None, context: Any,
+    ) -> dict[str, Any] | None:
+        """The ``data`` of this request from ``plan``, or None for the generic path."""
         coerced = get_variable_values(
             self.schema._schema, plan.operation.variable_definitions or (), dict(variables or {})
         )
@@ -112,9 +119,10 @@ class Compiler:
             self.counts["fallback: variables"] += 1
             return None
         cost = plan.cost
-        if cost is None or plan.operation.variable_definitions:
+        if cost is None:
             cost = self.cost(plan.document, operation_name, variables)
-            plan.cost = cost
+            if not plan.operation.variable_definitions:  # page sizes may come from variables
+                plan.cost = cost
         self.remember_cost(context, cost)
         if cost > self.limits.max_cost:
             self.counts["fallback: cost"] += 1

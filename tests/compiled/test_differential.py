@@ -149,3 +149,16 @@ async def test_generated_documents_answer_the_same_bytes(db, settings, seed) -> 
     counts = compiled_app.state.compiler.counts
     # the corpus must exercise the compiled path, not only its fallbacks
     assert counts["compiled"] >= DOCUMENTS, counts
+
+
+async def test_summaries_of_sibling_lists_stay_with_their_customers(api, org) -> None:
+    """Each level's batched summaries belong to its own customers (the suite's app verifies
+    the compiled answer against the generic one)."""
+    first, last = await make_customer(org), await make_customer(org)
+    await make_interaction(first, occurred_at=datetime(2026, 1, 1, tzinfo=UTC))
+    await make_interaction(last, occurred_at=datetime(2026, 2, 1, tzinfo=UTC))
+    data = await api.data("""{
+      a: customers(first: 1, orderBy: CREATED_AT_ASC) { nodes { lastInteractionAt } }
+      b: customers(first: 1, orderBy: CREATED_AT_DESC) { nodes { lastInteractionAt } } }""")
+    assert data["a"]["nodes"][0]["lastInteractionAt"].startswith("2026-01-01")
+    assert data["b"]["nodes"][0]["lastInteractionAt"].startswith("2026-02-01")
