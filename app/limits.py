@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth import api_keys
-from auth.identity import ALGORITHM, ISSUER
+from auth.identity import verified_claims
 from core.config import Settings
 from db import api_key as keys
 
@@ -106,10 +106,7 @@ def _unexpired(row: dict[str, object] | None) -> bool:
 def user_of(token: str, settings: Settings) -> str | None:
     """The user id a validly signed, unexpired access token names (no database needed)."""
     try:
-        claims = jwt.decode(
-            token, settings.secret_key, algorithms=[ALGORITHM], issuer=ISSUER,
-            options={"require": ["sub", "exp"]},
-        )
+        claims = verified_claims(token, settings)
     except jwt.InvalidTokenError:
         return None
     return str(claims["sub"]) if claims.get("typ") == "access" else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -22,6 +23,7 @@ from db.enums import ROLE_RANK, Role
 # time); the token's own expiry is still checked on every request.
 VIEWER_CACHE_SIZE = 10_000
 _ACTIVE: dict[str, tuple[float, float, Viewer]] = {}
+_SIGNED: dict[str, tuple[str, dict[str, Any]]] = {}  # verified tokens: (key, claims)
 ALGORITHM = "HS256"
 ISSUER = "crm"
 _hasher = PasswordHasher()
@@ -101,10 +103,7 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
             raise AppError(ErrorCode.UNAUTHENTICATED, "access token expired")
         return known[2]
     try:
-        claims = jwt.decode(
-            token, settings.secret_key, algorithms=[ALGORITHM], issuer=ISSUER,
-            options={"require": ["sub", "exp", "iat", "org"]},
-        )
+        claims = verified_claims(token, settings)
         user_id = int(claims["sub"])
     except jwt.ExpiredSignatureError:
         raise AppError(ErrorCode.UNAUTHENTICATED, "access token expired") from None
@@ -122,6 +121,27 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
         if len(_ACTIVE) > VIEWER_CACHE_SIZE:
             _ACTIVE.pop(next(iter(_ACTIVE)))  # the oldest entry
     return viewer
+
+
+def verified_claims(token: str, settings: Settings) -> dict[str, Any]:
+    """The claims of a token this server signed, as ``jwt.decode`` checks them.
+
+    The signature is checked once per token (a bounded cache keeps the claims of tokens that
+    passed); the expiry is checked on every call, and raises ``jwt.ExpiredSignatureError``.
+    """
+    known = _SIGNED.get(token)
+    if known is None or known[0] != settings.secret_key:
+        claims: dict[str, Any] = jwt.decode(
+            token, settings.secret_key, algorithms=[ALGORITHM], issuer=ISSUER,
+            options={"require": ["sub", "exp", "iat", "org"]},
+        )
+        _SIGNED[token] = (settings.secret_key, claims)
+        if len(_SIGNED) > VIEWER_CACHE_SIZE:
+            _SIGNED.pop(next(iter(_SIGNED)))  # the oldest entry
+        return claims
+    if float(known[1]["exp"]) <= time.time():
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return known[1]
 
 
 def forget_viewers() -> None:
