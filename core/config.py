@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # refused in production; long enough that signing with it raises no key-length warning
@@ -95,6 +96,18 @@ class Settings(BaseSettings):
     ml_rescore_interval_seconds: float = Field(default=600.0, ge=0)  # 0: no background rescoring
     ml_max_score_age_seconds: int = Field(default=86_400, ge=60)
     ml_rescore_batch: int = Field(default=50_000, ge=1)
+    # retrain every organization with orders once its last run is this old, and train those
+    # that have none soon after start (the demo's predictions within a minute); 0: never
+    ml_retrain_interval: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
+    ml_retrain_check_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("ml_retrain_interval", mode="before")
+    @classmethod
+    def _seconds_or_duration(cls, value: object) -> object:
+        """``86400``, ``P1D`` or ``1 day``: plain numbers are seconds."""
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
 
     # abuse resistance (issue 6B): query limits, rate limits, login throttling, HTTP hardening
     query_max_depth: int = Field(default=12, ge=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -230,16 +230,49 @@ async def _rescore_forever(trainer: Trainer, interval: float) -> None:
             log.exception("background re-scoring failed; trying again later")
 
 
+async def retrain_due(
+    trainer: Trainer, settings: Settings, among: Sequence[int] | None = None
+) -> list[int]:
+    """Start a live training run for every organization (``among`` these, if given) due one;
+    returns the runs started."""
+    started = []
+    now = datetime.now(UTC)
+    for org_id in await predictions.organizations_due_for_training(
+        trained_before=now - settings.ml_retrain_interval, among=among
+    ):
+        run, created = await predictions.start_run(
+            org_id=org_id, user_id=None, as_of=now, horizon_days=settings.ml_horizon_days,
+            backtest=False,
+        )
+        if created:  # another server process may have queued it first
+            log.info("training the models of organization %s (run %s)", org_id, run["id"])
+            trainer.start(run["id"])
+            started.append(int(run["id"]))
+    return started
+
+
+async def _retrain_forever(trainer: Trainer, settings: Settings) -> None:
+    while True:
+        try:
+            await retrain_due(trainer, settings)
+        except Exception:
+            log.exception("scheduling training failed; trying again later")
+        await asyncio.sleep(settings.ml_retrain_check_seconds)
+
+
 @asynccontextmanager
 async def prediction_service(app: Any, settings: Settings) -> AsyncIterator[None]:
-    """App service: periodic re-scoring of changed customers, and the worker pool's shutdown."""
+    """App service: scheduled training, periodic re-scoring of changed customers, and the
+    worker pool's shutdown."""
     trainer = trainer_for(app.state.database_url, settings)
     interval = settings.ml_rescore_interval_seconds
-    task = asyncio.create_task(_rescore_forever(trainer, interval)) if interval > 0 else None
+    tasks = [asyncio.create_task(_rescore_forever(trainer, interval))] if interval > 0 else []
+    if settings.ml_retrain_interval:
+        tasks.append(asyncio.create_task(_retrain_forever(trainer, settings)))
     try:
         yield
     finally:
-        if task is not None:
+        for task in tasks:
             task.cancel()
         await close_trainers()
 

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -23,6 +24,9 @@ import pytest
 
 from core import database
 from core.config import Settings
+
+# servers and workers the tests start as processes inherit this: no training by schedule
+os.environ.setdefault("CRM_ML_RETRAIN_INTERVAL", "0")
 
 
 def _server_url() -> Iterator[str]:
@@ -72,6 +76,7 @@ def settings() -> Settings:
         # every query a test sends through the app also runs on the generic executor, and a
         # compiled answer that differs fails the request (app/main.py CrmGraphQL._verify)
         compiled_verify=True,
+        ml_retrain_interval=timedelta(0),  # tests train when they mean to
     )
 
 
