@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -192,6 +193,21 @@ async def _ensure_demo(url: str, settings: Settings) -> None:
         await _seed(url, settings, DEMO_ORG, SeedPlan(customers=DEMO_CUSTOMERS))
 
 
+def _use_dev_mailbox(settings: Settings) -> bool:
+    """Point email at a local catcher when no SMTP server is configured (the embedded demo):
+    the outbox worker runs in the server and what it sends is readable at /dev/mailbox."""
+    if "smtp_host" in settings.model_fields_set or settings.dev_mailbox_port is not None:
+        return settings.dev_mailbox_port is not None
+    with socket.socket() as probe:  # a free port, shared by every server process
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    os.environ.update({
+        "CRM_DEV_MAILBOX_PORT": str(port), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+        "SMTP_TLS": "none", "CRM_EMAIL_WORKER_IN_PROCESS": "true",
+    })
+    return True
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -202,11 +218,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(_with_db(url, settings, lambda: _ensure_demo(url, settings)))
     # worker processes read the same settings from the environment
     os.environ["DATABASE_URL"] = url
+    mailbox = embedded and args.demo and _use_dev_mailbox(settings)
     get_settings.cache_clear()
     scheme = "https" if args.ssl_certfile else "http"
-    console.print(f"GraphiQL: [bold]{scheme}://{args.host}:{args.port}/graphql[/bold]")
+    base = f"{scheme}://{args.host}:{args.port}"
+    console.print(f"GraphiQL: [bold]{base}/graphql[/bold]")
     if embedded and args.demo:
         console.print(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    if mailbox:
+        console.print(f"Email the demo sends: [bold]{base}/dev/mailbox[/bold]")
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the embedded
     # PostgreSQL be stopped by this process's exit handlers instead of killing the process
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

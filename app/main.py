@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import email_routes, security_headers
+from app import email_routes, mailbox_routes, security_headers
 from app.graphiql import graphiql_routes
 from app.limits import RateLimitMiddleware
 from app.view import CrmGraphQL
@@ -27,7 +27,7 @@ from core import database
 from core.config import Settings, get_settings
 from core.errors import ErrorCode
 from ml.jobs import prediction_service
-from services.email import outbox
+from services.email import mailbox, outbox
 from services.live import pubsub
 from services.webhooks import delivery as webhook_delivery
 
@@ -40,6 +40,7 @@ Service = Callable[[Starlette, Settings], AbstractAsyncContextManager[None]]
 GC_YOUNG_THRESHOLD = 50_000
 SERVICES: list[Service] = []
 SERVICES.append(pubsub.service)
+SERVICES.append(mailbox.service)  # before the outbox worker that may send to it
 SERVICES.append(outbox.service)
 SERVICES.append(prediction_service)
 SERVICES.append(tokens.service)
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/readyz", readyz),
             *graphiql_routes(),
             *email_routes.routes(),
+            *mailbox_routes.routes(settings),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

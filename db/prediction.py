@@ -214,7 +214,8 @@ async def organizations_due_for_training(
     in flight."""
     rows = await fetch(
         "SELECT o.id FROM organization o"
-        " WHERE ($2::bigint[] IS NULL OR o.id = ANY($2::bigint[])) AND EXISTS (SELECT 1 FROM customer_order c WHERE c.organization_id = o.id"
+        " WHERE ($2::bigint[] IS NULL OR o.id = ANY($2::bigint[]))"
+        " AND EXISTS (SELECT 1 FROM customer_order c WHERE c.organization_id = o.id"
         "   AND c.status = 'PAID')"
         " AND NOT EXISTS (SELECT 1 FROM training_run r WHERE r.organization_id = o.id"
         "   AND (r.status IN ('PENDING', 'RUNNING')"
