@@ -225,6 +225,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"GraphiQL: [bold]{base}/graphql[/bold]")
     if embedded and args.demo:
         console.print(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        os.environ.setdefault("CRM_GRAPHIQL_LOGIN", f"{DEMO_EMAIL} {DEMO_PASSWORD}")
     if mailbox:
         console.print(f"Email the demo sends: [bold]{base}/dev/mailbox[/bold]")
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the embedded

@@ -23,6 +23,7 @@ from db.enums import ROLE_RANK, Role
 # time); the token's own expiry is still checked on every request.
 VIEWER_CACHE_SIZE = 10_000
 _ACTIVE: dict[str, tuple[float, float, Viewer]] = {}
+EXPIRED = "access token expired: get a new one with the refreshToken mutation, or log in again"
 _SIGNED: dict[str, tuple[str, dict[str, Any]]] = {}  # verified tokens: (key, claims)
 ALGORITHM = "HS256"
 ISSUER = "crm"
@@ -100,13 +101,13 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
     known = _ACTIVE.get(token)
     if known is not None and known[0] > time.monotonic():
         if known[1] <= time.time():  # as jwt.decode checks ``exp``
-            raise AppError(ErrorCode.UNAUTHENTICATED, "access token expired")
+            raise AppError(ErrorCode.UNAUTHENTICATED, EXPIRED)
         return known[2]
     try:
         claims = verified_claims(token, settings)
         user_id = int(claims["sub"])
     except jwt.ExpiredSignatureError:
-        raise AppError(ErrorCode.UNAUTHENTICATED, "access token expired") from None
+        raise AppError(ErrorCode.UNAUTHENTICATED, EXPIRED) from None
     except (jwt.InvalidTokenError, ValueError):
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token") from None
     if claims.get("typ") != "access":

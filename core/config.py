@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # development: catch outgoing email on this local port into <data_dir>/mailbox, readable at
     # /dev/mailbox (crm serve turns it on for the embedded demo when no SMTP server is set)
     dev_mailbox_port: int | None = Field(default=None, ge=1, le=65535)
+    # "email password" filled into GraphiQL's welcome text (crm serve sets the demo account's)
+    graphiql_login: str | None = None
     email_worker_concurrency: int = Field(default=2, ge=1, le=64)
     email_batch_size: int = Field(default=20, ge=1, le=1000)
     email_poll_seconds: float = Field(default=2.0, gt=0)

@@ -138,3 +138,11 @@ def api(http: httpx.AsyncClient, admin, settings: Settings):  # type: ignore[no-
     from tests.factories import Api, token_for
 
     return Api(http, token_for(admin, settings))
+
+
+@pytest.fixture(scope="session")
+async def demo(db: str, settings: Settings):  # type: ignore[no-untyped-def]
+    """A seeded demo organization trained by the server's schedule (see tests/demo.py)."""
+    from tests.demo import trained_demo
+
+    return await trained_demo(db, settings)
