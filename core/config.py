@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     email_max_message_bytes: int = Field(default=2 * 1024 * 1024, ge=10_000)
     email_rate_per_second: float = Field(default=20.0, gt=0)
     email_rate_burst: int = Field(default=100, ge=1)
-    email_lease_seconds: float = Field(default=300.0, gt=0)
+    # a claimed email's lease; its worker renews it every third of it while alive, so a killed
+    # worker's emails are due again within this (services/email/outbox_lease.py)
+    email_lease_seconds: float = Field(default=15.0, ge=0.3)
     email_max_attempts: int = Field(default=8, ge=1)
     email_retry_base_seconds: float = Field(default=30.0, gt=0)
     email_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
