@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=1, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # while the database is down, requests fail after this (503) instead of waiting on it
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
     secret_key: str = DEFAULT_SECRET
     access_token_ttl_seconds: int = Field(default=900, ge=60)
