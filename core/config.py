@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # (the test suite turns this on, so every query a test sends is a differential test)
     compiled_verify: bool = False
     log_level: str = "INFO"
+    # after SIGTERM: how long in-flight requests and deliveries may take to finish
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # live subscriptions (issue 4): events a subscriber may fall behind, event log retention
     subscription_queue_size: int = Field(default=1000, ge=1)

@@ -212,7 +212,7 @@ async def service(app: Any, settings: Settings) -> AsyncIterator[None]:
         return
     worker = Worker(settings, database_url=app.state.database_url)
     async with background.running(
-        worker, "email-outbox-worker", settings.smtp_timeout_seconds + 5
+        worker, "email-outbox-worker", settings.shutdown_timeout_seconds
     ):
         yield
 
@@ -232,10 +232,25 @@ async def run_worker(settings: Settings, database_url: str, org_slugs: Sequence[
         org_ids = [org.id for org in found if org is not None]
     worker = Worker(settings, database_url=database_url, org_ids=org_ids)
     loop = asyncio.get_running_loop()
+    running = asyncio.create_task(worker.run())
+
+    def stop() -> None:
+        # the emails in hand may finish within the deadline; after it they are abandoned
+        # (unsent or not, their leases run out and another worker sends them)
+        worker.stop()
+        loop.call_later(settings.shutdown_timeout_seconds, running.cancel)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, worker.stop)
+        loop.add_signal_handler(sig, stop)
     log.info("email worker %s started (%s senders)", worker.name,
              settings.email_worker_concurrency)
-    await worker.run()
+    try:
+        await running
+    except asyncio.CancelledError:
+        if not worker.stopping.is_set():
+            raise
+        log.warning("email worker %s did not finish within %.0fs; its leases will run out",
+                    worker.name, settings.shutdown_timeout_seconds)
+        return 1
     log.info("email worker %s stopped", worker.name)
     return 0
