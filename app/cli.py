@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import signal
 import sys
@@ -218,7 +219,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop="uvloop" if sys.platform != "win32" else "auto",
         # SIGTERM: stop accepting, close websockets with 1012 (service restart), let requests
         # in flight finish within the deadline, then stop the background services
-        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
     )
     return 0
 

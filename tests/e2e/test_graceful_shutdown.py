@@ -73,13 +73,13 @@ async def test_sigterm_finishes_the_request_in_flight_and_closes_websockets_with
         await asyncio.sleep(0.3)  # the request's head has reached the server
         serve.process.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
+        await asyncio.wait_for(sock.ws.wait_closed(), 20)
         with pytest.raises(ConnectionClosed) as closed:
-            async with asyncio.timeout(20):
-                await sock.ws.wait_closed()
-                await sock.ws.recv()
+            await sock.ws.recv()
         # the listening socket is closed before websockets are: nothing new is accepted
-        with pytest.raises(httpx.ConnectError):
-            await httpx.AsyncClient(base_url=serve.http).get("/healthz")
+        async with httpx.AsyncClient(base_url=serve.http) as fresh:
+            with pytest.raises(httpx.ConnectError):
+                await fresh.get("/healthz")
         assert serve.process.poll() is None  # still finishing the request in flight
         release.set()
         response = await in_flight
