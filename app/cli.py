@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import signal
 import socket
@@ -237,6 +238,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,  # app.main logs requests without query strings (they hold variables)
         ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
         loop="uvloop" if sys.platform != "win32" else "auto",
+        # SIGTERM: stop accepting, close websockets with 1012 (service restart), let requests
+        # in flight finish within the deadline, then stop the background services
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
     )
     return 0
 

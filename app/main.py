@@ -3,6 +3,7 @@ middleware."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import email_routes, mailbox_routes, security_headers
 from app.graphiql import graphiql_routes
 from app.limits import RateLimitMiddleware
+from app.unavailable import DatabaseUnavailableMiddleware
 from app.view import CrmGraphQL
 from auth import tokens
 from core import database
@@ -135,7 +137,9 @@ async def readyz(request: Request) -> Response:
     """The database answers and every migration is applied."""
     state: Any = request.app.state
     try:
-        pending = await database.pending_migrations(state.database_url, state.settings)
+        # bounded: a load balancer's probe must get its answer while the database is away
+        async with asyncio.timeout(state.settings.db_connect_timeout_seconds + 1):
+            pending = await database.pending_migrations(state.database_url, state.settings)
     except Exception:
         log.warning("readiness check failed", exc_info=True)
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
@@ -185,6 +189,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(DatabaseUnavailableMiddleware),
             *security_headers.middleware(settings),
             Middleware(RateLimitMiddleware, settings=settings),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=1, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # while the database is down, requests fail after this (503) instead of waiting on it
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
     secret_key: str = DEFAULT_SECRET
     access_token_ttl_seconds: int = Field(default=900, ge=60)
@@ -44,6 +46,8 @@ class Settings(BaseSettings):
     # (the test suite turns this on, so every query a test sends is a differential test)
     compiled_verify: bool = False
     log_level: str = "INFO"
+    # after SIGTERM: how long in-flight requests and deliveries may take to finish
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # live subscriptions (issue 4): events a subscriber may fall behind, event log retention
     subscription_queue_size: int = Field(default=1000, ge=1)
@@ -78,7 +82,9 @@ class Settings(BaseSettings):
     email_max_message_bytes: int = Field(default=2 * 1024 * 1024, ge=10_000)
     email_rate_per_second: float = Field(default=20.0, gt=0)
     email_rate_burst: int = Field(default=100, ge=1)
-    email_lease_seconds: float = Field(default=300.0, gt=0)
+    # a claimed email's lease; its worker renews it every third of it while alive, so a killed
+    # worker's emails are due again within this (services/email/outbox_lease.py)
+    email_lease_seconds: float = Field(default=15.0, ge=0.3)
     email_max_attempts: int = Field(default=8, ge=1)
     email_retry_base_seconds: float = Field(default=30.0, gt=0)
     email_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
