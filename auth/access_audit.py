@@ -34,5 +34,5 @@ def event(
 async def record(
     context: Any, action: str, *, target: tuple[str, int] | None = None, count: int | None = None
 ) -> None:
-    """Append the audit event of ``action`` by this request's viewer."""
-    await audit.record(event(context, action, target=target, count=count))
+    """Append the audit event of ``action`` by this request's viewer (once per request)."""
+    await audit.record_once(event(context, action, target=target, count=count))

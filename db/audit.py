@@ -64,6 +64,24 @@ async def record(event: Event, using: BaseDBAsyncClient | None = None) -> None:
     )
 
 
+async def record_once(event: Event) -> None:
+    """Append ``event`` unless its request already recorded the same action on the same target
+    (a query's resolver may run twice in one request: a compiled plan, then the generic
+    executor that verifies or replaces it)."""
+    await fetch(
+        "INSERT INTO audit_event (organization_id, actor_user_id, actor_api_key_id, action,"
+        " target_type, target_id, changed_fields, request_id, ip, item_count, created_at)"
+        " SELECT $1::bigint, $2::bigint, $3::bigint, $4::text, $5::text, $6::bigint, $7::text[],"
+        " $8::text, $9::text, $10::int, now() WHERE $8::text IS NULL"
+        " OR NOT EXISTS (SELECT 1 FROM audit_event WHERE organization_id = $1"
+        " AND target_type IS NOT DISTINCT FROM $5 AND target_id IS NOT DISTINCT FROM $6"
+        " AND action = $4 AND request_id = $8)",
+        [event.organization_id, event.actor_user_id, event.actor_api_key_id, event.action,
+         event.target_type, event.target_id, sorted(set(event.changed_fields)),
+         event.request_id, event.ip, event.item_count],
+    )
+
+
 def source(org_id: int, f: AuditFilter) -> Source:
     """The organization's audit events matching ``f``, as a pageable source."""
     params = Params()

@@ -350,8 +350,9 @@ CLEAR = {
     "email": "jane.doe@example.com", "phone": "+4930123456",
     "address": {"street": "Main St 1", "city": "Berlin", "postalCode": "10115", "country": "DE"},
     "customFields": {"birthday": "1990-02-03", "tier": "gold"},
-    "interactions": {"nodes": [{"subject": "Re: offer", "body": "My IBAN is DE89...",
-                                "metadata": {"from": "jane.doe@example.com", "messageId": "<m1>"}}]},
+    "interactions": {"nodes": [{
+        "subject": "Re: offer", "body": "My IBAN is DE89...",
+        "metadata": {"from": "jane.doe@example.com", "messageId": "<m1>"}}]},
 }
 MASKED = {
     "email": "j***@example.com", "phone": "***56",

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from asyncpg.exceptions import RaiseError
 
-from db.enums import Role
 from db.sql import fetch
 from tests.factories import Api, gid, make_customer, make_interaction, make_user, token_for
 from tests.security_helpers import make_key
