@@ -70,8 +70,8 @@ async def use_by_hash(secret_hash: str, now: datetime) -> dict[str, Any] | None:
         " AND (" + _TOUCH_DUE + " OR " + _PII_DUE + ")"
         " RETURNING k.id, k.organization_id, k.pii_audited_at = $2 AS pii_audited),"
         " audited AS (INSERT INTO audit_event (organization_id, actor_api_key_id, action,"
-        " target_type, target_id, changed_fields, created_at)"
-        f" SELECT organization_id, id, '{PII_AUDIT_ACTION}', 'ApiKey', id, '{{}}', $2"
+        " changed_fields, created_at)"
+        f" SELECT organization_id, id, '{PII_AUDIT_ACTION}', '{{}}', $2"
         " FROM touched WHERE pii_audited RETURNING id)"
         " SELECT found.*, o.personal_custom_fields FROM found"
         " JOIN organization o ON o.id = found.organization_id",

@@ -146,7 +146,7 @@ async def test_use_of_pii_read_is_audited_once_per_key_and_period(http) -> None:
     [event] = await audit_events(org.id, PII_AUDIT_ACTION)
     key_id = (await fetch_one("SELECT id FROM api_key WHERE secret_hash = $1",
                               [api_keys.hash_secret(reader)]) or {})["id"]
-    assert (event["actor_api_key_id"], event["target_type"]) == (key_id, "ApiKey")
+    assert (event["actor_api_key_id"], event["target_id"]) == (key_id, None)
     # the next period's first request is audited again
     await fetch("UPDATE api_key SET pii_audited_at = pii_audited_at - $2::interval"
                 " WHERE id = $1", [key_id, PII_AUDIT_EVERY])
