@@ -3,7 +3,8 @@
 Two subscriptions share a group, and so one execution and one encoded payload per event, only
 when everything that can change the bytes is equal: the document, operation name and variables
 (which hold the filter), and the permission context (organization, role, API key or not, the
-key's scopes, PII masking). Nothing reachable from a subscription depends on who the user is;
+key's scopes, PII masking with its personal custom fields). Nothing reachable from a
+subscription depends on who the user is;
 the one per-socket value, the request id of masked internal errors, never leaves a group: a
 result with errors is not shared and each member executes it as before.
 """
@@ -27,7 +28,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from auth.context import Context
-from auth.pii import hides_pii
+from auth.pii import masking
 from services.live import fanout
 
 
@@ -44,7 +45,7 @@ def group_key(
         return None
     return (
         query, operation_name, canonical, viewer.organization_id, viewer.role, viewer.is_key,
-        tuple(sorted(viewer.key_scopes)) if viewer.is_key else (), hides_pii(context),
+        tuple(sorted(viewer.key_scopes)) if viewer.is_key else (), masking(context),
     )
 
 

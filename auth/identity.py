@@ -11,11 +11,12 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from auth.scopes import ROLE_SCOPES
+from auth.scopes import ROLE_SCOPES, Scope
 from core.config import Settings
 from core.errors import AppError, ErrorCode
 from db import user as users
 from db.enums import ROLE_RANK, Role
+from db.user import DEFAULT_PII_ROLES, pii_roles
 
 # The viewer of a verified access token, with its user's role and active flag as last read:
 # a request within ``viewer_cache_seconds`` of the last read skips the signature check and the
@@ -41,6 +42,9 @@ class Viewer:
     role: Role
     api_key_id: int | None = None
     key_scopes: frozenset[str] = frozenset()
+    # the organization's privacy settings as last read (cached with the viewer)
+    pii_roles: frozenset[Role] = DEFAULT_PII_ROLES
+    personal_fields: frozenset[str] = frozenset()
 
     def can(self, role: Role) -> bool:
         """Whether the viewer's role includes ``role``."""
@@ -51,10 +55,20 @@ class Viewer:
         """Whether an API key (not a person) is calling."""
         return self.api_key_id is not None
 
+    @property
+    def reads_pii(self) -> bool:
+        """Whether personal data is shown to this viewer unmasked: keys with ``pii:read``,
+        users whose role is one of the organization's PII roles."""
+        if self.is_key:
+            return Scope.PII_READ in self.key_scopes
+        return self.role in self.pii_roles
+
     def has_scope(self, scope: str) -> bool:
         """Whether the key has ``scope``, or the user's role implies it."""
         if self.is_key:
             return scope in self.key_scopes
+        if scope == Scope.PII_READ:
+            return self.reads_pii
         return scope in ROLE_SCOPES[self.role]
 
 
@@ -115,7 +129,11 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
     row = await users.get_active(user_id)
     if row is None or row["organization_id"] != claims["org"]:
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
-    viewer = Viewer(int(row["id"]), int(row["organization_id"]), Role(row["role"]))
+    viewer = Viewer(
+        int(row["id"]), int(row["organization_id"]), Role(row["role"]),
+        pii_roles=pii_roles(row["pii_roles"]),
+        personal_fields=frozenset(row["personal_custom_fields"] or ()),
+    )
     if settings.viewer_cache_seconds > 0:
         deadline = time.monotonic() + settings.viewer_cache_seconds
         _ACTIVE[token] = (deadline, float(claims["exp"]), viewer)

@@ -22,8 +22,9 @@ class Scope(StrEnum):
 
 
 S = Scope
+# pii:read is no role's by rank: users read personal data by their organization's PII roles
 _READ = frozenset({S.CUSTOMERS_READ, S.INTERACTIONS_READ, S.ORDERS_READ, S.EMAIL_READ,
-                   S.PREDICTIONS_READ, S.PII_READ})
+                   S.PREDICTIONS_READ})
 _WRITE = _READ | {S.CUSTOMERS_WRITE, S.INTERACTIONS_WRITE, S.ORDERS_WRITE, S.EMAIL_SEND}
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.VIEWER: _READ,
@@ -65,6 +66,8 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     # shows the merged record and every conflicting value: contact data unmasked
     "Query.mergeCustomersPreview": (S.CUSTOMERS_READ, S.PII_READ),
     "Query.customerMergedInto": (S.CUSTOMERS_READ,),
+    "Query.privacySettings": (S.CUSTOMERS_READ,),
+    "Mutation.updatePrivacySettings": (S.ADMIN,),
     "Mutation.createCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.updateCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.deleteCustomer": (S.CUSTOMERS_WRITE,),

@@ -39,7 +39,7 @@ from graphql import (
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
-from auth.pii import MASKS
+from auth.pii import MASKS, Mask
 from auth.scopes import NESTED_SCOPES, Scope
 from compiled.batches import BATCHES, Batch
 
@@ -68,7 +68,7 @@ class Field:
     serialize: Serialize | None = None  # leaves only
     kind: str = "other"  # the serializer's shortcut (str, bool, int, float, datetime, enum)
     enum_names: dict[Any, str] = field(default_factory=dict)  # enum leaves: value -> name
-    mask: Callable[[Any], Any] | None = None  # applied for keys without pii:read
+    mask: Mask | None = None  # applied for viewers who may not read personal data
     child: Selection | None = None  # objects only
     selected: frozenset[str] | None = None  # connections: the fields asked of their nodes
     typename: str | None = None  # ``__typename``: the constant it answers
@@ -101,7 +101,7 @@ class Plan:
     fragments: dict[str, FragmentDefinitionNode]
     roots: list[RootField]
     scopes: frozenset[Scope] = field(default_factory=frozenset)
-    masked: bool = False  # some selected field is masked for keys without pii:read
+    masked: bool = False  # some selected field is masked for viewers without PII access
     argument_fields: list[Field] = field(default_factory=list)
     cost: int | None = None  # the query cost, once known (kept when no variables change it)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import FieldError
-from db import bulk
+from db import audit, bulk
 from db import customer as customers
 from db.models import Organization
 from db.sql import fetch
@@ -165,7 +165,15 @@ async def import_csv(
     if progress:
         progress(reader.bytes_read)
     report.rejected.sort(key=lambda r: r.line)
+    await _audit(f"cliImport{kind.title()}", organization.id,
+                 report.created + report.updated + report.unchanged)
     return report
+
+
+async def _audit(action: str, org_id: int, count: int) -> None:
+    """Audit a bulk transfer of personal data. It has no actor: whoever runs the CLI holds
+    the database's credentials, beyond any role."""
+    await audit.record(audit.Event(organization_id=org_id, action=action, item_count=count))
 
 
 async def _upsert(
@@ -193,5 +201,6 @@ async def export_csv(kind: Kind, org: str, out: TextIO) -> int:
         writer.writerows(format_row(kind, row) for row in rows)
         count += len(rows)
         if len(rows) < EXPORT_BATCH:
+            await _audit(f"cliExport{kind.title()}", organization.id, count)
             return count
         after = (rows[-1]["sort_key"], rows[-1]["id"])

@@ -59,24 +59,28 @@ async def test_fifty_subscribers_of_one_document_cost_one_execution_per_event(
 
 async def test_permission_contexts_get_their_own_groups_and_bytes(live, org, settings) -> None:
     customer = await make_customer(org, email="jane@example.com")
-    user = token_for(await make_user(org, role=Role.VIEWER), settings)
+    user = token_for(await make_user(org, role=Role.AGENT), settings)
+    viewer = token_for(await make_user(org, role=Role.VIEWER), settings)  # reads no PII
     masked_key = await make_key(org.id, ["interactions:read", "customers:read"])
     async with (
         GraphQLSocket.open(live.url, user) as people,
+        GraphQLSocket.open(live.url, viewer) as viewers,
         GraphQLSocket.open(live.url, masked_key) as partner,
     ):
         ops = {"user": (people, await people.subscribe(EMAILS)),
+               "viewer": (viewers, await viewers.subscribe(EMAILS)),
                "key": (partner, await partner.subscribe(EMAILS))}
-        await live.subscribed(org.id, 2)
-        assert fanout_of(live).group_count() == 2
+        await live.subscribed(org.id, 3)
+        assert fanout_of(live).group_count() == 3
         before = fanout_of(live).executions
         interaction = await make_interaction(customer)
         got = {name: await socket.data(op) for name, (socket, op) in ops.items()}
     assert got["user"]["interactionCreated"] == {
         "id": gid(interaction), "customer": {"email": "jane@example.com"}}
-    assert got["key"]["interactionCreated"] == {
-        "id": gid(interaction), "customer": {"email": "j***@example.com"}}
-    assert fanout_of(live).executions - before == 2
+    for masked in ("viewer", "key"):
+        assert got[masked]["interactionCreated"] == {
+            "id": gid(interaction), "customer": {"email": "j***@example.com"}}
+    assert fanout_of(live).executions - before == 3
 
 
 async def test_variables_and_filters_split_groups(live, org, settings) -> None:

@@ -189,3 +189,23 @@ async def test_mutations_stay_on_the_generic_path_and_are_audited(
                        [world["customer"].id])
     assert [r["action"] for r in rows] == ["updateCustomer"]
     assert client.counts["generic: mutation operation"] == 1
+
+
+async def test_viewers_see_personal_data_masked_on_the_compiled_path(
+    client: Client, org, settings
+) -> None:
+    from db.sql import fetch
+
+    await fetch("UPDATE organization SET personal_custom_fields = '{birthday}' WHERE id = $1",
+                [org.id])
+    customer = await make_customer(org, phone="+4930123456",
+                                   custom_fields={"birthday": "1990-02-03", "tier": 1})
+    await make_interaction(customer, body="secret", metadata={"to": ["a@example.com"]})
+    query = """query($id: ID!) { customer(id: $id) { phone customFields
+      interactions(first: 1) { nodes { body metadata } } } }"""
+    viewer = token_for(await make_user(org, role=Role.VIEWER), settings)
+    seen = (await client.post(query, viewer, id=gid(customer))).json()["data"]["customer"]
+    assert seen == {"phone": "***56", "customFields": {"birthday": "***", "tier": 1},
+                    "interactions": {"nodes": [{"body": "***",
+                                                "metadata": {"to": ["a***@example.com"]}}]}}
+    assert client.counts["compiled"] == 1

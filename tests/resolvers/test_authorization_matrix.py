@@ -55,8 +55,11 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Query.exportCustomerData": (M, (CR, PII)),
     "Query.customerDuplicates": (V, (CR,)),
     "Query.findDuplicateCustomers": (V, (CR,)),
-    "Query.mergeCustomersPreview": (V, (CR, PII)),
+    # shows personal data: users of the organization's PII roles (by default AGENT and up)
+    "Query.mergeCustomersPreview": (A, (CR, PII)),
     "Query.customerMergedInto": (V, (CR,)),
+    "Query.privacySettings": (V, (CR,)),
+    "Mutation.updatePrivacySettings": (AD, (ADM,)),
     "Mutation.login": (PUBLIC, PUBLIC),
     "Mutation.refreshToken": (PUBLIC, PUBLIC),
     "Mutation.logout": (PUBLIC, PUBLIC),
@@ -337,3 +340,60 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
 
     webhook = await Webhook.get(id=other["webhook"].id)
     assert (webhook.secret, webhook.enabled) == ("s" * 32, True)
+
+
+# Personal data: who reads it unmasked, by default and after an ADMIN changes the roles.
+PERSONAL = """query($c: ID!) { customer(id: $c) {
+  email phone address { street city postalCode country } customFields
+  interactions(first: 1) { nodes { subject body metadata } } } }"""
+CLEAR = {
+    "email": "jane.doe@example.com", "phone": "+4930123456",
+    "address": {"street": "Main St 1", "city": "Berlin", "postalCode": "10115", "country": "DE"},
+    "customFields": {"birthday": "1990-02-03", "tier": "gold"},
+    "interactions": {"nodes": [{
+        "subject": "Re: offer", "body": "My IBAN is DE89...",
+        "metadata": {"from": "jane.doe@example.com", "messageId": "<m1>"}}]},
+}
+MASKED = {
+    "email": "j***@example.com", "phone": "***56",
+    "address": {"street": "***", "city": "***", "postalCode": "***", "country": "DE"},
+    "customFields": {"birthday": "***", "tier": "gold"},
+    # the subject stays: it is the timeline's headline (write personal details in the body)
+    "interactions": {"nodes": [{"subject": "Re: offer", "body": "***",
+                                "metadata": {"from": "j***@example.com", "messageId": "<m1>"}}]},
+}
+# principal -> reads personal data, with the default settings and with piiRoles [VIEWER]
+PII_EXPECTED: dict[str, tuple[bool, bool]] = {
+    "VIEWER": (False, True), "AGENT": (True, False), "MANAGER": (True, False),
+    "ADMIN": (True, True), "key": (False, False), "key with pii:read": (True, True),
+}
+
+
+async def test_personal_data_by_role_and_key(http, settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import gid, make_customer, make_interaction
+
+    org = await make_org()
+    customer = await make_customer(
+        org, email="jane.doe@example.com", phone="+4930123456", street="Main St 1",
+        city="Berlin", postal_code="10115", country="DE",
+        custom_fields={"birthday": "1990-02-03", "tier": "gold"},
+    )
+    await make_interaction(customer, subject="Re: offer", body="My IBAN is DE89...",
+                           metadata={"from": "jane.doe@example.com", "messageId": "<m1>"})
+    callers = {role.value: Api(http, token_for(await make_user(org, role=role), settings))
+               for role in RANK}
+    callers["key"] = Api(http, await make_key(org.id, (CR, IR)))
+    callers["key with pii:read"] = Api(http, await make_key(org.id, (CR, IR, PII)))
+    admin = callers["ADMIN"]
+    settings_doc = """mutation($roles: [Role!]) { updatePrivacySettings(input: {
+        piiRoles: $roles, personalCustomFields: ["birthday"]}) {
+        privacySettings { piiRoles personalCustomFields } errors { code } } }"""
+    payload = (await admin.data(settings_doc, roles=None))["updatePrivacySettings"]
+    assert payload["privacySettings"] == {
+        "piiRoles": ["ADMIN", "MANAGER", "AGENT"], "personalCustomFields": ["birthday"]}
+    for phase in (0, 1):
+        for who, reads in PII_EXPECTED.items():
+            got = (await callers[who].data(PERSONAL, c=gid(customer)))["customer"]
+            assert got == (CLEAR if reads[phase] else MASKED), (phase, who)
+        payload = (await admin.data(settings_doc, roles=["VIEWER"]))["updatePrivacySettings"]
+        assert payload["privacySettings"]["piiRoles"] == ["ADMIN", "VIEWER"]

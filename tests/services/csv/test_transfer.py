@@ -177,3 +177,17 @@ async def test_large_file_is_imported_in_batches(tmp_path: Path, org) -> None:
     assert (report.created, report.rejected) == (2_500, [])
     assert len(seen) == 3
     assert await Customer.filter(organization=org).count() == 2_500
+
+
+async def test_imports_and_exports_are_audited_with_their_counts(tmp_path: Path, org) -> None:
+    from tests.security_helpers import audit_events
+
+    await make_customer(org, external_ref="A-1")
+    await make_customer(org, external_ref="A-2")
+    out = io.StringIO(newline="")
+    assert await export_csv("customers", org.slug, out) == 2
+    await import_csv("customers", write(tmp_path, out.getvalue()), org.slug)
+    [exported] = await audit_events(org.id, "cliExportCustomers")
+    [imported] = await audit_events(org.id, "cliImportCustomers")
+    assert (exported["item_count"], imported["item_count"]) == (2, 2)
+    assert (exported["actor_user_id"], exported["actor_api_key_id"]) == (None, None)
