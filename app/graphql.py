@@ -41,6 +41,7 @@ from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
 from resolvers.prediction import PredictionMutation, PredictionQuery
 from resolvers.privacy import PrivacyMutation, PrivacyQuery
+from resolvers.product import ProductMutation, ProductQuery
 from resolvers.security import SecurityMutation, SecurityQuery
 from resolvers.subscription import InteractionSubscription
 from resolvers.tokens import TokenMutation
@@ -57,13 +58,14 @@ UNAVAILABLE_RETRY_AFTER = "1"
 
 Query = merge_types(
     "Query",
-    (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, EmailQuery,
+    (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
      WebhookQuery),
 )
 Mutation = merge_types(
     "Mutation",
-    (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, BulkMutation,
+    (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, ProductMutation,
+     BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation),
 )

@@ -23,6 +23,8 @@ class Organization(Model):
     pii_roles = ArrayField("text", null=True)
     # keys of customers' custom fields that hold personal data (masked like contact data)
     personal_custom_fields = ArrayField("text", null=True)
+    # an order naming an unknown SKU: refused (False) or creates an inactive product (True)
+    create_unknown_products = fields.BooleanField(default=False)
 
     class Meta:
         table = "organization"
