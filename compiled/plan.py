@@ -112,16 +112,25 @@ def build(
     """The plan of ``operation`` (a validated query of ``document``), or Unsupported."""
     if operation.operation != OperationType.QUERY:
         raise Unsupported(f"{operation.operation.value} operation")
-    builder = _Builder(schema, document)
     query = schema._schema.query_type
     assert query is not None
+    return build_on(schema, document, operation, query)
+
+
+def build_on(
+    schema: strawberry.Schema, document: DocumentNode, operation: OperationDefinitionNode,
+    root_type: GraphQLObjectType,
+) -> Plan:
+    """The plan of ``operation``'s selection on ``root_type`` (its root fields run by their
+    resolvers), or Unsupported; ``build`` for queries, ``compiled.events`` for subscriptions."""
+    builder = _Builder(schema, document)
     roots = []
-    for key, nodes in builder.collect(query, [operation.selection_set]).items():
+    for key, nodes in builder.collect(root_type, [operation.selection_set]).items():
         name = nodes[0].name.value
         if name.startswith("__"):
             raise Unsupported(f"root {name}")
-        root = builder.field(query, key, nodes, root=True)
-        roots.append(RootField(key, root, query))
+        root = builder.field(root_type, key, nodes, root=True)
+        roots.append(RootField(key, root, root_type))
     return Plan(
         document=document, operation=operation, fragments=builder.fragments, roots=roots,
         scopes=frozenset(builder.scopes), masked=builder.masked,
