@@ -28,8 +28,8 @@ SORTS = {
     s.name: s
     for s in (
         Sort("NAME_ASC", "t.name", "text", descending=False),
-        Sort("PRICE_ASC", "t.price", "number", descending=False),
-        Sort("PRICE_DESC", "t.price", "number", descending=True),
+        Sort("PRICE_ASC", "t.price", "decimal", descending=False),
+        Sort("PRICE_DESC", "t.price", "decimal", descending=True),
         Sort("CREATED_AT_DESC", "t.created_at", "datetime", descending=True),
         Sort("UPDATED_AT_DESC", "t.updated_at", "datetime", descending=True),
     )

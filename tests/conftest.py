@@ -91,7 +91,7 @@ async def db(database_url: str, settings: Settings) -> AsyncIterator[str]:
         await database.disconnect()
 
 
-_COMPILED: list[Counter[str]] = []
+_COMPILED: list[tuple[str, Counter[str]]] = []
 
 
 @pytest.fixture(scope="session")
@@ -99,15 +99,16 @@ def app(db: str, settings: Settings):  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     app = create_app(settings, db)
-    _COMPILED.append(app.state.compiler.counts)
+    _COMPILED.append(("compiled query path", app.state.compiler.counts))
+    _COMPILED.append(("compiled subscription events", app.state.compiler.events.counts))
     return app
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """How much of the suite's query traffic the compiled path answered (and why not)."""
-    for counts in _COMPILED:
+    for label, counts in _COMPILED:
         served = ", ".join(f"{n} {what}" for what, n in counts.most_common(10))
-        terminalreporter.write_line(f"compiled query path: {served}")
+        terminalreporter.write_line(f"{label}: {served or 'none'}")
 
 
 @pytest.fixture

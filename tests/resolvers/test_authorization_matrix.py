@@ -28,6 +28,7 @@ V, A, M, AD = Role.VIEWER, Role.AGENT, Role.MANAGER, Role.ADMIN
 CR, CW = "customers:read", "customers:write"
 IR, IW = "interactions:read", "interactions:write"
 OR, OW = "orders:read", "orders:write"
+PDR, PDW = "products:read", "products:write"
 ER, ES, PR, PII, ADM = "email:read", "email:send", "predictions:read", "pii:read", "admin"
 
 # field -> (least user role or PUBLIC, scopes a key needs or USER_ONLY)
@@ -40,6 +41,8 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Query.interactions": (V, (IR,)),
     "Query.order": (V, (OR,)),
     "Query.orders": (V, (OR,)),
+    "Query.product": (V, (PDR,)),
+    "Query.products": (V, (PDR,)),
     "Query.emailTemplates": (V, (ER,)),
     "Query.emailTemplate": (V, (ER,)),
     "Query.campaign": (V, (ER,)),
@@ -74,6 +77,8 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.logInteraction": (A, (IW,)),
     "Mutation.createOrder": (A, (OW,)),
     "Mutation.updateOrder": (A, (OW,)),
+    "Mutation.createProduct": (A, (PDW,)),
+    "Mutation.updateProduct": (A, (PDW,)),
     "Mutation.sendEmail": (A, (ES,)),
     "Mutation.createEmailTemplate": (M, (ES,)),
     "Mutation.updateEmailTemplate": (M, (ES,)),
@@ -220,6 +225,10 @@ async def other_tenant() -> dict[str, Any]:
     gone = await make_customer(org, name=f"{MARK} gone", deleted_at=datetime.now(UTC))
     interaction = await make_interaction(customer, body=f"{MARK} body")
     order = await make_order(customer)
+    from db.product_models import Product
+
+    product = await Product.create(organization=org, sku=f"{MARK}-1", name=f"{MARK} p",
+                                   price=1, currency="EUR")
     template = await EmailTemplate.create(organization=org, name=f"{MARK} t", subject=MARK,
                                           text=MARK)
     campaign = await Campaign.create(organization=org, template=template, name=f"{MARK} c",
@@ -237,7 +246,7 @@ async def other_tenant() -> dict[str, Any]:
     assert key is not None
     ids = {
         "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
-        "order": gid(order),
+        "order": gid(order), "product": to_global("Product", product.id),
         "template": str(to_global("EmailTemplate", template.id)),
         "campaign": str(to_global("Campaign", campaign.id)),
         "run": str(to_global("TrainingRun", run.id)),
@@ -245,7 +254,7 @@ async def other_tenant() -> dict[str, Any]:
         "webhook": str(to_global("Webhook", webhook.id)),
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
-            "webhook": webhook,
+            "webhook": webhook, "product": product,
             "campaign": campaign, "template": template}
 
 
@@ -275,6 +284,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.logInteraction": {"customerId": "customer"},
     "Mutation.createOrder": {"customerId": "customer"},
     "Mutation.updateOrder": {"id": "order"},
+    "Query.product": {"id": "product"},
+    "Mutation.updateProduct": {"id": "product"},
     "Mutation.sendEmail": {"customerId": "customer"},
     "Mutation.updateEmailTemplate": {"id": "template"},
     "Mutation.sendCampaign": {"templateId": "template"},
@@ -335,6 +346,10 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
     assert await Interaction.filter(customer_id=customer.id).count() == 1
     assert await Order.filter(customer_id=customer.id).count() == 1
     assert (await Campaign.get(id=other["campaign"].id)).status == "QUEUED"
+    from db.product_models import Product
+
+    product = await Product.get(id=other["product"].id)
+    assert (product.name, product.active) == (other["product"].name, True)
     assert (await ApiKey.get(id=other["key"].id)).revoked_at is None
     from db.webhook_models import Webhook
 
