@@ -89,6 +89,7 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.updateOrder": (S.ORDERS_WRITE,),
     "Mutation.createProduct": (S.PRODUCTS_WRITE,),
     "Mutation.updateProduct": (S.PRODUCTS_WRITE,),
+    "Mutation.upsertProducts": (S.PRODUCTS_WRITE,),
     "Mutation.sendEmail": (S.EMAIL_SEND,),
     "Mutation.createEmailTemplate": (S.EMAIL_SEND,),
     "Mutation.updateEmailTemplate": (S.EMAIL_SEND,),

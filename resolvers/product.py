@@ -7,9 +7,14 @@ from typing import Any
 import strawberry
 
 from auth.permissions import IsAgent, IsAuthenticated
+from db import bulk_products
 from db import product as products
+from db.upsert import RowResult
 from resolvers import relay
+from resolvers.bulk import in_input, upsert_rows
 from resolvers.common import attempt, missing, provided
+from schema.bulk import UpsertRowStatus
+from schema.bulk_products import ProductUpsertResult, UpsertProductsInput, UpsertProductsPayload
 from schema.node import decode_id
 from schema.pagination import Connection
 from schema.product import (
@@ -75,3 +80,22 @@ class ProductMutation:
 
         row, errors = await attempt(work)
         return ProductPayload(product=Product.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAgent])
+    async def upsert_products(
+        self, info: strawberry.Info, input: UpsertProductsInput
+    ) -> UpsertProductsPayload:
+        """Create or update up to 1,000 products matched on their SKU, with per-row results."""
+        org_id = info.context.require_viewer().organization_id
+        rows = [provided(row) for row in input.rows]
+        return await upsert_rows(
+            lambda: bulk_products.upsert_products(org_id=org_id, rows=rows),
+            UpsertProductsPayload, _result,
+        )
+
+
+def _result(r: RowResult) -> ProductUpsertResult:
+    return ProductUpsertResult(
+        index=r.index, status=UpsertRowStatus(r.status),
+        product=Product.from_row(r.row) if r.row else None, errors=in_input(r.errors),
+    )

@@ -79,6 +79,7 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.updateOrder": (A, (OW,)),
     "Mutation.createProduct": (A, (PDW,)),
     "Mutation.updateProduct": (A, (PDW,)),
+    "Mutation.upsertProducts": (A, (PDW,)),
     "Mutation.sendEmail": (A, (ES,)),
     "Mutation.createEmailTemplate": (M, (ES,)),
     "Mutation.updateEmailTemplate": (M, (ES,)),

@@ -171,3 +171,30 @@ async def test_bulk_orders_with_unknown_skus_fail_alone(api, org) -> None:
         (0, "CREATED"), (1, "FAILED"), (2, "CREATED")]
     assert payload["results"][1]["errors"] == [
         {"code": "NOT_FOUND", "field": ["input", "rows", "1", "lineItems", "0", "sku"]}]
+
+
+async def test_upsert_products_by_sku_with_results_per_row(api, org) -> None:
+    await api.data(CREATE, input=_product("ROOM-1", name="Garden room", price="90"))
+    upsert = """mutation($rows: [ProductUpsertRow!]!) { upsertProducts(input: {rows: $rows}) {
+        created updated unchanged failed
+        results { index status product { sku name price { amount } active }
+                  errors { code field message } } } }"""
+    payload = (await api.data(upsert, rows=[
+        {"sku": "room-1", "price": "95"},  # matched in any case; the stored SKU stays
+        {"sku": "ROOM-2", "name": "Suite", "price": "300", "currency": "EUR"},
+        {"sku": "ROOM-3", "name": "No price", "currency": "EUR"},
+        {"sku": "ROOM-2", "name": "Again"},
+        {"sku": "ROOM-4", "name": "Bad", "price": "1", "currency": "EURO"},
+    ]))["upsertProducts"]
+    assert (payload["created"], payload["updated"], payload["failed"]) == (1, 1, 3)
+    results = payload["results"]
+    assert results[0]["product"] == {"sku": "ROOM-1", "name": "Garden room",
+                                     "price": {"amount": "95.00"}, "active": True}
+    assert results[1]["status"] == "CREATED"
+    assert {r["index"]: [(e["code"], e["field"]) for e in r["errors"]]
+            for r in results if r["errors"]} == {
+        2: [("BAD_USER_INPUT", ["input", "rows", "2", "price"])],
+        3: [("DUPLICATE", ["input", "rows", "3", "sku"])],
+        4: [("BAD_USER_INPUT", ["input", "rows", "4", "currency"])],
+    }
+    assert await Product.filter(organization_id=org.id).count() == 2
