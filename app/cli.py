@@ -366,11 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_users_create)
 
     for name, func, text in (
-        ("import", cmd_import, "import a CSV file (idempotent on external_ref)"),
+        ("import", cmd_import, "import a CSV file (idempotent on external_ref, or sku)"),
         ("export", cmd_export, "export as CSV in the import format"),
     ):
         command = sub.add_parser(name, help=text)
-        command.add_argument("kind", choices=["customers", "orders"])
+        command.add_argument("kind", choices=["customers", "orders", "products"])
         if name == "import":
             command.add_argument("file", help="CSV with a header row of snake_case fields")
         else:

@@ -191,3 +191,24 @@ async def test_imports_and_exports_are_audited_with_their_counts(tmp_path: Path,
     [imported] = await audit_events(org.id, "cliImportCustomers")
     assert (exported["item_count"], imported["item_count"]) == (2, 2)
     assert (exported["actor_user_id"], exported["actor_api_key_id"]) == (None, None)
+
+
+async def test_products_import_by_sku_then_export_and_reimport_unchanged(
+    tmp_path: Path, org
+) -> None:
+    from db.product_models import Product
+
+    text = ("sku,name,category,price,currency,active\n"
+            "ROOM-1,Garden room,Travel/Rooms,90,EUR,true\n"
+            "TRIP-1,Lisbon city break, Travel / Trips ,450.50,eur,yes\n"
+            "BAD-1,No currency,,10,,\n"
+            "room-1,Garden room (again),,,,\n")
+    report = await import_csv("products", write(tmp_path, text), org.slug)
+    assert (report.created, report.updated) == (2, 0)
+    assert [r.line for r in report.rejected] == [4, 5]  # a missing currency; a repeated SKU
+    trip = await Product.get(organization_id=org.id, sku="TRIP-1")
+    assert (trip.category, trip.price, trip.currency) == ("Travel/Trips", Decimal("450.5"), "EUR")
+    out = io.StringIO(newline="")
+    assert await export_csv("products", org.slug, out) == 2
+    again = await import_csv("products", write(tmp_path, out.getvalue(), "out.csv"), org.slug)
+    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 2, [])
