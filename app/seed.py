@@ -10,7 +10,6 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -19,6 +18,7 @@ from faker import Faker
 from phonenumbers import PhoneNumberType
 
 from app import seed_behaviour as behaviour
+from app import seed_catalogue as catalogue
 from core import database
 
 CHANNELS = ["EMAIL", "EMAIL", "EMAIL", "PHONE", "PHONE", "SMS", "MEETING", "CHAT", "SOCIAL", "NOTE"]
@@ -127,12 +127,13 @@ def _activity_rows(
     for row, story in customers:
         cid = row[0]
         locale = next(k for k, v in COUNTRY_OF.items() if v == row[11])
+        taste = catalogue.basket(rng)
         for n, placed in enumerate(story.order_times):
-            amount = Decimal(rng.gammavariate(6.0, story.mean_spend / 6.0) + 1).quantize(
-                Decimal("0.01"))
+            items, amount = catalogue.order_lines(rng, taste)
             orders.append((
                 org_id, cid, f"SO-{cid}-{n}", amount, currency,
-                behaviour.order_status(rng, placed, now), placed, "[]", placed, placed,
+                behaviour.order_status(rng, placed, now), placed, json.dumps(items), placed,
+                placed,
             ))
         for at, inbound in story.contact_times:
             channel = story.preferred_channel if inbound or rng.random() < 0.5 else rng.choice(
@@ -163,6 +164,13 @@ async def seed(
         )
         # orders in the organization's own currency, so revenue figures add up
         currency = await conn.fetchval("SELECT currency FROM organization WHERE id = $1", org_id)
+        if not await conn.fetchval("SELECT count(*) FROM product WHERE organization_id = $1",
+                                   org_id):
+            async with conn.transaction():
+                await conn.execute("SET LOCAL crm.publish_events = 'off'")
+                await conn.copy_records_to_table(
+                    "product", records=catalogue.product_rows(org_id, currency, now),
+                    columns=catalogue.PRODUCT_COLUMNS)
         done = 0
         while done < plan.customers:
             size = min(BATCH, plan.customers - done)

@@ -35,7 +35,6 @@ class Story:
     leaves: datetime | None  # None: still a customer at the end of the history
     order_times: list[datetime] = field(default_factory=list)
     contact_times: list[tuple[datetime, bool]] = field(default_factory=list)  # (when, inbound)
-    mean_spend: float = 0.0
     preferred_channel: str = "EMAIL"
 
 
@@ -70,7 +69,6 @@ def story(
     persona = rng.choices(PERSONAS, PERSONA_WEIGHTS)[0]
     created = now - timedelta(days=rng.random() * history_days)
     s = Story(persona, created, None, preferred_channel=rng.choice(channels))
-    s.mean_spend = rng.lognormvariate(4.3, 0.55) * (1.6 if persona == "LOYAL" else 1.0)
     if persona == "LEAD":
         s.contact_times = [(t, rng.random() < 0.3) for t in _poisson_times(
             rng, created, now, contacts_scale / 2000.0)]

@@ -24,7 +24,7 @@ class Organization(Model):
     # keys of customers' custom fields that hold personal data (masked like contact data)
     personal_custom_fields = ArrayField("text", null=True)
     # an order naming an unknown SKU: refused (False) or creates an inactive product (True)
-    create_unknown_products = fields.BooleanField(default=False)
+    create_unknown_products = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "organization"

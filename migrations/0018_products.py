@@ -136,7 +136,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Organization',
             name='create_unknown_products',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.RunSQL(FORWARD, reverse_sql=BACKWARD),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from app.seed import SeedPlan, seed
 from db import validation
 from db.models import Customer, Interaction, Order
@@ -60,3 +62,27 @@ async def test_demo_behaviour_is_worth_predicting(db: str) -> None:
     churn = outcomes["CHURN"]
     assert churn.status == ACTIVATED, churn.metrics
     assert churn.metrics["roc_auc"] > churn.metrics["baseline"]["roc_auc"] + 0.03
+
+
+async def test_demo_orders_buy_from_the_catalogue_with_planted_tastes(db: str) -> None:
+    from collections import Counter
+
+    from db.product_models import Product
+
+    org = await make_org()
+    await seed(db, org.id, SeedPlan(customers=200, seed=9), [(await make_user(org)).id])
+    catalogue = {p.sku: p for p in await Product.filter(organization_id=org.id)}
+    assert len(catalogue) >= 30
+    departments: dict[int, Counter[str]] = {}
+    for order in await Order.filter(organization_id=org.id):
+        assert order.line_items, order.id
+        total = sum(Decimal(i["unit_price"]) * i["quantity"] for i in order.line_items)
+        assert order.amount == total
+        for item in order.line_items:
+            product = catalogue[item["sku"]]  # every line names a catalogue product
+            assert product.category is not None
+            departments.setdefault(order.customer_id, Counter())[  # type: ignore[attr-defined]
+                product.category.split("/")[0]] += 1
+    leaning = [c.most_common(1)[0][1] / sum(c.values()) for c in departments.values()
+               if sum(c.values()) >= 4]
+    assert sum(leaning) / len(leaning) > 0.6  # customers keep to their departments
