@@ -16,6 +16,7 @@ from db import merge as merges
 from db import order as orders
 from db import prediction as predictions
 from db import product as products
+from db import recommendation as recommendations
 from db import user as users
 from db.pagination import Page, PageArgs, Sort, Source, count_by_parent, fetch_pages_by_parent
 
@@ -69,6 +70,17 @@ class Loaders:
     @cached_property
     def product(self) -> DataLoader[int, Row | None]:
         return _by_key(lambda ids: products.get_many(org_id=self.org_id, ids=ids))
+
+    @cached_property
+    def recommendations(self) -> DataLoader[int, list[Row]]:
+        """A customer's stored recommendations (or its segment's popular ones), best first."""
+        return _by_key(lambda ids: recommendations.for_customers(org_id=self.org_id, ids=ids),
+                       default=[])  # type: ignore[return-value]
+
+    @cached_property
+    def bought_together(self) -> DataLoader[int, list[Row]]:
+        return _by_key(lambda ids: recommendations.neighbours(org_id=self.org_id, ids=ids),
+                       default=[])  # type: ignore[return-value]
 
     @cached_property
     def product_by_sku(self) -> DataLoader[str, Row | None]:

@@ -116,6 +116,7 @@ NESTED_SCOPES: dict[str, Scope] = {
     "Customer.orderCount": S.ORDERS_READ,
     "Customer.lastOrderAt": S.ORDERS_READ,
     "Customer.prediction": S.PREDICTIONS_READ,
+    "Customer.recommendations": S.PREDICTIONS_READ,
     "Interaction.customer": S.CUSTOMERS_READ,
     "Interaction.email": S.EMAIL_READ,
     "Order.customer": S.CUSTOMERS_READ,

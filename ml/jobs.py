@@ -24,6 +24,7 @@ from core import database
 from core.config import Settings
 from db import prediction as predictions
 from db import prediction_registry as registry
+from db import recommendation as recommendations
 from db.prediction_models import RunStatus
 from db.sql import fetch_one
 from ml import history as histories
@@ -72,7 +73,8 @@ async def _train(settings: Settings, run_id: int) -> None:
 
 
 async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
-    from ml import publish  # scikit-learn loads in workers only, not in the server
+    # scikit-learn and scipy load in workers only, not in the server
+    from ml import publish, recommend_job
     from ml.training import train_all
 
     loop = asyncio.get_running_loop()
@@ -90,6 +92,16 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
     )
     previous = await registry.active_models(org_id=org_id)
     keep = publish.kinds_to_keep(outcomes, previous, horizon, bool(run["backtest"]))
+    lists = None
+    if run["backtest"]:
+        keep.append(recommend_job.KIND)  # the live recommendations stay as they are
+    else:
+        await predictions.report_progress(run["id"], 0.78, "training recommendations")
+        trained = await recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon)
+        outcomes[recommend_job.KIND] = trained.outcome
+        lists = trained.lists
+        if lists is None:
+            keep.append(recommend_job.KIND)  # the earlier active recommender still serves
     models = publish.scoring_models(outcomes, previous, keep)
     await predictions.report_progress(run["id"], 0.8, "scoring customers")
     scores = await asyncio.to_thread(publish.score_rows, history, as_of, models)
@@ -103,6 +115,8 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
             scores, org_id=org_id, model_version=registry.version_label(active), as_of=as_of,
             horizon_days=horizon, replace_all=True, using=conn,
         )
+        if lists is not None:
+            await recommendations.replace(org_id=org_id, lists=lists, using=conn)
         await predictions.finish_run(
             run["id"], RunStatus.SUCCEEDED, results=publish.results(outcomes, active, run["id"]),
             using=conn,

@@ -21,6 +21,7 @@ class ModelKind(Enum):
     REVENUE = "REVENUE"
     SEGMENTS = "SEGMENTS"
     FORECAST = "FORECAST"
+    RECOMMENDATIONS = "RECOMMENDATIONS"
 
 
 @strawberry.enum

@@ -33,6 +33,15 @@ class Product(Node):
     attributes: JSON = strawberry.field(description="Anything else: size, colour, nights...")
     created_at: datetime
     updated_at: datetime
+    pk: strawberry.Private[int]
+
+    @strawberry.field(description="Products bought by the same customers, closest first"
+                                  " (from the active recommender).")
+    async def bought_together(self, info: strawberry.Info, first: int = 5) -> list[Product]:
+        if not 1 <= first <= 10:
+            raise AppError(ErrorCode.BAD_USER_INPUT, "first must be between 1 and 10", ["first"])
+        rows = await info.context.loaders.bought_together.load(self.pk)
+        return [Product.from_row(row) for row in rows if row["active"]][:first]
 
     @classmethod
     def from_row(cls, row: Row) -> Product:
@@ -42,7 +51,7 @@ class Product(Node):
             category=category, category_path=category.split("/") if category else [],
             price=Money.of(row["price"], row["currency"]), active=row["active"],
             attributes=row["attributes"], created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            updated_at=row["updated_at"], pk=row["id"],
         )
 
 
