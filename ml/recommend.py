@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -101,8 +102,7 @@ def _by_segment(customers: np.ndarray, segments: dict[int, str] | None) -> dict[
     return {name: np.asarray(rows) for name, rows in groups.items() if len(rows) >= 5}
 
 
-@dataclass(frozen=True)
-class Scored:
+class Scored(NamedTuple):
     """One recommendation: a product column, its score and why (kind, basis column or None)."""
 
     column: int
@@ -155,6 +155,97 @@ def recommend(
     return out
 
 
+CHUNK = 2_000  # customers scored at once (a dense CHUNK x products block)
+
+
+def _neighbour_matrix(model: Model) -> sparse.csr_matrix:
+    n = len(model.products)
+    rows = np.repeat(np.arange(n), model.neighbours.shape[1])
+    cols = model.neighbours.ravel()
+    keep = cols >= 0
+    return sparse.csr_matrix((model.similarity.ravel()[keep], (rows[keep], cols[keep])),
+                             shape=(n, n))
+
+
+def recommend_many(
+    model: Model, history: sparse.csr_matrix, segments: Sequence[str | None], k: int = K,
+    allowed: np.ndarray | None = None, exclude_bought: bool = False,
+) -> list[list[Scored]]:
+    """``recommend`` for many customers at once: row ``i`` of ``history`` holds customer
+    ``i``'s decayed purchases by product column, ``segments[i]`` its segment."""
+    near = _neighbour_matrix(model)
+    out: list[list[Scored]] = []
+    for start in range(0, history.shape[0], CHUNK):
+        block = history[start:start + CHUNK]
+        with_score = (block @ near).toarray()
+        again = AGAIN_WEIGHT * block.toarray()
+        popular = np.stack([model.segment_popularity.get(s or "", model.popularity)
+                            for s in segments[start:start + CHUNK]])
+        total = with_score + again + POPULAR_WEIGHT * popular
+        if allowed is not None:
+            total[:, ~allowed] = -np.inf
+        if exclude_bought:
+            total[again > 0] = -np.inf
+        top = np.argpartition(-total, min(k, total.shape[1] - 1), axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(total, top, axis=1), axis=1, kind="stable")
+        picks = np.take_along_axis(top, order, axis=1)
+        scores = np.take_along_axis(total, picks, axis=1)
+        parts = np.stack([np.take_along_axis(m, picks, axis=1) for m in
+                          (with_score, again, POPULAR_WEIGHT * popular)])
+        kinds = np.argmax(parts, axis=0)  # ties go to the first, as max() over a dict does
+        finite = np.isfinite(scores)
+        any_basis = (kinds == 0).any(axis=1)
+        for row in range(total.shape[0]):
+            segment = segments[start + row]
+            names = ("BOUGHT_WITH", "BUY_AGAIN", "POPULAR_IN_SEGMENT"
+                     if segment in model.segment_popularity else "POPULAR")
+            columns = picks[row].tolist()
+            bases = (_bases(model, block, row, picks[row], kinds[row] == 0)
+                     if any_basis[row] else [None] * len(columns))
+            count = int(finite[row].sum())  # the finite scores come first
+            out.append([Scored(c, s, names[k], b) for c, s, k, b in zip(
+                columns[:count], scores[row, :count].tolist(), kinds[row, :count].tolist(),
+                bases[:count], strict=True)])
+    return out
+
+
+def _bases(model: Model, block: sparse.csr_matrix, row: int, picks: np.ndarray,
+           wanted: np.ndarray) -> list[int | None]:
+    """For each pick where ``wanted``, the bought product that contributed most to its
+    "bought with" score (None elsewhere)."""
+    out: list[int | None] = [None] * len(picks)
+    if not wanted.any():
+        return out
+    bought = block.indices[block.indptr[row]:block.indptr[row + 1]]
+    weights = block.data[block.indptr[row]:block.indptr[row + 1]]
+    targets = model.neighbours[bought].ravel()
+    parts = (model.similarity[bought] * weights[:, None]).ravel()
+    sources = np.repeat(bought, model.neighbours.shape[1])
+    order = np.lexsort((-parts, targets))  # by target, the largest part first
+    targets, sources = targets[order], sources[order]
+    asked = np.flatnonzero(wanted)
+    at = np.minimum(np.searchsorted(targets, picks[asked]), len(targets) - 1)
+    found = targets[at] == picks[asked]
+    for i, position, hit in zip(asked.tolist(), at.tolist(), found.tolist(), strict=True):
+        if hit:
+            out[i] = int(sources[position])
+    return out
+
+
+def history_matrix(lines: Lines, model: Model) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """Customers (sorted ids) and their decayed purchases by product column, as of the model's
+    day (lines naming products outside the model are left out)."""
+    known = np.isin(lines.product, model.products)
+    customers = np.unique(lines.customer[known])
+    rows = np.searchsorted(customers, lines.customer[known])
+    cols = np.searchsorted(model.products, lines.product[known])
+    weights = 0.5 ** ((model.as_of - lines.day[known]) / HALF_LIFE_DAYS)
+    matrix = sparse.csr_matrix((weights, (rows, cols)),
+                               shape=(len(customers), len(model.products)))
+    matrix.sum_duplicates()
+    return customers, matrix
+
+
 def histories(lines: Lines, model: Model) -> dict[int, dict[int, float]]:
     """Each customer's decayed purchases as of the model's day, by product column."""
     columns = model.column()
@@ -199,6 +290,13 @@ def evaluate(lines: Lines, products: np.ndarray, as_of: float, window: float,
     customers = sorted(truth)
     wanted = [truth[c] for c in customers]
     segment_of = segments or {}
+    known, matrix = history_matrix(lines.before(split), model)
+    rows = np.searchsorted(known, customers)
+    present = (rows < len(known)) & (known[np.minimum(rows, len(known) - 1)] == customers)
+    empty = sparse.csr_matrix((1, len(products)))
+    block = sparse.vstack([matrix[int(r)] if ok else empty for r, ok in
+                           zip(rows, present, strict=True)]).tocsr()
+    ranked_model = recommend_many(model, block, [segment_of.get(c) for c in customers])
 
     def popular_in(segment: str | None) -> list[int]:
         scores = model.segment_popularity.get(segment or "", model.popularity)
@@ -206,8 +304,7 @@ def evaluate(lines: Lines, products: np.ndarray, as_of: float, window: float,
 
     overall = popular_in(None)
     ranked = {
-        "model": [[s.column for s in recommend(model, past.get(c, {}), segment_of.get(c))]
-                  for c in customers],
+        "model": [[s.column for s in picks] for picks in ranked_model],
         "popularity": [overall for _ in customers],
         "segment popularity": [popular_in(segment_of.get(c)) for c in customers],
         "buy again": [_again(past.get(c, {}), overall) for c in customers],

@@ -70,9 +70,11 @@ def _lists(model: recommend.Model, lines: Lines, active: np.ndarray,
     kinds: list[str] = []
     basis: list[int | None] = []
     purchased: list[bool] = []
-    for customer, history in recommend.histories(lines, model).items():
-        picks = recommend.recommend(model, history, segments.get(customer), k=PER_CUSTOMER,
-                                    allowed=active)
+    customers, matrix = recommend.history_matrix(lines, model)
+    every = recommend.recommend_many(model, matrix, [segments.get(int(c)) for c in customers],
+                                     k=PER_CUSTOMER, allowed=active)
+    for row, (customer, picks) in enumerate(zip(customers.tolist(), every, strict=True)):
+        bought = set(matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]].tolist())
         for rank, pick in enumerate(picks):
             customer_ids.append(customer)
             ranks.append(rank)
@@ -80,7 +82,7 @@ def _lists(model: recommend.Model, lines: Lines, active: np.ndarray,
             scores.append(round(pick.score, 6))
             kinds.append(pick.kind)
             basis.append(None if pick.basis is None else int(model.products[pick.basis]))
-            purchased.append(pick.column in history)
+            purchased.append(pick.column in bought)
     popular = []
     for segment, values in [("", model.popularity), *model.segment_popularity.items()]:
         ranked = [i for i in np.argsort(-values, kind="stable") if active[i] and values[i] > 0]

@@ -65,3 +65,20 @@ def test_recommendations_explain_themselves_and_respect_exclusions() -> None:
     cold = recommend.recommend(model, {}, "Outdoor")
     assert {s.kind for s in cold} == {"POPULAR_IN_SEGMENT"}
     assert recommend.recommend(model, {}, None)[0].kind == "POPULAR"
+
+
+def test_scoring_many_customers_at_once_agrees_with_one_at_a_time() -> None:
+    lines, segments = simulate(200, seed=7)
+    model = recommend.fit(lines, PRODUCTS, END, segments)
+    customers, matrix = recommend.history_matrix(lines, model)
+    one_by_one = recommend.histories(lines, model)
+    active = np.ones(len(PRODUCTS), dtype=bool)
+    active[3] = False
+    many = recommend.recommend_many(model, matrix, [segments[int(c)] for c in customers],
+                                    k=12, allowed=active)
+    for customer, picks in zip(customers.tolist(), many, strict=True):
+        single = recommend.recommend(model, one_by_one[customer], segments[customer], k=12,
+                                     allowed=active)
+        assert [(p.column, p.kind, p.basis) for p in picks] == [
+            (p.column, p.kind, p.basis) for p in single]
+        assert np.allclose([p.score for p in picks], [p.score for p in single])
