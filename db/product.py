@@ -237,3 +237,12 @@ async def check_skus(
          if item.get("sku") and sku_key(item["sku"]) in unknown]
         for order in orders
     ]
+
+
+async def set_creates_unknown(*, org_id: int, value: bool) -> bool:
+    """Choose whether unknown SKUs in orders become inactive products; returns the setting."""
+    row = await fetch_one(
+        "UPDATE organization SET create_unknown_products = $2 WHERE id = $1"
+        " RETURNING create_unknown_products", [org_id, value],
+    )
+    return bool(row and row["create_unknown_products"])

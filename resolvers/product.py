@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from auth.permissions import IsAgent, IsAuthenticated
+from auth.permissions import IsAdmin, IsAgent, IsAuthenticated
 from db import bulk_products
 from db import product as products
 from db.upsert import RowResult
@@ -18,6 +18,7 @@ from schema.bulk_products import ProductUpsertResult, UpsertProductsInput, Upser
 from schema.node import decode_id
 from schema.pagination import Connection
 from schema.product import (
+    CatalogSettings,
     CreateProductInput,
     Product,
     ProductFilter,
@@ -52,8 +53,24 @@ class ProductQuery:
         )
 
 
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def catalog_settings(self, info: strawberry.Info) -> CatalogSettings:
+        """How order lines that name unknown SKUs are treated."""
+        org_id = info.context.require_viewer().organization_id
+        return CatalogSettings(create_unknown_products=await products.creates_unknown(org_id))
+
+
 @strawberry.type
 class ProductMutation:
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def update_catalog_settings(
+        self, info: strawberry.Info, create_unknown_products: bool
+    ) -> CatalogSettings:
+        """Choose whether unknown SKUs in orders become inactive placeholder products."""
+        org_id = info.context.require_viewer().organization_id
+        value = await products.set_creates_unknown(org_id=org_id, value=create_unknown_products)
+        return CatalogSettings(create_unknown_products=value)
+
     @strawberry.mutation(permission_classes=[IsAgent])
     async def create_product(
         self, info: strawberry.Info, input: CreateProductInput

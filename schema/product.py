@@ -115,3 +115,10 @@ class UpdateProductInput:
 class ProductPayload:
     product: Product | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="How orders and the catalogue meet.")
+class CatalogSettings:
+    create_unknown_products: bool = strawberry.field(description=(
+        "An order line naming a SKU the catalogue lacks: false refuses the order (NOT_FOUND at"
+        " lineItems.<n>.sku); true creates an inactive placeholder product instead."))

@@ -139,9 +139,11 @@ async def test_order_line_items_name_known_skus(api, org) -> None:
 async def test_unknown_skus_become_inactive_products_when_the_organization_says_so(
     api, org
 ) -> None:
-    from db.models import Organization
-
-    await Organization.filter(id=org.id).update(create_unknown_products=True)
+    settings = await api.data("mutation { updateCatalogSettings(createUnknownProducts: true) {"
+                              " createUnknownProducts } }")
+    assert settings == {"updateCatalogSettings": {"createUnknownProducts": True}}
+    assert await api.data("{ catalogSettings { createUnknownProducts } }") == {
+        "catalogSettings": {"createUnknownProducts": True}}
     customer = await make_customer(org)
     created = (await api.data(ORDER, input={
         "customerId": gid(customer), "amount": "5.00", "currency": "USD",
