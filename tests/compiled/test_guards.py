@@ -140,7 +140,7 @@ async def test_cost_is_reported_and_limited(db, settings, world) -> None:
 
 
 async def test_rate_limits_count_compiled_requests(db, settings, world) -> None:
-    app = _client_app(db, settings, rate_limit_burst=2, rate_limit_per_second=0.001)
+    app = _client_app(db, settings, rate_limit_points=2)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://crm.test"
     ) as http:

@@ -1,0 +1,80 @@
+"""Who a request is charged to: ``user:<id>`` or ``key:<hash>`` for proven credentials, else
+``ip:<address>``. Decided before anything is parsed, from the Authorization header alone."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import jwt
+from starlette.types import Scope
+
+from auth import api_keys
+from auth.identity import ALGORITHM, ISSUER
+from core.config import Settings
+from db import api_key as keys
+
+KEY_CACHE_SECONDS = 60.0  # how long a verified API key is trusted for budget selection
+
+
+class KeyVerifier:
+    """Remembers briefly which API keys are real, so random keys cannot mint fresh budgets."""
+
+    def __init__(self, max_keys: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_keys = max_keys
+        self.clock = clock
+        self._verified: OrderedDict[str, float] = OrderedDict()
+
+    async def key_id(self, secret: str) -> str | None:
+        """A budget name for a usable key, None for an unknown, revoked or expired one."""
+        digest = api_keys.hash_secret(secret)
+        now = self.clock()
+        checked = self._verified.get(digest)
+        if checked is None or now - checked > KEY_CACHE_SECONDS:
+            row = await keys.get_by_hash(digest)
+            usable = row is not None and row["revoked_at"] is None
+            if not usable or not _unexpired(row):
+                self._verified.pop(digest, None)
+                return None
+            self._verified[digest] = now
+            while len(self._verified) > self.max_keys:
+                self._verified.popitem(last=False)
+        return f"key:{digest[:32]}"
+
+
+def _unexpired(row: dict[str, object] | None) -> bool:
+    expires_at = (row or {}).get("expires_at")
+    return not isinstance(expires_at, datetime) or expires_at > datetime.now(UTC)
+
+
+def user_of(token: str, settings: Settings) -> str | None:
+    """The user id a validly signed, unexpired access token names (no database needed)."""
+    try:
+        claims = jwt.decode(
+            token, settings.secret_key, algorithms=[ALGORITHM], issuer=ISSUER,
+            options={"require": ["sub", "exp"]},
+        )
+    except jwt.InvalidTokenError:
+        return None
+    return str(claims["sub"]) if claims.get("typ") == "access" else None
+
+
+async def caller(scope: Scope, settings: Settings, verifier: KeyVerifier) -> str | None:
+    """``user:<id>`` or ``key:<hash>`` for proven credentials, None for anyone else."""
+    header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    if api_keys.is_api_key(token):
+        return await verifier.key_id(token)
+    user = user_of(token, settings)
+    return f"user:{user}" if user is not None else None
+
+
+def client_ip(scope: Scope) -> str:
+    """The budget name of an anonymous caller: its client address."""
+    client = scope.get("client")
+    return f"ip:{client[0] if client else 'unknown'}"
