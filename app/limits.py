@@ -15,13 +15,15 @@ known gets 429 too, with a GraphQL error coded ``RATE_LIMITED``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from graphql import GraphQLError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.principals import KeyVerifier, caller, client_ip
+from app.principals import KeyVerifier, caller, client_ip, principal_of
+from auth.identity import Viewer
 from core.config import Settings
 from services.rate_limit.ledger import Account, Budget, Ledger, points_for
 from services.rate_limit.stores import open_store
@@ -41,9 +43,10 @@ class Meter:
         self.ledger = ledger
         self.account = account
         self.max_cost = settings.query_max_cost
+        self.caller_limit = settings.rate_limit_points
         self.per_operation = socket  # a websocket pays for every operation started on it
         self.charged = False
-        self.refused = False
+        self.retry_after = 0  # once refused: the seconds told in the error and in Retry-After
 
     def points(self, cost: int) -> int | None:
         """What an operation of ``cost`` is charged, None when it is not charged by its cost
@@ -69,8 +72,24 @@ class Meter:
         if points is None:
             return True
         self.charged = await self.ledger.charge(self.account, points)
-        self.refused = not self.charged
+        if not self.charged:
+            self.refuse()
         return self.charged
+
+    def refuse(self) -> None:
+        """Mark the request refused, fixing the ``Retry-After`` it is told."""
+        self.retry_after = self.ledger.budget(self.account, refused=True).retry_after
+
+    @property
+    def refused(self) -> bool:
+        """Whether the request was refused for its budget."""
+        return self.retry_after > 0
+
+    def charge_to(self, viewer: Viewer | None) -> None:
+        """Charge the rest to a websocket's viewer, known once ``connection_init`` signed in."""
+        principal = principal_of(viewer) if viewer is not None else None
+        if principal is not None and principal != self.account.principal:
+            self.account = self.ledger.account(principal, self.caller_limit)
 
     def settle(self) -> None:
         """Charge the one point every request costs when nothing was charged yet."""
@@ -81,7 +100,7 @@ class Meter:
     @property
     def budget(self) -> Budget:
         """The budget left after this request."""
-        return self.ledger.budget(self.account, refused=self.refused)
+        return replace(self.ledger.budget(self.account), retry_after=self.retry_after)
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         """The RateLimit-* headers (and ``Retry-After`` when refused) of the response."""
@@ -113,7 +132,11 @@ def charge_now(context: Any, cost: int) -> None:
 async def charge(context: Any, cost: int) -> GraphQLError | None:
     """Charge a valid operation of ``cost`` before it runs; the error refusing it if over budget."""
     meter = meter_of(context)
-    if meter is None or await meter.charge(cost):
+    if meter is None:
+        return None
+    if meter.per_operation:
+        meter.charge_to(getattr(context, "viewer", None))
+    if await meter.charge(cost):
         return None
     return rate_limited(meter.budget)
 
@@ -151,7 +174,7 @@ class RateLimitMiddleware:
         meter = await self.meter(scope)
         scope.setdefault("state", {})["rate_limit"] = meter
         if not await self.ledger.admit(meter.account):
-            meter.refused = True
+            meter.refuse()
             await self.refuse(meter, scope, receive, send)
             return
         if scope["type"] == "websocket":

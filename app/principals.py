@@ -1,5 +1,6 @@
-"""Who a request is charged to: ``user:<id>`` or ``key:<hash>`` for proven credentials, else
-``ip:<address>``. Decided before anything is parsed, from the Authorization header alone."""
+"""Who a request is charged to: ``user:<id>`` or ``key:<id>`` for proven credentials, else
+``ip:<address>``. Decided before anything is parsed, from the Authorization header alone (a
+websocket that signs in with its ``connection_init`` payload moves to its viewer's budget)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import jwt
 from starlette.types import Scope
 
 from auth import api_keys
-from auth.identity import ALGORITHM, ISSUER
+from auth.identity import ALGORITHM, ISSUER, Viewer
 from core.config import Settings
 from db import api_key as keys
 
@@ -25,23 +26,24 @@ class KeyVerifier:
     def __init__(self, max_keys: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_keys = max_keys
         self.clock = clock
-        self._verified: OrderedDict[str, float] = OrderedDict()
+        self._verified: OrderedDict[str, tuple[float, int]] = OrderedDict()
 
     async def key_id(self, secret: str) -> str | None:
         """A budget name for a usable key, None for an unknown, revoked or expired one."""
         digest = api_keys.hash_secret(secret)
         now = self.clock()
-        checked = self._verified.get(digest)
+        checked, key_id = self._verified.get(digest, (None, 0))
         if checked is None or now - checked > KEY_CACHE_SECONDS:
             row = await keys.get_by_hash(digest)
             usable = row is not None and row["revoked_at"] is None
-            if not usable or not _unexpired(row):
+            if row is None or not usable or not _unexpired(row):
                 self._verified.pop(digest, None)
                 return None
-            self._verified[digest] = now
+            key_id = int(row["id"])
+            self._verified[digest] = (now, key_id)
             while len(self._verified) > self.max_keys:
                 self._verified.popitem(last=False)
-        return f"key:{digest[:32]}"
+        return f"key:{key_id}"
 
 
 def _unexpired(row: dict[str, object] | None) -> bool:
@@ -62,7 +64,7 @@ def user_of(token: str, settings: Settings) -> str | None:
 
 
 async def caller(scope: Scope, settings: Settings, verifier: KeyVerifier) -> str | None:
-    """``user:<id>`` or ``key:<hash>`` for proven credentials, None for anyone else."""
+    """``user:<id>`` or ``key:<id>`` for proven credentials, None for anyone else."""
     header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -72,6 +74,13 @@ async def caller(scope: Scope, settings: Settings, verifier: KeyVerifier) -> str
         return await verifier.key_id(token)
     user = user_of(token, settings)
     return f"user:{user}" if user is not None else None
+
+
+def principal_of(viewer: Viewer) -> str | None:
+    """The budget name of a signed-in viewer (the same as ``caller`` gives its credentials)."""
+    if viewer.api_key_id is not None:
+        return f"key:{viewer.api_key_id}"
+    return f"user:{viewer.user_id}" if viewer.user_id is not None else None
 
 
 def client_ip(scope: Scope) -> str:
