@@ -22,7 +22,7 @@ from graphql import GraphQLError
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.principals import KeyVerifier, caller, client_ip, principal_of
+from app.principals import Callers, client_ip, principal_of
 from auth.identity import Viewer
 from core.config import Settings
 from services.rate_limit.ledger import Account, Budget, Ledger, points_for
@@ -165,7 +165,7 @@ class RateLimitMiddleware:
             slice_points=settings.rate_limit_slice_points,
             max_accounts=settings.rate_limit_max_buckets,
         )
-        self.verifier = KeyVerifier(settings.rate_limit_max_buckets)
+        self.callers = Callers(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or scope["path"] in EXEMPT_PATHS:
@@ -195,7 +195,7 @@ class RateLimitMiddleware:
 
     async def meter(self, scope: Scope) -> Meter:
         """A meter on the account of whoever ``scope`` comes from."""
-        principal = await caller(scope, self.settings, self.verifier)
+        principal = await self.callers.principal(scope)
         if principal is not None:
             account = self.ledger.account(principal, self.settings.rate_limit_points)
         else:
