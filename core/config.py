@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     rate_limit_points: int = Field(default=2_000, ge=1)  # per user or API key and window
     anonymous_rate_limit_points: int = Field(default=300, ge=1)  # per client IP and window
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
-    # the most points a process reserves at once (never more than a tenth of a budget)
+    # the most points a process reserves at once (never more than a fiftieth of a budget)
     rate_limit_slice_points: int = Field(default=50, ge=1)
     # false: every process keeps budgets of its own in memory (one process, or tests of two apps)
     rate_limit_shared: bool = True

@@ -3,8 +3,8 @@ store call and spends it request by request, so most requests touch no store at 
 
 The store never grants more than a budget holds (``Reservation.granted``), so every process
 together never spends more than the limit in a window. The price is the other way round: points a
-process reserved but has not spent yet are unavailable to the others, at most one slice (a tenth
-of the budget at most) per process and principal, and they lapse with the window.
+process reserved but has not spent yet are unavailable to the others, at most one slice (a
+fiftieth of the budget at most) per process and principal, and they lapse with the window.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class Ledger:
         """``principal``'s account, a fresh one when its window has ended."""
         found = self._accounts.pop(principal, None)
         if found is None or found.limit != limit or 0 < found.deadline <= self.clock():
-            found = Account(principal, limit, max(1, min(self.slice_points, limit // 10)))
+            found = Account(principal, limit, max(1, min(self.slice_points, limit // 50)))
         self._accounts[principal] = found
         while len(self._accounts) > self.max_accounts:
             self._accounts.popitem(last=False)  # the least recently used (its slice lapses)

@@ -56,28 +56,30 @@ async def test_a_slice_serves_many_requests_with_one_store_call() -> None:
     assert (budget.limit, budget.remaining, budget.reset, budget.allowed) == (1000, 962, 60, True)
 
 
-async def test_slices_are_a_tenth_of_small_budgets() -> None:
+async def test_slices_are_a_fiftieth_of_small_budgets() -> None:
     clock = Clock()
     ledger = _ledger(Counted(clock), clock, slice_points=50)
-    assert ledger.account("user:1", 40).slice == 4
-    assert ledger.account("user:2", 5).slice == 1
+    assert ledger.account("user:1", 5000).slice == 50
+    assert ledger.account("user:2", 400).slice == 8
+    assert ledger.account("user:3", 5).slice == 1
 
 
 async def test_processes_together_never_spend_more_than_the_limit() -> None:
     clock = Clock()
     shared = Counted(clock)
     a, b = _ledger(shared, clock, slice_points=4), _ledger(shared, clock, slice_points=4)
-    on_a, on_b = a.account("user:1", 40), b.account("user:1", 40)
+    on_a, on_b = a.account("user:1", 202), b.account("user:1", 202)  # slices of 4
     spent = 0
-    for _ in range(60):
+    for _ in range(150):
         spent += await a.charge(on_a, 1)
         spent += await b.charge(on_b, 1)
-    assert spent == 40  # each process's unspent slice went to requests before either refused
+    assert spent == 202  # each process's unspent slice went to requests before either refused
     calls = shared.calls
     assert not await a.charge(on_a, 1)
     assert shared.calls == calls  # a spent budget is known: no store call until the window ends
     refused = a.budget(on_a, refused=True)
     assert (refused.remaining, refused.retry_after) == (0, 60)
+    assert shared.calls < 202 / 4 + 4  # a store call per slice, and a last one or two
 
 
 async def test_a_partial_grant_still_pays_for_cheaper_requests() -> None:
