@@ -85,11 +85,15 @@ class Meter:
         """Whether the request was refused for its budget."""
         return self.retry_after > 0
 
-    def charge_to(self, viewer: Viewer | None) -> None:
-        """Charge the rest to a websocket's viewer, known once ``connection_init`` signed in."""
+    def renew(self, viewer: Viewer | None) -> None:
+        """A websocket's account for its next operation: its viewer's once ``connection_init``
+        signed in (the handshake was its address's), and a fresh one after the window ended."""
         principal = principal_of(viewer) if viewer is not None else None
-        if principal is not None and principal != self.account.principal:
+        if principal is None:
+            self.account = self.ledger.account(self.account.principal, self.account.limit)
+        else:
             self.account = self.ledger.account(principal, self.caller_limit)
+        self.retry_after = 0
 
     def settle(self) -> None:
         """Charge the one point every request costs when nothing was charged yet."""
@@ -135,7 +139,7 @@ async def charge(context: Any, cost: int) -> GraphQLError | None:
     if meter is None:
         return None
     if meter.per_operation:
-        meter.charge_to(getattr(context, "viewer", None))
+        meter.renew(getattr(context, "viewer", None))
     if await meter.charge(cost):
         return None
     return rate_limited(meter.budget)
