@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -192,6 +194,21 @@ async def _ensure_demo(url: str, settings: Settings) -> None:
         await _seed(url, settings, DEMO_ORG, SeedPlan(customers=DEMO_CUSTOMERS))
 
 
+def _use_dev_mailbox(settings: Settings) -> bool:
+    """Point email at a local catcher when no SMTP server is configured (the embedded demo):
+    the outbox worker runs in the server and what it sends is readable at /dev/mailbox."""
+    if "smtp_host" in settings.model_fields_set or settings.dev_mailbox_port is not None:
+        return settings.dev_mailbox_port is not None
+    with socket.socket() as probe:  # a free port, shared by every server process
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    os.environ.update({
+        "CRM_DEV_MAILBOX_PORT": str(port), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+        "SMTP_TLS": "none", "CRM_EMAIL_WORKER_IN_PROCESS": "true",
+    })
+    return True
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -202,11 +219,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(_with_db(url, settings, lambda: _ensure_demo(url, settings)))
     # worker processes read the same settings from the environment
     os.environ["DATABASE_URL"] = url
+    mailbox = embedded and args.demo and _use_dev_mailbox(settings)
     get_settings.cache_clear()
     scheme = "https" if args.ssl_certfile else "http"
-    console.print(f"GraphiQL: [bold]{scheme}://{args.host}:{args.port}/graphql[/bold]")
+    base = f"{scheme}://{args.host}:{args.port}"
+    console.print(f"GraphiQL: [bold]{base}/graphql[/bold]")
     if embedded and args.demo:
         console.print(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        os.environ.setdefault("CRM_GRAPHIQL_LOGIN", f"{DEMO_EMAIL} {DEMO_PASSWORD}")
+    if mailbox:
+        console.print(f"Email the demo sends: [bold]{base}/dev/mailbox[/bold]")
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the embedded
     # PostgreSQL be stopped by this process's exit handlers instead of killing the process
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -216,6 +238,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,  # app.main logs requests without query strings (they hold variables)
         ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
         loop="uvloop" if sys.platform != "win32" else "auto",
+        # SIGTERM: stop accepting, close websockets with 1012 (service restart), let requests
+        # in flight finish within the deadline, then stop the background services
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
     )
     return 0
 
@@ -341,11 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_users_create)
 
     for name, func, text in (
-        ("import", cmd_import, "import a CSV file (idempotent on external_ref)"),
+        ("import", cmd_import, "import a CSV file (idempotent on external_ref, or sku)"),
         ("export", cmd_export, "export as CSV in the import format"),
     ):
         command = sub.add_parser(name, help=text)
-        command.add_argument("kind", choices=["customers", "orders"])
+        command.add_argument("kind", choices=["customers", "orders", "products"])
         if name == "import":
             command.add_argument("file", help="CSV with a header row of snake_case fields")
         else:

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from core.config import Settings
+from db import audit
 from db import email as emails
 from db import email_inbound as inbound
 from db.email_enums import EmailStatus, SuppressionReason
@@ -58,6 +59,7 @@ async def unsubscribe(request: Request) -> Response:
     if await emails.unsubscribe(org_id=org_id, customer_id=customer_id) is None:
         return _invalid_link()
     log.info("customer %s of organization %s unsubscribed", customer_id, org_id)
+    await _audit(request, "unsubscribe", org_id, ("Customer", customer_id))
     return _page("Unsubscribed", "<p>You will not receive further email from us.</p>")
 
 
@@ -85,11 +87,23 @@ async def inbound_email(request: Request) -> Response:
     except Malformed as exc:
         return _problem(400, str(exc))
     if message.bounce is not None:
-        return await _record_bounce(message)
-    return await _record_reply(message, request.query_params.get("org"))
+        return await _record_bounce(request, message)
+    return await _record_reply(request, message, request.query_params.get("org"))
 
 
-async def _record_bounce(message: Inbound) -> Response:
+async def _audit(
+    request: Request, action: str, org_id: int, target: tuple[str, int]
+) -> None:
+    """Audit what the mail gateway or a customer's link did (no user or key is the actor)."""
+    client = request.client
+    await audit.record(audit.Event(
+        organization_id=org_id, action=action, target_type=target[0], target_id=target[1],
+        request_id=request.scope.get("state", {}).get("request_id"),
+        ip=client.host if client else None,
+    ))
+
+
+async def _record_bounce(request: Request, message: Inbound) -> Response:
     bounce = message.bounce
     assert bounce is not None
     original = await emails.get_by_message_id(bounce.original_message_id)
@@ -102,11 +116,13 @@ async def _record_bounce(message: Inbound) -> Response:
             customer_id=original["customer_id"], reason=SuppressionReason.BOUNCED,
             detail=bounce.detail,
         )
+        await _audit(request, "inboundBounce", original["organization_id"],
+                     ("Interaction", original["interaction_id"]))
     return JSONResponse({"bounced": bounce.permanent,
                          "interactionId": to_global_id("Interaction", original["interaction_id"])})
 
 
-async def _record_reply(message: Inbound, org_slug: str | None) -> Response:
+async def _record_reply(request: Request, message: Inbound, org_slug: str | None) -> Response:
     thread = await inbound.find_thread(message.references)
     org_id = thread["organization_id"] if thread else None
     if org_id is None and org_slug:
@@ -129,6 +145,8 @@ async def _record_reply(message: Inbound, org_slug: str | None) -> Response:
         occurred_at=message.sent_at, metadata=metadata,
         in_reply_to=thread["interaction_id"] if thread else None,
     )
+    if created:
+        await _audit(request, "inboundEmail", org_id, ("Interaction", row["interaction_id"]))
     body = {
         "interactionId": to_global_id("Interaction", row["interaction_id"]),
         "customerId": to_global_id("Customer", customer_id),

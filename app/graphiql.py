@@ -14,6 +14,8 @@ import json
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from core.config import Settings
+
 ASSETS_PACKAGE = "graphene_django_graphiql_static"
 """The installed package whose static files are served."""
 
@@ -29,8 +31,8 @@ DEFAULT_QUERY = """\
 # 1. Log in to get an access token:
 #
 #    mutation Login {
-#      login(email: "you@company.test",
-#            password: "your password") {
+#      login(email: "{email}",
+#            password: "{password}") {
 #        accessToken
 #        expiresAt
 #        errors { message }
@@ -99,12 +101,28 @@ _PAGE = """\
 """
 
 
+def welcome(login: tuple[str, str] | None = None) -> str:
+    """The editor's first text, with ``login``'s email and password when given (the demo's)."""
+    email, password = login or ("you@company.test", "your password")
+    return DEFAULT_QUERY.replace("{email}", email).replace("{password}", password)
+
+
+def page_for(settings: Settings) -> str:
+    """The GraphiQL page this server serves (``CRM_GRAPHIQL_LOGIN`` fills in the login)."""
+    hint = settings.graphiql_login
+    email, _, password = (hint or "").partition(" ")
+    return graphiql_html(login=(email, password) if hint else None)
+
+
 def _js_string(value: str) -> str:
     """Return ``value`` as a JavaScript string literal that is safe inside a <script>."""
     return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def graphiql_html(graphql_path: str = "/graphql", assets_path: str = "/graphiql/static") -> str:
+def graphiql_html(
+    graphql_path: str = "/graphql", assets_path: str = "/graphiql/static",
+    login: tuple[str, str] | None = None,
+) -> str:
     """Return the GraphiQL page, loading every asset from ``assets_path`` on this server.
 
     The page talks to ``graphql_path`` over HTTP, and over WebSocket (graphql-ws) for
@@ -120,7 +138,7 @@ def graphiql_html(graphql_path: str = "/graphql", assets_path: str = "/graphiql/
         stylesheets=stylesheets,
         scripts=scripts,
         graphql_path=_js_string(graphql_path),
-        default_query=_js_string(DEFAULT_QUERY),
+        default_query=_js_string(welcome(login)),
     )
 
 

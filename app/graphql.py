@@ -9,6 +9,7 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, specified_rules
+from starlette.responses import Response
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -28,6 +29,7 @@ from app.query_cost import PageSizes, cost_limiter, operation_cost, remember_cos
 from app.stored_text import StoredTextGuard, holds_nul, nul_errors
 from compiled.compiler import Compiler, Limits
 from core.config import Settings
+from core.database import is_unavailable
 from core.errors import AppError, ErrorCode
 from resolvers.analytics import AnalyticsQuery
 from resolvers.bulk import BulkMutation
@@ -40,6 +42,7 @@ from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
 from resolvers.prediction import PredictionMutation, PredictionQuery
 from resolvers.privacy import PrivacyMutation, PrivacyQuery
+from resolvers.product import ProductMutation, ProductQuery
 from resolvers.security import SecurityMutation, SecurityQuery
 from resolvers.subscription import InteractionSubscription
 from resolvers.tokens import TokenMutation
@@ -51,16 +54,19 @@ from schema.order import Order
 from schema.user import Organization, User
 
 log = logging.getLogger("crm.graphql")
+UNAVAILABLE_MESSAGE = "The database is unavailable; retry shortly"
+UNAVAILABLE_RETRY_AFTER = "1"
 
 Query = merge_types(
     "Query",
-    (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, EmailQuery,
+    (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
      WebhookQuery),
 )
 Mutation = merge_types(
     "Mutation",
-    (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, BulkMutation,
+    (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, ProductMutation,
+     BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation),
 )
@@ -95,6 +101,8 @@ class ErrorPolicy(SchemaExtension):
         errors = [*(context.pre_execution_errors or ()), *((result and result.errors) or ())]
         for error in errors:
             _present(error, request_id)
+        if any(_code(error) == ErrorCode.SERVICE_UNAVAILABLE for error in errors):
+            _answer_unavailable(getattr(context.context, "response", None))
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         # subscription events leave one by one, long before the operation ends
@@ -104,8 +112,26 @@ class ErrorPolicy(SchemaExtension):
         yield
 
 
+def _code(error: GraphQLError) -> object:
+    return (error.extensions or {}).get("code")
+
+
+def _answer_unavailable(response: object) -> None:
+    """An HTTP answer with an unreachable database is a 503 the client may retry."""
+    if isinstance(response, Response):
+        response.status_code = 503
+        response.headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
+
+
 def _present(error: GraphQLError, request_id: str | None) -> None:
-    if is_internal(error):
+    if is_internal(error) and error.original_error and is_unavailable(error.original_error):
+        error.message = UNAVAILABLE_MESSAGE
+        error.args = (error.message,)
+        error.original_error = None
+        error.extensions = {
+            "code": ErrorCode.SERVICE_UNAVAILABLE.value, "requestId": request_id
+        }
+    elif is_internal(error):
         error.message = "Internal server error"
         error.args = (error.message,)
         error.original_error = None
@@ -126,7 +152,10 @@ class CrmSchema(strawberry.Schema):
         request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
         for error in errors:
             original = error.original_error
-            if original is not None and is_internal(error):
+            if original is not None and is_internal(error) and is_unavailable(original):
+                log.warning("database unavailable in %s (request %s): %s",
+                            error.path, request_id, type(original).__qualname__)
+            elif original is not None and is_internal(error):
                 # where it failed, not the exception's message: messages of database errors
                 # quote the offending values, which may be personal data
                 frames = "".join(traceback.format_tb(original.__traceback__))

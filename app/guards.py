@@ -24,7 +24,7 @@ from graphql import (
 from tortoise.transactions import in_transaction
 
 from auth import scopes
-from auth.pii import MASKS, hides_pii
+from auth.pii import MASKS, Mask, masking
 from core.errors import AppError, ErrorCode
 from db import audit
 from schema.node import Node, parse_global_id
@@ -107,7 +107,20 @@ def event_of(
         changed_fields=field_names(args, defs),
         request_id=getattr(context, "request_id", None),
         ip=getattr(client, "host", None),
+        item_count=item_count(args),
     )
+
+
+def item_count(args: dict[str, Any]) -> int | None:
+    """How many records a bulk mutation touched: rows given, or customers merged."""
+    given = args.get("input")
+    if not isinstance(given, dict):
+        return None
+    if isinstance(given.get("rows"), list):
+        return len(given["rows"])
+    if isinstance(given.get("duplicateIds"), list):
+        return len(given["duplicateIds"]) + 1
+    return None
 
 
 def field_names(args: dict[str, Any], defs: Mapping[str, Any], prefix: str = "") -> list[str]:
@@ -172,12 +185,13 @@ def _target_in_args(args: dict[str, Any]) -> tuple[str, int] | None:
         return None
 
 
-def _masked(resolve: Resolver | None, *, mask: Callable[[Any], Any]) -> Resolver:
+def _masked(resolve: Resolver | None, *, mask: Mask) -> Resolver:
     assert resolve is not None
 
     def run(source: Any, info: Any, **args: Any) -> Any:
         value = resolve(source, info, **args)
-        return mask(value) if hides_pii(info.context) else value
+        personal = masking(info.context)
+        return value if personal is None else mask(value, personal)
 
     return run
 

@@ -3,15 +3,18 @@
 Two subscriptions share a group, and so one execution and one encoded payload per event, only
 when everything that can change the bytes is equal: the document, operation name and variables
 (which hold the filter), and the permission context (organization, role, API key or not, the
-key's scopes, PII masking). Nothing reachable from a subscription depends on who the user is;
+key's scopes, PII masking with its personal custom fields). Nothing reachable from a
+subscription depends on who the user is;
 the one per-socket value, the request id of masked internal errors, never leaves a group: a
-result with errors is not shared and each member executes it as before.
+result with errors is not shared and each member executes it as before. A group renders its
+events from a compiled plan of its selection when there is one (``compiled/events.py``).
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import logging
 from collections.abc import Hashable
 from typing import Any
 
@@ -27,8 +30,12 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from auth.context import Context
-from auth.pii import hides_pii
+from auth.pii import masking
+from compiled.compiler import Compiler
+from compiled.events import EventRenderer
 from services.live import fanout
+
+log = logging.getLogger("crm.live")
 
 
 def group_key(
@@ -44,33 +51,54 @@ def group_key(
         return None
     return (
         query, operation_name, canonical, viewer.organization_id, viewer.role, viewer.is_key,
-        tuple(sorted(viewer.key_scopes)) if viewer.is_key else (), hides_pii(context),
+        tuple(sorted(viewer.key_scopes)) if viewer.is_key else (), masking(context),
     )
 
 
 class Renderer:
-    """Executes a group's selection for one event's root value and encodes its payload."""
+    """Executes a group's selection for one event's root value and encodes its payload.
+
+    A compiled plan of the selection (``compiled/events.py``) renders it when it can; the
+    generic executor otherwise, and always when the plan declines an event (any error). With
+    ``compiled_verify`` both run and a difference is logged, counted and the generic bytes sent.
+    """
 
     def __init__(
         self, schema: strawberry.Schema, context: Context, query: str,
         operation_name: str | None, variables: dict[str, Any] | None,
+        compiled: EventRenderer | None = None,
     ) -> None:
         self.schema = schema
         self.context = context
         self.query = query
         self.operation_name = operation_name
         self.variables = variables
+        self.compiled = compiled
         self._document: DocumentNode | None = None
 
-    async def __call__(self, root: object) -> bytes | None:
-        """``{"data": ...}`` as the subscriber would receive it; None if it has errors."""
-        if self._document is None:
-            self._document = parse(self.query)
+    def _fresh_context(self) -> Context:
         # a context of its own: fresh loaders per event, never the socket's shared ones
         context = copy.copy(self.context)
         context.reset_loaders()
+        return context
+
+    async def __call__(self, root: object) -> bytes | None:
+        """``{"data": ...}`` as the subscriber would receive it; None if it has errors."""
+        if self.compiled is not None:
+            data = await self.compiled(root, self._fresh_context())
+            if data is not None:
+                payload = orjson.dumps({"data": data})
+                if self.context.settings.compiled_verify:
+                    return await self._verified(payload, root)
+                return payload
+        return await self.generic(root)
+
+    async def generic(self, root: object) -> bytes | None:
+        """The payload from graphql-core's executor; None if it has errors."""
+        if self._document is None:
+            self._document = parse(self.query)
         executor = ExecutorThrowingOnIncremental.build(
-            self.schema._schema, self._document, None, context, self.variables,
+            self.schema._schema, self._document, None, self._fresh_context(), self.variables,
             self.operation_name,
         )
         if isinstance(executor, list):
@@ -81,6 +109,16 @@ class Renderer:
         if result.errors:
             return None
         return orjson.dumps({"data": result.data})
+
+    async def _verified(self, payload: bytes, root: object) -> bytes | None:
+        generic = await self.generic(root)
+        if generic == payload:
+            return payload
+        assert self.compiled is not None
+        self.compiled.plans.counts["mismatch"] += 1
+        log.error("compiled subscription payload differs from the generic one (operation %s)",
+                  self.operation_name)
+        return generic
 
 
 class _Sender:
@@ -102,9 +140,15 @@ def _bind(handler: Any, query: str, operation_name: str | None,
           variables: dict[str, Any] | None, sender: _Sender) -> Any:
     schema = handler.schema
     context = handler.context
+    compiler: Compiler | None = getattr(handler.view, "compiler", None)
+
+    def renderer() -> Renderer:
+        compiled = compiler.events.renderer(query, operation_name, variables) if compiler else None
+        return Renderer(schema, context, query, operation_name, variables, compiled)
+
     return fanout.bind(
         handler.view.fanout, group_key(context, query, operation_name, variables), sender,
-        lambda: Renderer(schema, context, query, operation_name, variables),
+        renderer,
     )
 
 

@@ -3,6 +3,7 @@ middleware."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -18,16 +19,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import email_routes, security_headers
+from app import email_routes, mailbox_routes, security_headers
 from app.graphiql import graphiql_routes
 from app.limits import RateLimitMiddleware
+from app.unavailable import DatabaseUnavailableMiddleware
 from app.view import CrmGraphQL
 from auth import tokens
 from core import database
 from core.config import Settings, get_settings
 from core.errors import ErrorCode
 from ml.jobs import prediction_service
-from services.email import outbox
+from services.email import mailbox, outbox
 from services.live import pubsub
 from services.webhooks import delivery as webhook_delivery
 
@@ -40,6 +42,7 @@ Service = Callable[[Starlette, Settings], AbstractAsyncContextManager[None]]
 GC_YOUNG_THRESHOLD = 50_000
 SERVICES: list[Service] = []
 SERVICES.append(pubsub.service)
+SERVICES.append(mailbox.service)  # before the outbox worker that may send to it
 SERVICES.append(outbox.service)
 SERVICES.append(prediction_service)
 SERVICES.append(tokens.service)
@@ -134,7 +137,9 @@ async def readyz(request: Request) -> Response:
     """The database answers and every migration is applied."""
     state: Any = request.app.state
     try:
-        pending = await database.pending_migrations(state.database_url, state.settings)
+        # bounded: a load balancer's probe must get its answer while the database is away
+        async with asyncio.timeout(state.settings.db_connect_timeout_seconds + 1):
+            pending = await database.pending_migrations(state.database_url, state.settings)
     except Exception:
         log.warning("readiness check failed", exc_info=True)
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
@@ -180,9 +185,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/readyz", readyz),
             *graphiql_routes(),
             *email_routes.routes(),
+            *mailbox_routes.routes(settings),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(DatabaseUnavailableMiddleware),
             *security_headers.middleware(settings),
             Middleware(RateLimitMiddleware, settings=settings),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),

@@ -13,7 +13,7 @@ import jwt
 from starlette.types import Scope
 
 from auth import api_keys
-from auth.identity import ALGORITHM, ISSUER, Viewer
+from auth.identity import Viewer, verified_claims
 from core.config import Settings
 from db import api_key as keys
 
@@ -51,27 +51,22 @@ def _unexpired(row: dict[str, object] | None) -> bool:
     return not isinstance(expires_at, datetime) or expires_at > datetime.now(UTC)
 
 
-def user_of(token: str, settings: Settings) -> tuple[str, float] | None:
-    """The user id a validly signed, unexpired access token names, and when it expires."""
+def user_of(token: str, settings: Settings) -> str | None:
+    """The user id a validly signed, unexpired access token names (no database needed; the
+    signature is checked once per token, see ``verified_claims``)."""
     try:
-        claims = jwt.decode(
-            token, settings.secret_key, algorithms=[ALGORITHM], issuer=ISSUER,
-            options={"require": ["sub", "exp"]},
-        )
+        claims = verified_claims(token, settings)
     except jwt.InvalidTokenError:
         return None
-    return (str(claims["sub"]), float(claims["exp"])) if claims.get("typ") == "access" else None
+    return str(claims["sub"]) if claims.get("typ") == "access" else None
 
 
 class Callers:
-    """Names the principal of a request's credentials, remembering verified tokens until they
-    expire (verifying a signature costs more than the rest of the rate limit's work)."""
+    """Names the principal of a request's credentials."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.max_tokens = settings.rate_limit_max_buckets
         self.keys = KeyVerifier(settings.rate_limit_max_buckets)
-        self._users: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def principal(self, scope: Scope) -> str | None:
         """``user:<id>`` or ``key:<id>`` for proven credentials, None for anyone else."""
@@ -82,15 +77,8 @@ class Callers:
             return None
         if api_keys.is_api_key(token):
             return await self.keys.key_id(token)
-        user = self._users.get(token) or user_of(token, self.settings)
-        if user is None or user[1] <= time.time():
-            self._users.pop(token, None)
-            return None
-        if token not in self._users:  # only verified tokens: forged ones would flood it
-            self._users[token] = user
-            while len(self._users) > self.max_tokens:
-                self._users.popitem(last=False)
-        return f"user:{user[0]}"
+        user = user_of(token, self.settings)
+        return f"user:{user}" if user is not None else None
 
 
 def principal_of(viewer: Viewer) -> str | None:

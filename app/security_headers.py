@@ -16,7 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.graphiql import graphiql_html
+from app.graphiql import page_for
 from core.config import Settings
 
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
@@ -47,7 +47,7 @@ def security_headers(settings: Settings, *, tls: bool) -> list[tuple[bytes, byte
         "x-frame-options": "DENY",
         "referrer-policy": "no-referrer",
         "cross-origin-opener-policy": "same-origin",
-        "content-security-policy": content_security_policy(script_hashes(graphiql_html())),
+        "content-security-policy": content_security_policy(script_hashes(page_for(settings))),
     }
     if tls and settings.hsts_max_age_seconds:
         headers["strict-transport-security"] = (

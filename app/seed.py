@@ -1,4 +1,7 @@
-"""Realistic demo data, written with COPY so that a million customers take minutes, not hours."""
+"""Realistic demo data, written with COPY so that a million customers take minutes, not hours.
+
+Who buys when, and who leaves, comes from ``app.seed_behaviour``.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,7 @@ import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -15,11 +17,12 @@ import phonenumbers
 from faker import Faker
 from phonenumbers import PhoneNumberType
 
+from app import seed_behaviour as behaviour
+from app import seed_catalogue as catalogue
 from core import database
 
 CHANNELS = ["EMAIL", "EMAIL", "EMAIL", "PHONE", "PHONE", "SMS", "MEETING", "CHAT", "SOCIAL", "NOTE"]
-STAGES = ["LEAD", "PROSPECT", "CUSTOMER", "CUSTOMER", "CUSTOMER", "CHURNED"]
-STATUSES = ["PAID"] * 8 + ["PENDING", "REFUNDED", "CANCELLED"]
+CONTACT_CHANNELS = ["EMAIL", "EMAIL", "PHONE", "SMS", "CHAT", "SOCIAL", "MEETING"]
 TAGS = ["vip", "newsletter", "b2b", "b2c", "trade-show", "partner", "wholesale", "online"]
 LOCALES = ["en_US", "de_DE", "fr_FR", "zh_CN", "ja_JP", "es_ES", "en_GB"]
 COUNTRY_OF = {"en_US": "US", "de_DE": "DE", "fr_FR": "FR", "zh_CN": "CN", "ja_JP": "JP",
@@ -73,25 +76,29 @@ class _Pools:
 def _customer_rows(
     ids: list[int], org_id: int, owner_ids: list[int], plan: SeedPlan, pools: _Pools,
     now: datetime,
-) -> Iterator[tuple[Any, ...]]:
+) -> Iterator[tuple[tuple[Any, ...], behaviour.Story]]:
     rng = pools.rng
     for cid in ids:
         locale = rng.choice(LOCALES)
         country = COUNTRY_OF[locale]
-        created = now - timedelta(days=rng.random() * plan.history_days)
+        story = behaviour.story(rng, now, plan.history_days, plan.orders_per_customer,
+                                plan.interactions_per_customer, CONTACT_CHANNELS)
+        created = story.created
         company = rng.random() < 0.3
         name = pools.pick(locale, "company" if company else "name")
+        tags = rng.sample(TAGS, rng.randint(0, 2))
+        if story.persona == "LOYAL" and "vip" not in tags and rng.random() < 0.5:
+            tags.append("vip")
         yield (
             cid, org_id, "COMPANY" if company else "PERSON", name,
             f"customer{cid}@example.com", _phone(rng, country),
             None if company else (pools.pick(locale, "company") if rng.random() < 0.4 else None),
             pools.pick(locale, "street"), pools.pick(locale, "city"), None,
-            pools.pick(locale, "postcode")[:20], country, rng.choice(STAGES),
-            rng.sample(TAGS, rng.randint(0, 3)), json.dumps({"source": rng.choice(
-                ["web", "referral", "event", "import"])}),
+            pools.pick(locale, "postcode")[:20], country, behaviour.stage(story, now, rng),
+            tags, json.dumps({"source": rng.choice(["web", "referral", "event", "import"])}),
             rng.choice(owner_ids) if owner_ids else None, f"ERP-{cid}", rng.random() < 0.05,
             created, created,
-        )
+        ), story
 
 
 def _phone(rng: random.Random, country: str) -> str | None:
@@ -111,27 +118,29 @@ def _phone(rng: random.Random, country: str) -> str | None:
 
 
 def _activity_rows(
-    customers: list[tuple[Any, ...]], org_id: int, owner_ids: list[int], plan: SeedPlan,
+    customers: list[tuple[tuple[Any, ...], behaviour.Story]], org_id: int, owner_ids: list[int],
     pools: _Pools, now: datetime, currency: str,
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     rng = pools.rng
     orders: list[tuple[Any, ...]] = []
     interactions: list[tuple[Any, ...]] = []
-    for row in customers:
-        cid, created = row[0], row[18]
-        span = max((now - created).total_seconds(), 60.0)
+    for row, story in customers:
+        cid = row[0]
         locale = next(k for k, v in COUNTRY_OF.items() if v == row[11])
-        for n in range(rng.randint(0, plan.orders_per_customer * 2)):
-            placed = created + timedelta(seconds=rng.random() * span)
-            amount = Decimal(rng.lognormvariate(4.5, 0.8)).quantize(Decimal("0.01"))
+        taste = catalogue.basket(rng)
+        for n, placed in enumerate(story.order_times):
+            items, amount = catalogue.order_lines(rng, taste)
             orders.append((
-                org_id, cid, f"SO-{cid}-{n}", amount, currency, rng.choice(STATUSES), placed,
-                "[]", placed, placed,
+                org_id, cid, f"SO-{cid}-{n}", amount, currency,
+                behaviour.order_status(rng, placed, now), placed, json.dumps(items), placed,
+                placed,
             ))
-        for _ in range(rng.randint(0, plan.interactions_per_customer * 2)):
-            at = created + timedelta(seconds=rng.random() * span)
+        for at, inbound in story.contact_times:
+            channel = story.preferred_channel if inbound or rng.random() < 0.5 else rng.choice(
+                CHANNELS)
             interactions.append((
-                org_id, cid, rng.choice(CHANNELS), rng.choice(("INBOUND", "OUTBOUND")),
+                org_id, cid, "NOTE" if channel == "NOTE" else channel,
+                "INBOUND" if inbound and channel != "NOTE" else "OUTBOUND",
                 pools.pick(locale, "sentence")[:200], pools.pick(locale, "sentence"), at,
                 rng.choice(owner_ids) if owner_ids else None, "{}", at,
             ))
@@ -155,15 +164,23 @@ async def seed(
         )
         # orders in the organization's own currency, so revenue figures add up
         currency = await conn.fetchval("SELECT currency FROM organization WHERE id = $1", org_id)
+        if not await conn.fetchval("SELECT count(*) FROM product WHERE organization_id = $1",
+                                   org_id):
+            async with conn.transaction():
+                await conn.execute("SET LOCAL crm.publish_events = 'off'")
+                await conn.copy_records_to_table(
+                    "product", records=catalogue.product_rows(org_id, currency, now),
+                    columns=catalogue.PRODUCT_COLUMNS)
         done = 0
         while done < plan.customers:
             size = min(BATCH, plan.customers - done)
             ids = [r[0] for r in await conn.fetch(
                 "SELECT nextval('customer_id_seq') FROM generate_series(1, $1)", size
             )]
-            rows = list(_customer_rows(ids, org_id, owner_ids, plan, pools, now))
+            customers = list(_customer_rows(ids, org_id, owner_ids, plan, pools, now))
+            rows = [row for row, _ in customers]
             orders, interactions = _activity_rows(
-                rows, org_id, owner_ids, plan, pools, now, currency
+                customers, org_id, owner_ids, pools, now, currency
             )
             async with conn.transaction():
                 # bulk history is not news: no live events for subscribers (see db/events.py)

@@ -29,7 +29,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from app.graphiql import graphiql_html
+from app.graphiql import page_for
 from app.graphql import build_compiler, build_schema
 from app.limits import Unpaid, budget_of
 from app.live import LegacyWSHandler, TransportWSHandler
@@ -100,7 +100,7 @@ class CrmGraphQL(GraphQL[Context, None]):
         schema = self.schema
         assert isinstance(schema, strawberry.Schema)
         self.compiler = build_compiler(schema, settings) if settings.compiled_queries else None
-        self._ide_html = graphiql_html()
+        self._ide_html = page_for(settings)
         self.fanout = fanout.Fanout()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -65,7 +65,10 @@ async def viewer_from_key(secret: str) -> Viewer:
     row = check(await keys.use_by_hash(hash_secret(secret), now), now)
     scopes = frozenset(str(s) for s in row["scopes"])
     role = Role.ADMIN if Scope.ADMIN in scopes else Role.VIEWER
-    return Viewer(None, int(row["organization_id"]), role, int(row["id"]), scopes)
+    return Viewer(
+        None, int(row["organization_id"]), role, int(row["id"]), scopes,
+        personal_fields=frozenset(row["personal_custom_fields"] or ()),
+    )
 
 
 async def viewer_for(token: str, settings: Settings) -> Viewer:

@@ -13,6 +13,11 @@ from auth.loaders import Loaders
 from core.config import Settings
 from core.errors import AppError, ErrorCode
 
+SIGN_IN = (
+    "authentication required: sign in with the login mutation and send its accessToken in the"
+    " header 'Authorization: Bearer <token>' (an API key goes in the same header)"
+)
+
 
 @dataclass
 class Context:
@@ -31,7 +36,7 @@ class Context:
         if self.auth_error is not None:
             raise self.auth_error
         if self.viewer is None:
-            raise AppError(ErrorCode.UNAUTHENTICATED, "authentication required")
+            raise AppError(ErrorCode.UNAUTHENTICATED, SIGN_IN)
         return self.viewer
 
     @property

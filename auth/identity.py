@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from auth.scopes import ROLE_SCOPES
+from auth.scopes import ROLE_SCOPES, Scope
 from core.config import Settings
 from core.errors import AppError, ErrorCode
 from db import user as users
 from db.enums import ROLE_RANK, Role
+from db.user import DEFAULT_PII_ROLES, pii_roles
 
 # The viewer of a verified access token, with its user's role and active flag as last read:
 # a request within ``viewer_cache_seconds`` of the last read skips the signature check and the
@@ -22,6 +24,8 @@ from db.enums import ROLE_RANK, Role
 # time); the token's own expiry is still checked on every request.
 VIEWER_CACHE_SIZE = 10_000
 _ACTIVE: dict[str, tuple[float, float, Viewer]] = {}
+EXPIRED = "access token expired: get a new one with the refreshToken mutation, or log in again"
+_SIGNED: dict[str, tuple[str, dict[str, Any]]] = {}  # verified tokens: (key, claims)
 ALGORITHM = "HS256"
 ISSUER = "crm"
 _hasher = PasswordHasher()
@@ -38,6 +42,9 @@ class Viewer:
     role: Role
     api_key_id: int | None = None
     key_scopes: frozenset[str] = frozenset()
+    # the organization's privacy settings as last read (cached with the viewer)
+    pii_roles: frozenset[Role] = DEFAULT_PII_ROLES
+    personal_fields: frozenset[str] = frozenset()
 
     def can(self, role: Role) -> bool:
         """Whether the viewer's role includes ``role``."""
@@ -48,10 +55,20 @@ class Viewer:
         """Whether an API key (not a person) is calling."""
         return self.api_key_id is not None
 
+    @property
+    def reads_pii(self) -> bool:
+        """Whether personal data is shown to this viewer unmasked: keys with ``pii:read``,
+        users whose role is one of the organization's PII roles."""
+        if self.is_key:
+            return Scope.PII_READ in self.key_scopes
+        return self.role in self.pii_roles
+
     def has_scope(self, scope: str) -> bool:
         """Whether the key has ``scope``, or the user's role implies it."""
         if self.is_key:
             return scope in self.key_scopes
+        if scope == Scope.PII_READ:
+            return self.reads_pii
         return scope in ROLE_SCOPES[self.role]
 
 
@@ -98,16 +115,13 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
     known = _ACTIVE.get(token)
     if known is not None and known[0] > time.monotonic():
         if known[1] <= time.time():  # as jwt.decode checks ``exp``
-            raise AppError(ErrorCode.UNAUTHENTICATED, "access token expired")
+            raise AppError(ErrorCode.UNAUTHENTICATED, EXPIRED)
         return known[2]
     try:
-        claims = jwt.decode(
-            token, settings.secret_key, algorithms=[ALGORITHM], issuer=ISSUER,
-            options={"require": ["sub", "exp", "iat", "org"]},
-        )
+        claims = verified_claims(token, settings)
         user_id = int(claims["sub"])
     except jwt.ExpiredSignatureError:
-        raise AppError(ErrorCode.UNAUTHENTICATED, "access token expired") from None
+        raise AppError(ErrorCode.UNAUTHENTICATED, EXPIRED) from None
     except (jwt.InvalidTokenError, ValueError):
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token") from None
     if claims.get("typ") != "access":
@@ -115,13 +129,38 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
     row = await users.get_active(user_id)
     if row is None or row["organization_id"] != claims["org"]:
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
-    viewer = Viewer(int(row["id"]), int(row["organization_id"]), Role(row["role"]))
+    viewer = Viewer(
+        int(row["id"]), int(row["organization_id"]), Role(row["role"]),
+        pii_roles=pii_roles(row["pii_roles"]),
+        personal_fields=frozenset(row["personal_custom_fields"] or ()),
+    )
     if settings.viewer_cache_seconds > 0:
         deadline = time.monotonic() + settings.viewer_cache_seconds
         _ACTIVE[token] = (deadline, float(claims["exp"]), viewer)
         if len(_ACTIVE) > VIEWER_CACHE_SIZE:
             _ACTIVE.pop(next(iter(_ACTIVE)))  # the oldest entry
     return viewer
+
+
+def verified_claims(token: str, settings: Settings) -> dict[str, Any]:
+    """The claims of a token this server signed, as ``jwt.decode`` checks them.
+
+    The signature is checked once per token (a bounded cache keeps the claims of tokens that
+    passed); the expiry is checked on every call, and raises ``jwt.ExpiredSignatureError``.
+    """
+    known = _SIGNED.get(token)
+    if known is None or known[0] != settings.secret_key:
+        claims: dict[str, Any] = jwt.decode(
+            token, settings.secret_key, algorithms=[ALGORITHM], issuer=ISSUER,
+            options={"require": ["sub", "exp", "iat", "org"]},
+        )
+        _SIGNED[token] = (settings.secret_key, claims)
+        if len(_SIGNED) > VIEWER_CACHE_SIZE:
+            _SIGNED.pop(next(iter(_SIGNED)))  # the oldest entry
+        return claims
+    if float(known[1]["exp"]) <= time.time():
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return known[1]
 
 
 def forget_viewers() -> None:

@@ -15,6 +15,8 @@ from db import interaction as interactions
 from db import merge as merges
 from db import order as orders
 from db import prediction as predictions
+from db import product as products
+from db import recommendation as recommendations
 from db import user as users
 from db.pagination import Page, PageArgs, Sort, Source, count_by_parent, fetch_pages_by_parent
 
@@ -64,6 +66,26 @@ class Loaders:
     @cached_property
     def order(self) -> DataLoader[int, Row | None]:
         return _by_key(lambda ids: orders.get_many(org_id=self.org_id, ids=ids))
+
+    @cached_property
+    def product(self) -> DataLoader[int, Row | None]:
+        return _by_key(lambda ids: products.get_many(org_id=self.org_id, ids=ids))
+
+    @cached_property
+    def recommendations(self) -> DataLoader[int, list[Row]]:
+        """A customer's stored recommendations (or its segment's popular ones), best first."""
+        return _by_key(lambda ids: recommendations.for_customers(org_id=self.org_id, ids=ids),
+                       default=[])  # type: ignore[return-value]
+
+    @cached_property
+    def bought_together(self) -> DataLoader[int, list[Row]]:
+        return _by_key(lambda ids: recommendations.neighbours(org_id=self.org_id, ids=ids),
+                       default=[])  # type: ignore[return-value]
+
+    @cached_property
+    def product_by_sku(self) -> DataLoader[str, Row | None]:
+        """By ``db.product.sku_key`` (SKUs compare case-insensitively)."""
+        return _by_key(lambda keys: products.by_skus(org_id=self.org_id, skus=keys))
 
     @cached_property
     def interaction(self) -> DataLoader[int, Row | None]:

@@ -21,11 +21,17 @@ class _RolePermission(BasePermission):
         self, source: Any, info: strawberry.Info[Context, None], **kwargs: Any
     ) -> bool:
         viewer = info.context.require_viewer()
+        field = f"{info._raw_info.parent_type.name}.{info.field_name}"
         if viewer.is_key:
-            check_key(viewer, f"{info._raw_info.parent_type.name}.{info.field_name}")
+            check_key(viewer, field)
         elif not viewer.can(self.role):
             raise AppError(
                 ErrorCode.FORBIDDEN, f"this operation needs the {self.role.value} role or higher"
+            )
+        elif not viewer.reads_pii and scopes.Scope.PII_READ in (scopes.required(field) or ()):
+            raise AppError(
+                ErrorCode.FORBIDDEN, "this operation shows personal data, which your role may"
+                " not read in this organization (see privacySettings)",
             )
         return True
 

@@ -1,20 +1,42 @@
-"""Masking of customers' contact data for API keys without the ``pii:read`` scope."""
+"""Masking of personal data for viewers who may not read it (see ``Viewer.reads_pii``).
+
+Users read personal data when their organization's PII roles include their role (ADMIN always;
+MANAGER and AGENT by default, VIEWER only when an ADMIN grants it); API keys when they hold
+``pii:read``. Everyone else sees, on every path (HTTP, compiled plans, websockets): contact
+data masked, the values of custom fields the organization marks personal hidden, message
+bodies hidden and the addresses in an interaction's metadata masked.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from auth.scopes import Scope
 from core.errors import AppError, ErrorCode
 
 HIDDEN = "***"
+# metadata entries holding addresses (set by sendEmail and inbound email)
+ADDRESS_KEYS = ("from", "to", "cc", "bcc", "replyTo")
+
+# A mask: the value and the organization's personal custom-field keys -> what is shown.
+Mask = Callable[[Any, frozenset[str]], Any]
+
+
+def masking(context: Any) -> frozenset[str] | None:
+    """None when this request's viewer reads personal data; else the personal custom-field
+    keys of its organization (the one thing masks need to know besides the value)."""
+    viewer = getattr(context, "viewer", None)
+    if viewer is None or viewer.reads_pii:
+        return None
+    personal: frozenset[str] = viewer.personal_fields
+    return personal
 
 
 def hides_pii(context: Any) -> bool:
-    """Whether this request's viewer is a key that may not read personal data."""
-    viewer = getattr(context, "viewer", None)
-    return viewer is not None and viewer.is_key and not viewer.has_scope(Scope.PII_READ)
+    """Whether this request's viewer may not read personal data."""
+    return masking(context) is not None
 
 
 def mask_email(value: str | None) -> str | None:
@@ -45,19 +67,59 @@ def mask_address(value: Any) -> Any:
     return dataclasses.replace(value, **hidden)
 
 
-MASKS = {
-    ("Customer", "email"): mask_email,
-    ("Customer", "phone"): mask_phone,
-    ("Customer", "address"): mask_address,
+def mask_custom_fields(value: Any, personal: frozenset[str]) -> Any:
+    """Custom fields with the values of the organization's personal keys hidden."""
+    if not personal or not isinstance(value, dict) or personal.isdisjoint(value):
+        return value
+    return {k: HIDDEN if k in personal and v is not None else v for k, v in value.items()}
+
+
+def mask_body(value: str | None) -> str | None:
+    """A message body, hidden whole (free text: any part of it may be personal)."""
+    return HIDDEN if value else value
+
+
+def mask_metadata(value: Any) -> Any:
+    """An interaction's metadata with the addresses in it masked (ids and flags stay)."""
+    if not isinstance(value, dict) or not any(key in value for key in ADDRESS_KEYS):
+        return value
+    return {k: _mask_addresses(v) if k in ADDRESS_KEYS else v for k, v in value.items()}
+
+
+def _mask_addresses(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_email(value)
+    if isinstance(value, list):
+        return [_mask_addresses(v) for v in value]
+    return HIDDEN if value else value
+
+
+def _plain(mask: Callable[[Any], Any]) -> Mask:
+    def run(value: Any, personal: frozenset[str]) -> Any:
+        return mask(value)
+
+    run.__name__ = mask.__name__
+    return run
+
+
+MASKS: dict[tuple[str, str], Mask] = {
+    ("Customer", "email"): _plain(mask_email),
+    ("Customer", "phone"): _plain(mask_phone),
+    ("Customer", "address"): _plain(mask_address),
+    ("Customer", "customFields"): mask_custom_fields,
+    ("Interaction", "body"): _plain(mask_body),
+    ("Interaction", "metadata"): _plain(mask_metadata),
 }
 
 
 def refuse_hidden_search(context: Any, db_filter: Any) -> None:
-    """Search matches emails and phone numbers, so keys that may not read them may not search."""
+    """Search matches emails and phone numbers, so viewers who may not read them may not
+    search."""
     if hides_pii(context) and _searches(db_filter):
         raise AppError(
             ErrorCode.FORBIDDEN,
-            "search matches emails and phone numbers: it needs the pii:read scope",
+            f"search matches emails and phone numbers: it needs the {Scope.PII_READ.value}"
+            " scope (API keys) or a role that reads personal data",
             ["filter", "search"],
         )
 

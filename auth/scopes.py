@@ -14,6 +14,8 @@ class Scope(StrEnum):
     INTERACTIONS_WRITE = "interactions:write"
     ORDERS_READ = "orders:read"
     ORDERS_WRITE = "orders:write"
+    PRODUCTS_READ = "products:read"
+    PRODUCTS_WRITE = "products:write"
     EMAIL_READ = "email:read"
     EMAIL_SEND = "email:send"
     PREDICTIONS_READ = "predictions:read"
@@ -22,9 +24,12 @@ class Scope(StrEnum):
 
 
 S = Scope
-_READ = frozenset({S.CUSTOMERS_READ, S.INTERACTIONS_READ, S.ORDERS_READ, S.EMAIL_READ,
-                   S.PREDICTIONS_READ, S.PII_READ})
-_WRITE = _READ | {S.CUSTOMERS_WRITE, S.INTERACTIONS_WRITE, S.ORDERS_WRITE, S.EMAIL_SEND}
+# pii:read is no role's by rank: users read personal data by their organization's PII roles
+_READ = frozenset({S.CUSTOMERS_READ, S.INTERACTIONS_READ, S.ORDERS_READ, S.PRODUCTS_READ,
+                   S.EMAIL_READ,
+                   S.PREDICTIONS_READ})
+_WRITE = _READ | {S.CUSTOMERS_WRITE, S.INTERACTIONS_WRITE, S.ORDERS_WRITE, S.PRODUCTS_WRITE,
+                  S.EMAIL_SEND}
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.VIEWER: _READ,
     Role.AGENT: _WRITE,
@@ -47,6 +52,8 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Query.interactions": (S.INTERACTIONS_READ,),
     "Query.order": (S.ORDERS_READ,),
     "Query.orders": (S.ORDERS_READ,),
+    "Query.product": (S.PRODUCTS_READ,),
+    "Query.products": (S.PRODUCTS_READ,),
     "Query.emailTemplates": (S.EMAIL_READ,),
     "Query.emailTemplate": (S.EMAIL_READ,),
     "Query.campaign": (S.EMAIL_READ,),
@@ -65,6 +72,8 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     # shows the merged record and every conflicting value: contact data unmasked
     "Query.mergeCustomersPreview": (S.CUSTOMERS_READ, S.PII_READ),
     "Query.customerMergedInto": (S.CUSTOMERS_READ,),
+    "Query.privacySettings": (S.CUSTOMERS_READ,),
+    "Mutation.updatePrivacySettings": (S.ADMIN,),
     "Mutation.createCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.updateCustomer": (S.CUSTOMERS_WRITE,),
     "Mutation.deleteCustomer": (S.CUSTOMERS_WRITE,),
@@ -78,6 +87,9 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.logInteraction": (S.INTERACTIONS_WRITE,),
     "Mutation.createOrder": (S.ORDERS_WRITE,),
     "Mutation.updateOrder": (S.ORDERS_WRITE,),
+    "Mutation.createProduct": (S.PRODUCTS_WRITE,),
+    "Mutation.updateProduct": (S.PRODUCTS_WRITE,),
+    "Mutation.upsertProducts": (S.PRODUCTS_WRITE,),
     "Mutation.sendEmail": (S.EMAIL_SEND,),
     "Mutation.createEmailTemplate": (S.EMAIL_SEND,),
     "Mutation.updateEmailTemplate": (S.EMAIL_SEND,),
@@ -104,9 +116,11 @@ NESTED_SCOPES: dict[str, Scope] = {
     "Customer.orderCount": S.ORDERS_READ,
     "Customer.lastOrderAt": S.ORDERS_READ,
     "Customer.prediction": S.PREDICTIONS_READ,
+    "Customer.recommendations": S.PREDICTIONS_READ,
     "Interaction.customer": S.CUSTOMERS_READ,
     "Interaction.email": S.EMAIL_READ,
     "Order.customer": S.CUSTOMERS_READ,
+    "LineItem.product": S.PRODUCTS_READ,
 }
 
 # The scope ``node(id)`` needs, by the type the id names.
@@ -114,6 +128,7 @@ NODE_SCOPES: dict[str, Scope] = {
     "Customer": S.CUSTOMERS_READ,
     "Interaction": S.INTERACTIONS_READ,
     "Order": S.ORDERS_READ,
+    "Product": S.PRODUCTS_READ,
     "User": S.ADMIN,
     "EmailTemplate": S.EMAIL_READ,
     "Campaign": S.EMAIL_READ,

@@ -1,13 +1,16 @@
 """Live subscriptions under load: N websocket subscribers over 2 server processes, a steady writer.
 
     .venv/bin/python -m bench.subscription_bench [--subscribers 1000] [--documents 10] [--rate 10]
+        [--selection light|nested] [--compiled on|off]
 
 Starts two `crm serve --no-demo` processes on a fresh database (on --server-url, default the
 system PostgreSQL), connects the subscribers (graphql-transport-ws, split evenly over both
 servers, driven by --client-procs client processes), waits until every subscription is live,
 then inserts interactions at --rate per second, each in its own committed transaction, and
-prints delivery latency from commit to receipt (p50, p99, max), events lost and server memory
-per subscriber. Figures on a shared 2-core machine are rough; see bench/SUBSCRIPTIONS.md.
+prints delivery latency from commit to receipt (p50, p99, max), events lost, server memory
+per subscriber and server CPU per delivery and per event (each event renders once per group,
+i.e. per document; --compiled off renders groups on the generic executor). Figures on a shared
+2-core machine are rough; see bench/SUBSCRIPTIONS.md.
 """
 
 from __future__ import annotations
@@ -43,12 +46,22 @@ CRM = str(Path(sys.executable).with_name("crm"))
 SECRET = "bench-subscriptions-secret-" + "x" * 32
 READY_TIMEOUT = 120
 DROPPED = -1  # key under which a subscriber notes that the server ended its subscription
-QUERY = "subscription Doc{n} {{ interactionCreated {{ id occurredAt }} }}"
+# what each subscriber selects (the bench's own subscribers read id; the rest is rendered)
+SELECTIONS = {
+    "light": "id occurredAt",
+    "nested": "id channel direction subject occurredAt customer { name email stage owner { name }"
+              " orderCount lastInteractionAt } createdBy { name }",
+}
 INSERT = (
     "INSERT INTO interaction (organization_id, customer_id, channel, direction, subject, body,"
     " occurred_at, metadata, created_at) VALUES ($1, $2, 'NOTE', 'INBOUND', 'bench', '',"
     " now(), '{}'::jsonb, now()) RETURNING id"
 )
+
+
+def document(n: int, selection: str) -> str:
+    """Subscription document number ``n`` (documents differ in their operation name only)."""
+    return f"subscription Doc{n} {{ interactionCreated {{ {selection} }} }}"
 
 
 def free_port() -> int:
@@ -94,7 +107,7 @@ async def _subscriber(url: str, token: str, query: str, live: asyncio.Event,
 
 
 def client_process(urls: list[str], token: str, first: int, count: int, documents: int,
-                   ready: Any, stop: Any, drain: float, out: Any) -> None:
+                   selection: str, ready: Any, stop: Any, drain: float, out: Any) -> None:
     """Run subscribers ``first`` to ``first + count - 1``, subscriber n on document n modulo
     ``documents``; report readiness, then every receipt time per interaction."""
     async def main() -> None:
@@ -102,7 +115,8 @@ def client_process(urls: list[str], token: str, first: int, count: int, document
         lives = [asyncio.Event() for _ in range(count)]
         got: list[dict[int, list[float]]] = [{} for _ in range(count)]
         tasks = [asyncio.create_task(_subscriber(
-            urls[(first + i) % len(urls)], token, QUERY.format(n=(first + i) % documents),
+            urls[(first + i) % len(urls)], token,
+            document((first + i) % documents, selection),
             lives[i], got[i], stopping, drain)) for i in range(count)]
         try:
             async with asyncio.timeout(READY_TIMEOUT):
@@ -133,11 +147,13 @@ async def _first_of(awaitable: Any, tasks: list[asyncio.Task[None]]) -> None:
 # --- servers and data -------------------------------------------------------------------
 
 
-def start_servers(url: str, count: int, log_dir: Path) -> list[tuple[subprocess.Popen[bytes], int]]:
+def start_servers(url: str, count: int, log_dir: Path, compiled: bool = True
+                  ) -> list[tuple[subprocess.Popen[bytes], int]]:
     """`crm serve --no-demo` processes on ``url``, ready."""
     # every client connects from 127.0.0.1 and its handshake is charged to that address
     env = os.environ | {"DATABASE_URL": url, "CRM_SECRET_KEY": SECRET, "CRM_LOG_LEVEL": "WARNING",
-                        "CRM_ANONYMOUS_RATE_LIMIT_POINTS": "1000000000"}
+                        "CRM_ANONYMOUS_RATE_LIMIT_POINTS": "1000000000",
+                        "CRM_COMPILED_QUERIES": str(compiled).lower()}
     servers = []
     for n in range(count):
         port = free_port()
@@ -247,7 +263,7 @@ def run(args: argparse.Namespace) -> None:
         subprocess.run([CRM, "migrate"], env=os.environ | {"DATABASE_URL": url}, check=True,
                        capture_output=True)
         org, customer, token = asyncio.run(prepare(url))
-        servers = start_servers(url, args.servers, log_dir)
+        servers = start_servers(url, args.servers, log_dir, args.compiled == "on")
         before = rss(servers)
         measure(args, url, servers, org, customer, token, before)
     finally:
@@ -267,8 +283,8 @@ def measure(args: argparse.Namespace, url: str, servers: list[tuple[subprocess.P
     for n, count in enumerate(share):
         ready, (receiver, sender) = ctx.Event(), ctx.Pipe(duplex=False)
         proc = ctx.Process(target=client_process,
-                           args=(urls, token, sum(share[:n]), count, args.documents, ready,
-                                 stop, args.drain, sender))
+                           args=(urls, token, sum(share[:n]), count, args.documents,
+                                 SELECTIONS[args.selection], ready, stop, args.drain, sender))
         proc.start()
         procs.append(proc)
         pipes.append(receiver)
@@ -298,7 +314,10 @@ def measure(args: argparse.Namespace, url: str, servers: list[tuple[subprocess.P
     report(args, committed, [got for batch in results for got in batch], before, after)
     deliveries = len(committed) * args.subscribers
     print(f"server CPU while writing and draining: {cpu:.1f} s ="
-          f" {cpu / max(deliveries, 1) * 1e6:.0f} µs per delivery")
+          f" {cpu / max(deliveries, 1) * 1e6:.0f} µs per delivery ="
+          f" {cpu / max(len(committed), 1) * 1e3:.1f} ms per event"
+          f" ({args.documents} groups, {args.subscribers} subscribers,"
+          f" compiled plans {args.compiled}, {args.selection} selection)")
 
 
 def report(args: argparse.Namespace, committed: dict[int, float],
@@ -341,6 +360,10 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--documents", type=int, default=10,
                         help="distinct subscription documents, spread evenly over subscribers")
+    parser.add_argument("--selection", choices=sorted(SELECTIONS), default="light",
+                        help="what each subscription selects on the interaction")
+    parser.add_argument("--compiled", choices=["on", "off"], default="on",
+                        help="off: groups render on the generic executor (CRM_COMPILED_QUERIES)")
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--rate", type=float, default=10.0, help="interactions per second")

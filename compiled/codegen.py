@@ -15,7 +15,8 @@ from typing import Any
 
 from compiled.plan import MAX_INT, ORJSON_ZONES, Field, Selection, Serialize, identity
 
-Builder = Callable[[list[Any], list[list[Any]]], list[dict[str, Any]]]
+# objects, columns, the personal custom-field keys masks need (None: nothing is masked)
+Builder = Callable[[list[Any], list[list[Any]], frozenset[str] | None], list[dict[str, Any]]]
 
 
 class NullInNonNull(Exception):
@@ -74,7 +75,7 @@ def _generate(selection: Selection, masked: bool) -> Builder:
         loop = f"[{body} for i, o in enumerate(objects)]"
     else:
         unpack, loop = "", f"[{body} for o in objects]"
-    source = f"def build(objects, columns):\n{unpack}    return {loop}\n"
+    source = f"def build(objects, columns, personal):\n{unpack}    return {loop}\n"
     exec(compile(source, f"<compiled {selection.type_name}>", "exec"), names)  # noqa: S102
     built: Builder = names["build"]
     return built
@@ -87,7 +88,7 @@ def _leaf(field: Field, n: int, masked: bool, names: dict[str, Any]) -> str:
     value = f"o.{attr}"
     if field.mask is not None and masked:
         names[f"M{n}"] = field.mask
-        value = f"M{n}({value})"
+        value = f"M{n}({value}, personal)"
     serialize = field.serialize
     names[f"S{n}"] = _checked(serialize, field.key)
     if serialize is identity:

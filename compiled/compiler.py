@@ -27,6 +27,7 @@ from graphql.execution.values import get_variable_values
 from strawberry.schema.schema import validate_document
 
 from compiled import plan as plans
+from compiled.events import EventPlans
 from compiled.run import Fallback, run
 
 log = logging.getLogger("crm.compiled")
@@ -61,6 +62,7 @@ class Compiler:
         self.refused_variables = refused_variables
         self._plans: OrderedDict[tuple[str, str | None], plans.Plan | str] = OrderedDict()
         self.counts: Counter[str] = Counter()
+        self.events = EventPlans(self)  # subscription payloads, per event (compiled/events.py)
 
     def plan_for(self, query: str, operation_name: str | None) -> plans.Plan | str:
         """The cached plan of this operation, or why there is none."""

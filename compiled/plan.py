@@ -39,7 +39,7 @@ from graphql import (
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
-from auth.pii import MASKS
+from auth.pii import MASKS, Mask
 from auth.scopes import NESTED_SCOPES, Scope
 from compiled.batches import BATCHES, Batch
 
@@ -68,7 +68,7 @@ class Field:
     serialize: Serialize | None = None  # leaves only
     kind: str = "other"  # the serializer's shortcut (str, bool, int, float, datetime, enum)
     enum_names: dict[Any, str] = field(default_factory=dict)  # enum leaves: value -> name
-    mask: Callable[[Any], Any] | None = None  # applied for keys without pii:read
+    mask: Mask | None = None  # applied for viewers who may not read personal data
     child: Selection | None = None  # objects only
     selected: frozenset[str] | None = None  # connections: the fields asked of their nodes
     typename: str | None = None  # ``__typename``: the constant it answers
@@ -101,7 +101,7 @@ class Plan:
     fragments: dict[str, FragmentDefinitionNode]
     roots: list[RootField]
     scopes: frozenset[Scope] = field(default_factory=frozenset)
-    masked: bool = False  # some selected field is masked for keys without pii:read
+    masked: bool = False  # some selected field is masked for viewers without PII access
     argument_fields: list[Field] = field(default_factory=list)
     cost: int | None = None  # the query cost, once known (kept when no variables change it)
 
@@ -112,16 +112,25 @@ def build(
     """The plan of ``operation`` (a validated query of ``document``), or Unsupported."""
     if operation.operation != OperationType.QUERY:
         raise Unsupported(f"{operation.operation.value} operation")
-    builder = _Builder(schema, document)
     query = schema._schema.query_type
     assert query is not None
+    return build_on(schema, document, operation, query)
+
+
+def build_on(
+    schema: strawberry.Schema, document: DocumentNode, operation: OperationDefinitionNode,
+    root_type: GraphQLObjectType,
+) -> Plan:
+    """The plan of ``operation``'s selection on ``root_type`` (its root fields run by their
+    resolvers), or Unsupported; ``build`` for queries, ``compiled.events`` for subscriptions."""
+    builder = _Builder(schema, document)
     roots = []
-    for key, nodes in builder.collect(query, [operation.selection_set]).items():
+    for key, nodes in builder.collect(root_type, [operation.selection_set]).items():
         name = nodes[0].name.value
         if name.startswith("__"):
             raise Unsupported(f"root {name}")
-        root = builder.field(query, key, nodes, root=True)
-        roots.append(RootField(key, root, query))
+        root = builder.field(root_type, key, nodes, root=True)
+        roots.append(RootField(key, root, root_type))
     return Plan(
         document=document, operation=operation, fragments=builder.fragments, roots=roots,
         scopes=frozenset(builder.scopes), masked=builder.masked,

@@ -21,7 +21,7 @@ from graphql.pyutils import Path
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.types.arguments import convert_arguments
 
-from auth.pii import hides_pii
+from auth.pii import masking
 from compiled import codegen
 from compiled.batches import Work
 from compiled.plan import Field, Plan, RootField, Selection, identity
@@ -43,7 +43,7 @@ async def run(
     settings = context.settings
     job = _Job(
         Work(viewer.organization_id, settings.default_page_size, settings.max_page_size),
-        schema, plan, variables, hides_pii(context) if plan.masked else False,
+        schema, plan, variables, masking(context) if plan.masked else None,
     )
     context.reset_loaders()
     data: dict[str, Any] = {}
@@ -56,13 +56,13 @@ async def run(
 class _Job:
     def __init__(
         self, work: Work, schema: strawberry.Schema, plan: Plan, variables: VariableValues,
-        hides_pii: bool,
+        personal: frozenset[str] | None,
     ) -> None:
         self.work = work
         self.schema = schema
         self.plan = plan
         self.variables = variables
-        self.hides_pii = hides_pii
+        self.personal = personal  # None: nothing masked; else what masks need
         self.arguments: dict[int, dict[str, Any]] = {}
 
     async def root(self, root: RootField, context: Any) -> Any:
@@ -84,8 +84,8 @@ class _Job:
             raise Fallback(f"root {field.name}: {type(exc).__name__}") from exc
         if isinstance(value, Exception):
             raise Fallback(f"root {field.name} returned an error")
-        if field.mask is not None and self.hides_pii:
-            value = field.mask(value)
+        if field.mask is not None and self.personal is not None:
+            value = field.mask(value, self.personal)
         return value
 
     def kwargs(self, field: Field) -> dict[str, Any]:
@@ -127,11 +127,12 @@ class _Job:
                     raise Fallback(
                         f"{selection.type_name}.{field.name}: {type(exc).__name__}"
                     ) from exc
-            if field.mask is not None and self.hides_pii:
-                raw = [field.mask(v) for v in raw]
+            if field.mask is not None and self.personal is not None:
+                raw = [field.mask(v, self.personal) for v in raw]
             columns.append(await self.values(field, raw))
         try:
-            return codegen.build(selection, self.hides_pii)(objects, columns)
+            masked = self.personal is not None
+            return codegen.build(selection, masked)(objects, columns, self.personal)
         except codegen.NullInNonNull as exc:
             raise Fallback(f"null in {selection.type_name}.{exc}") from exc
         except (TypeError, ValueError) as exc:  # e.g. an enum value it cannot name

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # refused in production; long enough that signing with it raises no key-length warning
@@ -27,6 +28,8 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=1, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    # while the database is down, requests fail after this (503) instead of waiting on it
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
     secret_key: str = DEFAULT_SECRET
     access_token_ttl_seconds: int = Field(default=900, ge=60)
@@ -44,6 +47,8 @@ class Settings(BaseSettings):
     # (the test suite turns this on, so every query a test sends is a differential test)
     compiled_verify: bool = False
     log_level: str = "INFO"
+    # after SIGTERM: how long in-flight requests and deliveries may take to finish
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
 
     # live subscriptions (issue 4): events a subscriber may fall behind, event log retention
     subscription_queue_size: int = Field(default=1000, ge=1)
@@ -78,11 +83,18 @@ class Settings(BaseSettings):
     email_max_message_bytes: int = Field(default=2 * 1024 * 1024, ge=10_000)
     email_rate_per_second: float = Field(default=20.0, gt=0)
     email_rate_burst: int = Field(default=100, ge=1)
-    email_lease_seconds: float = Field(default=300.0, gt=0)
+    # a claimed email's lease; its worker renews it every third of it while alive, so a killed
+    # worker's emails are due again within this (services/email/outbox_lease.py)
+    email_lease_seconds: float = Field(default=15.0, ge=0.3)
     email_max_attempts: int = Field(default=8, ge=1)
     email_retry_base_seconds: float = Field(default=30.0, gt=0)
     email_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
     email_worker_in_process: bool = False
+    # development: catch outgoing email on this local port into <data_dir>/mailbox, readable at
+    # /dev/mailbox (crm serve turns it on for the embedded demo when no SMTP server is set)
+    dev_mailbox_port: int | None = Field(default=None, ge=1, le=65535)
+    # "email password" filled into GraphiQL's welcome text (crm serve sets the demo account's)
+    graphiql_login: str | None = None
     email_worker_concurrency: int = Field(default=2, ge=1, le=64)
     email_batch_size: int = Field(default=20, ge=1, le=1000)
     email_poll_seconds: float = Field(default=2.0, gt=0)
@@ -96,6 +108,18 @@ class Settings(BaseSettings):
     ml_rescore_interval_seconds: float = Field(default=600.0, ge=0)  # 0: no background rescoring
     ml_max_score_age_seconds: int = Field(default=86_400, ge=60)
     ml_rescore_batch: int = Field(default=50_000, ge=1)
+    # retrain every organization with orders once its last run is this old, and train those
+    # that have none soon after start (the demo's predictions within a minute); 0: never
+    ml_retrain_interval: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
+    ml_retrain_check_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("ml_retrain_interval", mode="before")
+    @classmethod
+    def _seconds_or_duration(cls, value: object) -> object:
+        """``86400``, ``P1D`` or ``1 day``: plain numbers are seconds."""
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
 
     # abuse resistance (issue 6B): query limits, rate limits, login throttling, HTTP hardening
     query_max_depth: int = Field(default=12, ge=1)

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 APP_LABEL = "crm"
 MODEL_MODULES = ["db.models", "db.email_models", "db.prediction_models", "db.token_models",
-                 "db.security_models", "db.webhook_models"]
+                 "db.security_models", "db.webhook_models", "db.product_models"]
 MIGRATIONS_MODULE = "migrations"
 EMBEDDED_DATABASE = "crm"
 # Any constant works; it only has to be the same in every process that migrates.
@@ -90,6 +90,48 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+# SQLSTATE classes and codes that mean "the server is not there right now", not "this statement
+# is wrong": 08 connection exceptions, 57P01-57P03 shutdown or startup, 53300 too many clients
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database cannot be reached right now."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _says_unavailable(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _says_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, ConnectionError | asyncpg.ConnectionDoesNotExistError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state.startswith(_UNAVAILABLE_STATES)
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "connection is closed" in str(exc) or "connection was closed" in str(exc)
+    # what asyncpg raises for a statement sent just as the server ended the connection (its
+    # termination message arrived first); the connection is closed by then
+    return isinstance(exc, asyncpg.InternalClientError) and "another operation" in str(exc)
+
+
+class DatabaseUnavailable(ConnectionError):
+    """No new database connection could be made (refused, unresolvable or timed out)."""
+
+
+async def _pool_connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """``asyncpg.connect`` for the pool, its network failures named as ``DatabaseUnavailable``."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except (OSError, TimeoutError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to the database: {exc!r}") from exc
+
+
 def tortoise_config(url: str, settings: Settings) -> dict[str, Any]:
     """The Tortoise configuration for ``url``."""
     credentials = connection_params(url) | {
@@ -97,6 +139,10 @@ def tortoise_config(url: str, settings: Settings) -> dict[str, Any]:
         "connection_class": PooledConnection,
         "minsize": settings.db_pool_min,
         "maxsize": settings.db_pool_max,
+        # asyncpg waits 60 s for a connection by default: a request while the database is
+        # down would hang that long instead of failing with SERVICE_UNAVAILABLE
+        "timeout": settings.db_connect_timeout_seconds,
+        "connect": _pool_connect,
         "server_settings": {
             "statement_timeout": str(settings.db_statement_timeout_ms),
             # asyncpg prepares every statement; a generic plan cannot see a LIKE pattern or an

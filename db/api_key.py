@@ -13,6 +13,12 @@ COLUMNS = (
 )
 # lastUsedAt is written at most this often per key, so busy keys cost no extra writes
 TOUCH_EVERY = timedelta(minutes=1)
+# a key's use of pii:read is audited on its first request in each such period (not on every
+# request: the hot path stays one statement and the log stays readable)
+PII_AUDIT_EVERY = timedelta(hours=1)
+PII_AUDIT_ACTION = "apiKeyPiiRead"
+_TOUCH_DUE = "(k.last_used_at IS NULL OR k.last_used_at < $3)"
+_PII_DUE = "('pii:read' = ANY(k.scopes) AND (k.pii_audited_at IS NULL OR k.pii_audited_at < $4))"
 
 
 async def create(
@@ -46,14 +52,30 @@ async def revoke(*, org_id: int, key_id: int) -> dict[str, Any] | None:
 
 
 async def use_by_hash(secret_hash: str, now: datetime) -> dict[str, Any] | None:
-    """The key with this secret hash, whatever its state; a usable one is noted as used in the
-    same statement (at most once per TOUCH_EVERY), so a request costs one round trip."""
+    """The key with this secret hash, whatever its state, with its organization's personal
+    custom-field keys; a usable one is noted as used in the same statement (at most once per
+    TOUCH_EVERY), and so is its use of ``pii:read`` in the audit log (at most once per
+    PII_AUDIT_EVERY), so a request costs one round trip.
+
+    The conditions are checked on the key's row as the UPDATE finds it (after waiting for a
+    concurrent one), so two processes never both audit one period.
+    """
     return await fetch_one(
         f"WITH found AS (SELECT {COLUMNS} FROM api_key WHERE secret_hash = $1),"
-        " used AS (UPDATE api_key SET last_used_at = $2 WHERE id = (SELECT id FROM found"
-        " WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2))"
-        " AND (last_used_at IS NULL OR last_used_at < $3) RETURNING id)"
-        " SELECT * FROM found", [secret_hash, now, now - TOUCH_EVERY],
+        " touched AS (UPDATE api_key k SET"
+        " last_used_at = CASE WHEN " + _TOUCH_DUE + " THEN $2 ELSE k.last_used_at END,"
+        " pii_audited_at = CASE WHEN " + _PII_DUE + " THEN $2 ELSE k.pii_audited_at END"
+        " WHERE k.id = (SELECT id FROM found WHERE revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > $2))"
+        " AND (" + _TOUCH_DUE + " OR " + _PII_DUE + ")"
+        " RETURNING k.id, k.organization_id, k.pii_audited_at = $2 AS pii_audited),"
+        " audited AS (INSERT INTO audit_event (organization_id, actor_api_key_id, action,"
+        " changed_fields, created_at)"
+        f" SELECT organization_id, id, '{PII_AUDIT_ACTION}', '{{}}', $2"
+        " FROM touched WHERE pii_audited RETURNING id)"
+        " SELECT found.*, o.personal_custom_fields FROM found"
+        " JOIN organization o ON o.id = found.organization_id",
+        [secret_hash, now, now - TOUCH_EVERY, now - PII_AUDIT_EVERY],
     )
 
 

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
 from db import order as orders
+from db import product as products
 from db.enums import OrderStatus
 from db.sql import fetch
 from db.upsert import (
@@ -62,6 +63,7 @@ async def upsert_orders(*, org_id: int, rows: Sequence[dict[str, Any]]) -> list[
             if not plan.failed:
                 plan.existing = stored.get(plan.key or "")
                 await _clean_order(org_id, plan, row, owners)
+        await _check_skus(conn, org_id, plans)
         await write(conn, ORDERS, org_id, plans)
     return [p.result for p in plans]
 
@@ -162,3 +164,18 @@ async def _clean_order(
     if plan.existing is None:
         plan.values.setdefault("status", OrderStatus.PENDING)
     settle(plan)
+
+
+async def _check_skus(conn: BaseDBAsyncClient, org_id: int, plans: list[Plan]) -> None:
+    """Fail the rows whose line items name SKUs the catalogue lacks (one statement for all)."""
+    checked = [p for p in plans if not p.failed and p.values.get("line_items")]
+    if not checked:
+        return
+    errors = await products.check_skus(org_id=org_id, orders=[
+        products.LineItems(row_path(p.index, "lineItems"), p.values["line_items"],
+                           p.values.get("currency") or (p.existing or {}).get("currency") or "")
+        for p in checked
+    ], using=conn)
+    for plan, problems in zip(checked, errors, strict=True):
+        if problems:
+            plan.fail(problems)

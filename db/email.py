@@ -80,12 +80,14 @@ async def set_status(
     error: str | None = None,
     retry_in: float | None = None,
     refund_attempt: bool = False,
+    holder: str | None = None,
     using: BaseDBAsyncClient | None = None,
 ) -> StatusChange | None:
     """Move one email to ``status``; None when its current status does not allow it.
 
     ``retry_in`` schedules the next attempt (QUEUED); ``refund_attempt`` undoes the attempt
-    counted at claim time (an email given back unsent).
+    counted at claim time (an email given back unsent); ``holder`` changes it only while that
+    worker's lease holds it (a worker never undoes another's claim).
     """
     async with in_transaction() if using is None else _same(using) as conn:
         row = await fetch_one(
@@ -96,9 +98,10 @@ async def set_status(
             " sent_at = CASE WHEN $2::varchar = 'SENT' THEN now() ELSE sent_at END,"
             " attempts = attempts - $5::int, locked_by = NULL, updated_at = now()"
             " WHERE id = $1 AND status = ANY($6::text[])"
+            " AND ($7::varchar IS NULL OR locked_by = $7::varchar)"
             " RETURNING id, organization_id, interaction_id, status, attempts, last_error, sent_at",
             [email_id, status.value, error, retry_in, int(refund_attempt),
-             [s.value for s in ALLOWED_FROM[status]]],
+             [s.value for s in ALLOWED_FROM[status]], holder],
             conn,
         )
         if row is None:

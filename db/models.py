@@ -19,6 +19,12 @@ class Organization(Model):
     slug = fields.CharField(max_length=100, unique=True)
     currency = fields.CharField(max_length=3, default="USD")
     created_at = fields.DatetimeField(auto_now_add=True)
+    # roles below ADMIN whose users read personal data unmasked; null: the default roles
+    pii_roles = ArrayField("text", null=True)
+    # keys of customers' custom fields that hold personal data (masked like contact data)
+    personal_custom_fields = ArrayField("text", null=True)
+    # an order naming an unknown SKU: refused (False) or creates an inactive product (True)
+    create_unknown_products = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "organization"

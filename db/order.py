@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
 from db import customer as customers
+from db import product as products
 from db import validation
 from db.enums import OrderStatus
 from db.models import Order
@@ -124,11 +126,22 @@ def _duplicate(exc: IntegrityError) -> InputError:
     )
 
 
+async def _check_skus(
+    conn: BaseDBAsyncClient, org_id: int, values: dict[str, Any], currency: str
+) -> None:
+    if values.get("line_items"):
+        [errors] = await products.check_skus(org_id=org_id, orders=[products.LineItems(
+            ("input", "lineItems"), values["line_items"], currency)], using=conn)
+        if errors:
+            raise InputError(errors)
+
+
 async def create(*, org_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """Insert an order for a live customer of the organization."""
     values = await clean(org_id, data, creating=True)
     try:
         async with in_transaction() as conn:
+            await _check_skus(conn, org_id, values, values["currency"])
             order = await Order.create(using_db=conn, organization_id=org_id, **values)
     except IntegrityError as exc:
         raise _duplicate(exc) from None
@@ -146,6 +159,7 @@ async def update(*, org_id: int, order_id: int, data: dict[str, Any]) -> dict[st
             )
             if order is None:
                 return None
+            await _check_skus(conn, org_id, values, values.get("currency") or order.currency)
             if values:
                 order.update_from_dict(values)
                 await order.save(using_db=conn)

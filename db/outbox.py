@@ -2,8 +2,9 @@
 
 A claim takes due emails of one organization with ``FOR UPDATE SKIP LOCKED`` (so concurrent
 workers never take the same row), marks them SENDING with a lease and counts the attempt,
-all in one short transaction; the SMTP conversation happens after it commits. An email whose
-lease runs out (its worker died) is due again and another worker picks it up.
+all in one short transaction; the SMTP conversation happens after it commits. The worker
+renews its leases while it lives (``renew``); an email whose lease runs out (its worker died)
+is due again and another worker picks it up.
 """
 
 from __future__ import annotations
@@ -111,3 +112,14 @@ async def claim(
         )
         for row in sorted(rows, key=lambda r: r["id"])
     ]
+
+
+async def renew(*, ids: Sequence[int], worker: str, lease_seconds: float) -> list[int]:
+    """Extend ``worker``'s leases on these emails; the ids it still held (and now holds longer)."""
+    rows = await fetch(
+        "UPDATE email_message SET available_at = now() + $3::float8 * interval '1 second'"
+        " WHERE id = ANY($1::bigint[]) AND locked_by = $2 AND status = 'SENDING'"
+        " RETURNING id",
+        [list(ids), worker, lease_seconds],
+    )
+    return [row["id"] for row in rows]

@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 import orjson
@@ -14,7 +15,7 @@ import orjson
 from core.errors import AppError, ErrorCode
 from db.sql import Params, Row, fetch, fetch_one, fetch_rows
 
-SortKind = Literal["datetime", "text", "number"]
+SortKind = Literal["datetime", "text", "number", "decimal"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def encode_cursor(sort: Sort, row: Row) -> str:
     """The opaque cursor of ``row`` under ``sort`` (the row must carry ``sort_key`` and ``id``)."""
     key = row["sort_key"]
     value = key.isoformat() if isinstance(key, datetime) else key
+    if isinstance(value, Decimal):
+        value = str(value)  # exactly: a float could fall between two stored amounts
     raw = orjson.dumps([sort.name, value, row["id"]])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -71,6 +74,13 @@ def decode_cursor(sort: Sort, cursor: str, field: str) -> tuple[Any, int]:
             value = datetime.fromisoformat(value)
         except (TypeError, ValueError):
             raise invalid from None
+    elif sort.kind == "decimal":
+        try:
+            value = Decimal(value) if isinstance(value, str) else None
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite():
+            raise invalid
     elif sort.kind == "number":
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise invalid

@@ -204,3 +204,22 @@ async def stale_customers(*, org_id: int, max_age: timedelta, limit: int) -> lis
         [org_id, datetime.now(UTC) - max_age, limit],
     )
     return [row["id"] for row in rows]
+
+
+async def organizations_due_for_training(
+    *, trained_before: datetime, among: Sequence[int] | None = None
+) -> list[int]:
+    """Organizations (``among`` these, if given) with PAID orders whose latest live (not
+    backtest) run started before ``trained_before``, or that never had one; none with a run
+    in flight."""
+    rows = await fetch(
+        "SELECT o.id FROM organization o"
+        " WHERE ($2::bigint[] IS NULL OR o.id = ANY($2::bigint[]))"
+        " AND EXISTS (SELECT 1 FROM customer_order c WHERE c.organization_id = o.id"
+        "   AND c.status = 'PAID')"
+        " AND NOT EXISTS (SELECT 1 FROM training_run r WHERE r.organization_id = o.id"
+        "   AND (r.status IN ('PENDING', 'RUNNING')"
+        "        OR (NOT r.backtest AND r.created_at >= $1)))"
+        " ORDER BY o.id", [trained_before, None if among is None else list(among)],
+    )
+    return [row["id"] for row in rows]

@@ -16,6 +16,7 @@ class ModelKind(StrEnum):
     REVENUE = "REVENUE"
     SEGMENTS = "SEGMENTS"
     FORECAST = "FORECAST"
+    RECOMMENDATIONS = "RECOMMENDATIONS"
 
 
 class RunStatus(StrEnum):

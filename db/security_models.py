@@ -31,6 +31,8 @@ class ApiKey(Model):
     expires_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)
+    # when this key's use of pii:read was last written to the audit log (once per period)
+    pii_audited_at = fields.DatetimeField(null=True)
 
     organization_id: int
     created_by_id: int | None
@@ -54,6 +56,8 @@ class AuditEvent(Model):
     request_id = fields.CharField(max_length=64, null=True)
     ip = fields.CharField(max_length=45, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # how many records a bulk access touched (exports, imports, merges); null: one or n/a
+    item_count = fields.IntField(null=True)
 
     class Meta:
         table = "audit_event"

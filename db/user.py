@@ -14,6 +14,9 @@ from db.enums import Role
 from db.models import Organization, User
 from db.sql import fetch, fetch_one
 
+# Roles whose users read personal data unless their organization's ADMIN says otherwise;
+# ADMIN always does (it could grant itself anyway).
+DEFAULT_PII_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.AGENT})
 COLUMNS = "t.id, t.organization_id, t.email, t.name, t.role, t.is_active, t.created_at"
 
 
@@ -21,6 +24,14 @@ def slugify(name: str) -> str:
     """A URL-safe slug for an organization name."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:100] or "org"
+
+
+def pii_roles(names: Sequence[str] | None) -> frozenset[Role]:
+    """The roles reading personal data, from an organization's stored list (None: default)."""
+    if names is None:
+        return DEFAULT_PII_ROLES
+    known = {role.value: role for role in Role}
+    return frozenset(known[n] for n in names if n in known) | {Role.ADMIN}
 
 
 async def get_or_create_organization(name_or_slug: str) -> Organization:
@@ -44,9 +55,12 @@ async def get_for_login(email: str) -> dict[str, Any] | None:
 
 
 async def get_active(user_id: int) -> dict[str, Any] | None:
-    """An active user by id (what a token's subject must still be)."""
+    """An active user by id (what a token's subject must still be), with its organization's
+    privacy settings (``pii_roles``, ``personal_custom_fields``)."""
     return await fetch_one(
-        f"SELECT {COLUMNS} FROM app_user t WHERE t.id = $1 AND t.is_active", [user_id]
+        f"SELECT {COLUMNS}, o.pii_roles, o.personal_custom_fields FROM app_user t"
+        " JOIN organization o ON o.id = t.organization_id WHERE t.id = $1 AND t.is_active",
+        [user_id],
     )
 
 
@@ -76,3 +90,27 @@ async def record_login(user_id: int, password_hash: str | None = None) -> None:
     if password_hash:
         values["password_hash"] = password_hash
     await User.filter(id=user_id).update(**values)
+
+
+async def get_privacy(org_id: int) -> dict[str, Any]:
+    """The organization's privacy settings: ``pii_roles`` and ``personal_custom_fields``
+    (each None while the organization keeps the default)."""
+    row = await fetch_one(
+        "SELECT pii_roles, personal_custom_fields FROM organization WHERE id = $1", [org_id]
+    )
+    return row or {"pii_roles": None, "personal_custom_fields": None}
+
+
+async def set_privacy(
+    *, org_id: int, pii_roles: Sequence[str] | None, personal_custom_fields: Sequence[str] | None
+) -> dict[str, Any]:
+    """Change the settings given (None: keep that one); the settings as they now are."""
+    row = await fetch_one(
+        "UPDATE organization SET pii_roles = CASE WHEN $2 THEN $3 ELSE pii_roles END,"
+        " personal_custom_fields = CASE WHEN $4 THEN $5 ELSE personal_custom_fields END"
+        " WHERE id = $1 RETURNING pii_roles, personal_custom_fields",
+        [org_id, pii_roles is not None, list(pii_roles or ()),
+         personal_custom_fields is not None, list(personal_custom_fields or ())],
+    )
+    assert row is not None
+    return row

@@ -27,6 +27,6 @@ BACKWARD = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crm", "0011_customer_duplicates")]
+    dependencies = [("crm", "0019_recommendations")]
 
     operations = [ops.RunSQL(FORWARD, reverse_sql=BACKWARD)]

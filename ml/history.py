@@ -11,6 +11,7 @@ import numpy as np
 from db.prediction import org_currency
 from db.sql import fetch_one
 from ml.features import CHANNELS, Events, History
+from ml.order_lines import Lines
 
 
 def _subset(customer_ids: Sequence[int] | None, params: list[Any], column: str) -> str:
@@ -104,3 +105,36 @@ def _indexed(
     if "inbound" in columns:
         extra["inbound"] = np.asarray(columns["inbound"], dtype=bool)[known]
     return Events(customer=index, day=day, **extra), first
+
+
+async def load_order_lines(*, org_id: int, as_of: datetime) -> tuple[Lines, np.ndarray, np.ndarray]:
+    """The PAID order lines of live customers before ``as_of`` that name a catalogue product,
+    with the catalogue's product ids (sorted) and whether each is active."""
+    params: list[Any] = [org_id, as_of]
+    customers, products, days, quantities = await _events(
+        "SELECT array_agg(o.customer_id) AS a, array_agg(p.id) AS b,"
+        " array_agg(extract(epoch FROM o.placed_at)::float8 / 86400) AS c,"
+        " array_agg(coalesce((li->>'quantity')::float8, 1)) AS d"
+        " FROM customer_order o JOIN customer c ON c.id = o.customer_id AND c.deleted_at IS NULL"
+        " CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(o.line_items) = 'array'"
+        "   THEN o.line_items ELSE '[]'::jsonb END) li"
+        " JOIN product p ON p.organization_id = o.organization_id"
+        "   AND lower(p.sku) = lower(btrim(li->>'sku'))"
+        " WHERE o.organization_id = $1 AND o.status = 'PAID' AND o.placed_at < $2", params,
+    )
+    ids, active = await _events(
+        "SELECT array_agg(id ORDER BY id) AS a, array_agg(active ORDER BY id) AS b FROM product"
+        " WHERE organization_id = $1", [org_id],
+    )
+    lines = Lines(np.asarray(customers, np.int64), np.asarray(products, np.int64),
+                  np.asarray(days, np.float64), np.asarray(quantities, np.float64))
+    return lines, np.asarray(ids, np.int64), np.asarray(active, bool)
+
+
+async def load_segments(*, org_id: int) -> dict[int, str]:
+    """Each scored customer's segment, as last scored."""
+    customers, segments = await _events(
+        "SELECT array_agg(customer_id) AS a, array_agg(segment) AS b FROM prediction"
+        " WHERE organization_id = $1 AND segment IS NOT NULL", [org_id],
+    )
+    return dict(zip((int(c) for c in customers), segments, strict=True))

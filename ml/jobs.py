@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,6 +24,7 @@ from core import database
 from core.config import Settings
 from db import prediction as predictions
 from db import prediction_registry as registry
+from db import recommendation as recommendations
 from db.prediction_models import RunStatus
 from db.sql import fetch_one
 from ml import history as histories
@@ -72,7 +73,8 @@ async def _train(settings: Settings, run_id: int) -> None:
 
 
 async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
-    from ml import publish  # scikit-learn loads in workers only, not in the server
+    # scikit-learn and scipy load in workers only, not in the server
+    from ml import publish, recommend_job
     from ml.training import train_all
 
     loop = asyncio.get_running_loop()
@@ -90,6 +92,16 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
     )
     previous = await registry.active_models(org_id=org_id)
     keep = publish.kinds_to_keep(outcomes, previous, horizon, bool(run["backtest"]))
+    lists = None
+    if run["backtest"]:
+        keep.append(recommend_job.KIND)  # the live recommendations stay as they are
+    else:
+        await predictions.report_progress(run["id"], 0.78, "training recommendations")
+        trained = await recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon)
+        outcomes[recommend_job.KIND] = trained.outcome
+        lists = trained.lists
+        if lists is None:
+            keep.append(recommend_job.KIND)  # the earlier active recommender still serves
     models = publish.scoring_models(outcomes, previous, keep)
     await predictions.report_progress(run["id"], 0.8, "scoring customers")
     scores = await asyncio.to_thread(publish.score_rows, history, as_of, models)
@@ -103,6 +115,8 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
             scores, org_id=org_id, model_version=registry.version_label(active), as_of=as_of,
             horizon_days=horizon, replace_all=True, using=conn,
         )
+        if lists is not None:
+            await recommendations.replace(org_id=org_id, lists=lists, using=conn)
         await predictions.finish_run(
             run["id"], RunStatus.SUCCEEDED, results=publish.results(outcomes, active, run["id"]),
             using=conn,
@@ -230,16 +244,49 @@ async def _rescore_forever(trainer: Trainer, interval: float) -> None:
             log.exception("background re-scoring failed; trying again later")
 
 
+async def retrain_due(
+    trainer: Trainer, settings: Settings, among: Sequence[int] | None = None
+) -> list[int]:
+    """Start a live training run for every organization (``among`` these, if given) due one;
+    returns the runs started."""
+    started = []
+    now = datetime.now(UTC)
+    for org_id in await predictions.organizations_due_for_training(
+        trained_before=now - settings.ml_retrain_interval, among=among
+    ):
+        run, created = await predictions.start_run(
+            org_id=org_id, user_id=None, as_of=now, horizon_days=settings.ml_horizon_days,
+            backtest=False,
+        )
+        if created:  # another server process may have queued it first
+            log.info("training the models of organization %s (run %s)", org_id, run["id"])
+            trainer.start(run["id"])
+            started.append(int(run["id"]))
+    return started
+
+
+async def _retrain_forever(trainer: Trainer, settings: Settings) -> None:
+    while True:
+        try:
+            await retrain_due(trainer, settings)
+        except Exception:
+            log.exception("scheduling training failed; trying again later")
+        await asyncio.sleep(settings.ml_retrain_check_seconds)
+
+
 @asynccontextmanager
 async def prediction_service(app: Any, settings: Settings) -> AsyncIterator[None]:
-    """App service: periodic re-scoring of changed customers, and the worker pool's shutdown."""
+    """App service: scheduled training, periodic re-scoring of changed customers, and the
+    worker pool's shutdown."""
     trainer = trainer_for(app.state.database_url, settings)
     interval = settings.ml_rescore_interval_seconds
-    task = asyncio.create_task(_rescore_forever(trainer, interval)) if interval > 0 else None
+    tasks = [asyncio.create_task(_rescore_forever(trainer, interval))] if interval > 0 else []
+    if settings.ml_retrain_interval:
+        tasks.append(asyncio.create_task(_retrain_forever(trainer, settings)))
     try:
         yield
     finally:
-        if task is not None:
+        for task in tasks:
             task.cancel()
         await close_trainers()
 

@@ -20,6 +20,7 @@ from schema.bulk import (
     ImportCustomersInput,
     OrderUpsertResult,
     OrderUpsertRow,
+    UpsertCounts,
     UpsertCustomersInput,
     UpsertCustomersPayload,
     UpsertOrdersInput,
@@ -35,7 +36,7 @@ _MATCH: dict[CustomerMatchKey, bulk.MatchKey] = {
     CustomerMatchKey.EXTERNAL_REF: "external_ref", CustomerMatchKey.EMAIL: "email",
 }
 Upsert = Callable[[], Awaitable[list[RowResult]]]
-P = TypeVar("P", UpsertCustomersPayload, UpsertOrdersPayload)
+P = TypeVar("P", bound=UpsertCounts)
 
 
 def _customer_data(row: CustomerUpsertRow) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def _order_data(row: OrderUpsertRow) -> dict[str, Any]:
     return data
 
 
-def _in_input(errors: Sequence[FieldError]) -> list[UserError]:
+def in_input(errors: Sequence[FieldError]) -> list[UserError]:
     return [UserError.from_field_error(FieldError(e.code, ("input", *e.field), e.message))
             for e in errors]
 
@@ -70,7 +71,7 @@ def _whole_input(errors: list[UserError]) -> list[UserError]:
             for e in errors]
 
 
-async def _upsert(
+async def upsert_rows(
     work: Upsert, payload: type[P], result_of: Callable[[RowResult], Any]
 ) -> P:
     """Run an upsert and count its rows; errors of the whole input come back alone."""
@@ -78,7 +79,7 @@ async def _upsert(
     if results is None:
         return payload(errors=_whole_input(errors))
     counts = Counter(result.status for result in results)
-    return payload(
+    return payload(  # type: ignore[call-arg]  # every payload class adds its results
         results=[result_of(r) for r in results], created=counts["created"],
         updated=counts["updated"], unchanged=counts["unchanged"], failed=counts["failed"],
     )
@@ -87,14 +88,14 @@ async def _upsert(
 def _customer_result(r: RowResult) -> CustomerUpsertResult:
     return CustomerUpsertResult(
         index=r.index, status=UpsertRowStatus(r.status),
-        customer=Customer.from_row(r.row) if r.row else None, errors=_in_input(r.errors),
+        customer=Customer.from_row(r.row) if r.row else None, errors=in_input(r.errors),
     )
 
 
 def _order_result(r: RowResult) -> OrderUpsertResult:
     return OrderUpsertResult(
         index=r.index, status=UpsertRowStatus(r.status),
-        order=Order.from_row(r.row) if r.row else None, errors=_in_input(r.errors),
+        order=Order.from_row(r.row) if r.row else None, errors=in_input(r.errors),
     )
 
 
@@ -103,7 +104,7 @@ async def _upsert_customers(
 ) -> UpsertCustomersPayload:
     org_id = info.context.require_viewer().organization_id
     rows = [_customer_data(row) for row in input.rows]
-    return await _upsert(lambda: bulk.upsert_customers(
+    return await upsert_rows(lambda: bulk.upsert_customers(
         org_id=org_id, rows=rows, match_on=_MATCH[input.match_on],
     ), UpsertCustomersPayload, _customer_result)
 
@@ -136,5 +137,5 @@ class BulkMutation:
         """Create or update up to 1,000 orders matched on externalRef, with per-row results."""
         org_id = info.context.require_viewer().organization_id
         rows = [_order_data(row) for row in input.rows]
-        return await _upsert(lambda: bulk_orders.upsert_orders(org_id=org_id, rows=rows),
+        return await upsert_rows(lambda: bulk_orders.upsert_orders(org_id=org_id, rows=rows),
                              UpsertOrdersPayload, _order_result)

@@ -20,6 +20,7 @@ from schema.interaction import Interaction
 from schema.node import Node, parse_global_id
 from schema.order import Order
 from schema.prediction import TrainingRun
+from schema.product import Product
 from schema.user import User
 from schema.webhook import Webhook
 
@@ -58,6 +59,7 @@ async def _webhook(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
 LOADERS: dict[str, Load] = {
     "Customer": _loaded("customer", Customer.from_row),
     "Order": _loaded("order", Order.from_row),
+    "Product": _loaded("product", Product.from_row),
     "Interaction": _loaded("interaction", Interaction.from_row),
     "User": _loaded("user", User.from_row),
     "EmailTemplate": _template, "Campaign": _campaign, "TrainingRun": _training_run,

@@ -1,4 +1,4 @@
-"""Data-subject access and erasure (MANAGER and up)."""
+"""Data-subject access and erasure (MANAGER and up), and who reads personal data (ADMIN)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,20 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from auth.permissions import IsManager
+from auth import access_audit
+from auth.identity import forget_viewers
+from auth.permissions import IsAdmin, IsAuthenticated, IsManager
 from db import privacy
+from db import user as users
 from resolvers.common import attempt, missing
 from schema.customer import Customer
 from schema.node import decode_id
-from schema.privacy import EraseCustomerPayload
+from schema.privacy import (
+    EraseCustomerPayload,
+    PrivacySettings,
+    PrivacySettingsPayload,
+    UpdatePrivacySettingsInput,
+)
 
 
 @strawberry.type
@@ -25,7 +33,19 @@ class PrivacyQuery:
         org_id = info.context.require_viewer().organization_id
         pk = decode_id(customer_id, "Customer", "customerId")
         document = await privacy.export(org_id=org_id, customer_id=pk)
-        return JSON(document) if document is not None else None
+        if document is None:
+            return None
+        await access_audit.record(
+            info.context, "exportCustomerData", target=("Customer", pk),
+            count=1 + sum(len(v) for v in document.values() if isinstance(v, list)),
+        )
+        return JSON(document)
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def privacy_settings(self, info: strawberry.Info) -> PrivacySettings:
+        """Which roles read personal data and which custom fields hold it."""
+        org_id = info.context.require_viewer().organization_id
+        return PrivacySettings.from_row(await users.get_privacy(org_id))
 
 
 @strawberry.type
@@ -48,3 +68,23 @@ class PrivacyMutation:
         return EraseCustomerPayload(
             customer=Customer.from_row(row) if row else None, errors=errors
         )
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def update_privacy_settings(
+        self, info: strawberry.Info, input: UpdatePrivacySettingsInput
+    ) -> PrivacySettingsPayload:
+        """Change which roles read personal data and which custom fields hold it. Other
+        processes apply the change within ``CRM_VIEWER_CACHE_SECONDS``."""
+        org_id = info.context.require_viewer().organization_id
+
+        async def work() -> dict[str, Any]:
+            roles, keys = input.validated()
+            return await users.set_privacy(
+                org_id=org_id, pii_roles=roles, personal_custom_fields=keys
+            )
+
+        row, errors = await attempt(work)
+        if row is None:
+            return PrivacySettingsPayload(errors=errors)
+        forget_viewers()  # this process: at once
+        return PrivacySettingsPayload(privacy_settings=PrivacySettings.from_row(row))

@@ -28,6 +28,7 @@ from schema.nested_filter import CustomerInteractionFilter, CustomerOrderFilter
 from schema.node import Node, decode_id, resolved, to_global_id
 from schema.pagination import Connection, child_connection, page_args_for
 from schema.prediction import CustomerPrediction
+from schema.recommendation import Recommendation, RecommendationFilter, for_customer
 from schema.user import User
 
 if TYPE_CHECKING:
@@ -168,6 +169,14 @@ class Customer(Node):
     ) -> CustomerPrediction | None:
         row = await info.context.loaders.prediction.load(self.pk)
         return CustomerPrediction.from_row(row, row["currency"]) if row else None
+
+    @strawberry.field(description=(
+        "The next best products for this customer, best first (up to 20), from the active"
+        " recommender; a customer without history gets what is popular in its segment."))
+    async def recommendations(
+        self, info: strawberry.Info, first: int = 5, filter: RecommendationFilter | None = None
+    ) -> list[Recommendation]:
+        return await for_customer(info, self.pk, first, filter)
 
 
 @strawberry.enum(description="Orderings of customer lists.")

@@ -9,6 +9,7 @@ from enum import Enum
 import strawberry
 
 from db import order as orders
+from db import product as products
 from db.sql import Row
 from schema.customer import Customer
 from schema.enums import OrderStatus
@@ -17,6 +18,7 @@ from schema.input_conversion import planned
 from schema.money import Money
 from schema.nested_filter import CustomerOrderFilter
 from schema.node import Node, decode_id, to_global_id
+from schema.product import Product
 
 
 @strawberry.type(description="One item of an order.")
@@ -25,6 +27,13 @@ class LineItem:
     name: str
     quantity: int
     unit_price: Decimal
+
+    @strawberry.field(description="The catalogue's product with this SKU (null without one).")
+    async def product(self, info: strawberry.Info) -> Product | None:
+        if not self.sku:
+            return None
+        row = await info.context.loaders.product_by_sku.load(products.sku_key(self.sku))
+        return Product.from_row(row) if row else None
 
 
 @strawberry.type(description="A customer's order or purchase.")

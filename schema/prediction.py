@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
@@ -21,6 +21,7 @@ class ModelKind(Enum):
     REVENUE = "REVENUE"
     SEGMENTS = "SEGMENTS"
     FORECAST = "FORECAST"
+    RECOMMENDATIONS = "RECOMMENDATIONS"
 
 
 @strawberry.enum
@@ -115,6 +116,11 @@ class PredictionModel(Node):
     validation_samples: int
     checksum: str | None = strawberry.field(description="SHA-256 of the stored artifact.")
     trained_at: datetime
+    stale: bool = strawberry.field(description=(
+        "Trained on data older than its horizon: the window it predicts has passed, so it"
+        " should be retrained (the server does so every CRM_ML_RETRAIN_INTERVAL)."
+        " Never set for backtests."
+    ))
 
     @classmethod
     def from_row(cls, row: Row) -> PredictionModel:
@@ -127,6 +133,8 @@ class PredictionModel(Node):
             validation_window=_window(row["validation_from"], row["validation_to"]),
             train_samples=row["train_samples"], validation_samples=row["validation_samples"],
             checksum=row["checksum"], trained_at=row["trained_at"],
+            stale=not row["backtest"]
+            and row["as_of"] + timedelta(days=row["horizon_days"]) < datetime.now(UTC),
         )
 
 

@@ -58,10 +58,17 @@ class ApiKeyPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type(description="One committed mutation: who did what to which object.")
+@strawberry.type(
+    description="One committed mutation, or one access to personal data in bulk: who did what"
+    " to which object."
+)
 class AuditEvent(Node):
     id: strawberry.ID
-    action: str = strawberry.field(description="The mutation's name, e.g. updateCustomer.")
+    action: str = strawberry.field(
+        description="The mutation's name, e.g. updateCustomer, or the access: "
+        "exportCustomerData, cliExportCustomers, cliImportCustomers, inboundEmail, "
+        "unsubscribe, apiKeyPiiRead (the first request of a key with pii:read in each hour)."
+    )
     actor_user_id: strawberry.ID | None
     actor_api_key_id: strawberry.ID | None
     target_id: strawberry.ID | None
@@ -72,6 +79,10 @@ class AuditEvent(Node):
     request_id: str | None
     ip: str | None
     created_at: datetime
+    item_count: int | None = strawberry.field(
+        description="How many records a bulk access or mutation touched (rows imported or "
+        "exported, customers merged); null for one object."
+    )
 
     @classmethod
     def from_row(cls, row: Row) -> AuditEvent:
@@ -86,6 +97,7 @@ class AuditEvent(Node):
             target_id=gid(row["target_type"], row["target_id"]),
             target_type=row["target_type"], changed_fields=list(row["changed_fields"]),
             request_id=row["request_id"], ip=row["ip"], created_at=row["created_at"],
+            item_count=row["item_count"],
         )
 
 

@@ -26,6 +26,8 @@ class WebhookEventType(Enum):
     INTERACTION_CREATED = "interaction.created"
     ORDER_CREATED = "order.created"
     ORDER_UPDATED = "order.updated"
+    PRODUCT_CREATED = "product.created"
+    PRODUCT_UPDATED = "product.updated"
     EMAIL_STATUS_CHANGED = "email.status_changed"
     PREDICTION_CHANGED = "prediction.changed"
 

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -23,6 +24,9 @@ import pytest
 
 from core import database
 from core.config import Settings
+
+# servers and workers the tests start as processes inherit this: no training by schedule
+os.environ.setdefault("CRM_ML_RETRAIN_INTERVAL", "0")
 
 
 def _server_url() -> Iterator[str]:
@@ -72,6 +76,7 @@ def settings() -> Settings:
         # every query a test sends through the app also runs on the generic executor, and a
         # compiled answer that differs fails the request (app/main.py CrmGraphQL._verify)
         compiled_verify=True,
+        ml_retrain_interval=timedelta(0),  # tests train when they mean to
     )
 
 
@@ -86,7 +91,7 @@ async def db(database_url: str, settings: Settings) -> AsyncIterator[str]:
         await database.disconnect()
 
 
-_COMPILED: list[Counter[str]] = []
+_COMPILED: list[tuple[str, Counter[str]]] = []
 
 
 @pytest.fixture(scope="session")
@@ -94,15 +99,16 @@ def app(db: str, settings: Settings):  # type: ignore[no-untyped-def]
     from app.main import create_app
 
     app = create_app(settings, db)
-    _COMPILED.append(app.state.compiler.counts)
+    _COMPILED.append(("compiled query path", app.state.compiler.counts))
+    _COMPILED.append(("compiled subscription events", app.state.compiler.events.counts))
     return app
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """How much of the suite's query traffic the compiled path answered (and why not)."""
-    for counts in _COMPILED:
+    for label, counts in _COMPILED:
         served = ", ".join(f"{n} {what}" for what, n in counts.most_common(10))
-        terminalreporter.write_line(f"compiled query path: {served}")
+        terminalreporter.write_line(f"{label}: {served or 'none'}")
 
 
 @pytest.fixture
@@ -133,3 +139,11 @@ def api(http: httpx.AsyncClient, admin, settings: Settings):  # type: ignore[no-
     from tests.factories import Api, token_for
 
     return Api(http, token_for(admin, settings))
+
+
+@pytest.fixture(scope="session")
+async def demo(db: str, settings: Settings):  # type: ignore[no-untyped-def]
+    """A seeded demo organization trained by the server's schedule (see tests/demo.py)."""
+    from tests.demo import trained_demo
+
+    return await trained_demo(db, settings)

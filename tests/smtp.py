@@ -48,6 +48,7 @@ class Sink:
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_replies: list[str] = field(default_factory=list)
     connections: int = 0
+    data_delay: float = 0.0  # seconds every DATA takes before its reply (a slow server)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle_RCPT(
@@ -60,6 +61,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.data_replies:
             self._changed.set()
             return self.data_replies.pop(0)

@@ -1,4 +1,4 @@
-"""The CSV shape of customers and orders: header columns, cells to upsert fields and back."""
+"""The CSV shape of customers, orders and products: header columns, cells to fields and back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from db.enums import CustomerKind, LifecycleStage, OrderStatus
 
-Kind = Literal["customers", "orders"]
+Kind = Literal["customers", "orders", "products"]
 COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": (
         "external_ref", "name", "email", "phone", "company", "street", "city", "region",
@@ -21,9 +21,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "external_ref", "customer_external_ref", "customer_email", "amount", "currency",
         "status", "placed_at",
     ),
+    "products": ("sku", "name", "category", "price", "currency", "active"),
 }
 # a file must be able to match its rows: on these columns, any one of them
-KEY_COLUMNS = {"customers": ("external_ref", "email"), "orders": ("external_ref",)}
+KEY_COLUMNS = {"customers": ("external_ref", "email"), "orders": ("external_ref",),
+               "products": ("sku",)}
 _TAG_SEPARATOR = re.compile(r"[;|]")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -92,6 +94,7 @@ def _tags(value: str) -> list[str]:
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "email_opt_out": _boolean, "stage": _choice(LifecycleStage), "kind": _choice(CustomerKind),
     "status": _choice(OrderStatus), "amount": _amount, "placed_at": _timestamp, "tags": _tags,
+    "price": _amount, "active": _boolean,
 }
 
 

@@ -1,4 +1,4 @@
-"""CSV import and export of customers and orders: streaming, batched and idempotent."""
+"""CSV import and export of customers, orders and products: streaming, batched and idempotent."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import FieldError
-from db import bulk
+from db import audit, bulk, bulk_products
 from db import customer as customers
 from db.models import Organization
 from db.sql import fetch
@@ -35,6 +35,15 @@ _EXPORT_SQL = {
         " WHERE t.organization_id = $1 AND c.deleted_at IS NULL"
         " AND (t.placed_at, t.id) > ($2, $3) ORDER BY t.placed_at, t.id LIMIT $4"
     ),
+    "products": (
+        "SELECT t.id, t.sku, t.name, t.category, t.price, t.currency, t.active,"
+        " t.created_at AS sort_key FROM product t WHERE t.organization_id = $1"
+        " AND (t.created_at, t.id) > ($2, $3) ORDER BY t.created_at, t.id LIMIT $4"
+    ),
+}
+_KEYS: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "customers": bulk.customer_key, "orders": bulk.order_key,
+    "products": bulk_products.product_key,
 }
 
 
@@ -137,13 +146,13 @@ async def import_csv(
     kind: Kind, path: Path, org: str, *, progress: Callable[[int], None] | None = None,
     batch_size: int = 1000,
 ) -> ImportReport:
-    """Create or update the organization's customers or orders from a CSV file, in batches."""
+    """Create or update the organization's customers, orders or products from a CSV file."""
     if not 1 <= batch_size <= bulk.MAX_ROWS:
         raise ValueError(f"batch_size must be between 1 and {bulk.MAX_ROWS}")
     organization = await _organization(org)
     report = ImportReport(kind)
     reader = _Reader(path)
-    key_of = bulk.customer_key if kind == "customers" else bulk.order_key
+    key_of = _KEYS[kind]
     first_line: dict[str, int] = {}
     batch: list[tuple[int, dict[str, Any]]] = []
     analyze_at = bulk.MAX_ROWS
@@ -156,7 +165,7 @@ async def import_csv(
         if len(batch) == batch_size:
             await _upsert(kind, organization.id, batch, report)
             batch = []
-            if report.created >= analyze_at:
+            if report.created >= analyze_at and kind != "products":
                 await bulk.refresh_statistics(kind)
                 analyze_at = 2 * report.created
             if progress:
@@ -165,7 +174,15 @@ async def import_csv(
     if progress:
         progress(reader.bytes_read)
     report.rejected.sort(key=lambda r: r.line)
+    await _audit(f"cliImport{kind.title()}", organization.id,
+                 report.created + report.updated + report.unchanged)
     return report
+
+
+async def _audit(action: str, org_id: int, count: int) -> None:
+    """Audit a bulk transfer of personal data. It has no actor: whoever runs the CLI holds
+    the database's credentials, beyond any role."""
+    await audit.record(audit.Event(organization_id=org_id, action=action, item_count=count))
 
 
 async def _upsert(
@@ -176,14 +193,16 @@ async def _upsert(
     rows = [row for _, row in batch]
     if kind == "customers":
         results = await bulk.upsert_customers(org_id=org_id, rows=rows)
-    else:
+    elif kind == "orders":
         results = await bulk.upsert_orders(org_id=org_id, rows=rows)
+    else:
+        results = await bulk_products.upsert_products(org_id=org_id, rows=rows)
     for (line, _), result in zip(batch, results, strict=True):
         report.count(line, result)
 
 
 async def export_csv(kind: Kind, org: str, out: TextIO) -> int:
-    """Write the organization's live customers or orders as CSV in the import format."""
+    """Write the organization's live customers, orders or products as CSV (the import format)."""
     organization = await _organization(org)
     writer = csv.writer(out)
     writer.writerow(COLUMNS[kind])
@@ -193,5 +212,6 @@ async def export_csv(kind: Kind, org: str, out: TextIO) -> int:
         writer.writerows(format_row(kind, row) for row in rows)
         count += len(rows)
         if len(rows) < EXPORT_BATCH:
+            await _audit(f"cliExport{kind.title()}", organization.id, count)
             return count
         after = (rows[-1]["sort_key"], rows[-1]["id"])

@@ -16,7 +16,7 @@ from db import validation
 from db.customer_filter import CustomerFilter
 from db.email import QueuedEmail
 from db.email_enums import EmailRefused, Refusal
-from services.email.compose import Content, compose
+from services.email.compose import Content, compose, with_picks
 from services.email.send import check_idempotency_key
 
 log = logging.getLogger("crm.campaigns")
@@ -25,6 +25,8 @@ SAMPLE_CUSTOMER: dict[str, Any] = {
     "id": 0, "name": "Sample Customer", "email": "sample@example.com", "phone": None,
     "company": None, "city": None, "country": None, "stage": "LEAD", "tags": [],
     "custom_fields": {},
+    "recommendations": [{"name": "Sample product", "sku": "SAMPLE-1", "category": "Sample",
+                         "price": "10.00", "currency": "USD", "reason": "BOUGHT_WITH"}],
 }
 
 
@@ -85,6 +87,8 @@ async def advance(settings: Settings, org_ids: Sequence[int] | None = None) -> b
         batch = await campaigns.next_recipients(conn, campaign, settings.campaign_batch_size)
         emails: list[QueuedEmail] = []
         skipped = 0
+        if template is not None and batch:
+            batch = await with_picks(campaign["organization_id"], list(batch))
         for customer in batch if template is not None else []:
             try:
                 emails.append(compose(settings, campaign["organization_id"], customer,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from core.config import Settings
+from db import recommendation as recommendations
 from db.email import QueuedEmail
 from db.email_enums import EmailRefused, Refusal
 from services.email import mailer
@@ -39,7 +41,26 @@ def customer_context(customer: Mapping[str, Any]) -> dict[str, Any]:
         "country": customer["country"], "stage": customer["stage"],
         "tags": list(customer["tags"] or []),
         "custom_fields": dict(customer["custom_fields"] or {}),
+        # "your picks": what the recommender suggests (see picks_for), best first
+        "recommendations": list(customer.get("recommendations") or []),
     }
+
+
+PICKS = 5
+
+
+async def with_picks(org_id: int, customers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The customers with their recommendations for templates (``customer.recommendations``:
+    name, sku, category, price, currency, reason), read in one statement for all of them."""
+    lists = await recommendations.for_customers(org_id=org_id, ids=[c["id"] for c in customers])
+
+    def picks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        chosen = [r for r in rows if r["active"] and not r["purchased"]][:PICKS]
+        return [{"name": r["name"], "sku": r["sku"], "category": r["category"],
+                 "price": str(r["price"].quantize(Decimal("0.01"))), "currency": r["currency"],
+                 "reason": r["kind"]} for r in chosen]
+
+    return [{**c, "recommendations": picks(lists.get(c["id"], []))} for c in customers]
 
 
 def check_recipient(customer: Mapping[str, Any], *, suppressed: bool) -> None:

@@ -138,6 +138,12 @@ class Mailer:
         self._last_used = time.monotonic()
         return reply
 
+    def drop(self) -> None:
+        """Drop the connection without a word (its conversation was cut off midway)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None and smtp.is_connected:
+            smtp.close()
+
     async def close(self) -> None:
         """Say QUIT (or just drop the connection if the server is gone)."""
         smtp, self._smtp = self._smtp, None

@@ -3,7 +3,8 @@
 Run it with ``crm worker`` (any number, on any machines) or in the API process with
 ``CRM_EMAIL_WORKER_IN_PROCESS=true``. Delivery is at-least-once: an email is marked SENT only
 after the SMTP server accepted it, and one whose worker died is sent again (same Message-ID)
-once its lease has run out. Transient failures are retried with exponential backoff and jitter;
+once its short lease has run out (a live worker keeps renewing its leases and never sends past
+them: ``outbox_lease``). Transient failures are retried with exponential backoff and jitter;
 5xx replies fail the email at once.
 """
 
@@ -15,7 +16,6 @@ import logging
 import os
 import random
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +28,7 @@ from db import outbox
 from db.email_enums import EmailStatus
 from services.email import campaigns
 from services.email.mailer import DeliveryError, Mailer
+from services.email.outbox_lease import Leases
 
 log = logging.getLogger("crm.outbox")
 
@@ -54,6 +55,7 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.mailer_factory = mailer_factory or (lambda: Mailer(settings))
         self.rate = outbox.RateLimit(settings.email_rate_per_second, settings.email_rate_burst)
+        self.leases = Leases(self.name, settings.email_lease_seconds)
         self.stopping = asyncio.Event()
         self.listening = asyncio.Event()  # set once new email wakes the loops at once
         self._wakes: list[asyncio.Event] = []
@@ -63,15 +65,17 @@ class Worker:
         tasks = [asyncio.create_task(self._send_loop(i))
                  for i in range(self.settings.email_worker_concurrency)]
         tasks.append(asyncio.create_task(self._campaign_loop()))
+        # renews leases until the senders are done, including the email in hand at stop()
+        heartbeat = asyncio.create_task(self.leases.heartbeat())
         async with background.listening(
             self.database_url, emails.OUTBOX_CHANNEL, self.wake, self.listening
         ):
             try:
                 await asyncio.gather(*tasks)
             finally:
-                for task in tasks:
+                for task in [*tasks, heartbeat]:
                     task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*tasks, heartbeat, return_exceptions=True)
 
     def stop(self) -> None:
         """Finish the email in hand, then stop."""
@@ -128,43 +132,63 @@ class Worker:
         for org_id in org_ids:
             if self.stopping.is_set():
                 break
-            claimed_at = time.monotonic()
+            since = self.leases.now()
             batch = await outbox.claim(
                 org_id=org_id, limit=self.settings.email_batch_size, worker=self.name,
                 lease_seconds=self.settings.email_lease_seconds, rate=self.rate,
             )
-            for position, item in enumerate(batch):
-                if self.stopping.is_set():
-                    await self._give_back(batch[position:])
-                    break
-                await self.deliver(mailer, item, claimed_at)
-                handled += 1
+            self.leases.hold((item.id for item in batch), since)
+            try:
+                for position, item in enumerate(batch):
+                    if self.stopping.is_set():
+                        await self._give_back(batch[position:])
+                        break
+                    await self.deliver(mailer, item)
+                    handled += 1
+            finally:
+                for item in batch:
+                    self.leases.release(item.id)
         return handled
 
     async def _give_back(self, items: Sequence[outbox.Claimed]) -> None:
         for item in items:
-            await emails.set_status(item.id, EmailStatus.QUEUED, retry_in=0, refund_attempt=True)
+            await self._set(item, EmailStatus.QUEUED, retry_in=0, refund_attempt=True)
 
-    async def deliver(self, mailer: Mailer, item: outbox.Claimed, claimed_at: float) -> None:
+    async def _set(self, item: outbox.Claimed, status: EmailStatus, **change: Any) -> None:
+        """Record an outcome while the lease is still ours (never over another's claim)."""
+        if await emails.set_status(item.id, status, holder=self.name, **change) is None:
+            log.warning("email %s was no longer leased to this worker (wanted %s)",
+                        item.id, status.value)
+
+    async def deliver(self, mailer: Mailer, item: outbox.Claimed) -> None:
         """Send one claimed email and record what happened."""
         s = self.settings
         if item.opted_out:
-            await emails.set_status(item.id, EmailStatus.FAILED,
-                                    error="the recipient opted out before delivery")
+            await self._set(item, EmailStatus.FAILED,
+                            error="the recipient opted out before delivery")
             return
         if item.attempts > s.email_max_attempts:
-            await emails.set_status(item.id, EmailStatus.FAILED, error=(
+            await self._set(item, EmailStatus.FAILED, error=(
                 f"gave up after {item.attempts - 1} attempts (the last worker's lease expired)"))
             return
-        remaining = claimed_at + s.email_lease_seconds - time.monotonic()
-        if remaining < min(s.smtp_timeout_seconds, s.email_lease_seconds / 2):
-            # the lease could run out mid-send and another worker send it too: give it back
+        if self.leases.remaining(item.id) < self.leases.renew_every:
+            # renewals are failing: the lease could run out soon; give it back, unsent
             await self._give_back([item])
             return
         try:
-            reply = await mailer.send(sender=item.sender, recipient=item.recipient, mime=item.mime)
+            async with self.leases.guard(item.id):
+                reply = await mailer.send(
+                    sender=item.sender, recipient=item.recipient, mime=item.mime
+                )
         except DeliveryError as exc:
             await self._failed(item, exc)
+            return
+        except TimeoutError:
+            # the lease could have run out mid-send: the conversation was cut off, its state is
+            # unknown (the server may have accepted the message): drop it and retry later
+            mailer.drop()
+            await self._failed(item, DeliveryError(
+                "cut off before the worker's lease could run out", permanent=False))
             return
         if await emails.set_status(item.id, EmailStatus.SENT, error=None) is None:
             log.warning("email %s was sent but changed meanwhile (%s)", item.id, reply)
@@ -172,12 +196,12 @@ class Worker:
     async def _failed(self, item: outbox.Claimed, exc: DeliveryError) -> None:
         if exc.permanent or item.attempts >= self.settings.email_max_attempts:
             log.info("email %s failed for good: %s", item.id, exc.message)
-            await emails.set_status(item.id, EmailStatus.FAILED, error=exc.message)
+            await self._set(item, EmailStatus.FAILED, error=exc.message)
             return
         delay = backoff_seconds(self.settings, item.attempts)
         log.info("email %s attempt %s failed (%s); next in %.1fs",
                  item.id, item.attempts, exc.message, delay)
-        await emails.set_status(item.id, EmailStatus.QUEUED, error=exc.message, retry_in=delay)
+        await self._set(item, EmailStatus.QUEUED, error=exc.message, retry_in=delay)
 
 
 @asynccontextmanager
@@ -188,7 +212,7 @@ async def service(app: Any, settings: Settings) -> AsyncIterator[None]:
         return
     worker = Worker(settings, database_url=app.state.database_url)
     async with background.running(
-        worker, "email-outbox-worker", settings.smtp_timeout_seconds + 5
+        worker, "email-outbox-worker", settings.shutdown_timeout_seconds
     ):
         yield
 
@@ -208,10 +232,25 @@ async def run_worker(settings: Settings, database_url: str, org_slugs: Sequence[
         org_ids = [org.id for org in found if org is not None]
     worker = Worker(settings, database_url=database_url, org_ids=org_ids)
     loop = asyncio.get_running_loop()
+    running = asyncio.create_task(worker.run())
+
+    def stop() -> None:
+        # the emails in hand may finish within the deadline; after it they are abandoned
+        # (unsent or not, their leases run out and another worker sends them)
+        worker.stop()
+        loop.call_later(settings.shutdown_timeout_seconds, running.cancel)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, worker.stop)
+        loop.add_signal_handler(sig, stop)
     log.info("email worker %s started (%s senders)", worker.name,
              settings.email_worker_concurrency)
-    await worker.run()
+    try:
+        await running
+    except asyncio.CancelledError:
+        if not worker.stopping.is_set():
+            raise
+        log.warning("email worker %s did not finish within %.0fs; its leases will run out",
+                    worker.name, settings.shutdown_timeout_seconds)
+        return 1
     log.info("email worker %s stopped", worker.name)
     return 0

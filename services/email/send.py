@@ -11,7 +11,7 @@ from db import email as emails
 from db import email_templates as templates
 from db import validation
 from db.email_enums import EmailRefused, Refusal
-from services.email.compose import Content, check_recipient, compose
+from services.email.compose import Content, check_recipient, compose, with_picks
 
 MAX_IDEMPOTENCY_KEY = 200
 
@@ -89,5 +89,7 @@ async def send_email(
     )
     check_recipient(customer, suppressed=suppressed)
     content = await content_of(org_id, request)
+    if content.templated:
+        [customer] = await with_picks(org_id, [customer])
     email = compose(settings, org_id, customer, content)
     return await emails.queue(org_id=org_id, user_id=user_id, email=email, idempotency_key=key)

@@ -34,7 +34,7 @@ from db.events import Event, Notice
 log = logging.getLogger("crm.pubsub")
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 BATCH = 200
-MAX_BACKOFF = 5.0
+MAX_BACKOFF = 1.0  # a restarted database is listened to again within a second
 PRUNE_EVERY_TICKS = 60
 
 

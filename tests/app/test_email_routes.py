@@ -162,5 +162,28 @@ async def test_delivery_report_marks_bounced_and_suppresses(client, org, email_c
     assert row["status"] == "BOUNCED"
     assert "550 5.1.1 user unknown" in row["last_error"]
     assert (await Customer.get(id=customer.id)).email_opt_out
+    from tests.security_helpers import audit_events
+
+    [bounced] = await audit_events(org.id, "inboundBounce")
+    assert (bounced["target_type"], bounced["target_id"]) == (
+        "Interaction", outbound["interaction_id"])
     other = await make_customer(await make_org(), email="gone@example.com")
     await queue_email(email_config, other)  # another organization's customer is unaffected
+
+
+async def test_unsubscribes_and_inbound_mail_are_audited(client, org, email_config) -> None:
+    from tests.security_helpers import audit_events
+
+    customer = await make_customer(org, email="audited@example.com")
+    outbound = await queue_email(email_config, customer)
+    raw = _raw("audited@example.com", extra=f"In-Reply-To: {outbound['message_id']}\r\n")
+    first = await client.post("/inbound/email", content=raw, headers=AUTH)
+    await client.post("/inbound/email", content=raw, headers=AUTH)  # a retry: recorded once
+    [inbound] = await audit_events(org.id, "inboundEmail")
+    assert (inbound["target_type"], inbound["actor_user_id"]) == ("Interaction", None)
+    assert to_global_id("Interaction", inbound["target_id"]) == first.json()["interactionId"]
+    path = await _unsubscribe_path(outbound)
+    assert (await client.post(path, content=b"List-Unsubscribe=One-Click")).status_code == 200
+    [unsubscribed] = await audit_events(org.id, "unsubscribe")
+    assert (unsubscribed["target_type"], unsubscribed["target_id"]) == ("Customer", customer.id)
+    assert unsubscribed["request_id"]

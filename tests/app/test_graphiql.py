@@ -106,3 +106,16 @@ def test_paths_are_configurable() -> None:
 def test_path_is_escaped_in_script() -> None:
     html = graphiql_html(graphql_path="/x</script><script>alert(1)//")
     assert "</script><script>alert" not in html
+
+
+def test_the_welcome_text_carries_the_demo_login_when_the_server_has_one(settings) -> None:
+    from app.graphiql import page_for
+    from app.security_headers import script_hashes, security_headers
+
+    assert "you@company.test" in page_for(settings)
+    demo = settings.model_copy(update={"graphiql_login": "demo@example.com demo-password"})
+    page = page_for(demo)
+    assert '\\"demo@example.com\\"' in page
+    assert '\\"demo-password\\"' in page
+    policy = dict(security_headers(demo, tls=False))[b"content-security-policy"].decode()
+    assert all(allowed in policy for allowed in script_hashes(page))  # its script may run

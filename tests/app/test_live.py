@@ -54,29 +54,35 @@ async def test_fifty_subscribers_of_one_document_cost_one_execution_per_event(
                 for i in written]
     assert all(got == expected for got in received)
     assert fanout_of(live).executions - before == 3
-    assert len(loads) == 3  # one customer query per event, not one per subscriber
+    # one customer query per event, not one per subscriber (and one more where the generic
+    # executor verifies the compiled payload)
+    assert len(loads) == 3 * (1 + settings.compiled_verify)
 
 
 async def test_permission_contexts_get_their_own_groups_and_bytes(live, org, settings) -> None:
     customer = await make_customer(org, email="jane@example.com")
-    user = token_for(await make_user(org, role=Role.VIEWER), settings)
+    user = token_for(await make_user(org, role=Role.AGENT), settings)
+    viewer = token_for(await make_user(org, role=Role.VIEWER), settings)  # reads no PII
     masked_key = await make_key(org.id, ["interactions:read", "customers:read"])
     async with (
         GraphQLSocket.open(live.url, user) as people,
+        GraphQLSocket.open(live.url, viewer) as viewers,
         GraphQLSocket.open(live.url, masked_key) as partner,
     ):
         ops = {"user": (people, await people.subscribe(EMAILS)),
+               "viewer": (viewers, await viewers.subscribe(EMAILS)),
                "key": (partner, await partner.subscribe(EMAILS))}
-        await live.subscribed(org.id, 2)
-        assert fanout_of(live).group_count() == 2
+        await live.subscribed(org.id, 3)
+        assert fanout_of(live).group_count() == 3
         before = fanout_of(live).executions
         interaction = await make_interaction(customer)
         got = {name: await socket.data(op) for name, (socket, op) in ops.items()}
     assert got["user"]["interactionCreated"] == {
         "id": gid(interaction), "customer": {"email": "jane@example.com"}}
-    assert got["key"]["interactionCreated"] == {
-        "id": gid(interaction), "customer": {"email": "j***@example.com"}}
-    assert fanout_of(live).executions - before == 2
+    for masked in ("viewer", "key"):
+        assert got[masked]["interactionCreated"] == {
+            "id": gid(interaction), "customer": {"email": "j***@example.com"}}
+    assert fanout_of(live).executions - before == 3
 
 
 async def test_variables_and_filters_split_groups(live, org, settings) -> None:
@@ -192,13 +198,34 @@ async def test_shared_frames_are_byte_identical_to_the_executors(
     monkeypatch.undo()
     grouped = await _raw_subscriber(live.url, token, query)
     await live.subscribed(org.id, 2)
+    counts = live.app.state.compiler.events.counts
     try:
-        before = fanout_of(live).executions
+        before = fanout_of(live).executions, counts["compiled"]
         await make_interaction(customer, subject="Grüße", metadata={"b": [1, 2.5], "a": None})
         frames = [await asyncio.wait_for(ws.recv(), 15) for ws in (alone, grouped)]
     finally:
         await alone.close()
         await grouped.close()
-    assert fanout_of(live).executions - before == 1
+    # the group's payload came from its compiled plan; the lone subscriber's from Strawberry
+    assert (fanout_of(live).executions, counts["compiled"]) == (before[0] + 1, before[1] + 1)
+    assert counts["mismatch"] == 0
     assert "errors" not in frames[0]
     assert frames[0] == frames[1]
+
+
+async def test_groups_the_compiler_cannot_serve_render_on_the_generic_executor(
+    live, org, settings
+) -> None:
+    query = "subscription($x: Boolean!) { interactionCreated { id subject @skip(if: $x) } }"
+    token = token_for(await make_user(org, role=Role.VIEWER), settings)
+    customer = await make_customer(org)
+    counts = live.app.state.compiler.events.counts
+    async with GraphQLSocket.open(live.url, token) as socket:
+        ops = [await socket.subscribe(query, x=True), await socket.subscribe(query, x=True)]
+        await live.subscribed(org.id, 2)
+        before = fanout_of(live).executions, counts["generic: directives"]
+        interaction = await make_interaction(customer)
+        got = [await socket.data(op) for op in ops]
+    assert got == [{"interactionCreated": {"id": gid(interaction)}}] * 2
+    assert (fanout_of(live).executions, counts["generic: directives"]) == (
+        before[0] + 1, before[1] + 1)

@@ -131,3 +131,24 @@ async def test_revoked_keys_cannot_open_websockets(live, org) -> None:  # type: 
             await asyncio.wait_for(ws.recv(), TIMEOUT)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4401
+
+
+async def test_use_of_pii_read_is_audited_once_per_key_and_period(http) -> None:  # type: ignore[no-untyped-def]
+    from db.api_key import PII_AUDIT_ACTION, PII_AUDIT_EVERY
+    from tests.security_helpers import audit_events
+
+    org = await make_org()
+    reader = await make_key(org.id, ["customers:read", "pii:read"])
+    plain = await make_key(org.id, ["customers:read"])
+    for _ in range(3):
+        await Api(http, reader).data("{ customers(first: 1) { totalCount } }")
+        await Api(http, plain).data("{ customers(first: 1) { totalCount } }")
+    [event] = await audit_events(org.id, PII_AUDIT_ACTION)
+    key_id = (await fetch_one("SELECT id FROM api_key WHERE secret_hash = $1",
+                              [api_keys.hash_secret(reader)]) or {})["id"]
+    assert (event["actor_api_key_id"], event["target_id"]) == (key_id, None)
+    # the next period's first request is audited again
+    await fetch("UPDATE api_key SET pii_audited_at = pii_audited_at - $2::interval"
+                " WHERE id = $1", [key_id, PII_AUDIT_EVERY])
+    await Api(http, reader).data("{ customers(first: 1) { totalCount } }")
+    assert len(await audit_events(org.id, PII_AUDIT_ACTION)) == 2

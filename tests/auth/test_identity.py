@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+import jwt
 import pytest
 
-from auth.identity import forget_viewers, issue_token, viewer_from_token
+from auth.identity import forget_viewers, issue_token, verified_claims, viewer_from_token
 from core.errors import AppError
 from db.enums import Role
 from db.models import User
@@ -63,3 +64,29 @@ async def test_a_cached_token_still_expires(org, settings, monkeypatch) -> None:
     monkeypatch.setattr(time, "time", lambda: later)
     with pytest.raises(AppError, match="access token expired"):
         await viewer_from_token(token, cached)
+
+
+async def test_a_verified_signature_is_remembered_but_not_its_expiry(
+    org, settings, monkeypatch
+) -> None:
+    strict = settings.model_copy(update={"viewer_cache_seconds": 0})
+    user = await make_user(org)
+    token = _token(user, strict)
+    assert verified_claims(token, strict)["sub"] == str(user.id)
+    later = time.time() + strict.access_token_ttl_seconds + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        verified_claims(token, strict)
+    with pytest.raises(AppError, match="access token expired"):
+        await viewer_from_token(token, strict)
+
+
+async def test_a_remembered_signature_does_not_hold_under_another_key(org, settings) -> None:
+    user = await make_user(org)
+    token = _token(user, settings)
+    assert verified_claims(token, settings)["sub"] == str(user.id)
+    rotated = settings.model_copy(update={"secret_key": "rotated-" + "y" * 40})
+    with pytest.raises(jwt.InvalidSignatureError):
+        verified_claims(token, rotated)
+    with pytest.raises(AppError, match="invalid access token"):
+        await viewer_from_token(token, rotated.model_copy(update={"viewer_cache_seconds": 0}))

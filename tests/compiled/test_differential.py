@@ -2,7 +2,8 @@
 
 Two apps on the same database, one with compiled queries and one without, receive the same
 generated documents (``corpus.py``) from every kind of principal: each role, API keys with and
-without ``pii:read`` or a nested scope, another organization's admin, and no token. Responses
+without ``pii:read`` or a nested scope, another organization's admin, and no token (a VIEWER
+reads no personal data: its answers are masked, a personal custom field included). Responses
 must be identical bytes, status codes included: data, errors with paths and codes, extensions.
 
 Every other test also checks this: the suite's app runs with ``compiled_verify`` on, so each
@@ -45,6 +46,8 @@ READ_SCOPES = ["customers:read", "interactions:read", "orders:read", "email:read
 async def _world(settings: Settings) -> tuple[dict[str, str | None], Ids]:
     """An organization with varied data, and a bearer token per principal."""
     org = await make_org()
+    await fetch("UPDATE organization SET personal_custom_fields = '{note}' WHERE id = $1",
+                [org.id])
     users = {role: await make_user(org, role=role) for role in Role}
     start = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     people = []
@@ -65,6 +68,8 @@ async def _world(settings: Settings) -> tuple[dict[str, str | None], Ids]:
                 occurred_at=start + timedelta(hours=k, microseconds=n * 7),
                 created_by=users[Role.ADMIN] if k % 2 else None,
                 subject=None if k == 2 else f"Subject {k}",
+                metadata={"from": f"person{n}@example.com", "messageId": f"<{n}.{k}>"}
+                if k % 2 == 0 else {},
             )
             if interaction.channel == Channel.EMAIL and k % 2:
                 await make_email_message(interaction)

@@ -185,8 +185,8 @@ async def test_mutations_stay_on_the_generic_path_and_are_audited(
         world["admin"], id=world["id"],
     )
     assert response.json()["data"]["updateCustomer"]["errors"] == []
-    rows = await fetch("SELECT action FROM audit_event WHERE target_id = $1",
-                       [world["customer"].id])
+    rows = await fetch("SELECT action FROM audit_event WHERE target_type = 'Customer'"
+                       " AND target_id = $1", [world["customer"].id])
     assert [r["action"] for r in rows] == ["updateCustomer"]
     assert client.counts["generic: mutation operation"] == 1
 
@@ -227,3 +227,23 @@ async def test_compiled_and_generic_paths_charge_alike(db, settings, world) -> N
     assert statuses.count(200) == 35 - statuses.count(429)
     assert statuses[-1] == 429
     assert seen[True][1][0] == 200  # the dear query went through both times
+
+
+async def test_viewers_see_personal_data_masked_on_the_compiled_path(
+    client: Client, org, settings
+) -> None:
+    from db.sql import fetch
+
+    await fetch("UPDATE organization SET personal_custom_fields = '{birthday}' WHERE id = $1",
+                [org.id])
+    customer = await make_customer(org, phone="+4930123456",
+                                   custom_fields={"birthday": "1990-02-03", "tier": 1})
+    await make_interaction(customer, body="secret", metadata={"to": ["a@example.com"]})
+    query = """query($id: ID!) { customer(id: $id) { phone customFields
+      interactions(first: 1) { nodes { body metadata } } } }"""
+    viewer = token_for(await make_user(org, role=Role.VIEWER), settings)
+    seen = (await client.post(query, viewer, id=gid(customer))).json()["data"]["customer"]
+    assert seen == {"phone": "***56", "customFields": {"birthday": "***", "tier": 1},
+                    "interactions": {"nodes": [{"body": "***",
+                                                "metadata": {"to": ["a***@example.com"]}}]}}
+    assert client.counts["compiled"] == 1

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from db import prediction as predictions
+from db.prediction_models import RunStatus
 from tests.factories import make_customer, make_order, make_org
 
 NOW = datetime.now(UTC)
@@ -50,3 +51,31 @@ async def test_predictions_are_written_in_batches_and_replaced(org) -> None:
     await make_order(customers[1])
     assert await predictions.stale_customers(
         org_id=org.id, max_age=timedelta(days=1), limit=10) == [ids[1]]
+
+
+async def test_organizations_are_due_for_training_by_their_last_live_run(org) -> None:
+    customer = await make_customer(org)
+    quiet = await make_org()  # no orders: nothing to learn from
+    await make_customer(quiet)
+    among = [org.id, quiet.id]
+    hour_ago = NOW - timedelta(hours=1)
+    assert await predictions.organizations_due_for_training(
+        trained_before=hour_ago, among=among) == []
+    await make_order(customer)
+    assert await predictions.organizations_due_for_training(
+        trained_before=hour_ago, among=among) == [org.id]
+    backtest, _ = await predictions.start_run(
+        org_id=org.id, user_id=None, as_of=NOW - timedelta(days=400), horizon_days=90,
+        backtest=True)
+    assert await predictions.organizations_due_for_training(  # one in flight
+        trained_before=hour_ago, among=among) == []
+    await predictions.finish_run(backtest["id"], RunStatus.SUCCEEDED)
+    assert await predictions.organizations_due_for_training(  # a backtest is not training
+        trained_before=hour_ago, among=among) == [org.id]
+    live, _ = await predictions.start_run(
+        org_id=org.id, user_id=None, as_of=NOW, horizon_days=90, backtest=False)
+    await predictions.finish_run(live["id"], RunStatus.SUCCEEDED)
+    assert await predictions.organizations_due_for_training(
+        trained_before=hour_ago, among=among) == []
+    assert await predictions.organizations_due_for_training(  # once it is old enough
+        trained_before=NOW + timedelta(hours=1), among=among) == [org.id]

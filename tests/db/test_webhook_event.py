@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from tortoise.transactions import in_transaction
@@ -264,3 +265,21 @@ async def test_crossing_writers_wait_for_each_other_without_deadlock(database_ur
     events = await logged(org.id)
     assert [(e["sequence"], _changes(e)["name"]["after"]) for e in events[2:]] == [
         (3, "B2"), (4, "A1"), (5, "B1")]
+
+
+async def test_product_created_and_updated_with_their_changes() -> None:
+    from db import product as products
+
+    org = await make_org()
+    await make_webhook(org.id)
+    row = await products.create(org_id=org.id, data={
+        "sku": "ROOM-1", "name": "Garden room", "price": Decimal(90), "currency": "EUR"})
+    await products.update(org_id=org.id, product_id=row["id"], data={"price": Decimal(95)})
+    await products.update(org_id=org.id, product_id=row["id"], data={"price": Decimal(95)})
+    created, updated = await logged(org.id)
+    assert (created["type"], created["object_type"]) == ("product.created", "Product")
+    assert created["object_id"] == to_global_id("Product", row["id"])
+    assert created["data"]["after"]["price"] == {"amount": "90", "currency": "EUR"}
+    assert updated["type"] == "product.updated"
+    assert _changes(updated) == {"price": {"before": {"amount": "90", "currency": "EUR"},
+                                           "after": {"amount": "95", "currency": "EUR"}}}

@@ -60,6 +60,8 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("eraseCustomer", """mutation($e: ID!) {
         eraseCustomer(customerId: $e) { errors { code } } }""", {}),
     ("trainModels", "mutation { trainModels { errors { code } } }", {}),
+    ("updatePrivacySettings", """mutation { updatePrivacySettings(input: {
+        personalCustomFields: ["birthday"]}) { errors { code } } }""", {}),
 ]
 
 

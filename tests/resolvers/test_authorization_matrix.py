@@ -28,6 +28,7 @@ V, A, M, AD = Role.VIEWER, Role.AGENT, Role.MANAGER, Role.ADMIN
 CR, CW = "customers:read", "customers:write"
 IR, IW = "interactions:read", "interactions:write"
 OR, OW = "orders:read", "orders:write"
+PDR, PDW = "products:read", "products:write"
 ER, ES, PR, PII, ADM = "email:read", "email:send", "predictions:read", "pii:read", "admin"
 
 # field -> (least user role or PUBLIC, scopes a key needs or USER_ONLY)
@@ -40,6 +41,8 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Query.interactions": (V, (IR,)),
     "Query.order": (V, (OR,)),
     "Query.orders": (V, (OR,)),
+    "Query.product": (V, (PDR,)),
+    "Query.products": (V, (PDR,)),
     "Query.emailTemplates": (V, (ER,)),
     "Query.emailTemplate": (V, (ER,)),
     "Query.campaign": (V, (ER,)),
@@ -55,8 +58,11 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Query.exportCustomerData": (M, (CR, PII)),
     "Query.customerDuplicates": (V, (CR,)),
     "Query.findDuplicateCustomers": (V, (CR,)),
-    "Query.mergeCustomersPreview": (V, (CR, PII)),
+    # shows personal data: users of the organization's PII roles (by default AGENT and up)
+    "Query.mergeCustomersPreview": (A, (CR, PII)),
     "Query.customerMergedInto": (V, (CR,)),
+    "Query.privacySettings": (V, (CR,)),
+    "Mutation.updatePrivacySettings": (AD, (ADM,)),
     "Mutation.login": (PUBLIC, PUBLIC),
     "Mutation.refreshToken": (PUBLIC, PUBLIC),
     "Mutation.logout": (PUBLIC, PUBLIC),
@@ -71,6 +77,9 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.logInteraction": (A, (IW,)),
     "Mutation.createOrder": (A, (OW,)),
     "Mutation.updateOrder": (A, (OW,)),
+    "Mutation.createProduct": (A, (PDW,)),
+    "Mutation.updateProduct": (A, (PDW,)),
+    "Mutation.upsertProducts": (A, (PDW,)),
     "Mutation.sendEmail": (A, (ES,)),
     "Mutation.createEmailTemplate": (M, (ES,)),
     "Mutation.updateEmailTemplate": (M, (ES,)),
@@ -217,6 +226,10 @@ async def other_tenant() -> dict[str, Any]:
     gone = await make_customer(org, name=f"{MARK} gone", deleted_at=datetime.now(UTC))
     interaction = await make_interaction(customer, body=f"{MARK} body")
     order = await make_order(customer)
+    from db.product_models import Product
+
+    product = await Product.create(organization=org, sku=f"{MARK}-1", name=f"{MARK} p",
+                                   price=1, currency="EUR")
     template = await EmailTemplate.create(organization=org, name=f"{MARK} t", subject=MARK,
                                           text=MARK)
     campaign = await Campaign.create(organization=org, template=template, name=f"{MARK} c",
@@ -234,7 +247,7 @@ async def other_tenant() -> dict[str, Any]:
     assert key is not None
     ids = {
         "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
-        "order": gid(order),
+        "order": gid(order), "product": to_global("Product", product.id),
         "template": str(to_global("EmailTemplate", template.id)),
         "campaign": str(to_global("Campaign", campaign.id)),
         "run": str(to_global("TrainingRun", run.id)),
@@ -242,7 +255,7 @@ async def other_tenant() -> dict[str, Any]:
         "webhook": str(to_global("Webhook", webhook.id)),
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
-            "webhook": webhook,
+            "webhook": webhook, "product": product,
             "campaign": campaign, "template": template}
 
 
@@ -272,6 +285,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.logInteraction": {"customerId": "customer"},
     "Mutation.createOrder": {"customerId": "customer"},
     "Mutation.updateOrder": {"id": "order"},
+    "Query.product": {"id": "product"},
+    "Mutation.updateProduct": {"id": "product"},
     "Mutation.sendEmail": {"customerId": "customer"},
     "Mutation.updateEmailTemplate": {"id": "template"},
     "Mutation.sendCampaign": {"templateId": "template"},
@@ -332,8 +347,69 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
     assert await Interaction.filter(customer_id=customer.id).count() == 1
     assert await Order.filter(customer_id=customer.id).count() == 1
     assert (await Campaign.get(id=other["campaign"].id)).status == "QUEUED"
+    from db.product_models import Product
+
+    product = await Product.get(id=other["product"].id)
+    assert (product.name, product.active) == (other["product"].name, True)
     assert (await ApiKey.get(id=other["key"].id)).revoked_at is None
     from db.webhook_models import Webhook
 
     webhook = await Webhook.get(id=other["webhook"].id)
     assert (webhook.secret, webhook.enabled) == ("s" * 32, True)
+
+
+# Personal data: who reads it unmasked, by default and after an ADMIN changes the roles.
+PERSONAL = """query($c: ID!) { customer(id: $c) {
+  email phone address { street city postalCode country } customFields
+  interactions(first: 1) { nodes { subject body metadata } } } }"""
+CLEAR = {
+    "email": "jane.doe@example.com", "phone": "+4930123456",
+    "address": {"street": "Main St 1", "city": "Berlin", "postalCode": "10115", "country": "DE"},
+    "customFields": {"birthday": "1990-02-03", "tier": "gold"},
+    "interactions": {"nodes": [{
+        "subject": "Re: offer", "body": "My IBAN is DE89...",
+        "metadata": {"from": "jane.doe@example.com", "messageId": "<m1>"}}]},
+}
+MASKED = {
+    "email": "j***@example.com", "phone": "***56",
+    "address": {"street": "***", "city": "***", "postalCode": "***", "country": "DE"},
+    "customFields": {"birthday": "***", "tier": "gold"},
+    # the subject stays: it is the timeline's headline (write personal details in the body)
+    "interactions": {"nodes": [{"subject": "Re: offer", "body": "***",
+                                "metadata": {"from": "j***@example.com", "messageId": "<m1>"}}]},
+}
+# principal -> reads personal data, with the default settings and with piiRoles [VIEWER]
+PII_EXPECTED: dict[str, tuple[bool, bool]] = {
+    "VIEWER": (False, True), "AGENT": (True, False), "MANAGER": (True, False),
+    "ADMIN": (True, True), "key": (False, False), "key with pii:read": (True, True),
+}
+
+
+async def test_personal_data_by_role_and_key(http, settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import gid, make_customer, make_interaction
+
+    org = await make_org()
+    customer = await make_customer(
+        org, email="jane.doe@example.com", phone="+4930123456", street="Main St 1",
+        city="Berlin", postal_code="10115", country="DE",
+        custom_fields={"birthday": "1990-02-03", "tier": "gold"},
+    )
+    await make_interaction(customer, subject="Re: offer", body="My IBAN is DE89...",
+                           metadata={"from": "jane.doe@example.com", "messageId": "<m1>"})
+    callers = {role.value: Api(http, token_for(await make_user(org, role=role), settings))
+               for role in RANK}
+    callers["key"] = Api(http, await make_key(org.id, (CR, IR)))
+    callers["key with pii:read"] = Api(http, await make_key(org.id, (CR, IR, PII)))
+    admin = callers["ADMIN"]
+    settings_doc = """mutation($roles: [Role!]) { updatePrivacySettings(input: {
+        piiRoles: $roles, personalCustomFields: ["birthday"]}) {
+        privacySettings { piiRoles personalCustomFields } errors { code } } }"""
+    payload = (await admin.data(settings_doc, roles=None))["updatePrivacySettings"]
+    assert payload["privacySettings"] == {
+        "piiRoles": ["ADMIN", "MANAGER", "AGENT"], "personalCustomFields": ["birthday"]}
+    for phase in (0, 1):
+        for who, reads in PII_EXPECTED.items():
+            got = (await callers[who].data(PERSONAL, c=gid(customer)))["customer"]
+            assert got == (CLEAR if reads[phase] else MASKED), (phase, who)
+        payload = (await admin.data(settings_doc, roles=["VIEWER"]))["updatePrivacySettings"]
+        assert payload["privacySettings"]["piiRoles"] == ["ADMIN", "VIEWER"]

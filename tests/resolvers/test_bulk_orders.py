@@ -7,6 +7,7 @@ from typing import Any
 
 from db.enums import OrderStatus
 from db.models import Order
+from db.product_models import Product
 from tests.factories import Api, gid, make_customer, make_order, make_org
 
 UPSERT = """
@@ -114,6 +115,8 @@ async def test_same_external_ref_in_another_organization_is_separate(api, org) -
 
 async def test_failed_rows_keep_their_codes_paths_and_messages(api, org) -> None:
     customer = await make_customer(org, external_ref="C-1", email="c1@example.com")
+    await Product.create(organization=org, sku="c", name="Cup", price=Decimal("2.50"),
+                         currency="EUR")
     rows = [
         _order("O-0", customerId=gid(customer), status="PAID",
                lineItems=[{"name": "Tee", "unitPrice": "5.00"},

@@ -169,3 +169,36 @@ async def test_only_managers_erase_and_foreign_ids_are_not_found(http, org, sett
     payload = (await outsider.data(ERASE, id=gid(person)))["eraseCustomer"]
     assert [e["code"] for e in payload["errors"]] == ["NOT_FOUND"]
     assert (await Customer.get(id=person.id)).name == "Kept"
+
+
+SETTINGS = """mutation($input: UpdatePrivacySettingsInput!) { updatePrivacySettings(input: $input) {
+  privacySettings { piiRoles personalCustomFields } errors { code field message } } }"""
+
+
+async def test_privacy_settings_default_and_change(api) -> None:  # type: ignore[no-untyped-def]
+    read = "{ privacySettings { piiRoles personalCustomFields } }"
+    assert (await api.data(read))["privacySettings"] == {
+        "piiRoles": ["ADMIN", "MANAGER", "AGENT"], "personalCustomFields": []}
+    changed = (await api.data(SETTINGS, input={
+        "piiRoles": [], "personalCustomFields": ["b", "a", "b"]}))["updatePrivacySettings"]
+    # ADMIN always reads personal data; keys are kept once, sorted
+    assert changed["privacySettings"] == {"piiRoles": ["ADMIN"],
+                                          "personalCustomFields": ["a", "b"]}
+    kept = (await api.data(SETTINGS, input={"piiRoles": ["VIEWER"]}))["updatePrivacySettings"]
+    assert kept["privacySettings"]["personalCustomFields"] == ["a", "b"]
+    assert (await api.data(read))["privacySettings"]["piiRoles"] == ["ADMIN", "VIEWER"]
+
+
+async def test_privacy_settings_refuse_bad_keys_with_their_paths(api) -> None:  # type: ignore[no-untyped-def]
+    payload = (await api.data(SETTINGS, input={
+        "personalCustomFields": ["ok", " ", "x" * 101]}))["updatePrivacySettings"]
+    assert payload["privacySettings"] is None
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("BAD_USER_INPUT", ["input", "personalCustomFields", "1"]),
+        ("BAD_USER_INPUT", ["input", "personalCustomFields", "2"]),
+    ]
+    many = (await api.data(SETTINGS, input={
+        "personalCustomFields": [f"k{n}" for n in range(101)]}))["updatePrivacySettings"]
+    assert many["errors"][0]["field"] == ["input", "personalCustomFields"]
+    read = "{ privacySettings { personalCustomFields } }"
+    assert (await api.data(read))["privacySettings"]["personalCustomFields"] == []

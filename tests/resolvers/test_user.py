@@ -60,7 +60,7 @@ async def test_requests_without_valid_token_are_refused(http, admin, settings) -
     for token, message in cases.items():
         body = await Api(http, token)("{ customers { totalCount } }")
         assert body["data"] is None
-        assert body["errors"][0]["message"] == message
+        assert body["errors"][0]["message"].startswith(message)
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     response = await http.post("/graphql", json={"query": VIEWER},
                                headers={"Authorization": "Basic abc"})

@@ -177,3 +177,38 @@ async def test_large_file_is_imported_in_batches(tmp_path: Path, org) -> None:
     assert (report.created, report.rejected) == (2_500, [])
     assert len(seen) == 3
     assert await Customer.filter(organization=org).count() == 2_500
+
+
+async def test_imports_and_exports_are_audited_with_their_counts(tmp_path: Path, org) -> None:
+    from tests.security_helpers import audit_events
+
+    await make_customer(org, external_ref="A-1")
+    await make_customer(org, external_ref="A-2")
+    out = io.StringIO(newline="")
+    assert await export_csv("customers", org.slug, out) == 2
+    await import_csv("customers", write(tmp_path, out.getvalue()), org.slug)
+    [exported] = await audit_events(org.id, "cliExportCustomers")
+    [imported] = await audit_events(org.id, "cliImportCustomers")
+    assert (exported["item_count"], imported["item_count"]) == (2, 2)
+    assert (exported["actor_user_id"], exported["actor_api_key_id"]) == (None, None)
+
+
+async def test_products_import_by_sku_then_export_and_reimport_unchanged(
+    tmp_path: Path, org
+) -> None:
+    from db.product_models import Product
+
+    text = ("sku,name,category,price,currency,active\n"
+            "ROOM-1,Garden room,Travel/Rooms,90,EUR,true\n"
+            "TRIP-1,Lisbon city break, Travel / Trips ,450.50,eur,yes\n"
+            "BAD-1,No currency,,10,,\n"
+            "room-1,Garden room (again),,,,\n")
+    report = await import_csv("products", write(tmp_path, text), org.slug)
+    assert (report.created, report.updated) == (2, 0)
+    assert [r.line for r in report.rejected] == [4, 5]  # a missing currency; a repeated SKU
+    trip = await Product.get(organization_id=org.id, sku="TRIP-1")
+    assert (trip.category, trip.price, trip.currency) == ("Travel/Trips", Decimal("450.5"), "EUR")
+    out = io.StringIO(newline="")
+    assert await export_csv("products", org.slug, out) == 2
+    again = await import_csv("products", write(tmp_path, out.getvalue(), "out.csv"), org.slug)
+    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 2, [])
