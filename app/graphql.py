@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.execution import StreamExecutionResult
 
 from app import guards
+from app.limits import charge_now
 from app.query_cost import PageSizes, cost_limiter, operation_cost, remember_cost
 from app.stored_text import StoredTextGuard, holds_nul, nul_errors
 from compiled.compiler import Compiler, Limits
@@ -210,12 +211,16 @@ def build_compiler(schema: strawberry.Schema, settings: Settings) -> Compiler:
     def cost(document: Any, operation_name: str | None, variables: Any) -> int:
         return operation_cost(schema._schema, document, operation_name, variables, pages)
 
+    def remember_and_charge(context: Any, cost: int) -> None:
+        remember_cost(context, cost)
+        charge_now(context, cost)  # raises Unpaid when the store must be asked (app/view.py)
+
     limits = Limits(
         max_tokens=settings.query_max_tokens, max_cost=settings.query_max_cost,
         cache_size=settings.query_cache_size,
     )
     return Compiler(
-        schema, [*specified_rules, *limit_rules(settings)], limits, cost, remember_cost,
+        schema, [*specified_rules, *limit_rules(settings)], limits, cost, remember_and_charge,
         refused_document=lambda document: bool(nul_errors(document, None)),
         refused_variables=holds_nul,
     )

@@ -9,7 +9,7 @@ default page size when none is given, at most the maximum). So
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,8 @@ from graphql import (
     validate,
 )
 from strawberry.extensions import SchemaExtension
+
+from app import limits
 
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 PAGE_ARGUMENTS = ("first", "last")
@@ -143,7 +145,8 @@ def cost_limiter(max_cost: int, pages: PageSizes) -> Callable[[], SchemaExtensio
 
 
 class QueryCostLimiter(SchemaExtension):
-    """Computes the cost of every valid operation; over the limit it fails validation.
+    """Computes the cost of every valid operation; over the limit it fails validation, and
+    otherwise it is charged to the caller's rate limit budget (refused when over it).
 
     The cost is left in ``request.state.query_cost`` for response ``extensions``.
     """
@@ -152,7 +155,7 @@ class QueryCostLimiter(SchemaExtension):
         self.max_cost = max_cost
         self.pages = pages
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
         schema = context.schema._schema
         if context.pre_execution_errors is None and context.graphql_document is not None:
@@ -168,6 +171,8 @@ class QueryCostLimiter(SchemaExtension):
             remember_cost(context.context, cost)
             if cost > self.max_cost:
                 context.pre_execution_errors = [too_complex(cost, self.max_cost)]
+            elif (refusal := await limits.charge(context.context, cost)) is not None:
+                context.pre_execution_errors = [refusal]
         yield
 
 

@@ -31,7 +31,7 @@ from strawberry.types.unset import UnsetType
 
 from app.graphiql import page_for
 from app.graphql import build_compiler, build_schema
-from app.limits import budget_of
+from app.limits import Unpaid, budget_of
 from app.live import LegacyWSHandler, TransportWSHandler
 from app.query_cost import cost_of
 from auth.api_keys import is_api_key, viewer_for
@@ -146,7 +146,10 @@ class CrmGraphQL(GraphQL[Context, None]):
             self.compiler.counts[f"generic: {plan}"] += 1
             return None
         context = await self.get_context(request, Response())
-        data = await self.compiler.run(plan, operation, variables, context)
+        try:
+            data = await self.compiler.run(plan, operation, variables, context)
+        except Unpaid:  # the budget needs the store: the generic path charges (app/limits.py)
+            return None
         if data is None:
             return None
         if self.settings.compiled_verify:
@@ -167,9 +170,13 @@ class CrmGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """GET queries from a compiled plan when there is one (the same bytes)."""
         if self.compiler is not None and request_adapter.method == "GET":
-            data = await self.compiler.execute(
-                request_data.query, request_data.operation_name, request_data.variables, context
-            )
+            try:
+                data = await self.compiler.execute(
+                    request_data.query, request_data.operation_name, request_data.variables,
+                    context,
+                )
+            except Unpaid:  # the generic path charges (app/limits.py)
+                data = None
             if data is not None:
                 return ExecutionResult(data=data, errors=None)
         return await super().execute_single(

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 BENCH_SETTINGS = {
-    "CRM_RATE_LIMIT_PER_SECOND": "1000000", "CRM_RATE_LIMIT_BURST": "1000000",
+    "CRM_RATE_LIMIT_POINTS": "1000000000",
     "CRM_ML_RESCORE_INTERVAL_SECONDS": "0", "CRM_LOG_LEVEL": "WARNING",
 }
 for _name, _value in BENCH_SETTINGS.items():

@@ -25,7 +25,7 @@ if str(REPO) not in sys.path:
 # graph, not background jobs: both off (for the servers and the in-process apps alike) unless
 # the environment says otherwise.
 BENCH_SETTINGS = {
-    "CRM_RATE_LIMIT_PER_SECOND": "1000000", "CRM_RATE_LIMIT_BURST": "1000000",
+    "CRM_RATE_LIMIT_POINTS": "1000000000",
     "CRM_ML_RESCORE_INTERVAL_SECONDS": "0",
 }
 for _name, _value in BENCH_SETTINGS.items():

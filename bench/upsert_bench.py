@@ -82,7 +82,7 @@ async def run_pass(http: httpx.AsyncClient, label: str, query: str, field: str, 
 
 async def main(url: str, customers: int, subscribed: bool) -> None:
     settings = Settings(env="test", secret_key="b" * 48, database_url=None,
-                        rate_limit_per_second=1e6, rate_limit_burst=1_000_000)
+                        rate_limit_points=10**9)
     async with scratch_database(url, "crm_upsertbench") as db_url:
         await database.migrate(db_url, settings)
         await database.connect(db_url, settings)

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # refused in production; long enough that signing with it raises no key-length warning
 DEFAULT_SECRET = "development-only-insecure-secret-change-me"  # noqa: S105
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
@@ -125,10 +126,17 @@ class Settings(BaseSettings):
     query_max_aliases: int = Field(default=30, ge=1)
     query_max_tokens: int = Field(default=5000, ge=10)
     query_max_cost: int = Field(default=50_000, ge=1)
-    rate_limit_per_second: float = Field(default=20.0, gt=0)  # per user or API key
-    rate_limit_burst: int = Field(default=300, ge=1)
-    anonymous_rate_limit_per_second: float = Field(default=5.0, gt=0)  # per client IP
-    anonymous_rate_limit_burst: int = Field(default=100, ge=1)
+    # shared, cost-based rate limits (issue 13): points per window, kept in PostgreSQL or Redis
+    rate_limit_points: int = Field(default=2_000, ge=1)  # per user or API key and window
+    anonymous_rate_limit_points: int = Field(default=300, ge=1)  # per client IP and window
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    # the most points a process reserves at once (never more than a fiftieth of a budget)
+    rate_limit_slice_points: int = Field(default=50, ge=1)
+    # false: every process keeps budgets of its own in memory (one process, or tests of two apps)
+    rate_limit_shared: bool = True
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CRM_REDIS_URL")
+    )
     rate_limit_max_buckets: int = Field(default=100_000, ge=10)
     login_max_failures: int = Field(default=5, ge=1)  # per email before delays start
     login_ip_max_failures: int = Field(default=100, ge=1)  # per client IP
@@ -179,6 +187,8 @@ class Settings(BaseSettings):
         if not self.trusted_hosts:
             raise ValueError('CRM_TRUSTED_HOSTS must list hosts (["*"] for any)')
         _check_email_settings(self)
+        if self.redis_url is not None and not self.redis_url.startswith(REDIS_SCHEMES):
+            raise ValueError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
         if self.webhook_lease_seconds <= self.webhook_total_timeout_seconds:
             raise ValueError(
                 "CRM_WEBHOOK_LEASE_SECONDS must exceed CRM_WEBHOOK_TOTAL_TIMEOUT_SECONDS"

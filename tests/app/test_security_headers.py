@@ -112,6 +112,8 @@ async def _serve(
     env = os.environ | {
         "DATABASE_URL": db, "CRM_SECRET_KEY": settings.secret_key, "CRM_ENV": "test",
         "CRM_LOG_LEVEL": "WARNING", "CRM_ML_RESCORE_INTERVAL_SECONDS": "0",
+        # the suite's budgets (tests/conftest.py), which every app of the suite shares
+        "CRM_RATE_LIMIT_POINTS": "1000000000", "CRM_ANONYMOUS_RATE_LIMIT_POINTS": "1000000000",
         "FORWARDED_ALLOW_IPS": trusted_proxies,  # read by uvicorn itself
     }
     with log.open("wb") as out:

@@ -140,7 +140,7 @@ async def test_cost_is_reported_and_limited(db, settings, world) -> None:
 
 
 async def test_rate_limits_count_compiled_requests(db, settings, world) -> None:
-    app = _client_app(db, settings, rate_limit_burst=2, rate_limit_per_second=0.001)
+    app = _client_app(db, settings, rate_limit_points=2)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://crm.test"
     ) as http:
@@ -189,6 +189,44 @@ async def test_mutations_stay_on_the_generic_path_and_are_audited(
                        " AND target_id = $1", [world["customer"].id])
     assert [r["action"] for r in rows] == ["updateCustomer"]
     assert client.counts["generic: mutation operation"] == 1
+
+
+async def test_compiled_and_generic_paths_charge_alike(db, settings, world) -> None:
+    """The same requests cost the same points on both paths, refusals included (each app keeps
+    budgets of its own, so the two can be compared request by request)."""
+    light = "{ customers(first: 1) { nodes { id } } }"  # 1 point
+    dear = "{ customers(first: 100) { nodes { id interactions(first: 5) { nodes { id } } } } }"
+    too_complex = "{ customers(first: 100) { nodes { interactions(first: 20) { nodes { id } } } } }"
+    # the dear query once with a slice too small (the compiled path hands it to the generic
+    # one to wait for the store), then again, invalid and too complex ones (one point each),
+    # then until the budget of 60 is spent
+    sequence = [light, dear, dear, "{ nope }", too_complex, *[light] * 30]
+    overrides = {"rate_limit_points": 60, "rate_limit_shared": False, "query_max_cost": 2000}
+    seen: dict[bool, list[tuple[object, ...]]] = {}
+    for compiled in (True, False):
+        app = _client_app(db, settings, compiled_queries=compiled, **overrides)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://crm.test"
+        ) as http:
+            client = Client(http, app) if compiled else None
+            answers = []
+            for query in sequence:
+                response = await http.post("/graphql", json={"query": query},
+                                           headers={"Authorization": f"Bearer {world['admin']}"})
+                # (the seconds until the window ends may tick between the two apps' requests)
+                refused = response.status_code == 429
+                answers.append((
+                    response.status_code, None if refused else response.content,
+                    response.headers["ratelimit-limit"], response.headers["ratelimit-remaining"],
+                ))
+            seen[compiled] = answers
+            if client is not None:
+                assert client.counts["compiled"] >= 20
+    assert seen[True] == seen[False]
+    statuses = [answer[0] for answer in seen[True]]
+    assert statuses.count(200) == 35 - statuses.count(429)
+    assert statuses[-1] == 429
+    assert seen[True][1][0] == 200  # the dear query went through both times
 
 
 async def test_viewers_see_personal_data_masked_on_the_compiled_path(

@@ -37,3 +37,15 @@ def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_page_sizes_must_be_consistent() -> None:
     with pytest.raises(ValidationError, match="DEFAULT_PAGE_SIZE"):
         Settings(default_page_size=200, max_page_size=100)
+
+
+def test_rate_limit_budgets_are_shared_in_postgresql_unless_redis_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert (Settings().redis_url, Settings().rate_limit_shared) == (None, True)
+    monkeypatch.setenv("REDIS_URL", "redis://cache.example:6379/2")
+    assert Settings().redis_url == "redis://cache.example:6379/2"
+    monkeypatch.setenv("REDIS_URL", "http://cache.example")
+    with pytest.raises(ValidationError, match="REDIS_URL"):
+        Settings()

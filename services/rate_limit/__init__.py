@@ -1,0 +1,1 @@
+"""Shared, cost-based rate limits: where budgets are kept and how a process spends them."""
