@@ -20,6 +20,8 @@ from db import interaction as interactions
 from db import merge as merges
 from db import order as orders
 from db import prediction as predictions
+from db import product as products
+from db import recommendation as recommendations
 from db import user as users
 from db.enums import Channel, Direction
 from db.pagination import (
@@ -40,6 +42,8 @@ from schema.node import decode_id
 from schema.order import Order
 from schema.pagination import Connection
 from schema.prediction import CustomerPrediction
+from schema.product import Product, check_together, together
+from schema.recommendation import build, check_first, chosen
 from schema.user import User
 
 T = TypeVar("T")
@@ -361,6 +365,43 @@ async def interaction_email(
     return [EmailDelivery.from_row(rows[i]) if i in rows else None for i in ids]
 
 
+async def line_item_product(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
+    keys = [products.sku_key(p.sku) if p.sku else None for p in parents]
+    known: dict[str, Row | None] = work.memo.setdefault("product by sku", {})
+    missing = [k for k in dict.fromkeys(keys) if k is not None and k not in known]
+    if missing:
+        found = await products.by_skus(org_id=work.org_id, skus=missing)
+        known.update((k, found.get(k)) for k in missing)
+    return [None if k is None or known[k] is None else Product.from_row(known[k])  # type: ignore[arg-type]
+            for k in keys]
+
+
+async def product_bought_together(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
+    first = args.get("first", 5)
+    check_together(first)
+    rows = await recommendations.neighbours(org_id=work.org_id, ids=_unique(
+        [p.pk for p in parents]))
+    return [together(rows.get(p.pk, []), first) for p in parents]
+
+
+async def customer_recommendations(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
+    first = args.get("first", 5)
+    check_first(first)
+    stored = await recommendations.for_customers(org_id=work.org_id, ids=_unique(
+        [p.pk for p in parents]))
+    picked = [chosen(stored.get(p.pk, []), first, args.get("filter")) for p in parents]
+    basis_ids = _unique([r["basis_product_id"] for rows in picked for r in rows])
+    found = await products.get_many(org_id=work.org_id, ids=basis_ids) if basis_ids else {}
+    basis = {i: Product.from_row(row) for i, row in found.items()}
+    return [build(rows, basis) for rows in picked]
+
+
 # Keyed by Strawberry type name (generic connections share "Connection") and GraphQL field.
 BATCHES: dict[str, Batch] = {
     "Customer.owner": customer_owner,
@@ -377,4 +418,7 @@ BATCHES: dict[str, Batch] = {
     "Interaction.createdBy": interaction_created_by,
     "Interaction.email": interaction_email,
     "Order.customer": owned_customer,
+    "LineItem.product": line_item_product,
+    "Product.boughtTogether": product_bought_together,
+    "Customer.recommendations": customer_recommendations,
 }

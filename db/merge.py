@@ -57,6 +57,8 @@ REPOINT = (
     "UPDATE email_suppression SET customer_id = $2 WHERE customer_id = ANY($1::bigint[])",
     # the primary is scored again; absorbed customers are not scored at all
     "DELETE FROM prediction WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
+    # so are their recommendation lists (the primary's is recomputed at the next training)
+    "DELETE FROM recommendation WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
 )
 ABSORB = (
     "UPDATE customer SET merged_into_id = $2, deleted_at = now(), updated_at = now(),"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -38,10 +39,9 @@ class Product(Node):
     @strawberry.field(description="Products bought by the same customers, closest first"
                                   " (from the active recommender).")
     async def bought_together(self, info: strawberry.Info, first: int = 5) -> list[Product]:
-        if not 1 <= first <= 10:
-            raise AppError(ErrorCode.BAD_USER_INPUT, "first must be between 1 and 10", ["first"])
+        check_together(first)
         rows = await info.context.loaders.bought_together.load(self.pk)
-        return [Product.from_row(row) for row in rows if row["active"]][:first]
+        return together(rows, first)
 
     @classmethod
     def from_row(cls, row: Row) -> Product:
@@ -53,6 +53,16 @@ class Product(Node):
             attributes=row["attributes"], created_at=row["created_at"],
             updated_at=row["updated_at"], pk=row["id"],
         )
+
+
+def check_together(first: int) -> None:
+    if not 1 <= first <= 10:
+        raise AppError(ErrorCode.BAD_USER_INPUT, "first must be between 1 and 10", ["first"])
+
+
+def together(rows: Sequence[Row], first: int) -> list[Product]:
+    """The live products among a product's stored neighbours, closest first."""
+    return [Product.from_row(row) for row in rows if row["active"]][:first]
 
 
 @strawberry.enum(description="Orderings of product lists.")

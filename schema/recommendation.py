@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -75,21 +76,35 @@ def _wanted(row: Row, f: RecommendationFilter) -> bool:
     return True
 
 
+def check_first(first: int) -> None:
+    if not 1 <= first <= MAX_FIRST:
+        raise AppError(ErrorCode.BAD_USER_INPUT, f"first must be between 1 and {MAX_FIRST}",
+                       ["first"])
+
+
+def chosen(rows: Sequence[Row], first: int, f: RecommendationFilter | None) -> list[Row]:
+    """The stored rows that pass ``f``, best first, at most ``first``."""
+    wanted = f or RecommendationFilter()
+    return [row for row in rows if _wanted(row, wanted)][:first]
+
+
+def build(rows: Sequence[Row], basis: dict[int, Product]) -> list[Recommendation]:
+    """The API objects of chosen rows (``basis``: the products they were bought with)."""
+    return [
+        Recommendation(product=Product.from_row(row), score=row["score"],
+                       reasons=[_reason(row, basis.get(row["basis_product_id"]))])
+        for row in rows
+    ]
+
+
 async def for_customer(
     info: strawberry.Info, customer_id: int, first: int, f: RecommendationFilter | None
 ) -> list[Recommendation]:
     """The customer's recommendations under ``f``, best first."""
-    if not 1 <= first <= MAX_FIRST:
-        raise AppError(ErrorCode.BAD_USER_INPUT, f"first must be between 1 and {MAX_FIRST}",
-                       ["first"])
-    wanted = f or RecommendationFilter()
+    check_first(first)
     rows: list[Any] = await info.context.loaders.recommendations.load(customer_id)
-    picked = [row for row in rows if _wanted(row, wanted)][:first]
+    picked = chosen(rows, first, f)
     basis_ids = [row["basis_product_id"] for row in picked if row["basis_product_id"]]
     basis = {b["id"]: Product.from_row(b) for b in
              await info.context.loaders.product.load_many(basis_ids) if b}
-    return [
-        Recommendation(product=Product.from_row(row), score=row["score"],
-                       reasons=[_reason(row, basis.get(row["basis_product_id"]))])
-        for row in picked
-    ]
+    return build(picked, basis)

@@ -62,6 +62,14 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("trainModels", "mutation { trainModels { errors { code } } }", {}),
     ("updatePrivacySettings", """mutation { updatePrivacySettings(input: {
         personalCustomFields: ["birthday"]}) { errors { code } } }""", {}),
+    ("createProduct", """mutation { createProduct(input: {sku: "P-1", name: "P", price: "1",
+        currency: "EUR"}) { product { id } errors { code } } }""", {}),
+    ("updateProduct", """mutation($p: ID!) {
+        updateProduct(input: {id: $p, price: "2"}) { errors { code } } }""", {}),
+    ("upsertProducts", """mutation { upsertProducts(input: {rows: [{sku: "P-2", name: "Q",
+        price: "3", currency: "EUR"}]}) { errors { code } } }""", {}),
+    ("updateCatalogSettings", """mutation {
+        updateCatalogSettings(createUnknownProducts: true) { createUnknownProducts } }""", {}),
 ]
 
 
@@ -90,6 +98,7 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["k"] = (data.get("campaign") or {}).get("id") or given.get("k")
         given["a"] = (data.get("apiKey") or {}).get("id") or given.get("a")
         given["w"] = (data.get("webhook") or {}).get("id") or given.get("w")
+        given["p"] = (data.get("product") or {}).get("id") or given.get("p")
     rows = await fetch("SELECT action FROM audit_event WHERE organization_id = $1 ORDER BY id",
                        [org.id])
     assert [row["action"] for row in rows] == [name for name, _, _ in CALLS]
