@@ -89,8 +89,12 @@ def svd_recall(lines: Lines, products: np.ndarray, as_of: float, window: float,
         truth.setdefault(int(customer), set()).add(int(np.searchsorted(products, product)))
     known = [c for c in truth if c in set(customers.tolist())]
     index = np.searchsorted(customers, known)
-    scores = svd.inverse_transform(svd.transform(matrix[index]))
-    ranked = [list(np.argsort(-row)[:recommend.K]) for row in scores]
+    ranked = []
+    for start in range(0, len(index), 2_000):  # a dense block of scores at a time
+        scores = svd.inverse_transform(svd.transform(matrix[index[start:start + 2_000]]))
+        top = np.argpartition(-scores, recommend.K, axis=1)[:, :recommend.K]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
+        ranked += np.take_along_axis(top, order, axis=1).tolist()
     cold = [c for c in truth if c not in set(customers.tolist())]
     popular = list(np.argsort(-np.asarray(matrix.sum(axis=0)).ravel())[:recommend.K])
     ranked += [popular for _ in cold]
