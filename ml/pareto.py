@@ -82,8 +82,9 @@ def fit(x: Floats, t_x: Floats, T: Floats) -> ParetoNbd:
 
     best = None
     for start in ([0.5, scale / 4, 0.5, scale / 4], [1.0, scale, 1.0, scale]):
-        result = minimize(objective, np.log(start), method="Nelder-Mead",
-                          options={"xatol": 1e-6, "fatol": 1e-11, "maxiter": 3000})
+        result = minimize(objective, np.log(start), method="L-BFGS-B",
+                          bounds=[(-7.0, 7.0), (-7.0, 11.0), (-7.0, 7.0), (-7.0, 11.0)],
+                          options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
         if best is None or result.fun < best.fun:
             best = result
     assert best is not None
