@@ -23,26 +23,14 @@ import time
 import numpy as np
 
 from ml import btyd
-from ml.features import Events, Floats, History, window_totals
+from ml.features import History, window_totals
 from ml.lifetime_validation import errors, validate
 from ml.rfm import rfm_at
 from tests.ml.cdnow import data_dir, master
-from tests.ml.simulate_btyd import repeat_purchases
+from tests.ml.simulate_btyd import as_history, simulated
 
 AS_OF = 273.0
 HORIZONS = (90.0, 273.0)
-
-
-def _history(customer: np.ndarray, day: Floats, amount: Floats, size: int) -> History:
-    created = np.full(size, np.inf)
-    np.minimum.at(created, customer, day)
-    no_events = Events(customer=np.zeros(0, np.int64), day=np.zeros(0),
-                       kind=np.zeros(0, np.int64), inbound=np.zeros(0, bool))
-    return History(
-        customer_ids=np.arange(size, dtype=np.int64), created_day=created,
-        orders=Events(customer=customer.astype(np.int64), day=day + 0.5, amount=amount),
-        interactions=no_events, currency="USD",
-    )
 
 
 def cdnow() -> History | None:
@@ -51,23 +39,7 @@ def cdnow() -> History | None:
     if folder is None:
         return None
     t = master(folder)
-    return _history(t.customer, t.day, t.amount, t.customers)
-
-
-def simulated(customers: int, seed: int = 0) -> History:
-    """BG/NBD buyers (CDNOW's day-scale parameters) with a first purchase in days 0-89."""
-    rng = np.random.default_rng(seed)
-    truth = btyd.BgNbd(r=0.25, alpha=33.0, a=0.75, b=2.2)
-    first = np.floor(rng.uniform(0, 90, customers))
-    horizon_end = AS_OF + max(HORIZONS)
-    customer, since = repeat_purchases(truth, horizon_end - first, seed)
-    day = np.floor(first[customer] + since)
-    ids = np.concatenate([np.arange(customers), customer])
-    days = np.concatenate([first, day])
-    unique = np.unique(ids * 10_000 + days)  # one order per customer-day
-    ids, days = (unique // 10_000).astype(np.int64), unique % 10_000
-    amount = rng.gamma(6.0, 35.0 / 6.0, len(ids))
-    return _history(ids, days, amount, customers)
+    return as_history(t.customer, t.day, t.amount, t.customers)
 
 
 def check(name: str, history: History, seed: int) -> None:
@@ -112,8 +84,8 @@ def main() -> None:
         else:
             check("CDNOW (lifetimes package data)", history, args.seed)
     if args.data in ("simulated", "both"):
-        check(f"Simulated BG/NBD, {args.simulated:,} customers", simulated(args.simulated),
-              args.seed)
+        population = simulated(args.simulated, end=AS_OF + max(HORIZONS), seed=args.seed)
+        check(f"Simulated BG/NBD, {args.simulated:,} customers", population, args.seed)
 
 
 if __name__ == "__main__":

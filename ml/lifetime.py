@@ -22,13 +22,15 @@ CountModel = btyd.BgNbd | pareto.ParetoNbd
 COUNT_MODELS = ("BG/NBD", "Pareto/NBD")
 ENGAGEMENT = ("interactions_90d", "inbound_90d", "days_since_interaction", "orders_30d")
 MAX_FIT_BUYERS = 50_000  # a likelihood over more buyers moves the estimates by less than noise
+MAX_PARETO_BUYERS = 2_000  # its likelihood costs a quadrature per buyer: a fixed sample fits it
 
 
 def fit_counts(method: str, rfm: Rfm, seed: int = 0) -> CountModel:
     """Fit the named count model on the buyers of ``rfm`` (a fixed sample of big populations)."""
     buyers = np.flatnonzero(rfm.bought)
-    if len(buyers) > MAX_FIT_BUYERS:
-        buyers = np.sort(np.random.default_rng(seed).choice(buyers, MAX_FIT_BUYERS, False))
+    limit = MAX_FIT_BUYERS if method == "BG/NBD" else MAX_PARETO_BUYERS
+    if len(buyers) > limit:
+        buyers = np.sort(np.random.default_rng(seed).choice(buyers, limit, replace=False))
     x, t_x, T = rfm.x[buyers], rfm.t_x[buyers], rfm.T[buyers]
     if method == "BG/NBD":
         return btyd.fit(x, t_x, T, penalty=1e-3 if len(buyers) < 500 else 0.0)
@@ -99,7 +101,7 @@ def fit_correction(X: Floats, expected: Floats, actual: Floats, window: float,
 
     weight = np.maximum(expected, 1e-6)
     regressor = HistGradientBoostingRegressor(
-        loss="poisson", max_iter=300, learning_rate=0.05, max_leaf_nodes=15,
+        loss="poisson", max_iter=150, learning_rate=0.08, max_leaf_nodes=15,
         min_samples_leaf=100, l2_regularization=1.0, early_stopping=True,
         validation_fraction=0.15, n_iter_no_change=15, random_state=seed,
     )
@@ -109,7 +111,7 @@ def fit_correction(X: Floats, expected: Floats, actual: Floats, window: float,
 
 @dataclass
 class LifetimeScores:
-    """Per scored customer: expected orders and money, P(alive), churn risk (NaN: never bought)."""
+    """Per scored customer: expected orders and money, P(alive) and P(no order in the horizon)."""
 
     orders: Floats
     revenue: Floats
@@ -147,12 +149,12 @@ class LifetimeModel:
         value = np.full(len(rows), self.mean_order_value)
         if self.spend is not None:
             value = spend.expected_order_value(self.spend, rfm.priced, rfm.spend)
-        churn = quiet(self.counts, rfm, self.horizon)
+        churn = np.where(rfm.bought, quiet(self.counts, rfm, self.horizon), 1.0 - newcomers)
         if self.churn_calibration is not None:
             churn = self.churn_calibration.predict_proba(logit(churn)[:, None])[:, 1]
         return LifetimeScores(
             orders=orders, revenue=orders * value, alive=alive(self.counts, rfm),
-            churn=np.where(rfm.bought, churn, np.nan), rfm=rfm, order_value=value,
+            churn=churn, rfm=rfm, order_value=value,
         )
 
 

@@ -26,6 +26,7 @@ from ml.rfm import rfm_at
 MIN_FIT_DAYS = 28  # history a count model needs before a cutoff
 MIN_WINDOW_DAYS = 7
 BASELINE = "BG/NBD"
+MIN_CORRECTION_BUYERS = 1_000  # fewer leave a learned correction mostly noise
 PARTNER = "Pareto/NBD"
 CORRECTED = "BG/NBD + correction"
 BLEND = " & "
@@ -95,8 +96,8 @@ def _cut(history: History, cutoff: float, window: float) -> _Cut:
 
 def _candidates(
     history: History, w: Windows, seed: int
-) -> tuple[dict[str, Floats], Floats, Floats, Floats]:
-    """Each candidate's validation predictions, the outcome, P(no order) and who had bought."""
+) -> tuple[dict[str, Floats], Floats, Floats]:
+    """Each candidate's validation predictions, the outcome and BG/NBD's P(no order)."""
     held = _cut(history, w.validation, w.window)
     rfm = rfm_at(history, w.validation, held.rows)
     newcomers = 1 - np.exp(-_first_purchase_rate(history, w.validation, w.window) * w.window)
@@ -112,7 +113,7 @@ def _candidates(
         expected = lifetime.expected_orders(model, rfm, w.window)
         predictions[method] = np.where(rfm.bought, expected, newcomers)
         if method == BASELINE:
-            quiet = lifetime.quiet(model, rfm, w.window)
+            quiet = np.where(rfm.bought, lifetime.quiet(model, rfm, w.window), 1 - newcomers)
         if w.correction is None or method != BASELINE:
             continue
         correction = _correction(history, w, method, seed)
@@ -124,7 +125,7 @@ def _candidates(
         for name in (BASELINE, CORRECTED):
             if name in predictions:
                 predictions[name + BLEND + PARTNER] = (predictions[name] + predictions[PARTNER]) / 2
-    return predictions, held.actual, quiet, rfm.bought.astype(float)
+    return predictions, held.actual, quiet
 
 
 def _correction(
@@ -136,7 +137,7 @@ def _correction(
     train = _cut(history, start, w.window)
     rfm = rfm_at(history, start, train.rows)
     buyers = rfm.bought
-    if int(buyers.sum()) < 200:  # too few to learn a correction from
+    if int(buyers.sum()) < MIN_CORRECTION_BUYERS:
         return None
     model = lifetime.fit_counts(method, rfm, seed)
     expected = lifetime.expected_orders(model, rfm, w.window)
@@ -145,11 +146,9 @@ def _correction(
                                    seed)
 
 
-def _churn(quiet: Floats, actual: Floats, bought: Floats) -> tuple[dict[str, Any], Any]:
-    """Validation of P(no order) on buyers, and a Platt calibration of it."""
-    mask = bought.astype(bool)
-    y = (actual[mask] == 0).astype(float)
-    p = quiet[mask]
+def _churn(p: Floats, actual: Floats) -> tuple[dict[str, Any], Any]:
+    """Validation of P(no order), and a Platt calibration of it."""
+    y = (actual == 0).astype(float)
     if len(np.unique(y)) < 2:
         return {}, None
     calibration = LogisticRegression().fit(lifetime.logit(p)[:, None], y)
@@ -170,12 +169,31 @@ def _churn(quiet: Floats, actual: Floats, bought: Floats) -> tuple[dict[str, Any
     }, calibration
 
 
+def _revenue(history: History, w: Windows, rows: Ints, orders: Floats) -> dict[str, float]:
+    """Revenue errors in the held-out window: expected orders times Gamma-Gamma spend."""
+    rfm = rfm_at(history, w.validation, rows)
+    _, money = window_totals(history, w.validation, w.validation + w.window)
+    try:
+        value = spend.expected_order_value(spend.fit(rfm.priced, rfm.spend), rfm.priced, rfm.spend)
+    except CannotFit:
+        value = np.full(len(rows), _mean_order_value(history, w.validation))
+    return errors(money[rows], orders * value)
+
+
+def _mean_order_value(history: History, cutoff: float) -> float:
+    amounts = history.orders.amount
+    if amounts is None:
+        return 0.0
+    priced = history.orders.before(cutoff) & ~np.isnan(amounts)
+    return float(np.mean(amounts[priced])) if priced.any() else 0.0
+
+
 def validate(
     history: History, as_of: float, horizon: float, seed: int = 0
 ) -> tuple[lifetime.LifetimeModel, dict[str, Any], bool]:
     """Pick, refit and judge the model; returns it, its metrics and whether it is served."""
     w = plan(history, as_of, horizon)
-    predictions, actual, quiet, bought = _candidates(history, w, seed)
+    predictions, actual, quiet = _candidates(history, w, seed)
     held = _cut(history, w.validation, w.window)
     last, _ = window_totals(history, w.validation - w.window, w.validation)
     scores = {name: errors(actual, p) for name, p in predictions.items()}
@@ -188,7 +206,7 @@ def validate(
     chosen = min(scores, key=relative)
     naive = errors(actual, last[held.rows])
     beats = scores[chosen]["rmse"] < naive["rmse"]
-    churn_metrics, calibration = _churn(quiet, actual, bought)
+    churn_metrics, calibration = _churn(quiet, actual)
     model = _final(history, as_of, horizon, w, chosen, seed)
     if calibration is not None and w.window == horizon and model.method.startswith(BASELINE):
         model.churn_calibration = calibration
@@ -199,6 +217,7 @@ def validate(
         "parameters": model.counts.as_dict(),
         "spend": model.spend.as_dict() if model.spend else None,
         "churn": churn_metrics, "validation_customers": len(held.rows),
+        "revenue": _revenue(history, w, held.rows, predictions[chosen]),
     }
     return model, metrics, beats
 
@@ -221,11 +240,7 @@ def _final(
         gamma_gamma: spend.GammaGamma | None = spend.fit(rfm.priced, rfm.spend)
     except CannotFit:
         gamma_gamma = None
-    amounts = history.orders.amount
-    priced = history.orders.before(as_of)
-    if amounts is not None:
-        priced &= ~np.isnan(amounts)
-    mean_value = float(np.mean(amounts[priced])) if amounts is not None and priced.any() else 0.0
+    mean_value = _mean_order_value(history, as_of)
     return lifetime.LifetimeModel(
         method=chosen, counts=counts, spend=gamma_gamma, mean_order_value=mean_value,
         first_purchase_rate=_first_purchase_rate(history, as_of, w.window), horizon=horizon,

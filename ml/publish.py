@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from db.prediction import ScoreRows
 from db.prediction_registry import NewModel
 from ml import registry
@@ -98,7 +100,9 @@ def score_rows(history: History, as_of: datetime, models: ActiveModels) -> Score
     n = len(scores.customer_ids)
 
     def floats(values: Any) -> list[float | None]:
-        return [round(float(v), 6) for v in values] if values is not None else [None] * n
+        if values is None:
+            return [None] * n
+        return [round(float(v), 6) if np.isfinite(v) else None for v in values]
 
     return ScoreRows(
         customer_ids=[int(i) for i in scores.customer_ids],

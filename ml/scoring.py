@@ -8,6 +8,8 @@ from typing import Any
 from ml.churn import ChurnModel
 from ml.explain import Reason, local_reasons
 from ml.features import Floats, History, Ints, align, existing_at, features_at
+from ml.lifetime import LifetimeModel, LifetimeScores
+from ml.lifetime_reasons import churn_reasons, revenue_reasons
 from ml.revenue import RevenueModel
 from ml.segments import SegmentModel
 
@@ -18,8 +20,8 @@ REASON_CANDIDATES = 10  # the most important features, by validation importance
 class ActiveModels:
     """The models to score with (any may be missing) and the churn model's importances."""
 
-    churn: ChurnModel | None = None
-    revenue: RevenueModel | None = None
+    churn: ChurnModel | LifetimeModel | None = None
+    revenue: RevenueModel | LifetimeModel | None = None
     segments: SegmentModel | None = None
     churn_importances: dict[str, float] | None = None
 
@@ -49,17 +51,39 @@ def score(
     table = features_at(history, as_of, index)
     out: dict[str, Any] = {"churn": None, "revenue": None, "orders": None, "segments": None,
                            "reasons": None}
-    if models.churn is not None:
+    lifetimes: dict[int, LifetimeScores] = {}
+
+    def lifetime(model: LifetimeModel) -> LifetimeScores:
+        if id(model) not in lifetimes:
+            lifetimes[id(model)] = model.predict(history, as_of, index)
+        return lifetimes[id(model)]
+
+    reasons: list[list[Reason]] = [[] for _ in index]
+    if isinstance(models.churn, LifetimeModel):
+        scores = lifetime(models.churn)
+        out["churn"] = scores.churn
+        reasons = [row + churn_reasons(scores, i) for i, row in enumerate(reasons)]
+    elif models.churn is not None:
         X = align(table, models.churn.names).values
         out["churn"] = models.churn.predict(X)
-        out["reasons"] = local_reasons(
+        reasons = [row + found for row, found in zip(reasons, local_reasons(
             models.churn.predict, X, models.churn.reference, models.churn.names,
             candidates=_candidates(models, models.churn.names),
-        )
-    if models.revenue is not None:
+        ), strict=True)]
+    if isinstance(models.revenue, LifetimeModel):
+        scores = lifetime(models.revenue)
+        out["revenue"], out["orders"] = scores.revenue, scores.orders
+        typical = float(models.revenue.spend.population_mean) if models.revenue.spend \
+            else models.revenue.mean_order_value
+        reasons = [row + revenue_reasons(scores, i, models.revenue.horizon, typical,
+                                         history.currency)
+                   for i, row in enumerate(reasons)]
+    elif models.revenue is not None:
         out["revenue"], out["orders"] = models.revenue.predict(
             align(table, models.revenue.names).values
         )
+    if models.churn is not None or models.revenue is not None:
+        out["reasons"] = reasons
     if models.segments is not None:
         out["segments"] = models.segments.assign(table)
     return Scores(customer_ids=history.customer_ids[index], **out)

@@ -7,41 +7,22 @@ worker process and stores the results.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
-from ml import churn, forecast, revenue, segments
+from ml import churn, forecast, lifetime_validation, revenue, segments
+from ml.btyd import CannotFit
 from ml.features import History, features_at
 from ml.labels import Examples, NotEnoughData, TimeSplit, examples_at, plan_split
+from ml.outcome import ACTIVATED, NOT_ACTIVATED, NOT_ENOUGH_DATA, Outcome
+from ml.selection import choose, lifetime_outcomes
+
+__all__ = ["ACTIVATED", "KINDS", "NOT_ACTIVATED", "NOT_ENOUGH_DATA", "Outcome", "train_all"]
 
 Progress = Callable[[float, str], None]
 KINDS = ("CHURN", "REVENUE", "SEGMENTS", "FORECAST")
-ACTIVATED, NOT_ACTIVATED, NOT_ENOUGH_DATA = "ACTIVATED", "NOT_ACTIVATED", "NOT_ENOUGH_DATA"
-
-
-@dataclass
-class Outcome:
-    """What training one kind of model produced."""
-
-    kind: str
-    status: str
-    message: str
-    metrics: dict[str, Any] = field(default_factory=dict)
-    artifact: Any = None
-    features: tuple[str, ...] = ()
-    train_samples: int = 0
-    validation_samples: int = 0
-    train_window: tuple[float, float] | None = None
-    validation_window: tuple[float, float] | None = None
-
-    def summary(self) -> dict[str, Any]:
-        """The JSON-friendly part stored with the run."""
-        return {"kind": self.kind, "status": self.status, "message": self.message,
-                "metrics": self.metrics}
-
-
 def _concat(a: Examples, b: Examples) -> Examples:
     parts = [np.concatenate([x, y]) for x, y in zip(_arrays(a), _arrays(b), strict=True)]
     return Examples(a.names, *parts)
@@ -84,6 +65,13 @@ def train_all(
     """Train and judge every kind of model as of ``as_of`` for a ``horizon``-day window."""
     report = progress or (lambda fraction, stage: None)
     outcomes: dict[str, Outcome] = {}
+    report(0.02, "fitting purchase models")
+    try:
+        fitted = lifetime_validation.validate(history, as_of, horizon, seed)
+    except (NotEnoughData, CannotFit) as exc:
+        probabilistic = lifetime_outcomes(f"not enough data: {exc}", as_of)
+    else:
+        probabilistic = lifetime_outcomes(fitted, as_of)
     report(0.05, "building examples")
     try:
         split = plan_split(history, as_of, horizon)
@@ -99,6 +87,8 @@ def train_all(
         report(0.5, "training revenue model")
         outcomes["REVENUE"] = _guarded("REVENUE", lambda: _supervised(
             "REVENUE", revenue, revenue.fit_linear, train, validation, split, seed))
+    for kind in ("CHURN", "REVENUE"):
+        outcomes[kind] = choose(outcomes[kind], probabilistic[kind], horizon)
     report(0.7, "finding segments")
     outcomes["SEGMENTS"] = _guarded("SEGMENTS", lambda: _segments(history, as_of, seed))
     report(0.75, "forecasting sales")

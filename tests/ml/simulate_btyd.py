@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ml.btyd import BgNbd
-from ml.features import Floats, Ints
+from ml.features import Events, Floats, History, Ints
+
+CDNOW_DAYS = BgNbd(r=0.25, alpha=33.0, a=0.75, b=2.2)  # CDNOW's estimates, roughly, in days
 
 
 def repeat_purchases(params: BgNbd, until: Floats, seed: int = 0) -> tuple[Ints, Floats]:
@@ -41,3 +43,33 @@ def summaries(customer: Ints, time: Floats, T: Floats) -> tuple[Floats, Floats]:
 def simulate(params: BgNbd, T: Floats, seed: int = 0) -> tuple[Floats, Floats]:
     """``x`` and ``t_x`` of customers observed for ``T`` after their first purchase."""
     return summaries(*repeat_purchases(params, T, seed), T)
+
+
+def as_history(customer: np.ndarray, day: Floats, amount: Floats, size: int) -> History:
+    """One PAID order per (customer, day) entry, mid-day; customers exist from their first."""
+    created = np.full(size, np.inf)
+    np.minimum.at(created, customer, day)
+    no_events = Events(customer=np.zeros(0, np.int64), day=np.zeros(0),
+                       kind=np.zeros(0, np.int64), inbound=np.zeros(0, bool))
+    return History(
+        customer_ids=np.arange(size, dtype=np.int64), created_day=created,
+        orders=Events(customer=customer.astype(np.int64), day=day + 0.5, amount=amount),
+        interactions=no_events, currency="USD",
+    )
+
+
+def simulated(
+    customers: int, *, end: float, joining: float = 90.0, truth: BgNbd = CDNOW_DAYS, seed: int = 0
+) -> History:
+    """BG/NBD buyers whose first purchase falls in days [0, joining), followed until ``end``;
+    order values Gamma(6, mean 35)."""
+    rng = np.random.default_rng(seed)
+    first = np.floor(rng.uniform(0, joining, customers))
+    customer, since = repeat_purchases(truth, end - first, seed)
+    day = np.floor(first[customer] + since)
+    ids = np.concatenate([np.arange(customers), customer])
+    days = np.concatenate([first, day])
+    unique = np.unique(ids * 10_000 + days)  # one order per customer-day
+    ids, days = (unique // 10_000).astype(np.int64), unique % 10_000
+    amount = rng.gamma(6.0, 35.0 / 6.0, len(ids))
+    return as_history(ids, days, amount, customers)
