@@ -37,10 +37,10 @@ class ParetoNbd:
 
 
 def _log_death_integral(params: ParetoNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
-    """log of the integral over the death time τ in (t_x, T] of (α+τ)^-(r+x) (β+τ)^-(s+1).
+    """log of the integral over death times tau in (t_x, T] of (alpha+tau)^-(r+x) (beta+tau)^-(s+1).
 
     This is the note's s/(r+s+x)·A0 without the s, computed by quadrature instead of the
-    Gauss hypergeometric function (whose series crawls for frequent buyers): with y = log(α+τ)
+    Gauss hypergeometric function (whose series crawls for frequent buyers): with y = log(alpha+tau)
     the integrand is nearly exponential in y, so it is integrated exactly on each piece of a
     piecewise-linear fit of its logarithm.
     """

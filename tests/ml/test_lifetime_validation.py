@@ -24,7 +24,7 @@ def population():  # type: ignore[no-untyped-def]
 
 
 def test_five_months_of_history_serve_a_nine_month_horizon(population) -> None:
-    history, outcomes = population
+    _, outcomes = population
     for kind in ("CHURN", "REVENUE"):
         outcome = outcomes[kind]
         assert outcome.status == ACTIVATED, outcome.message
@@ -46,7 +46,9 @@ def test_scores_match_what_then_happened(population) -> None:
     scores = score(history, AS_OF, ActiveModels(churn=outcomes["CHURN"].artifact, revenue=model))
     rows = np.searchsorted(history.customer_ids, scores.customer_ids)
     orders, money = window_totals(history, AS_OF, AS_OF + HORIZON)
-    assert scores.orders is not None and scores.revenue is not None and scores.churn is not None
+    assert scores.orders is not None
+    assert scores.revenue is not None
+    assert scores.churn is not None
     # the population is BG/NBD: the totals come out right, the churn risk is calibrated
     assert scores.orders.sum() == pytest.approx(orders[rows].sum(), rel=0.1)
     assert scores.revenue.sum() == pytest.approx(money[rows].sum(), rel=0.12)
