@@ -47,8 +47,8 @@ def kinds_to_keep(
 ) -> list[str]:
     """Kinds whose earlier active model stays: the new one failed, the old one still fits.
 
-    A backtest replaces everything (its scores describe its own as-of date), and a model made
-    for another horizon answers another question.
+    A backtest never gets here (it changes nothing that is served), and a model made for
+    another horizon answers another question.
     """
     if backtest:
         return []
@@ -92,9 +92,14 @@ def scoring_models(
     )
 
 
+def has_scoring_model(models: ActiveModels) -> bool:
+    """Whether any model would score customers."""
+    return not (models.churn is None and models.revenue is None and models.segments is None)
+
+
 def score_rows(history: History, as_of: datetime, models: ActiveModels) -> ScoreRows:
     """Score everyone existing at ``as_of`` and shape the result for writing (no model, no row)."""
-    if models.churn is None and models.revenue is None and models.segments is None:
+    if not has_scoring_model(models):
         return ScoreRows([], [], [], [], [], [])
     scores = score(history, to_day(as_of), models)
     n = len(scores.customer_ids)
@@ -111,6 +116,14 @@ def score_rows(history: History, as_of: datetime, models: ActiveModels) -> Score
         reasons=[[r.as_dict() for r in row] for row in scores.reasons]
         if scores.reasons is not None else [[] for _ in range(n)],
     )
+
+
+def backtest_results(
+    outcomes: Mapping[str, Outcome], report: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """What a backtest reports per kind: its training outcome and what then happened."""
+    return [{**outcome.summary(), "version": None, "backtest": report.get(kind)}
+            for kind, outcome in outcomes.items()]
 
 
 def results(outcomes: Mapping[str, Outcome], active: Rows, run_id: int) -> list[dict[str, Any]]:
