@@ -27,6 +27,8 @@ LABELS = {
     "days_since_interaction": "days since the last contact",
     "days_since_inbound": "days since they last got in touch",
     "has_ordered": "whether they have ordered",
+    "btyd_expected_orders": "orders their buying rhythm predicts",
+    "btyd_p_alive": "chance they are still a customer",
 }
 
 

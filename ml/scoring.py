@@ -7,8 +7,9 @@ from typing import Any
 
 from ml.churn import ChurnModel
 from ml.explain import Reason, local_reasons
-from ml.features import Floats, History, Ints, align, existing_at, features_at
+from ml.features import FeatureTable, Floats, History, Ints, align, existing_at, features_at
 from ml.lifetime import LifetimeModel, LifetimeScores
+from ml.lifetime_features import BtydFeatures
 from ml.lifetime_reasons import churn_reasons, revenue_reasons
 from ml.revenue import RevenueModel
 from ml.segments import SegmentModel
@@ -43,6 +44,10 @@ def _candidates(models: ActiveModels, names: tuple[str, ...]) -> tuple[str, ...]
     return tuple(ranked[:REASON_CANDIDATES]) or names
 
 
+def _with_btyd(history: History, table: FeatureTable, btyd: BtydFeatures | None) -> FeatureTable:
+    return table if btyd is None else btyd.extend(history, table)
+
+
 def score(
     history: History, as_of: float, models: ActiveModels, rows: Ints | None = None
 ) -> Scores:
@@ -64,7 +69,7 @@ def score(
         out["churn"] = scores.churn
         reasons = [row + churn_reasons(scores, i) for i, row in enumerate(reasons)]
     elif models.churn is not None:
-        X = align(table, models.churn.names).values
+        X = align(_with_btyd(history, table, models.churn.btyd), models.churn.names).values
         out["churn"] = models.churn.predict(X)
         reasons = [row + found for row, found in zip(reasons, local_reasons(
             models.churn.predict, X, models.churn.reference, models.churn.names,
@@ -80,7 +85,7 @@ def score(
                    for i, row in enumerate(reasons)]
     elif models.revenue is not None:
         out["revenue"], out["orders"] = models.revenue.predict(
-            align(table, models.revenue.names).values
+            align(_with_btyd(history, table, models.revenue.btyd), models.revenue.names).values
         )
     if models.churn is not None or models.revenue is not None:
         out["reasons"] = reasons

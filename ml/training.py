@@ -14,8 +14,9 @@ import numpy as np
 
 from ml import churn, forecast, lifetime_validation, revenue, segments
 from ml.btyd import CannotFit
-from ml.features import History, features_at
+from ml.features import History, existing_at, features_at
 from ml.labels import Examples, NotEnoughData, TimeSplit, examples_at, plan_split
+from ml.lifetime_features import BtydFeatures, fitted_at
 from ml.outcome import ACTIVATED, NOT_ACTIVATED, NOT_ENOUGH_DATA, Outcome
 from ml.selection import choose, lifetime_outcomes
 
@@ -35,6 +36,7 @@ def _arrays(e: Examples) -> list[Any]:
 def _supervised(
     kind: str, module: Any, baseline: Callable[[Examples], Any],
     train: Examples, validation: Examples, split: TimeSplit, seed: int,
+    btyd_now: BtydFeatures,
 ) -> Outcome:
     model = module.fit(train, seed)
     metrics, beats = module.evaluate(model, baseline(train), validation)
@@ -47,6 +49,7 @@ def _supervised(
                        metrics, None, train.names, len(train), len(validation), **windows)
     # validated: refit on every window, so the served model has seen the latest behaviour
     final = module.fit(_concat(train, validation), seed)
+    final.btyd = btyd_now
     return Outcome(kind, ACTIVATED, "beat its baseline on the validation window", metrics,
                    final, train.names, len(train), len(validation), **windows)
 
@@ -77,16 +80,18 @@ def train_all(
         split = plan_split(history, as_of, horizon)
         train = examples_at(history, split.train, horizon).sample(max_rows, seed)
         validation = examples_at(history, (split.validation,), horizon, train.names)
+        btyd_now = fitted_at(history, as_of, horizon, existing_at(history, as_of))
     except NotEnoughData as exc:
         for kind in ("CHURN", "REVENUE"):
             outcomes[kind] = Outcome(kind, NOT_ENOUGH_DATA, f"not enough data: {exc}")
     else:
         report(0.2, "training churn model")
         outcomes["CHURN"] = _guarded("CHURN", lambda: _supervised(
-            "CHURN", churn, churn.fit_baseline, train, validation, split, seed))
+            "CHURN", churn, churn.fit_baseline, train, validation, split, seed, btyd_now))
         report(0.5, "training revenue model")
         outcomes["REVENUE"] = _guarded("REVENUE", lambda: _supervised(
-            "REVENUE", revenue, revenue.fit_linear, train, validation, split, seed))
+            "REVENUE", revenue, revenue.fit_linear, train, validation, split, seed,
+            btyd_now))
     for kind in ("CHURN", "REVENUE"):
         outcomes[kind] = choose(outcomes[kind], probabilistic[kind], horizon)
     report(0.7, "finding segments")
