@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,8 @@ from ml import btyd
 from ml.features import History, window_totals
 from ml.lifetime_validation import errors, validate
 from ml.rfm import rfm_at
+from ml.scoring import ActiveModels, score
+from ml.training import ACTIVATED, train_all
 from tests.ml.cdnow import data_dir, master
 from tests.ml.simulate_btyd import as_history, simulated
 
@@ -42,7 +45,17 @@ def cdnow() -> History | None:
     return as_history(t.customer, t.day, t.amount, t.customers)
 
 
-def check(name: str, history: History, seed: int) -> None:
+def _pipeline(history: History, horizon: float, seed: int, rows: np.ndarray) -> tuple[str, Any]:
+    """What the whole training run serves as REVENUE (supervised or buy-till-you-die)."""
+    outcomes = train_all(history, AS_OF, horizon, seed=seed)
+    revenue = outcomes["REVENUE"]
+    if revenue.status != ACTIVATED:
+        return f"pipeline: REVENUE {revenue.status}", None
+    scores = score(history, AS_OF, ActiveModels(revenue=revenue.artifact), rows)
+    return f"pipeline: {revenue.metrics.get('served')}", scores.orders
+
+
+def check(name: str, history: History, seed: int, pipeline: bool = False) -> None:
     """Print served model vs BG/NBD at each horizon."""
     rows = np.flatnonzero(history.created_day < AS_OF)
     rfm = rfm_at(history, AS_OF, rows)
@@ -65,6 +78,16 @@ def check(name: str, history: History, seed: int) -> None:
             e = errors(actual, predicted)
             print(f"| {horizon:.0f} d | {label} | {e['mae']:.4f} | {e['rmse']:.4f} | "
                   f"{predicted.sum():,.0f} vs {actual.sum():,.0f} ({e['total']:+.1%}) | {cost} |")
+        if pipeline:
+            started = time.perf_counter()
+            label, predicted = _pipeline(history, horizon, seed, rows)
+            if predicted is not None:
+                e = errors(actual, predicted)
+                print(f"| {horizon:.0f} d | {label} | {e['mae']:.4f} | {e['rmse']:.4f} | "
+                      f"{predicted.sum():,.0f} vs {actual.sum():,.0f} ({e['total']:+.1%}) | "
+                      f"{time.perf_counter() - started:.1f} s |")
+            else:
+                print(f"| {horizon:.0f} d | {label} | | | | |")
         picks = ", ".join(f"{n} {s['mae']:.3f}/{s['rmse']:.3f}"
                           for n, s in metrics["candidates"].items())
         print(f"|  | validation ({metrics['window_days']:.0f} d, MAE/RMSE) | {picks} | | | |")
@@ -76,16 +99,20 @@ def main() -> None:
     parser.add_argument("--simulated", type=int, default=20_000, metavar="N",
                         help="customers in the simulated population")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pipeline", action="store_true",
+                        help="also run the whole training run (supervised models included) and"
+                             " score with the REVENUE model it serves")
     args = parser.parse_args()
     if args.data in ("cdnow", "both"):
         history = cdnow()
         if history is None:
             print("CDNOW: install the cdnow extra (pip install -e '.[cdnow]') to run it")
         else:
-            check("CDNOW (lifetimes package data)", history, args.seed)
+            check("CDNOW (lifetimes package data)", history, args.seed, args.pipeline)
     if args.data in ("simulated", "both"):
         population = simulated(args.simulated, end=AS_OF + max(HORIZONS), seed=args.seed)
-        check(f"Simulated BG/NBD, {args.simulated:,} customers", population, args.seed)
+        check(f"Simulated BG/NBD, {args.simulated:,} customers", population, args.seed,
+              args.pipeline)
 
 
 if __name__ == "__main__":
