@@ -92,6 +92,7 @@ def local_reasons(
     candidates: tuple[str, ...] | None = None,
     top: int = 3,
     min_weight: float = 1e-4,
+    about: str = CHURN_RISK,
 ) -> list[list[Reason]]:
     """For each row, the ``top`` features whose actual value moved the prediction the most.
 
@@ -115,7 +116,7 @@ def local_reasons(
     reasons = []
     for i, cols in enumerate(order):
         row = [
-            _worded(tried[j], float(deltas[i, j]), float(X[i, names.index(tried[j])]))
+            _worded(tried[j], float(deltas[i, j]), float(X[i, names.index(tried[j])]), about)
             for j in cols
             if abs(deltas[i, j]) >= min_weight
         ]
@@ -123,9 +124,10 @@ def local_reasons(
     return reasons
 
 
-def _worded(feature: str, delta: float, value: float) -> Reason:
+def _worded(feature: str, delta: float, value: float, about: str) -> Reason:
     direction = "UP" if delta > 0 else "DOWN"
     verb = "raises" if delta > 0 else "lowers"
     shown = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2g}"
-    return Reason(feature, direction, round(delta, 4),
-                  text=f"{label(feature)}: {shown}, which {verb} the churn risk")
+    noun = "the churn risk" if about == CHURN_RISK else "the expected revenue"
+    return Reason(feature, direction, round(delta, 4), about,
+                  f"{label(feature)}: {shown}, which {verb} {noun}")

@@ -65,10 +65,13 @@ def load_models(active: Rows) -> ActiveModels:
         row = active.get(kind)
         return registry.load(row["artifact"], row["checksum"]) if row else None
 
-    churn = active.get("CHURN")
+    def importances(kind: str) -> dict[str, float] | None:
+        row = active.get(kind)
+        return (row["metrics"] or {}).get("importances") if row else None
+
     return ActiveModels(
         churn=artifact("CHURN"), revenue=artifact("REVENUE"), segments=artifact("SEGMENTS"),
-        churn_importances=(churn["metrics"] or {}).get("importances") if churn else None,
+        churn_importances=importances("CHURN"), revenue_importances=importances("REVENUE"),
     )
 
 
@@ -82,13 +85,18 @@ def scoring_models(
         outcome = outcomes.get(kind)
         return outcome.artifact if outcome and outcome.status == ACTIVATED else old
 
-    churn = outcomes.get("CHURN")
-    new_churn = churn is not None and churn.status == ACTIVATED
+    def importances(kind: str, old: dict[str, float] | None) -> dict[str, float] | None:
+        outcome = outcomes.get(kind)
+        if outcome is not None and outcome.status == ACTIVATED:
+            found: dict[str, float] | None = outcome.metrics.get("importances")
+            return found
+        return old
+
     return ActiveModels(
         churn=pick("CHURN", kept.churn), revenue=pick("REVENUE", kept.revenue),
         segments=pick("SEGMENTS", kept.segments),
-        churn_importances=churn.metrics.get("importances") if new_churn and churn
-        else kept.churn_importances,
+        churn_importances=importances("CHURN", kept.churn_importances),
+        revenue_importances=importances("REVENUE", kept.revenue_importances),
     )
 
 

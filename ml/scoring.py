@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ml.churn import ChurnModel
-from ml.explain import Reason, local_reasons
+from ml.explain import EXPECTED_REVENUE, Reason, local_reasons
 from ml.features import FeatureTable, Floats, History, Ints, align, existing_at, features_at
 from ml.lifetime import LifetimeModel, LifetimeScores
 from ml.lifetime_features import BtydFeatures
@@ -15,6 +17,11 @@ from ml.revenue import RevenueModel
 from ml.segments import SegmentModel
 
 REASON_CANDIDATES = 10  # the most important features, by validation importance
+REVENUE_CANDIDATES = 5  # each candidate costs a prediction pass; revenue reasons are fewer
+TYPICAL_REVENUE = Reason(
+    "expected_revenue", "DOWN", 0.0, EXPECTED_REVENUE,
+    "nothing in their history moves the expected revenue far from a typical customer's",
+)
 
 
 @dataclass
@@ -25,6 +32,7 @@ class ActiveModels:
     revenue: RevenueModel | LifetimeModel | None = None
     segments: SegmentModel | None = None
     churn_importances: dict[str, float] | None = None
+    revenue_importances: dict[str, float] | None = None
 
 
 @dataclass
@@ -39,9 +47,11 @@ class Scores:
     reasons: list[list[Reason]] | None
 
 
-def _candidates(models: ActiveModels, names: tuple[str, ...]) -> tuple[str, ...]:
-    ranked = [n for n in (models.churn_importances or {}) if n in names]
-    return tuple(ranked[:REASON_CANDIDATES]) or names
+def _candidates(
+    importances: dict[str, float] | None, names: tuple[str, ...], limit: int = REASON_CANDIDATES
+) -> tuple[str, ...]:
+    ranked = [n for n in (importances or {}) if n in names]
+    return tuple(ranked[:limit]) or names[:limit]
 
 
 def _with_btyd(history: History, table: FeatureTable, btyd: BtydFeatures | None) -> FeatureTable:
@@ -73,7 +83,7 @@ def score(
         out["churn"] = models.churn.predict(X)
         reasons = [row + found for row, found in zip(reasons, local_reasons(
             models.churn.predict, X, models.churn.reference, models.churn.names,
-            candidates=_candidates(models, models.churn.names),
+            candidates=_candidates(models.churn_importances, models.churn.names),
         ), strict=True)]
     if isinstance(models.revenue, LifetimeModel):
         scores = lifetime(models.revenue)
@@ -84,9 +94,16 @@ def score(
                                          history.currency)
                    for i, row in enumerate(reasons)]
     elif models.revenue is not None:
-        out["revenue"], out["orders"] = models.revenue.predict(
-            align(_with_btyd(history, table, models.revenue.btyd), models.revenue.names).values
+        model = models.revenue
+        X = align(_with_btyd(history, table, model.btyd), model.names).values
+        out["revenue"], out["orders"] = model.predict(X)
+        found = local_reasons(
+            lambda rows: np.maximum(model.revenue.predict(rows), 0.0), X, model.reference,
+            model.names, top=2, min_weight=0.01, about=EXPECTED_REVENUE,
+            candidates=_candidates(models.revenue_importances, model.names, REVENUE_CANDIDATES),
         )
+        reasons = [row + (more or [TYPICAL_REVENUE]) for row, more in zip(reasons, found,
+                                                                           strict=True)]
     if models.churn is not None or models.revenue is not None:
         out["reasons"] = reasons
     if models.segments is not None:

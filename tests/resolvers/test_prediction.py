@@ -28,7 +28,7 @@ TRAIN = """mutation($input: TrainModelsInput) { trainModels(input: $input) {
 RUN = """query($id: ID!) { trainingRun(id: $id) { status progress stage error
   results { kind outcome message version } metrics } customers { totalCount } }"""
 PREDICTION = """prediction { churnRisk expectedRevenue { amount currency } expectedOrders segment
-  reasons { feature direction weight } modelVersion scoredAt horizonDays }"""
+  reasons { feature direction weight about text } modelVersion scoredAt horizonDays }"""
 
 
 @pytest.fixture(autouse=True)
@@ -90,8 +90,14 @@ async def test_trained_models_score_customers_for_sorting_and_filtering(
     top = first["nodes"][0]["prediction"]
     assert top["modelVersion"].startswith("churn v1")
     assert top["horizonDays"] == 90
-    assert 1 <= len(top["reasons"]) <= 3
+    churn_reasons = [r for r in top["reasons"] if r["about"] == "CHURN_RISK"]
+    assert 1 <= len(churn_reasons) <= 3
     assert {r["direction"] for r in top["reasons"]} <= {"UP", "DOWN"}
+    assert all(r["text"] for r in top["reasons"])
+    # expected revenue is explained too, whichever model serves it
+    assert any(r["about"] == "EXPECTED_REVENUE" for r in top["reasons"]) == (
+        results["REVENUE"]["outcome"] == "ACTIVATED"
+    )
 
     risky = await api.data("{ customers(filter: {minChurnRisk: 0.5}) { totalCount } }")
     assert 0 < risky["customers"]["totalCount"] < len(ids)
