@@ -37,7 +37,7 @@ def _simulate(truth: pareto.ParetoNbd, T: np.ndarray, seed: int) -> tuple[np.nda
 
 def test_fit_recovers_the_parameters_it_was_simulated_with() -> None:
     truth = pareto.ParetoNbd(r=0.55, alpha=74.0, s=0.6, beta=82.0)
-    T = np.random.default_rng(2).integers(180, 365, 8_000).astype(np.float64)
+    T = np.random.default_rng(2).integers(180, 365, 4_000).astype(np.float64)
     x, t_x = _simulate(truth, T, seed=4)
     fitted = pareto.fit(x, t_x, T)
     assert fitted.r == pytest.approx(truth.r, rel=0.15)
