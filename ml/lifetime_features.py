@@ -17,6 +17,7 @@ from ml.features import FeatureTable, Floats, History, Ints
 from ml.rfm import rfm_at
 
 NAMES = ("btyd_expected_orders", "btyd_p_alive")
+MAX_FIT_BUYERS = 20_000  # features need the parameters roughly; a fixed sample keeps fits cheap
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,13 @@ class BtydFeatures:
 def fitted_at(history: History, cutoff: float, horizon: float, rows: Ints) -> BtydFeatures:
     """A BG/NBD fitted on ``rows``' orders before ``cutoff``."""
     rfm = rfm_at(history, cutoff, rows)
-    buyers = rfm.bought
+    buyers = np.flatnonzero(rfm.bought)
+    if len(buyers) > MAX_FIT_BUYERS:
+        buyers = np.sort(np.random.default_rng(0).choice(buyers, MAX_FIT_BUYERS, replace=False))
     try:
         params: btyd.BgNbd | None = btyd.fit(
             rfm.x[buyers], rfm.t_x[buyers], rfm.T[buyers],
-            penalty=1e-3 if int(buyers.sum()) < 500 else 0.0,
+            penalty=1e-3 if len(buyers) < 500 else 0.0,
         )
     except btyd.CannotFit:
         params = None
