@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from app.backtest_table import backtest_table
 from core import database, logs
 from core.config import Settings, get_settings
 from db.enums import Role
@@ -298,6 +299,8 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     for result in run["results"]:
         version = f" v{result['version']}" if result.get("version") else ""
         console.print(f"{result['kind']:<9} {result['status']:<16}{version} {result['message']}")
+    if run["backtest"] and run["status"] == "SUCCEEDED":
+        console.print(backtest_table(run))
     if run["status"] != "SUCCEEDED":
         console.print(f"[red]Training failed: {run['error']}[/red]")
         return 1

@@ -14,6 +14,7 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from ml.explain import importances
 from ml.features import Floats
 from ml.labels import Examples, NotEnoughData
+from ml.lifetime_features import BtydFeatures
 
 MIN_PER_CLASS = 10
 ISOTONIC_MIN_ROWS = 5_000
@@ -26,6 +27,7 @@ class ChurnModel:
     names: tuple[str, ...]
     classifier: Any
     reference: Floats
+    btyd: BtydFeatures | None = None  # the BG/NBD behind its btyd_* features, as of training
 
     def predict(self, X: Floats) -> Floats:
         """Probability of no order in the horizon, per row."""

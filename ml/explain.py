@@ -15,17 +15,56 @@ Predict = Callable[[Floats], Floats]
 MAX_IMPORTANCE_ROWS = 20_000
 
 
+CHURN_RISK, EXPECTED_REVENUE = "CHURN_RISK", "EXPECTED_REVENUE"
+LABELS = {
+    "recency_days": "days since the last order",
+    "tenure_days": "days as a customer",
+    "orders_total": "orders so far",
+    "revenue_total": "money spent so far",
+    "avg_order_value": "average order value",
+    "mean_gap_days": "usual days between orders",
+    "order_trend_90d": "change in orders, last 90 days against the 90 before",
+    "days_since_interaction": "days since the last contact",
+    "days_since_inbound": "days since they last got in touch",
+    "has_ordered": "whether they have ordered",
+    "btyd_expected_orders": "orders their buying rhythm predicts",
+    "btyd_p_alive": "chance they are still a customer",
+}
+
+
+def label(feature: str) -> str:
+    """A feature's name in words (``orders_90d`` -> ``orders in the last 90 days``)."""
+    if feature in LABELS:
+        return LABELS[feature]
+    head, _, days = feature.rpartition("_")
+    if days.endswith("d") and days[:-1].isdigit():
+        return f"{head.replace('_', ' ')} in the last {days[:-1]} days"
+    return feature.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class Reason:
-    """One feature that pushed a prediction up or down, by ``weight`` (in the output's units)."""
+    """One feature that pushed a prediction up or down, by ``weight`` (in the output's units).
+
+    ``about`` names the prediction it explains; ``text`` says it in a salesperson's words.
+    """
 
     feature: str
     direction: str  # "UP" or "DOWN"
     weight: float
+    about: str = CHURN_RISK
+    text: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape stored with a prediction."""
-        return {"feature": self.feature, "direction": self.direction, "weight": self.weight}
+        return {"feature": self.feature, "direction": self.direction, "weight": self.weight,
+                "about": self.about, "text": self.text or self.default_text()}
+
+    def default_text(self) -> str:
+        """The reason in words when nothing better was said."""
+        verb = "raises" if self.direction == "UP" else "lowers"
+        noun = "churn risk" if self.about == CHURN_RISK else "expected revenue"
+        return f"{label(self.feature)} {verb} {noun}"
 
 
 def importances(
@@ -53,6 +92,7 @@ def local_reasons(
     candidates: tuple[str, ...] | None = None,
     top: int = 3,
     min_weight: float = 1e-4,
+    about: str = CHURN_RISK,
 ) -> list[list[Reason]]:
     """For each row, the ``top`` features whose actual value moved the prediction the most.
 
@@ -76,9 +116,18 @@ def local_reasons(
     reasons = []
     for i, cols in enumerate(order):
         row = [
-            Reason(tried[j], "UP" if deltas[i, j] > 0 else "DOWN", round(float(deltas[i, j]), 4))
+            _worded(tried[j], float(deltas[i, j]), float(X[i, names.index(tried[j])]), about)
             for j in cols
             if abs(deltas[i, j]) >= min_weight
         ]
         reasons.append(row)
     return reasons
+
+
+def _worded(feature: str, delta: float, value: float, about: str) -> Reason:
+    direction = "UP" if delta > 0 else "DOWN"
+    verb = "raises" if delta > 0 else "lowers"
+    shown = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2g}"
+    noun = "the churn risk" if about == CHURN_RISK else "the expected revenue"
+    return Reason(feature, direction, round(delta, 4), about,
+                  f"{label(feature)}: {shown}, which {verb} {noun}")

@@ -90,18 +90,17 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
         train_all, history, to_day(as_of), float(horizon), progress=progress,
         max_rows=settings.ml_max_training_rows,
     )
+    if run["backtest"]:
+        await _report_backtest(run, history, outcomes)
+        return
     previous = await registry.active_models(org_id=org_id)
     keep = publish.kinds_to_keep(outcomes, previous, horizon, bool(run["backtest"]))
-    lists = None
-    if run["backtest"]:
-        keep.append(recommend_job.KIND)  # the live recommendations stay as they are
-    else:
-        await predictions.report_progress(run["id"], 0.78, "training recommendations")
-        trained = await recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon)
-        outcomes[recommend_job.KIND] = trained.outcome
-        lists = trained.lists
-        if lists is None:
-            keep.append(recommend_job.KIND)  # the earlier active recommender still serves
+    await predictions.report_progress(run["id"], 0.78, "training recommendations")
+    trained = await recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon)
+    outcomes[recommend_job.KIND] = trained.outcome
+    lists = trained.lists
+    if lists is None:
+        keep.append(recommend_job.KIND)  # the earlier active recommender still serves
     models = publish.scoring_models(outcomes, previous, keep)
     await predictions.report_progress(run["id"], 0.8, "scoring customers")
     scores = await asyncio.to_thread(publish.score_rows, history, as_of, models)
@@ -121,6 +120,28 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
             run["id"], RunStatus.SUCCEEDED, results=publish.results(outcomes, active, run["id"]),
             using=conn,
         )
+
+
+async def _report_backtest(run: dict[str, Any], history: Any, outcomes: Any) -> None:
+    """Score as of the run's date with its own models and compare with what then happened;
+    the live models and scores are left as they are."""
+    from ml import backtest, publish
+    from ml.scoring import score
+
+    await predictions.report_progress(run["id"], 0.8, "comparing with what happened")
+    now = datetime.now(UTC)
+    after = await histories.load_history(org_id=run["organization_id"], as_of=now)
+    models = publish.scoring_models(outcomes, {}, [])
+    scores = await asyncio.to_thread(
+        score, history, to_day(run["as_of"]), models
+    ) if publish.has_scoring_model(models) else None
+    report = {} if scores is None else await asyncio.to_thread(
+        backtest.report, scores, after, to_day(run["as_of"]), float(run["horizon_days"]),
+        to_day(now),
+    )
+    await predictions.finish_run(
+        run["id"], RunStatus.SUCCEEDED, results=publish.backtest_results(outcomes, report),
+    )
 
 
 async def _rescore(settings: Settings, org_id: int) -> int:

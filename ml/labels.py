@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml.features import Floats, History, Ints, align, features_at, window_totals
+from ml.lifetime_features import fitted_at
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs this much history before it
 TRAIN_CUTOFFS = 4
@@ -94,6 +95,7 @@ def examples_at(
     parts = []
     for cutoff in cutoffs:
         table = features_at(history, cutoff)
+        table = fitted_at(history, cutoff, horizon, table.index).extend(history, table)
         if names is not None:
             table = align(table, names)
         names = table.names

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from db.prediction import ScoreRows
 from db.prediction_registry import NewModel
 from ml import registry
@@ -45,8 +47,8 @@ def kinds_to_keep(
 ) -> list[str]:
     """Kinds whose earlier active model stays: the new one failed, the old one still fits.
 
-    A backtest replaces everything (its scores describe its own as-of date), and a model made
-    for another horizon answers another question.
+    A backtest never gets here (it changes nothing that is served), and a model made for
+    another horizon answers another question.
     """
     if backtest:
         return []
@@ -63,10 +65,13 @@ def load_models(active: Rows) -> ActiveModels:
         row = active.get(kind)
         return registry.load(row["artifact"], row["checksum"]) if row else None
 
-    churn = active.get("CHURN")
+    def importances(kind: str) -> dict[str, float] | None:
+        row = active.get(kind)
+        return (row["metrics"] or {}).get("importances") if row else None
+
     return ActiveModels(
         churn=artifact("CHURN"), revenue=artifact("REVENUE"), segments=artifact("SEGMENTS"),
-        churn_importances=(churn["metrics"] or {}).get("importances") if churn else None,
+        churn_importances=importances("CHURN"), revenue_importances=importances("REVENUE"),
     )
 
 
@@ -80,25 +85,37 @@ def scoring_models(
         outcome = outcomes.get(kind)
         return outcome.artifact if outcome and outcome.status == ACTIVATED else old
 
-    churn = outcomes.get("CHURN")
-    new_churn = churn is not None and churn.status == ACTIVATED
+    def importances(kind: str, old: dict[str, float] | None) -> dict[str, float] | None:
+        outcome = outcomes.get(kind)
+        if outcome is not None and outcome.status == ACTIVATED:
+            found: dict[str, float] | None = outcome.metrics.get("importances")
+            return found
+        return old
+
     return ActiveModels(
         churn=pick("CHURN", kept.churn), revenue=pick("REVENUE", kept.revenue),
         segments=pick("SEGMENTS", kept.segments),
-        churn_importances=churn.metrics.get("importances") if new_churn and churn
-        else kept.churn_importances,
+        churn_importances=importances("CHURN", kept.churn_importances),
+        revenue_importances=importances("REVENUE", kept.revenue_importances),
     )
+
+
+def has_scoring_model(models: ActiveModels) -> bool:
+    """Whether any model would score customers."""
+    return not (models.churn is None and models.revenue is None and models.segments is None)
 
 
 def score_rows(history: History, as_of: datetime, models: ActiveModels) -> ScoreRows:
     """Score everyone existing at ``as_of`` and shape the result for writing (no model, no row)."""
-    if models.churn is None and models.revenue is None and models.segments is None:
+    if not has_scoring_model(models):
         return ScoreRows([], [], [], [], [], [])
     scores = score(history, to_day(as_of), models)
     n = len(scores.customer_ids)
 
     def floats(values: Any) -> list[float | None]:
-        return [round(float(v), 6) for v in values] if values is not None else [None] * n
+        if values is None:
+            return [None] * n
+        return [round(float(v), 6) if np.isfinite(v) else None for v in values]
 
     return ScoreRows(
         customer_ids=[int(i) for i in scores.customer_ids],
@@ -107,6 +124,14 @@ def score_rows(history: History, as_of: datetime, models: ActiveModels) -> Score
         reasons=[[r.as_dict() for r in row] for row in scores.reasons]
         if scores.reasons is not None else [[] for _ in range(n)],
     )
+
+
+def backtest_results(
+    outcomes: Mapping[str, Outcome], report: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """What a backtest reports per kind: its training outcome and what then happened."""
+    return [{**outcome.summary(), "version": None, "backtest": report.get(kind)}
+            for kind, outcome in outcomes.items()]
 
 
 def results(outcomes: Mapping[str, Outcome], active: Rows, run_id: int) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 from ml.explain import importances
 from ml.features import Floats
 from ml.labels import Examples, NotEnoughData
+from ml.lifetime_features import BtydFeatures
 
 MIN_BUYERS = 10
 
@@ -25,6 +26,7 @@ class RevenueModel:
     revenue: Any
     orders: Any
     reference: Floats
+    btyd: BtydFeatures | None = None  # the BG/NBD behind its btyd_* features, as of training
 
     def predict(self, X: Floats) -> tuple[Floats, Floats]:
         """Expected revenue and expected orders per row (never negative)."""

@@ -7,41 +7,23 @@ worker process and stores the results.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
-from ml import churn, forecast, revenue, segments
-from ml.features import History, features_at
+from ml import churn, forecast, lifetime_validation, revenue, segments
+from ml.btyd import CannotFit
+from ml.features import History, existing_at, features_at
 from ml.labels import Examples, NotEnoughData, TimeSplit, examples_at, plan_split
+from ml.lifetime_features import BtydFeatures, fitted_at
+from ml.outcome import ACTIVATED, NOT_ACTIVATED, NOT_ENOUGH_DATA, Outcome
+from ml.selection import choose, lifetime_outcomes
+
+__all__ = ["ACTIVATED", "KINDS", "NOT_ACTIVATED", "NOT_ENOUGH_DATA", "Outcome", "train_all"]
 
 Progress = Callable[[float, str], None]
 KINDS = ("CHURN", "REVENUE", "SEGMENTS", "FORECAST")
-ACTIVATED, NOT_ACTIVATED, NOT_ENOUGH_DATA = "ACTIVATED", "NOT_ACTIVATED", "NOT_ENOUGH_DATA"
-
-
-@dataclass
-class Outcome:
-    """What training one kind of model produced."""
-
-    kind: str
-    status: str
-    message: str
-    metrics: dict[str, Any] = field(default_factory=dict)
-    artifact: Any = None
-    features: tuple[str, ...] = ()
-    train_samples: int = 0
-    validation_samples: int = 0
-    train_window: tuple[float, float] | None = None
-    validation_window: tuple[float, float] | None = None
-
-    def summary(self) -> dict[str, Any]:
-        """The JSON-friendly part stored with the run."""
-        return {"kind": self.kind, "status": self.status, "message": self.message,
-                "metrics": self.metrics}
-
-
 def _concat(a: Examples, b: Examples) -> Examples:
     parts = [np.concatenate([x, y]) for x, y in zip(_arrays(a), _arrays(b), strict=True)]
     return Examples(a.names, *parts)
@@ -54,6 +36,7 @@ def _arrays(e: Examples) -> list[Any]:
 def _supervised(
     kind: str, module: Any, baseline: Callable[[Examples], Any],
     train: Examples, validation: Examples, split: TimeSplit, seed: int,
+    btyd_now: BtydFeatures,
 ) -> Outcome:
     model = module.fit(train, seed)
     metrics, beats = module.evaluate(model, baseline(train), validation)
@@ -66,6 +49,7 @@ def _supervised(
                        metrics, None, train.names, len(train), len(validation), **windows)
     # validated: refit on every window, so the served model has seen the latest behaviour
     final = module.fit(_concat(train, validation), seed)
+    final.btyd = btyd_now
     return Outcome(kind, ACTIVATED, "beat its baseline on the validation window", metrics,
                    final, train.names, len(train), len(validation), **windows)
 
@@ -84,21 +68,32 @@ def train_all(
     """Train and judge every kind of model as of ``as_of`` for a ``horizon``-day window."""
     report = progress or (lambda fraction, stage: None)
     outcomes: dict[str, Outcome] = {}
+    report(0.02, "fitting purchase models")
+    try:
+        fitted = lifetime_validation.validate(history, as_of, horizon, seed)
+    except (NotEnoughData, CannotFit) as exc:
+        probabilistic = lifetime_outcomes(f"not enough data: {exc}", as_of)
+    else:
+        probabilistic = lifetime_outcomes(fitted, as_of)
     report(0.05, "building examples")
     try:
         split = plan_split(history, as_of, horizon)
         train = examples_at(history, split.train, horizon).sample(max_rows, seed)
         validation = examples_at(history, (split.validation,), horizon, train.names)
+        btyd_now = fitted_at(history, as_of, horizon, existing_at(history, as_of))
     except NotEnoughData as exc:
         for kind in ("CHURN", "REVENUE"):
             outcomes[kind] = Outcome(kind, NOT_ENOUGH_DATA, f"not enough data: {exc}")
     else:
         report(0.2, "training churn model")
         outcomes["CHURN"] = _guarded("CHURN", lambda: _supervised(
-            "CHURN", churn, churn.fit_baseline, train, validation, split, seed))
+            "CHURN", churn, churn.fit_baseline, train, validation, split, seed, btyd_now))
         report(0.5, "training revenue model")
         outcomes["REVENUE"] = _guarded("REVENUE", lambda: _supervised(
-            "REVENUE", revenue, revenue.fit_linear, train, validation, split, seed))
+            "REVENUE", revenue, revenue.fit_linear, train, validation, split, seed,
+            btyd_now))
+    for kind in ("CHURN", "REVENUE"):
+        outcomes[kind] = choose(outcomes[kind], probabilistic[kind], horizon)
     report(0.7, "finding segments")
     outcomes["SEGMENTS"] = _guarded("SEGMENTS", lambda: _segments(history, as_of, seed))
     report(0.75, "forecasting sales")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -49,11 +50,31 @@ def _money(value: float | None, currency: str) -> Money | None:
     return None if value is None else Money.of(Decimal(str(round(value, 2))), currency)
 
 
-@strawberry.type(description="A feature that pushed a customer's churn risk up or down.")
+@strawberry.enum(description="Which prediction a reason explains.")
+class PredictionOutput(Enum):
+    CHURN_RISK = "CHURN_RISK"
+    EXPECTED_REVENUE = "EXPECTED_REVENUE"
+
+
+@strawberry.type(description="Something about the customer that pushed a prediction up or down.")
 class PredictionReason:
     feature: str
     direction: ReasonDirection
-    weight: float = strawberry.field(description="Change in churn probability it caused.")
+    weight: float = strawberry.field(
+        description="How much it moved the prediction, in the prediction's units."
+    )
+    about: PredictionOutput = strawberry.field(description="The prediction it explains.")
+    text: str = strawberry.field(description="The reason in words, for a salesperson.")
+
+
+def _reason(r: dict[str, Any]) -> PredictionReason:
+    about = PredictionOutput(r.get("about", "CHURN_RISK"))
+    direction = ReasonDirection(r["direction"])
+    verb = "raises" if direction is ReasonDirection.UP else "lowers"
+    noun = "churn risk" if about is PredictionOutput.CHURN_RISK else "expected revenue"
+    text = r.get("text") or f"{r['feature'].replace('_', ' ')} {verb} {noun}"
+    return PredictionReason(feature=r["feature"], direction=direction, weight=r["weight"],
+                            about=about, text=text)
 
 
 @strawberry.type(description="What the active models expect of a customer.")
@@ -78,11 +99,7 @@ class CustomerPrediction:
             churn_risk=row["churn_risk"],
             expected_revenue=_money(row["expected_revenue"], currency),
             expected_orders=row["expected_orders"], segment=row["segment"],
-            reasons=[
-                PredictionReason(feature=r["feature"], direction=ReasonDirection(r["direction"]),
-                                 weight=r["weight"])
-                for r in row["reasons"] or []
-            ],
+            reasons=[_reason(r) for r in row["reasons"] or []],
             model_version=row["model_version"], as_of=row["as_of"],
             horizon_days=row["horizon_days"], scored_at=row["scored_at"],
         )
@@ -145,6 +162,12 @@ class TrainingResult:
     message: str
     version: int | None = strawberry.field(description="The version it activated, if any.")
     metrics: JSON
+    backtest: JSON | None = strawberry.field(
+        default=None,
+        description="Backtests only: its predictions as of the run's date against what then"
+        " happened (churn: ROC AUC, Brier, calibration and lift by decile; revenue and orders:"
+        " MAE, RMSE, totals and lift by decile).",
+    )
 
 
 @strawberry.type(description="A request to train the organization's models, and its progress.")
@@ -155,7 +178,10 @@ class TrainingRun(Node):
     stage: str
     as_of: datetime
     horizon_days: int
-    backtest: bool
+    backtest: bool = strawberry.field(
+        description="A backtest: trained and scored as of a past date, compared with what then"
+        " happened; it never changes the live models or scores."
+    )
     results: list[TrainingResult]
     error: str | None
     created_at: datetime
@@ -177,7 +203,8 @@ class TrainingRun(Node):
             results=[
                 TrainingResult(kind=ModelKind(r["kind"]), outcome=TrainingOutcome(r["status"]),
                                message=r["message"], version=r.get("version"),
-                               metrics=JSON(r.get("metrics") or {}))
+                               metrics=JSON(r.get("metrics") or {}),
+                               backtest=JSON(r["backtest"]) if r.get("backtest") else None)
                 for r in row["results"] or []
             ],
             error=row["error"], created_at=row["created_at"], started_at=row["started_at"],
@@ -241,7 +268,10 @@ class SalesForecast:
 @strawberry.input(description="Train every model kind; by default on everything known now.")
 class TrainModelsInput:
     as_of: datetime | None = strawberry.field(
-        default=None, description="Train and score as of this past moment (a backtest)."
+        default=None,
+        description="A backtest: learn only from what was known at this past moment, predict as"
+        " of then and report how that compares with what happened; the live models and scores"
+        " stay as they are.",
     )
     horizon_days: int | None = strawberry.field(
         default=None, description="Prediction horizon in days (default: the configured one)."

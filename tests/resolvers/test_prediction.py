@@ -15,6 +15,7 @@ import pytest
 from core import database
 from db.enums import Role
 from db.models import Organization
+from db.sql import fetch
 from ml import jobs
 from ml.features import to_day
 from tests.factories import Api, gid, make_customer, make_order, make_org, make_user, token_for
@@ -27,7 +28,7 @@ TRAIN = """mutation($input: TrainModelsInput) { trainModels(input: $input) {
 RUN = """query($id: ID!) { trainingRun(id: $id) { status progress stage error
   results { kind outcome message version } metrics } customers { totalCount } }"""
 PREDICTION = """prediction { churnRisk expectedRevenue { amount currency } expectedOrders segment
-  reasons { feature direction weight } modelVersion scoredAt horizonDays }"""
+  reasons { feature direction weight about text } modelVersion scoredAt horizonDays }"""
 
 
 @pytest.fixture(autouse=True)
@@ -89,8 +90,14 @@ async def test_trained_models_score_customers_for_sorting_and_filtering(
     top = first["nodes"][0]["prediction"]
     assert top["modelVersion"].startswith("churn v1")
     assert top["horizonDays"] == 90
-    assert 1 <= len(top["reasons"]) <= 3
+    churn_reasons = [r for r in top["reasons"] if r["about"] == "CHURN_RISK"]
+    assert 1 <= len(churn_reasons) <= 3
     assert {r["direction"] for r in top["reasons"]} <= {"UP", "DOWN"}
+    assert all(r["text"] for r in top["reasons"])
+    # expected revenue is explained too, whichever model serves it
+    assert any(r["about"] == "EXPECTED_REVENUE" for r in top["reasons"]) == (
+        results["REVENUE"]["outcome"] == "ACTIVATED"
+    )
 
     risky = await api.data("{ customers(filter: {minChurnRisk: 0.5}) { totalCount } }")
     assert 0 < risky["customers"]["totalCount"] < len(ids)
@@ -200,24 +207,45 @@ async def test_only_admins_train_and_input_is_checked(api, http, org, settings) 
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_cli_backtest_trains_on_what_was_known_then(org, db) -> None:
+async def test_a_backtest_reports_what_happened_and_never_changes_what_is_served(
+    api, org, db
+) -> None:
     await _simulated(org, customers=200, seed=13)
-    as_of = datetime.now(UTC).date().replace(day=1).isoformat()
+    run = await _finish(api, await _train(api, horizonDays=60))
+    assert run["status"] == "SUCCEEDED", run["error"]
+    served = await fetch("SELECT id, kind, version, active FROM prediction_model"
+                         " WHERE organization_id = $1 ORDER BY id", [org.id])
+    scores = await fetch("SELECT * FROM prediction WHERE organization_id = $1"
+                         " ORDER BY customer_id", [org.id])
+    assert any(m["active"] for m in served)
+    assert scores
+
+    as_of = (datetime.now(UTC) - timedelta(days=90)).date().isoformat()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app.cli", "train", "--org", org.slug, "--as-of", as_of,
         "--horizon-days", "60", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "DATABASE_URL": db},
+        env={**os.environ, "DATABASE_URL": db, "COLUMNS": "160"},
     )
     async with asyncio.timeout(TIMEOUT):
-        _, err = await process.communicate()
+        out, err = await process.communicate()
     assert process.returncode == 0, err.decode()
-    assert "CHURN" in err.decode()
-    from db import prediction_registry as registry
+    printed = out.decode() + err.decode()
+    assert "Backtest as of" in printed
+    assert "ROC AUC" in printed
+    assert "expected revenue" in printed
 
-    active = await registry.active_models(org_id=org.id)
-    churn = active["CHURN"]
-    assert churn["backtest"]
-    assert churn["horizon_days"] == 60
-    end_of_day = datetime.fromisoformat(as_of).replace(tzinfo=UTC) + timedelta(days=1)
-    assert churn["validation_to"] == end_of_day
-    assert churn["validation_from"] == end_of_day - timedelta(days=60)
+    assert await fetch("SELECT id, kind, version, active FROM prediction_model"
+                       " WHERE organization_id = $1 ORDER BY id", [org.id]) == served
+    assert await fetch("SELECT * FROM prediction WHERE organization_id = $1"
+                       " ORDER BY customer_id", [org.id]) == scores
+    data = await api.data("{ latestTrainingRun { backtest asOf results { kind version"
+                          " backtest } } }")
+    backtest = data["latestTrainingRun"]
+    assert backtest["backtest"]
+    report = {r["kind"]: r["backtest"] for r in backtest["results"]}
+    assert all(r["version"] is None for r in backtest["results"])
+    assert report["CHURN"]["observed_days"] == 60.0
+    assert 0.5 < report["CHURN"]["roc_auc"] <= 1
+    assert len(report["CHURN"]["calibration"]) == 10
+    assert report["REVENUE"]["orders"]["actual_total"] > 0
+    assert report["REVENUE"]["lift"][0]["lift"] > 1

@@ -1,0 +1,119 @@
+"""Held-out check of the served purchase model against BG/NBD, CDNOW-style.
+
+One order per customer-day; calibration from day 0 (1 January) to the end of September
+(273 days); each customer's orders over the following 90 and 273 days are predicted by the
+model the CRM would serve (``ml.lifetime_validation``: chosen by time-split validation inside
+the calibration period) and by a BG/NBD fitted on the same calibration period, then compared
+with what happened: per-customer MAE and RMSE, and the total.
+
+Data: the CDNOW cohort (23,570 customers, Fader, Hardie & Lee 2005) from the ``lifetimes``
+package's data files when installed (``pip install -e '.[cdnow]'``), and a simulated
+population (``--simulated N``): BG/NBD buyers with r=0.25, alpha=33 days, a=0.75, b=2.2
+(CDNOW's day-scale estimates) joining over the first 90 days, every customer also
+interacting with sales while active (see ``simulated``).
+
+    .venv/bin/python -m bench.btyd_bench [--data cdnow|simulated|both] [--simulated 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from ml import btyd
+from ml.features import History, window_totals
+from ml.lifetime_validation import errors, validate
+from ml.rfm import rfm_at
+from ml.scoring import ActiveModels, score
+from ml.training import ACTIVATED, train_all
+from tests.ml.cdnow import data_dir, master
+from tests.ml.simulate_btyd import as_history, simulated
+
+AS_OF = 273.0
+HORIZONS = (90.0, 273.0)
+
+
+def cdnow() -> History | None:
+    """The CDNOW cohort as a history (None without the lifetimes package)."""
+    folder = data_dir()
+    if folder is None:
+        return None
+    t = master(folder)
+    return as_history(t.customer, t.day, t.amount, t.customers)
+
+
+def _pipeline(history: History, horizon: float, seed: int, rows: np.ndarray) -> tuple[str, Any]:
+    """What the whole training run serves as REVENUE (supervised or buy-till-you-die)."""
+    outcomes = train_all(history, AS_OF, horizon, seed=seed)
+    revenue = outcomes["REVENUE"]
+    if revenue.status != ACTIVATED:
+        return f"pipeline: REVENUE {revenue.status}", None
+    scores = score(history, AS_OF, ActiveModels(revenue=revenue.artifact), rows)
+    return f"pipeline: {revenue.metrics.get('served')}", scores.orders
+
+
+def check(name: str, history: History, seed: int, pipeline: bool = False) -> None:
+    """Print served model vs BG/NBD at each horizon."""
+    rows = np.flatnonzero(history.created_day < AS_OF)
+    rfm = rfm_at(history, AS_OF, rows)
+    bg = btyd.fit(rfm.x[rfm.bought], rfm.t_x[rfm.bought], rfm.T[rfm.bought])
+    print(f"\n## {name}: {len(rows):,} customers, calibration days 0-272\n")
+    print("| horizon | model | MAE | RMSE | total (vs actual) | fit + validation |")
+    print("|---|---|---|---|---|---|")
+    for horizon in HORIZONS:
+        actual = window_totals(history, AS_OF, AS_OF + horizon)[0][rows]
+        expected = btyd.expected_purchases(bg, rfm.x, rfm.t_x, rfm.T, horizon)
+        started = time.perf_counter()
+        model, metrics, served = validate(history, AS_OF, horizon, seed)
+        ours = model.predict(history, AS_OF, rows).orders
+        seconds = time.perf_counter() - started
+        for label, predicted, cost in (
+            (f"served: {model.method}" + ("" if served else " (not activated)"), ours,
+             f"{seconds:.1f} s"),
+            ("BG/NBD", np.where(rfm.bought, expected, 0.0), ""),
+        ):
+            e = errors(actual, predicted)
+            print(f"| {horizon:.0f} d | {label} | {e['mae']:.4f} | {e['rmse']:.4f} | "
+                  f"{predicted.sum():,.0f} vs {actual.sum():,.0f} ({e['total']:+.1%}) | {cost} |")
+        if pipeline:
+            started = time.perf_counter()
+            label, predicted = _pipeline(history, horizon, seed, rows)
+            if predicted is not None:
+                e = errors(actual, predicted)
+                print(f"| {horizon:.0f} d | {label} | {e['mae']:.4f} | {e['rmse']:.4f} | "
+                      f"{predicted.sum():,.0f} vs {actual.sum():,.0f} ({e['total']:+.1%}) | "
+                      f"{time.perf_counter() - started:.1f} s |")
+            else:
+                print(f"| {horizon:.0f} d | {label} | | | | |")
+        picks = ", ".join(f"{n} {s['mae']:.3f}/{s['rmse']:.3f}"
+                          for n, s in metrics["candidates"].items())
+        print(f"|  | validation ({metrics['window_days']:.0f} d, MAE/RMSE) | {picks} | | | |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", choices=["cdnow", "simulated", "both"], default="both")
+    parser.add_argument("--simulated", type=int, default=20_000, metavar="N",
+                        help="customers in the simulated population")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pipeline", action="store_true",
+                        help="also run the whole training run (supervised models included) and"
+                             " score with the REVENUE model it serves")
+    args = parser.parse_args()
+    if args.data in ("cdnow", "both"):
+        history = cdnow()
+        if history is None:
+            print("CDNOW: install the cdnow extra (pip install -e '.[cdnow]') to run it")
+        else:
+            check("CDNOW (lifetimes package data)", history, args.seed, args.pipeline)
+    if args.data in ("simulated", "both"):
+        population = simulated(args.simulated, end=AS_OF + max(HORIZONS), seed=args.seed)
+        check(f"Simulated BG/NBD, {args.simulated:,} customers", population, args.seed,
+              args.pipeline)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""BG/NBD populations with known parameters: purchase times after each first purchase."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ml.btyd import BgNbd
+from ml.features import Events, Floats, History, Ints
+
+CDNOW_DAYS = BgNbd(r=0.25, alpha=33.0, a=0.75, b=2.2)  # CDNOW's estimates, roughly, in days
+
+
+def repeat_purchases(params: BgNbd, until: Floats, seed: int = 0) -> tuple[Ints, Floats]:
+    """(customer, time since the first purchase) of every repeat purchase before ``until``."""
+    rng = np.random.default_rng(seed)
+    n = len(until)
+    rate = rng.gamma(params.r, 1.0 / params.alpha, n)
+    dropout = rng.beta(params.a, params.b, n)
+    clock = np.zeros(n)
+    alive = np.ones(n, bool)
+    customers, times = [], []
+    while alive.any():
+        idx = np.flatnonzero(alive)
+        clock[idx] += rng.exponential(1.0 / rate[idx])
+        bought = clock[idx] < until[idx]
+        alive[idx[~bought]] = False
+        buyers = idx[bought]
+        customers.append(buyers)
+        times.append(clock[buyers].copy())
+        alive[buyers[rng.random(len(buyers)) < dropout[buyers]]] = False
+    return np.concatenate(customers).astype(np.int64), np.concatenate(times)
+
+
+def summaries(customer: Ints, time: Floats, T: Floats) -> tuple[Floats, Floats]:
+    """Repeat purchases ``x`` and the last one's time ``t_x`` of each customer before ``T``."""
+    seen = time < T[customer]
+    x = np.bincount(customer[seen], minlength=len(T)).astype(np.float64)
+    t_x = np.zeros(len(T))
+    np.maximum.at(t_x, customer[seen], time[seen])
+    return x, t_x
+
+
+def simulate(params: BgNbd, T: Floats, seed: int = 0) -> tuple[Floats, Floats]:
+    """``x`` and ``t_x`` of customers observed for ``T`` after their first purchase."""
+    return summaries(*repeat_purchases(params, T, seed), T)
+
+
+def as_history(customer: np.ndarray, day: Floats, amount: Floats, size: int) -> History:
+    """One PAID order per (customer, day) entry, mid-day; customers exist from their first."""
+    created = np.full(size, np.inf)
+    np.minimum.at(created, customer, day)
+    no_events = Events(customer=np.zeros(0, np.int64), day=np.zeros(0),
+                       kind=np.zeros(0, np.int64), inbound=np.zeros(0, bool))
+    return History(
+        customer_ids=np.arange(size, dtype=np.int64), created_day=created,
+        orders=Events(customer=customer.astype(np.int64), day=day + 0.5, amount=amount),
+        interactions=no_events, currency="USD",
+    )
+
+
+def simulated(
+    customers: int, *, end: float, joining: float = 90.0, truth: BgNbd = CDNOW_DAYS, seed: int = 0
+) -> History:
+    """BG/NBD buyers whose first purchase falls in days [0, joining), followed until ``end``;
+    order values Gamma(6, mean 35)."""
+    rng = np.random.default_rng(seed)
+    first = np.floor(rng.uniform(0, joining, customers))
+    customer, since = repeat_purchases(truth, end - first, seed)
+    day = np.floor(first[customer] + since)
+    ids = np.concatenate([np.arange(customers), customer])
+    days = np.concatenate([first, day])
+    unique = np.unique(ids * 10_000 + days)  # one order per customer-day
+    ids, days = (unique // 10_000).astype(np.int64), unique % 10_000
+    amount = rng.gamma(6.0, 35.0 / 6.0, len(ids))
+    return as_history(ids, days, amount, customers)

@@ -1,0 +1,72 @@
+"""The buy-till-you-die path: from a few months of history, at any horizon, validated against
+BG/NBD and served through CHURN and REVENUE with reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.features import window_totals
+from ml.labels import NotEnoughData
+from ml.lifetime import LifetimeModel
+from ml.lifetime_validation import plan
+from ml.scoring import ActiveModels, score
+from ml.training import ACTIVATED, NOT_ENOUGH_DATA, train_all
+from tests.ml.simulate_btyd import simulated
+
+AS_OF, HORIZON = 150.0, 273.0
+
+
+@pytest.fixture(scope="module")
+def population():  # type: ignore[no-untyped-def]
+    history = simulated(3_000, end=AS_OF + HORIZON, joining=60.0, seed=21)
+    return history, train_all(history, AS_OF, HORIZON)
+
+
+def test_five_months_of_history_serve_a_nine_month_horizon(population) -> None:
+    _, outcomes = population
+    for kind in ("CHURN", "REVENUE"):
+        outcome = outcomes[kind]
+        assert outcome.status == ACTIVATED, outcome.message
+        assert isinstance(outcome.artifact, LifetimeModel)
+        selection = outcome.metrics["selection"]
+        assert selection["compared_with"] == "gradient boosting"
+        assert selection["alternative_status"] == NOT_ENOUGH_DATA
+    lifetime = outcomes["REVENUE"].metrics["lifetime"]
+    assert lifetime["window_days"] == pytest.approx(50.0, abs=0.5)  # a third of the history
+    assert set(lifetime["candidates"]) >= {"BG/NBD", "Pareto/NBD", "BG/NBD + correction"}
+    assert lifetime["parameters"]["r"] == pytest.approx(0.25, rel=0.3)
+    served = lifetime["candidates"][lifetime["method"]]
+    assert served["rmse"] <= lifetime["baselines"]["last period"]["rmse"]
+
+
+def test_scores_match_what_then_happened(population) -> None:
+    history, outcomes = population
+    model = outcomes["REVENUE"].artifact
+    scores = score(history, AS_OF, ActiveModels(churn=outcomes["CHURN"].artifact, revenue=model))
+    rows = np.searchsorted(history.customer_ids, scores.customer_ids)
+    orders, money = window_totals(history, AS_OF, AS_OF + HORIZON)
+    assert scores.orders is not None
+    assert scores.revenue is not None
+    assert scores.churn is not None
+    # the population is BG/NBD: the totals come out right, the churn risk is calibrated
+    assert scores.orders.sum() == pytest.approx(orders[rows].sum(), rel=0.1)
+    assert scores.revenue.sum() == pytest.approx(money[rows].sum(), rel=0.12)
+    assert scores.churn.mean() == pytest.approx(float(np.mean(orders[rows] == 0)), abs=0.04)
+    assert ((scores.churn >= 0) & (scores.churn <= 1)).all()
+    assert scores.reasons is not None
+    texts = [r.text for r in scores.reasons[0]]
+    assert any(t.startswith("bought ") for t in texts)
+    assert any("per order" in t or "expected to order" in t for t in texts)
+    assert {r.about for row in scores.reasons for r in row} == {"CHURN_RISK", "EXPECTED_REVENUE"}
+
+
+def test_the_windows_follow_the_history() -> None:
+    history = simulated(200, end=400.0, joining=10.0, seed=1)
+    assert plan(history, 300.0, 90.0).window == 90.0
+    assert plan(history, 300.0, 90.0).correction == 120.0
+    short = plan(history, 60.0, 90.0)
+    assert short.correction is None
+    assert short.window == pytest.approx(60.0 - 0.5 - 28.0)
+    with pytest.raises(NotEnoughData, match="35 days of order history"):
+        plan(history, 20.0, 90.0)
