@@ -148,6 +148,8 @@ async def over_http(db_url: str,
     env = dict(os.environ) | {
         "DATABASE_URL": db_url, "CRM_SECRET_KEY": SECRET, "CRM_RATE_LIMIT_POINTS": "1000000000",
         "CRM_ML_RESCORE_INTERVAL_SECONDS": "0",
+        # the server runs the code of this checkout even if the venv was installed from another
+        "PYTHONPATH": str(servers.REPO),
     }
     port = servers.free_port()
     argv = [CRM, "serve", "--no-demo",
