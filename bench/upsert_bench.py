@@ -39,6 +39,7 @@ from bench import servers
 from bench.console import say
 from bench.dataset import CRM
 from bench.scratch import scratch_database
+from bench.throughput import wait_for_quiet
 from core import database
 from core.config import Settings
 from db import webhook
@@ -102,10 +103,12 @@ class PostgresClock:
 
 
 async def run_pass(http: httpx.AsyncClient, label: str, query: str, field: str, total: int,
-                   rows: Rows, app_cpu: CpuClock, pg_cpu: PostgresClock) -> None:
+                   rows: Rows, app_cpu: CpuClock, pg_cpu: PostgresClock,
+                   quiet: bool = False) -> None:
     """Send ``total`` rows in calls of ``BATCH`` and print throughput, latency and CPU per row."""
     durations: list[float] = []
     counts: dict[str, int] = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    busy = wait_for_quiet() if quiet else None
     await pg_cpu.refresh()
     app_before, pg_before = app_cpu(), pg_cpu()
     for start in range(0, total, BATCH):
@@ -122,9 +125,10 @@ async def run_pass(http: httpx.AsyncClient, label: str, query: str, field: str, 
     app_us, pg_us = (1e6 * (app_cpu() - app_before) / total, 1e6 * (pg_cpu() - pg_before) / total)
     spent = sum(durations)
     q = statistics.quantiles(durations, n=100) if len(durations) > 1 else durations * 99
+    machine = f"  (machine {busy:.0f}% busy before)" if busy is not None else ""
     print(f"{label:<28} {total / spent:7,.0f} rows/s  p50 {1000 * q[49]:4.0f} ms"
           f"  p99 {1000 * q[98]:4.0f} ms  CPU/row: app {app_us:4.0f} µs, PostgreSQL"
-          f" {pg_us:4.0f} µs  {counts}")
+          f" {pg_us:4.0f} µs  {counts}{machine}")
 
 
 @asynccontextmanager
@@ -161,7 +165,7 @@ async def over_http(db_url: str,
 
 
 async def main(url: str, customers: int, subscribed: bool, http_mode: bool,
-               passes: list[str]) -> None:
+               passes: list[str], quiet: bool) -> None:
     settings = Settings(env="test", secret_key=SECRET, database_url=None,
                         rate_limit_points=10**9)
     async with scratch_database(url, "crm_upsertbench") as db_url:
@@ -195,7 +199,8 @@ async def main(url: str, customers: int, subscribed: bool, http_mode: bool,
             for name in PASSES:
                 if name in passes:
                     label, query, field, rows = runs[name]
-                    await run_pass(http, label, query, field, customers, rows, app_cpu, pg_cpu)
+                    await run_pass(http, label, query, field, customers, rows, app_cpu, pg_cpu,
+                                   quiet)
 
 
 if __name__ == "__main__":
@@ -207,6 +212,8 @@ if __name__ == "__main__":
                         help="serve with `crm serve --workers 1` and post over TCP")
     parser.add_argument("--passes", default=",".join(PASSES),
                         help=f"comma-separated, of {', '.join(PASSES)} (later ones need create)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="before each pass, wait up to 2 minutes for the machine to idle")
     args = parser.parse_args()
     asyncio.run(main(args.database_url, args.customers, args.webhook, args.http,
-                     args.passes.split(",")))
+                     args.passes.split(","), args.quiet))
