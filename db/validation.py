@@ -13,6 +13,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from core.errors import ErrorCode, FieldError, InputError
+from db import contact_shortcuts
 
 T = TypeVar("T")
 
@@ -72,8 +73,12 @@ def email(value: str) -> str:
     """A syntactically valid address, with the domain lower-cased (the local part is kept)."""
     if len(value) > 254:
         raise ValueError("must be at most 254 characters")
+    address = value.strip()
+    plain = contact_shortcuts.email(address)
+    if plain is not None:
+        return plain
     try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
+        return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise ValueError(f"is not a valid email address: {exc}") from None
 
@@ -83,7 +88,7 @@ def phone(value: str, region: str | None = None) -> str:
     if len(value) > 40:
         raise ValueError("must be at most 40 characters")
     try:
-        number = phonenumbers.parse(value, region)
+        number = contact_shortcuts.phone_number(value) or phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         hint = "" if region else " (start with + and the country code)"
         raise ValueError(f"is not a valid phone number{hint}") from None

@@ -215,3 +215,42 @@ async def test_a_constraint_validation_did_not_foresee_fails_only_its_row(api, o
     assert refused["status"] == "FAILED"
     assert refused["errors"] == [{"code": "BAD_USER_INPUT", "field": ["input", "rows", "1"],
                                   "message": f"the database refused this row ({rule})"}]
+
+
+async def test_a_thousand_rows_with_a_few_bad_ones_fail_only_those(api, org) -> None:
+    """A full call takes the validators' shortcuts; the bad rows keep the libraries' wording."""
+    await make_customer(org, email="taken@example.com")
+    rows = [_row(i, email=f"kunde{i}@Example.COM", phone=f"+4930{1000000 + i:07d}",
+                 address={"country": "DE"}) for i in range(1_000)]
+    bad = {
+        17: ({"email": "kunde17@example"}, "email",
+             "is not a valid email address: The part after the @-sign is not valid. "
+             "It should have a period."),
+        250: ({"email": "x@host.test"}, "email",
+              "is not a valid email address: The part after the @-sign is a special-use or "
+              "reserved name that cannot be used with email."),
+        401: ({"email": "a..b@example.com"}, "email",
+              "is not a valid email address: An email address cannot have two periods in a row."),
+        502: ({"phone": "+49 30 12"}, "phone", "is not a valid phone number"),
+        603: ({"phone": "+999123456", "address": None}, "phone",
+              "is not a valid phone number (start with + and the country code)"),
+        777: ({}, "email", "a customer with this email already exists"),
+        998: ({"email": "taken@EXAMPLE.com"}, "email",
+              "a customer with this email already exists"),
+    }
+    for index, (fields, _, _) in bad.items():
+        rows[index] |= fields
+    rows[777] = {"email": "KUNDE3@example.com", "name": "Row 3's email, no external reference"}
+    payload = await run(api, rows)
+
+    assert (payload["created"], payload["failed"], payload["errors"]) == (993, 7, [])
+    failed = {r["index"]: r["errors"] for r in payload["results"] if r["status"] == "FAILED"}
+    assert failed == {index: [{
+        "code": "DUPLICATE" if index in (777, 998) else "BAD_USER_INPUT",
+        "field": ["input", "rows", str(index), path],
+        "message": message,
+    }] for index, (_, path, message) in bad.items()}
+    assert [r["index"] for r in payload["results"]] == list(range(1_000))
+    first = payload["results"][0]["customer"]
+    assert (first["email"], first["phone"]) == ("kunde0@example.com", "+49301000000")
+    assert await Customer.filter(organization=org).count() == 994
