@@ -107,8 +107,13 @@ async def organization_tables() -> list[str]:
 
 async def fingerprint(world: World) -> dict[str, tuple[int, str]]:
     """Per table of the organization: its row count and a digest of its rows."""
+    return await organization_fingerprint(world.org.id, world.tables)
+
+
+async def organization_fingerprint(org_id: int, tables: list[str]) -> dict[str, tuple[int, str]]:
+    """Per table (and refresh_token): the organization's row count and a digest of its rows."""
     parts = []
-    for table in [*world.tables, "refresh_token"]:
+    for table in [*tables, "refresh_token"]:
         row = "to_jsonb(t)" + "".join(f" - '{c}'" for c in VOLATILE_COLUMNS.get(table, ()))
         scope = ("t.user_id IN (SELECT id FROM app_user WHERE organization_id = $1)"
                  if table == "refresh_token" else "t.organization_id = $1")
@@ -116,7 +121,7 @@ async def fingerprint(world: World) -> dict[str, tuple[int, str]]:
             f"SELECT '{table}' AS name, count(*) AS n,"
             f" md5(coalesce(string_agg(({row})::text, ',' ORDER BY ({row})::text), '')) AS digest"
             f" FROM {table} t WHERE {scope}")
-    rows = await fetch(" UNION ALL ".join(parts), [world.org.id])
+    rows = await fetch(" UNION ALL ".join(parts), [org_id])
     return {row["name"]: (row["n"], row["digest"]) for row in rows}
 
 

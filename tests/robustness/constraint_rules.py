@@ -1,0 +1,112 @@
+"""Database rules no API input can break, each with the reason (for test_constraints.py).
+
+Rule keys are ``catalog.py``'s: ``check T.name``, ``not null T.column``, ``length T.column N``,
+``unique T.index``.
+"""
+
+from __future__ import annotations
+
+# Tables no mutation writes from its input (the server, the CLI, workers or routes do).
+SERVER_ONLY_TABLES: dict[str, str] = {
+    "organization": "created by the CLI (crm orgs create) and seeding",
+    "app_user": "created by the CLI (crm users create); login only reads it",
+    "audit_event": "written by app/guards.py from the mutation's name and argument names",
+    "refresh_token": "random tokens and hashes made by auth/tokens.py",
+    "login_throttle": "failure counters keyed by hashes (auth/login_throttle.py)",
+    "customer_erasure": "eraseCustomer takes an id only; the row holds ids and a time",
+    "training_run": "trainModels' asOf and horizonDays are optional and range-checked"
+                    " (resolvers/prediction.py); workers write the rest",
+    "prediction": "written by ML workers from model output",
+    "prediction_model": "written by ML workers (versions, metrics, artifacts)",
+    "interaction_event": "a trigger's log of interaction changes",
+    "email_inbound": "written by the inbound email route from parsed messages",
+    "email_suppression": "written by bounces and the unsubscribe route",
+    "email_send_bucket": "the outbox's send-rate buckets",
+    "webhook_event": "the change log triggers write",
+    "webhook_delivery": "the delivery worker's attempts",
+    "webhook_commit": "the change log's commit order",
+    "webhook_sequence": "the change log's per-organization counter",
+    "webhook_prediction_band": "the prediction change detector's state",
+}
+
+_FILLED = "filled by the server on every write"
+
+
+def _server(table: str, *columns: str, reason: str = _FILLED) -> dict[str, str]:
+    return {f"not null {table}.{c}": reason for c in columns}
+
+
+# Rules of API-written tables that only the server's own values meet.
+SERVER_SET: dict[str, str] = {
+    **_server("customer", "id", "organization_id", "created_at", "updated_at"),
+    **_server("customer_order", "id", "organization_id", "created_at", "updated_at"),
+    **_server("interaction", "id", "organization_id", "created_at"),
+    **_server("email_template", "id", "organization_id", "created_at", "updated_at"),
+    **_server("email_campaign", "id", "organization_id", "created_at", "status", "cursor",
+              "max_customer_id", "total", "queued", "skipped"),
+    **_server("email_message", "id", "organization_id", "created_at", "updated_at", "status",
+              "attempts", "available_at", "mime", "interaction_id", "customer_id"),
+    **_server("webhook", "id", "organization_id", "created_at", "updated_at",
+              "consecutive_failures", "circuit_trips"),
+    **_server("api_key", "id", "organization_id", "created_at"),
+    "not null email_message.sender": "the organization's configured sender",
+    "not null email_message.recipient": "the customer's email, validated when it was stored",
+    "not null email_message.message_id": "generated (<uuid@domain>)",
+    "length email_message.sender 254": "the configured sender address",
+    "length email_message.recipient 254": "the customer's email (at most 254, validated)",
+    "length email_message.message_id 300": "generated, about 60 characters",
+    "length email_message.locked_by 100": "the outbox worker's id",
+    "length email_message.status 16": "an EmailStatus value",
+    "check email_message.email_message_attempts_nonneg": "counted up by the outbox",
+    "check email_message.email_message_status_known": "set by the outbox to EmailStatus values",
+    "unique email_message.email_message_interaction_id_key": "one message per new interaction",
+    "unique email_message.email_message_message_id_key": "generated unique ids",
+    "unique email_message.email_message_campaign_customer_uniq":
+        "a campaign queues each customer once (ON CONFLICT DO NOTHING)",
+    "length email_campaign.status 16": "a CampaignStatus value",
+    "not null webhook.secret": "generated (whsec_...) when the input leaves it out",
+    "length webhook.previous_secret 200": "a secret this API generated or accepted (<= 200)",
+    "not null api_key.prefix": "generated",
+    "not null api_key.secret_hash": "generated",
+    "length api_key.prefix 20": "generated, 12 characters",
+    "length api_key.secret_hash 64": "a SHA-256 hex digest",
+    "unique api_key.api_key_secret_hash_key": "hashes of random secrets",
+}
+
+# varchar columns holding a GraphQL enum's value: every value fits (proven by a test).
+ENUM_BOUND: dict[str, str] = {
+    "length customer.kind 16": "CustomerKind",
+    "length customer.stage 16": "LifecycleStage",
+    "length customer_order.status 16": "OrderStatus",
+    "length interaction.channel 16": "Channel",
+    "length interaction.direction 16": "Direction",
+}
+
+# NOT NULL columns whose input field (or root field argument) is non-null in the schema.
+SCHEMA_REQUIRED: dict[str, str] = {
+    "not null customer_order.customer_id": "CreateOrderInput.customerId",
+    "not null interaction.customer_id": "LogInteractionInput.customerId",
+    "not null interaction.channel": "LogInteractionInput.channel",
+    "not null interaction.direction": "LogInteractionInput.direction",
+    "not null email_campaign.template_id": "SendCampaignInput.templateId",
+    "not null api_key.scopes": "Mutation.createApiKey.scopes",
+}
+
+# NOT NULL columns where a missing or null input means a documented default, not an error.
+DEFAULTED: dict[str, str] = {
+    "not null customer.tags": "null clears: no tags ([])",
+    "not null customer.custom_fields": "null clears: {}",
+    "not null customer_order.line_items": "null or omitted: no line items ([])",
+    "not null interaction.body": "null: an empty body",
+    "not null interaction.occurred_at": "null: now",
+    "not null interaction.metadata": "null: {}",
+    "not null email_campaign.name": "null: the template's name",
+    "not null email_campaign.customer_filter": "null: every consenting customer",
+    "not null email_campaign.variables": "null: {}",
+}
+
+# Unique keys a repeated call is meant to hit: it returns the first call's result.
+IDEMPOTENT: dict[str, str] = {
+    "unique email_campaign.email_campaign_idempotency_uniq": "sendCampaign idempotencyKey",
+    "unique email_message.email_message_idempotency_uniq": "sendEmail idempotencyKey",
+}
