@@ -16,29 +16,31 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLNonNull
 
-from core.config import Settings
-from tests.factories import Api, gid, make_customer, make_order, make_org, make_user, token_for
-from tests.graphql_docs import graphql_schema
+from tests.factories import Api
 from tests.robustness import catalog
+from tests.robustness.constraint_calls import (
+    MUTATION,
+    SCHEMA,
+    TAKEN_EMAIL,
+    TAKEN_ORDER,
+    TAKEN_REF,
+    TAKEN_TEMPLATE,
+    Ids,
+    complete,
+    document,
+)
 from tests.robustness.constraint_rules import (
     DEFAULTED,
     ENUM_BOUND,
     IDEMPOTENT,
+    KEPT_ON_NULL,
     SCHEMA_REQUIRED,
     SERVER_ONLY_TABLES,
     SERVER_SET,
 )
 from tests.robustness.world import organization_fingerprint, organization_tables
-
-SCHEMA = graphql_schema()
-MUTATION = SCHEMA.mutation_type
-assert MUTATION is not None
-TAKEN_EMAIL, TAKEN_REF, TAKEN_ORDER, TAKEN_TEMPLATE = (
-    "taken@example.com", "taken-ref", "taken-order", "Taken Template")
-Ids = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -143,32 +145,8 @@ VIOLATIONS: dict[str, Violation] = {
     "not null api_key.name": Violation(
         "createApiKey", lambda ids: {"name": "   ", "scopes": ["customers:read"]}, ("name",)),
 }
-# NOT NULL columns an update leaves as they are when its input gives null (a test proves it):
-# key -> (mutation, id, input field, payload object, the value it keeps; None: any non-null)
-KEPT_ON_NULL: dict[str, tuple[str, str, str, str, Any]] = {
-    "not null customer.kind": ("updateCustomer", "customer", "kind", "customer", "PERSON"),
-    "not null customer.stage": ("updateCustomer", "customer", "stage", "customer", "LEAD"),
-    "not null customer.email_opt_out": (
-        "updateCustomer", "customer", "emailOptOut", "customer", False),
-    "not null customer_order.status": ("updateOrder", "order", "status", "order", "PAID"),
-    "not null customer_order.placed_at": ("updateOrder", "order", "placedAt", "order", None),
-    "not null webhook.url": (
-        "updateWebhook", "webhook", "url", "webhook", "https://hooks.invalid/x"),
-    "not null webhook.description": ("updateWebhook", "webhook", "description", "webhook", ""),
-    "not null webhook.event_types": (
-        "updateWebhook", "webhook", "events", "webhook", ["CUSTOMER_CREATED"]),
-    "not null webhook.enabled": ("updateWebhook", "webhook", "enabled", "webhook", True),
-}
 FORESEEN = {**SERVER_SET, **ENUM_BOUND, **SCHEMA_REQUIRED, **DEFAULTED, **IDEMPOTENT,
             **KEPT_ON_NULL}
-
-
-def document(field: str, args: dict[str, Any]) -> str:
-    """A mutation calling ``field`` with ``args`` as variables, selecting its errors."""
-    definition = MUTATION.fields[field]
-    declared = ", ".join(f"${n}: {definition.args[n].type}" for n in args)
-    passed = ", ".join(f"{n}: ${n}" for n in args)
-    return f"mutation({declared}) {{ {field}({passed}) {{ errors {{ code field message }} }} }}"
 
 
 async def test_every_rule_is_foreseen() -> None:
@@ -213,36 +191,12 @@ def test_schema_required_columns_are_non_null_inputs(key: str) -> None:
     assert isinstance(input_type.fields[names[0]].type, GraphQLNonNull), SCHEMA_REQUIRED[key]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def taken(settings: Settings) -> dict[str, Any]:
-    """An organization holding the values the unique rules are tested with."""
-    org = await make_org()
-    admin = await make_user(org)
-    customer = await make_customer(org, email=TAKEN_EMAIL, external_ref=TAKEN_REF)
-    order = await make_order(customer, external_ref=TAKEN_ORDER)
-    return {"org": org, "token": token_for(admin, settings),
-            "ids": {"customer": gid(customer), "order": gid(order)}}
-
-
-async def _complete(api: Api, ids: Ids) -> Ids:
-    if "template" not in ids:
-        made = await api.data(
-            "mutation($n: String!) { createEmailTemplate(input: {name: $n, subject: \"S\","
-            ' text: "T"}) { template { id } } }', n=TAKEN_TEMPLATE)
-        ids["template"] = made["createEmailTemplate"]["template"]["id"]
-        hook = await api.data(
-            'mutation { createWebhook(input: {url: "https://hooks.invalid/x",'
-            " events: [CUSTOMER_CREATED]}) { webhook { id } } }")
-        ids["webhook"] = hook["createWebhook"]["webhook"]["id"]
-    return ids
-
-
 @pytest.mark.parametrize("key", sorted(VIOLATIONS))
 async def test_input_breaking_a_rule_gets_a_field_error_and_writes_nothing(
     http: Any, taken: dict[str, Any], key: str
 ) -> None:
     api = Api(http, taken["token"])
-    ids = await _complete(api, taken["ids"])
+    ids = await complete(api, taken["ids"])
     violation = VIOLATIONS[key]
     args = violation.args(ids)
     tables = await organization_tables()
@@ -253,19 +207,3 @@ async def test_input_breaking_a_rule_gets_a_field_error_and_writes_nothing(
     found = [(e["code"], tuple(e["field"] or ())) for e in errors]
     assert (violation.code, violation.path) in found, (key, errors)
     assert await organization_fingerprint(taken["org"].id, tables) == before
-
-
-@pytest.mark.parametrize("key", sorted(KEPT_ON_NULL))
-async def test_null_in_an_update_keeps_a_not_null_column(
-    http: Any, taken: dict[str, Any], key: str
-) -> None:
-    api = Api(http, taken["token"])
-    ids = await _complete(api, taken["ids"])
-    field, id_key, name, payload, kept = KEPT_ON_NULL[key]
-    body = await api.data(
-        f"mutation($input: {MUTATION.fields[field].args['input'].type}) {{ {field}(input: $input)"
-        f" {{ {payload} {{ {name} }} errors {{ code field message }} }} }}",
-        input={"id": ids[id_key], name: None})
-    assert body[field]["errors"] == []
-    value = body[field][payload][name]
-    assert value == kept if kept is not None else value is not None
