@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import time
 
@@ -49,6 +50,8 @@ async def main(url: str, duration: float, seed: int, show: int) -> int:
                 while time.perf_counter() - started < duration:
                     await runner.run(http, fuzz_world, generator.operations(BATCH), tally)
                 elapsed = time.perf_counter() - started
+                mismatches = [f for f in tally.findings if f.kind == "CompiledMismatch"]
+                answers = await both_answers(settings, db_url, fuzz_world, mismatches[:show])
         finally:
             await database.disconnect()
     print(f"seed {seed}: {tally.tried} operations in {elapsed:.0f} s "
@@ -59,7 +62,31 @@ async def main(url: str, duration: float, seed: int, show: int) -> int:
         print(f"slowest: {seconds:.2f} s {document}")
     for finding in tally.findings[:show]:
         print(f"\n{finding}")
+        for path, answer in answers.get(id(finding), {}).items():
+            print(f"  {path} answer: {answer}")
     return len(tally.findings)
+
+
+async def both_answers(
+    settings: Settings, db_url: str, fuzz_world: world.World, findings: list[runner.Finding]
+) -> dict[int, dict[str, str]]:
+    """For compiled/generic differences: each path's answer to the same request, sent again."""
+    apps = {
+        "compiled": create_app(settings.model_copy(update={"compiled_verify": False}), db_url),
+        "generic": create_app(settings.model_copy(update={"compiled_queries": False}), db_url),
+    }
+    answers: dict[int, dict[str, str]] = {}
+    for finding in findings:
+        operation = finding.operation
+        headers = {"Authorization": f"Bearer {fuzz_world.principals[finding.principal]}",
+                   "content-type": "application/json"}
+        body = json.dumps({"query": operation.document, "variables": operation.variables})
+        for path, app in apps.items():
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://fuzz") as http:
+                response = await http.post("/graphql", content=body.encode(), headers=headers)
+            answers.setdefault(id(finding), {})[path] = response.text[:2000]
+    return answers
 
 
 if __name__ == "__main__":
