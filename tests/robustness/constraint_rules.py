@@ -10,7 +10,6 @@ from typing import Any
 
 # Tables no mutation writes from its input (the server, the CLI, workers or routes do).
 SERVER_ONLY_TABLES: dict[str, str] = {
-    "organization": "created by the CLI (crm orgs create) and seeding",
     "app_user": "created by the CLI (crm users create); login only reads it",
     "audit_event": "written by app/guards.py from the mutation's name and argument names",
     "refresh_token": "random tokens and hashes made by auth/tokens.py",
@@ -73,6 +72,13 @@ SERVER_SET: dict[str, str] = {
     "length api_key.prefix 20": "generated: the first SHOWN_PREFIX_LENGTH characters",
     "length api_key.secret_hash 64": "a SHA-256 hex digest",
     "unique api_key.api_key_secret_hash_key": "hashes of random secrets",
+    # organizations are made by the CLI; updatePrivacySettings writes nullable arrays only
+    **_server("organization", "id", "name", "slug", "currency", "created_at",
+              reason="set by the CLI (crm orgs create), not by a mutation"),
+    "length organization.name 200": "set by the CLI",
+    "length organization.slug 100": "set by the CLI",
+    "length organization.currency 3": "set by the CLI",
+    "unique organization.organization_slug_key": "set by the CLI",
 }
 
 # varchar columns holding a GraphQL enum's value: every value fits (proven by a test).

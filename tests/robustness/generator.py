@@ -176,8 +176,11 @@ class _Build:
         if rng.random() < 0.08:
             return None
         if isinstance(type_, GraphQLList):
-            if name == "rows" and rng.random() < 0.05:
-                row = self.value(type_.of_type, name, field_name, depth + 1)
+            if name == "rows" and rng.random() < 0.05:  # one row past the limit, all alike
+                row_type = get_named_type(type_)
+                assert isinstance(row_type, GraphQLInputObjectType)
+                row = {n: "x" for n, f in row_type.fields.items()
+                       if isinstance(f.type, GraphQLNonNull)}
                 return [row] * 1001
             size = rng.choice((0, 1, 1, 1, 2, 3, 5))
             return [self.value(type_.of_type, name, field_name, depth + 1) for _ in range(size)]
@@ -192,13 +195,17 @@ class _Build:
         result: dict[str, Any] = {}
         for name, f in type_.fields.items():
             nested = isinstance(get_named_type(f.type), GraphQLInputObjectType)
-            if nested and get_named_type(f.type) is type_ and depth >= self.filter_depth:
+            recursive = nested and get_named_type(f.type) is type_
+            if recursive and depth >= self.filter_depth:
                 continue
-            if nested and depth > 3 and get_named_type(f.type) is not type_:
+            if recursive and name != "not" and self.filter_depth >= 40:
+                continue  # a deep chain only (and/or at every level would grow exponentially)
+            if nested and depth > 3 and not recursive:
                 continue
             required = isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined
-            if required or self.rng.random() < (0.4 if not nested else 0.25):
-                # the ``not`` chain is how deep filters get: follow it more eagerly
+            # a deep document follows ``not`` every time: 40 filters inside each other
+            deep = recursive and name == "not" and self.filter_depth >= 40
+            if required or deep or self.rng.random() < (0.4 if not nested else 0.25):
                 result[name] = self.value(f.type, name, field_name, depth + 1)
         if self.rng.random() < 0.02:
             result["noSuchField"] = 1

@@ -18,6 +18,7 @@ import httpx
 
 from auth.scopes import Scope
 from core.config import Settings
+from db.api_key import PII_AUDIT_ACTION
 from db.enums import Role
 from db.models import Organization
 from db.security_models import ApiKey
@@ -36,8 +37,10 @@ from tests.factories import (
 from tests.robustness.hostile import Ids
 from tests.security_helpers import make_key
 
-# columns that change by being used, not by the mutation a request calls
-VOLATILE_COLUMNS = {"api_key": ("last_used_at",)}
+# what changes by a key being used, not by the mutation a request calls: its use times, and
+# the audit of its pii:read use (once per period)
+VOLATILE_COLUMNS = {"api_key": ("last_used_at", "pii_audited_at")}
+USE_ROWS = {"audit_event": f"t.action <> '{PII_AUDIT_ACTION}'"}
 
 
 @dataclass
@@ -117,6 +120,8 @@ async def organization_fingerprint(org_id: int, tables: list[str]) -> dict[str, 
         row = "to_jsonb(t)" + "".join(f" - '{c}'" for c in VOLATILE_COLUMNS.get(table, ()))
         scope = ("t.user_id IN (SELECT id FROM app_user WHERE organization_id = $1)"
                  if table == "refresh_token" else "t.organization_id = $1")
+        if table in USE_ROWS:
+            scope += f" AND {USE_ROWS[table]}"
         parts.append(
             f"SELECT '{table}' AS name, count(*) AS n,"
             f" md5(coalesce(string_agg(({row})::text, ',' ORDER BY ({row})::text), '')) AS digest"
