@@ -29,7 +29,8 @@ from schema.prediction import (
 )
 
 MIN_HORIZON, MAX_HORIZON = 7, 730
-# features count days since the Unix epoch; earlier moments (and their windows) have none
+# training windows reach back from asOf: near the year 1 their dates overflow in the worker
+# (and no CRM history predates the Unix epoch)
 EARLIEST_AS_OF = datetime(1971, 1, 1, tzinfo=UTC)
 
 
