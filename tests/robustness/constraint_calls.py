@@ -21,7 +21,21 @@ def document(field: str, args: dict[str, Any]) -> str:
     definition = MUTATION.fields[field]
     declared = ", ".join(f"${n}: {definition.args[n].type}" for n in args)
     passed = ", ".join(f"{n}: ${n}" for n in args)
-    return f"mutation({declared}) {{ {field}({passed}) {{ errors {{ code field message }} }} }}"
+    errors = "errors { code field message }"
+    rows = f" results {{ {errors} }}" if "results" in _payload_fields(field) else ""
+    return f"mutation({declared}) {{ {field}({passed}) {{ {errors}{rows} }} }}"
+
+
+def _payload_fields(field: str) -> set[str]:
+    payload = MUTATION.fields[field].type
+    while not hasattr(payload, "fields"):
+        payload = payload.of_type
+    return set(payload.fields)
+
+
+def field_errors(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """A payload's errors: of the whole input, and of each row of a bulk call."""
+    return [*payload["errors"], *(e for row in payload.get("results") or () for e in row["errors"])]
 
 
 async def make_taken(settings: Settings) -> dict[str, Any]:

@@ -28,6 +28,9 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "webhook_commit": "the change log's commit order",
     "webhook_sequence": "the change log's per-organization counter",
     "webhook_prediction_band": "the prediction change detector's state",
+    "recommendation": "written by the recommender's training (ML workers)",
+    "recommendation_popular": "written by the recommender's training (ML workers)",
+    "product_neighbour": "written by the recommender's training (ML workers)",
 }
 
 _FILLED = "filled by the server on every write"
@@ -50,6 +53,9 @@ SERVER_SET: dict[str, str] = {
     **_server("webhook", "id", "organization_id", "created_at", "updated_at",
               "consecutive_failures", "circuit_trips"),
     **_server("api_key", "id", "organization_id", "created_at"),
+    **_server("product", "id", "organization_id", "created_at", "updated_at"),
+    "unique product.product_sku_uniq": "upsertProducts' match key: a known SKU (in any case)"
+                                       " updates its product",
     "not null email_message.sender": "the organization's configured sender",
     "not null email_message.recipient": "the customer's email, validated when it was stored",
     "not null email_message.message_id": "generated (<uuid@domain>)",
@@ -74,6 +80,7 @@ SERVER_SET: dict[str, str] = {
     "unique api_key.api_key_secret_hash_key": "hashes of random secrets",
     # organizations are made by the CLI; updatePrivacySettings writes nullable arrays only
     **_server("organization", "id", "name", "slug", "currency", "created_at",
+              "create_unknown_products",
               reason="set by the CLI (crm orgs create), not by a mutation"),
     "length organization.name 200": "set by the CLI",
     "length organization.slug 100": "set by the CLI",
@@ -98,6 +105,7 @@ SCHEMA_REQUIRED: dict[str, str] = {
     "not null interaction.direction": "LogInteractionInput.direction",
     "not null email_campaign.template_id": "SendCampaignInput.templateId",
     "not null api_key.scopes": "Mutation.createApiKey.scopes",
+    "not null product.sku": "ProductUpsertRow.sku",
 }
 
 # NOT NULL columns where a missing or null input means a documented default, not an error.
@@ -111,6 +119,8 @@ DEFAULTED: dict[str, str] = {
     "not null email_campaign.name": "null: the template's name",
     "not null email_campaign.customer_filter": "null: every consenting customer",
     "not null email_campaign.variables": "null: {}",
+    "not null product.active": "null or omitted: active (true)",
+    "not null product.attributes": "null or omitted: {}",
 }
 
 # Unique keys a repeated call is meant to hit: it returns the first call's result.

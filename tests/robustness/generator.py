@@ -40,8 +40,8 @@ ID_HINTS = {
     "fromId": "Customer", "ownerId": "User", "ownerIds": "User", "actorId": "User",
     "targetId": "Customer", "templateId": "EmailTemplate", "webhookId": "Webhook",
 }
-ROOT_NOUNS = ("Customer", "Order", "Interaction", "Template", "Campaign", "Webhook", "ApiKey",
-              "TrainingRun")
+ROOT_NOUNS = ("Customer", "Order", "Interaction", "Product", "Template", "Campaign", "Webhook",
+              "ApiKey", "TrainingRun")
 TEXT_KINDS = {"email": hostile.EMAILS, "customerEmail": hostile.EMAILS,
               "phone": hostile.PHONES, "currency": hostile.CODES, "country": hostile.CODES,
               "countries": hostile.CODES, "url": hostile.URLS, "scopes": hostile.SCOPES}

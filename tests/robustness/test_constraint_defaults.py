@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.factories import Api
-from tests.robustness.constraint_calls import MUTATION, Ids, complete, document
+from tests.robustness.constraint_calls import MUTATION, Ids, complete, document, field_errors
 from tests.robustness.constraint_rules import DEFAULTED, IDEMPOTENT, KEPT_ON_NULL
 from tests.robustness.world import organization_fingerprint, organization_tables
 
@@ -39,6 +39,11 @@ def _campaign(**fields: Any) -> Callable[[Ids], tuple[str, dict[str, Any]]]:
     return lambda ids: ("sendCampaign", {"input": {"templateId": ids["template"], **fields}})
 
 
+def _product_row(name: str, value: Any) -> Callable[[Ids], tuple[str, dict[str, Any]]]:
+    row = {"sku": f"default-{name}", "name": "P", "price": "1", "currency": "EUR", name: value}
+    return lambda ids: ("upsertProducts", {"input": {"rows": [row]}})
+
+
 # a call giving null where DEFAULTED says null means a default: it must succeed
 NULL_DEFAULTS: dict[str, Callable[[Ids], tuple[str, dict[str, Any]]]] = {
     "not null customer.tags": lambda ids: ("createCustomer", {"input": {"name": "A",
@@ -54,6 +59,8 @@ NULL_DEFAULTS: dict[str, Callable[[Ids], tuple[str, dict[str, Any]]]] = {
     "not null email_campaign.name": _campaign(name=None),
     "not null email_campaign.customer_filter": _campaign(filter=None),
     "not null email_campaign.variables": _campaign(variables=None),
+    **{f"not null product.{column}": _product_row(name, None)
+       for column, name in (("active", "active"), ("attributes", "attributes"))},
 }
 
 
@@ -68,7 +75,7 @@ async def test_null_where_a_default_applies_succeeds(
     api = Api(http, taken["token"])
     field, args = NULL_DEFAULTS[key](await complete(api, taken["ids"]))
     body = await api.data(document(field, args), **args)
-    assert body[field]["errors"] == [], key
+    assert field_errors(body[field]) == [], key
 
 
 @pytest.mark.parametrize(("key", "call"), [

@@ -79,6 +79,10 @@ async def build(http: httpx.AsyncClient, settings: Settings) -> World:
         'mutation { createWebhook(input: {url: "https://hooks.invalid/fuzz",'
         ' events: [CUSTOMER_CREATED]}) { webhook { id } } }')
     ids.add("Webhook", hook["createWebhook"]["webhook"]["id"])
+    product = await api.data(
+        'mutation { upsertProducts(input: {rows: [{sku: "fuzz-1", name: "Fuzz product",'
+        ' price: "9.99", currency: "EUR"}]}) { results { product { id } } } }')
+    ids.add("Product", product["upsertProducts"]["results"][0]["product"]["id"])
     await make_key(org.id, ["customers:read"])  # the spare key the admin may revoke
     spare = await ApiKey.filter(organization_id=org.id).first()
     assert spare is not None
