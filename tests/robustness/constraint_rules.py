@@ -31,6 +31,7 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "recommendation": "written by the recommender's training (ML workers)",
     "recommendation_popular": "written by the recommender's training (ML workers)",
     "product_neighbour": "written by the recommender's training (ML workers)",
+    "rate_limit": "the rate limiter's budgets (app/limits.py), keyed by principal",
 }
 
 _FILLED = "filled by the server on every write"
@@ -78,9 +79,9 @@ SERVER_SET: dict[str, str] = {
     "length api_key.prefix 20": "generated: the first SHOWN_PREFIX_LENGTH characters",
     "length api_key.secret_hash 64": "a SHA-256 hex digest",
     "unique api_key.api_key_secret_hash_key": "hashes of random secrets",
-    # organizations are made by the CLI; updatePrivacySettings writes nullable arrays only
+    # organizations are made by the CLI; updatePrivacySettings writes nullable arrays only and
+    # updateCatalogSettings a flag (SCHEMA_REQUIRED)
     **_server("organization", "id", "name", "slug", "currency", "created_at",
-              "create_unknown_products",
               reason="set by the CLI (crm orgs create), not by a mutation"),
     "length organization.name 200": "set by the CLI",
     "length organization.slug 100": "set by the CLI",
@@ -106,6 +107,8 @@ SCHEMA_REQUIRED: dict[str, str] = {
     "not null email_campaign.template_id": "SendCampaignInput.templateId",
     "not null api_key.scopes": "Mutation.createApiKey.scopes",
     "not null product.sku": "ProductUpsertRow.sku",
+    "not null organization.create_unknown_products":
+        "Mutation.updateCatalogSettings.createUnknownProducts",
 }
 
 # NOT NULL columns where a missing or null input means a documented default, not an error.
