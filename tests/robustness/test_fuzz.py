@@ -16,7 +16,7 @@ from tests.robustness import runner, world
 from tests.robustness.generator import Generator
 
 SEED = 13
-OPERATIONS = 300
+OPERATIONS = 200
 
 
 async def test_generated_operations_never_fail_internally_nor_write_on_error(
