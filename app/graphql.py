@@ -48,6 +48,7 @@ from resolvers.subscription import InteractionSubscription
 from resolvers.tokens import TokenMutation
 from resolvers.user import UserMutation, UserQuery
 from resolvers.webhook import WebhookMutation, WebhookQuery
+from schema import scalars
 from schema.customer import Customer
 from schema.interaction import Interaction
 from schema.order import Order
@@ -199,6 +200,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[Customer, Order, Interaction, User, Organization],
         extensions=extensions,
+        scalar_overrides=scalars.OVERRIDES,
     )
     guards.install(schema)  # audit, scopes and PII masking (app/guards.py)
     return schema

@@ -144,7 +144,10 @@ def json_object(value: Any) -> dict[str, Any]:
     """A JSON object of bounded size."""
     if not isinstance(value, dict):
         raise ValueError("must be a JSON object")
-    encoded = orjson.dumps(value)
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:  # beyond 64-bit integers, 254 levels, or not Unicode
+        raise ValueError(f"cannot be stored as JSON: {exc}") from None
     if len(encoded) > MAX_JSON_BYTES:
         raise ValueError(f"must be at most {MAX_JSON_BYTES} bytes of JSON")
     if b"\\u0000" in encoded:

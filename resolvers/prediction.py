@@ -29,6 +29,9 @@ from schema.prediction import (
 )
 
 MIN_HORIZON, MAX_HORIZON = 7, 730
+# training windows reach back from asOf: near the year 1 their dates overflow in the worker
+# (and no CRM history predates the Unix epoch)
+EARLIEST_AS_OF = datetime(1971, 1, 1, tzinfo=UTC)
 
 
 def _org(info: strawberry.Info) -> int:
@@ -48,6 +51,9 @@ def _training_args(
     if as_of is not None and (as_of.tzinfo is None or as_of > now):
         raise AppError(ErrorCode.BAD_USER_INPUT, "asOf must be a past moment with a time zone",
                        ["input", "asOf"])
+    if as_of is not None and as_of < EARLIEST_AS_OF:
+        raise AppError(ErrorCode.BAD_USER_INPUT,
+                       f"asOf must be after {EARLIEST_AS_OF.date().isoformat()}", ["input", "asOf"])
     return as_of or now, horizon, as_of is not None
 
 

@@ -39,6 +39,8 @@ def _checked_key_input(name: str, scopes: list[str], expires_at: datetime | None
         raise _bad("scopes", f"{exc}; known scopes: {known}") from None
     if not parsed:
         raise _bad("scopes", "give at least one scope")
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise _bad("expiresAt", "expiresAt must have a time zone")
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise _bad("expiresAt", "expiresAt must be in the future")
     return sorted(s.value for s in parsed)

@@ -82,6 +82,11 @@ def check_url(url: str, allow_private: bool) -> SplitResult:
         check_address(literal, allow_private)
     elif not allow_private and (host == "localhost" or host.endswith(".localhost")):
         raise UnsafeURL(f"{host} is not a public host")
+    if literal is None:
+        try:
+            host.encode("idna")  # empty or over-long labels cannot be looked up
+        except UnicodeError:
+            raise UnsafeURL("the URL's host is not a valid host name") from None
     return parts
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.factories import Api, gid, make_customer
 
 SEARCH = "query($s: String!) { customers(first: 1, filter: {search: $s}) { nodes { id } } }"
@@ -42,3 +44,28 @@ async def test_a_nul_in_a_literal_and_at_login(http, api) -> None:
 async def test_other_control_characters_still_work(api, org) -> None:
     body = await api(SEARCH, s="tab\there")
     assert body["data"] == {"customers": {"nodes": []}}
+
+
+async def test_an_unpaired_surrogate_is_a_user_error_naming_it(http, api, org) -> None:
+    """Found by fuzzing: JSON's "\\ud800" decodes to text UTF-8 cannot encode (a 500 at the
+    driver), in any text variable, literal or JSON key."""
+    customer = await make_customer(org, name="Before")
+    document = ("mutation($input: UpdateCustomerInput!)"
+                " { updateCustomer(input: $input) { errors { code } } }")
+    variables = {"input": {"id": gid(customer), "company": "a\ud800b",
+                           "customFields": {"\udfff": 1}}}
+    response = await http.post(
+        "/graphql", headers={**api.headers, "content-type": "application/json"},
+        content=json.dumps({"query": document, "variables": variables}).encode(),
+    )
+    body = response.json()
+    assert [e["extensions"] for e in body["errors"]] == [
+        {"code": "BAD_USER_INPUT", "field": ["$input", "company"]},
+        {"code": "BAD_USER_INPUT", "field": ["$input", "customFields"]},
+    ]
+    assert "unpaired surrogate" in body["errors"][0]["message"]
+    # in a literal, graphql-core's lexer already refuses the escape as a syntax error
+    literal = await api('{ customers(first: 1, filter: {search: "a\\ud800"}) { nodes { id } } }')
+    assert literal["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    await customer.refresh_from_db()
+    assert customer.company is None  # nothing written

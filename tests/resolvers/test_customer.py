@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from db.enums import Role
 from db.models import Customer
 from tests.factories import Api, gid, make_customer, make_org, make_user, token_for
+from tests.robustness.hostile import nested
 
 CREATE = """
 mutation($input: CreateCustomerInput!) {
@@ -96,6 +99,18 @@ async def test_national_phone_number_uses_address_country(api) -> None:
 async def test_huge_body_is_refused_as_user_input(api, org) -> None:
     data = await api.data(CREATE, input={"name": "Ok", "customFields": {"x": "y" * 20_000}})
     assert data["createCustomer"]["errors"][0]["field"] == ["input", "customFields"]
+    assert await Customer.filter(organization=org).count() == 0
+
+
+@pytest.mark.parametrize("custom_fields", [
+    {"n": 2**64}, {"deep": nested(300)},
+])
+async def test_json_that_cannot_be_stored_is_a_field_error(api, org, custom_fields) -> None:
+    """Found by fuzzing: integers past 64 bits and JSON nested past 254 levels were a 500."""
+    data = await api.data(CREATE, input={"name": "Ok", "customFields": custom_fields})
+    [error] = data["createCustomer"]["errors"]
+    assert (error["code"], error["field"]) == ("BAD_USER_INPUT", ["input", "customFields"])
+    assert error["message"].startswith("cannot be stored as JSON")
     assert await Customer.filter(organization=org).count() == 0
 
 

@@ -203,6 +203,13 @@ async def test_only_admins_train_and_input_is_checked(api, http, org, settings) 
                                               "message": "horizonDays must be between 7 and 730"}]
     data = await api.data(TRAIN, input={"asOf": "2999-01-01T00:00:00Z"})
     assert data["trainModels"]["errors"][0]["field"] == ["input", "asOf"]
+    # found by fuzzing: a run as of year 1 was accepted and its worker failed on "year 0 is out
+    # of range" (a moment whose UTC time is in year 0 is now refused by the DateTime scalar)
+    data = await api.data(TRAIN, input={"asOf": "0001-06-01T00:00:00Z"})
+    assert data["trainModels"]["run"] is None
+    assert data["trainModels"]["errors"] == [{"code": "BAD_USER_INPUT",
+                                              "field": ["input", "asOf"],
+                                              "message": "asOf must be after 1971-01-01"}]
     body = await api("{ salesForecast(months: 13) { status } }")
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 

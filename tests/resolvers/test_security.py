@@ -51,6 +51,8 @@ async def test_create_list_and_revoke_a_key(api, http) -> None:  # type: ignore[
     ({"name": "k", "scopes": ["customers:everything"]}, "scopes"),
     ({"name": "k", "scopes": []}, "scopes"),
     ({"name": "k", "scopes": ["admin"], "expiresAt": "2001-01-01T00:00:00+00:00"}, "expiresAt"),
+    # found by fuzzing: a naive moment was compared with an aware one (a TypeError, a 500)
+    ({"name": "k", "scopes": ["admin"], "expiresAt": "2999-01-01T00:00:00"}, "expiresAt"),
 ])
 async def test_invalid_key_requests_are_field_errors(  # type: ignore[no-untyped-def]
     api, variables: dict[str, Any], field: str

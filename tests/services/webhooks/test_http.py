@@ -22,6 +22,8 @@ REFUSED = [
     "http://0.0.0.0/hook", "http://[::]/hook", "http://224.0.0.1/hook", "http://100.64.0.1/x",
     "file:///etc/passwd", "ftp://example.com/x", "gopher://example.com/", "http:///nohost",
     "https://user:pw@example.com/hook", "http://example.com:99999/hook", "example.com/hook",
+    # found by fuzzing: host names the resolver cannot encode were a UnicodeError (a 500)
+    "https://a..b/", "https://" + "a" * 64 + ".example.com/", "https://.example.com/",
 ]
 
 

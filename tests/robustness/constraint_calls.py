@@ -1,0 +1,62 @@
+"""The organization the constraint tests write to, and mutation documents built from the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.config import Settings
+from tests.factories import Api, gid, make_customer, make_order, make_org, make_user, token_for
+from tests.graphql_docs import graphql_schema
+
+SCHEMA = graphql_schema()
+MUTATION = SCHEMA.mutation_type
+assert MUTATION is not None
+TAKEN_EMAIL, TAKEN_REF, TAKEN_ORDER, TAKEN_TEMPLATE = (
+    "taken@example.com", "taken-ref", "taken-order", "Taken Template")
+Ids = dict[str, str]
+
+
+def document(field: str, args: dict[str, Any]) -> str:
+    """A mutation calling ``field`` with ``args`` as variables, selecting its errors."""
+    definition = MUTATION.fields[field]
+    declared = ", ".join(f"${n}: {definition.args[n].type}" for n in args)
+    passed = ", ".join(f"{n}: ${n}" for n in args)
+    errors = "errors { code field message }"
+    rows = f" results {{ {errors} }}" if "results" in _payload_fields(field) else ""
+    return f"mutation({declared}) {{ {field}({passed}) {{ {errors}{rows} }} }}"
+
+
+def _payload_fields(field: str) -> set[str]:
+    payload = MUTATION.fields[field].type
+    while not hasattr(payload, "fields"):
+        payload = payload.of_type
+    return set(payload.fields)
+
+
+def field_errors(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """A payload's errors: of the whole input, and of each row of a bulk call."""
+    return [*payload["errors"], *(e for row in payload.get("results") or () for e in row["errors"])]
+
+
+async def make_taken(settings: Settings) -> dict[str, Any]:
+    """An organization holding the values the unique rules are tested with."""
+    org = await make_org()
+    admin = await make_user(org)
+    customer = await make_customer(org, email=TAKEN_EMAIL, external_ref=TAKEN_REF)
+    order = await make_order(customer, external_ref=TAKEN_ORDER)
+    return {"org": org, "token": token_for(admin, settings),
+            "ids": {"customer": gid(customer), "order": gid(order)}}
+
+
+async def complete(api: Api, ids: Ids) -> Ids:
+    """``ids`` with a template and a webhook of the organization (made on first use)."""
+    if "template" not in ids:
+        made = await api.data(
+            "mutation($n: String!) { createEmailTemplate(input: {name: $n, subject: \"S\","
+            ' text: "T"}) { template { id } } }', n=TAKEN_TEMPLATE)
+        ids["template"] = made["createEmailTemplate"]["template"]["id"]
+        hook = await api.data(
+            'mutation { createWebhook(input: {url: "https://hooks.invalid/x",'
+            " events: [CUSTOMER_CREATED]}) { webhook { id } } }")
+        ids["webhook"] = hook["createWebhook"]["webhook"]["id"]
+    return ids

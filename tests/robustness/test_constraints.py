@@ -1,0 +1,232 @@
+"""Validation mirrors the database: every rule the catalog holds is foreseen by the API.
+
+The rules come from the migrated database itself (``catalog.py``: CHECK constraints, NOT NULL
+columns, varchar lengths, unique constraints and indexes). Each one of a table the API writes is
+either proven here (``VIOLATIONS``: an input breaking it gets a field error with the right path
+and code, and nothing is written; ``KEPT_ON_NULL``: an update's null keeps the value) or met by
+construction, with the reason (``SERVER_SET``, ``ENUM_BOUND``, ``SCHEMA_REQUIRED``,
+``DEFAULTED``, ``IDEMPOTENT``). A new rule in none of these fails
+``test_every_rule_is_foreseen``: add validation and a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLNonNull
+
+from tests.factories import Api
+from tests.robustness import catalog
+from tests.robustness.constraint_calls import (
+    MUTATION,
+    SCHEMA,
+    TAKEN_EMAIL,
+    TAKEN_ORDER,
+    TAKEN_REF,
+    TAKEN_TEMPLATE,
+    Ids,
+    complete,
+    document,
+    field_errors,
+)
+from tests.robustness.constraint_rules import (
+    DEFAULTED,
+    ENUM_BOUND,
+    IDEMPOTENT,
+    KEPT_ON_NULL,
+    SCHEMA_REQUIRED,
+    SERVER_ONLY_TABLES,
+    SERVER_SET,
+)
+from tests.robustness.world import organization_fingerprint, organization_tables
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A mutation call breaking one rule, and the field error it must get."""
+
+    field: str
+    args: Callable[[Ids], dict[str, Any]]
+    path: tuple[str, ...]
+    code: str = "BAD_USER_INPUT"
+
+
+def _customer(**fields: Any) -> Violation:
+    path = ("input", *next(iter(_flatten(fields))))
+    return Violation("createCustomer", lambda ids: {"input": {"name": "A", **fields}}, path)
+
+
+def _update_customer(name: str, value: Any = None) -> Violation:
+    return Violation("updateCustomer",
+                     lambda ids: {"input": {"id": ids["customer"], name: value}}, ("input", name))
+
+
+def _order(name: str, value: Any, code: str = "BAD_USER_INPUT") -> Violation:
+    def args(ids: Ids) -> dict[str, Any]:
+        return {"input": {"customerId": ids["customer"], "amount": "1", "currency": "EUR",
+                          "placedAt": "2026-01-01T00:00:00Z", name: value}}
+
+    return Violation("createOrder", args, ("input", name), code)
+
+
+def _update(field: str, id_key: str, name: str, value: Any = None) -> Violation:
+    return Violation(field, lambda ids: {"input": {"id": ids[id_key], name: value}},
+                     ("input", name))
+
+
+def _template(name: str, value: Any, code: str = "BAD_USER_INPUT") -> Violation:
+    return Violation("createEmailTemplate", lambda ids: {"input": {
+        "name": "T", "subject": "S", "text": "x", name: value}}, ("input", name), code)
+
+
+def _webhook(name: str, value: Any) -> Violation:
+    return Violation("createWebhook", lambda ids: {"input": {
+        "url": "https://hooks.invalid/x", "events": ["CUSTOMER_CREATED"], name: value}},
+        ("input", name))
+
+
+def _product(code: str = "BAD_USER_INPUT", **row: Any) -> Violation:
+    """One row of upsertProducts breaking a rule: the row fails, with a path into it."""
+    name = next(iter(row))
+    values = {"sku": "fresh-sku", "name": "P", "price": "1", "currency": "EUR", **row}
+    return Violation("upsertProducts", lambda ids: {"input": {"rows": [values]}},
+                     ("input", "rows", "0", name), code)
+
+
+def _flatten(fields: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [(k, *_flatten(v)[0]) if isinstance(v, dict) else (k,) for k, v in fields.items()]
+
+
+LONG = "x" * 3000
+VIOLATIONS: dict[str, Violation] = {
+    "check customer.customer_country_iso": _customer(address={"country": "XX"}),
+    "check customer.customer_phone_e164": _customer(phone="12"),
+    "length customer.name 200": _customer(name="n" * 201),
+    "length customer.email 254": _customer(email="a" * 64 + "@" + "b" * 190 + ".com"),
+    "length customer.phone 20": _customer(phone="+49" + "1" * 20),
+    "length customer.company 200": _customer(company="c" * 201),
+    "length customer.street 200": _customer(address={"street": "s" * 201}),
+    "length customer.city 100": _customer(address={"city": "c" * 101}),
+    "length customer.region 100": _customer(address={"region": "r" * 101}),
+    "length customer.postal_code 20": _customer(address={"postalCode": "1" * 21}),
+    "length customer.country 2": _customer(address={"country": "DEU"}),
+    "length customer.external_ref 100": _customer(externalRef="r" * 101),
+    "not null customer.name": _update_customer("name"),
+    "unique customer.customer_email_uniq": Violation(
+        "createCustomer", lambda ids: {"input": {"name": "A", "email": TAKEN_EMAIL.upper()}},
+        ("input", "email"), "DUPLICATE"),
+    "unique customer.customer_external_ref_uniq": Violation(
+        "createCustomer", lambda ids: {"input": {"name": "A", "externalRef": TAKEN_REF}},
+        ("input", "externalRef"), "DUPLICATE"),
+    "check customer_order.customer_order_amount_nonneg": _order("amount", "-1"),
+    "check customer_order.customer_order_currency_iso": _order("currency", "E1R"),
+    "length customer_order.currency 3": _order("currency", "EURO"),
+    "length customer_order.external_ref 100": _order("externalRef", "r" * 101),
+    "unique customer_order.customer_order_external_ref_uniq": _order(
+        "externalRef", TAKEN_ORDER, "DUPLICATE"),
+    "not null customer_order.amount": _update("updateOrder", "order", "amount"),
+    "not null customer_order.currency": _update("updateOrder", "order", "currency"),
+    "length interaction.subject 500": Violation("logInteraction", lambda ids: {"input": {
+        "customerId": ids["customer"], "channel": "NOTE", "direction": "INBOUND",
+        "subject": "s" * 501}}, ("input", "subject")),
+    "length email_template.name 200": _template("name", "n" * 201),
+    "length email_template.subject 1000": _template("subject", "s" * 1001),
+    "unique email_template.email_template_name_uniq": _template(
+        "name", TAKEN_TEMPLATE.lower(), "DUPLICATE"),
+    "not null email_template.name": _update("updateEmailTemplate", "template", "name"),
+    "not null email_template.subject": _update("updateEmailTemplate", "template", "subject"),
+    "length email_campaign.name 200": Violation("sendCampaign", lambda ids: {"input": {
+        "templateId": ids["template"], "name": "n" * 201}}, ("input", "name")),
+    "length email_campaign.idempotency_key 200": Violation("sendCampaign", lambda ids: {
+        "input": {"templateId": ids["template"], "idempotencyKey": "k" * 201}},
+        ("input", "idempotencyKey")),
+    "length email_message.idempotency_key 200": Violation("sendEmail", lambda ids: {"input": {
+        "customerId": ids["customer"], "subject": "S", "text": "T", "idempotencyKey": "k" * 201}},
+        ("input", "idempotencyKey")),
+    "length webhook.url 2000": _webhook("url", "https://hooks.invalid/" + LONG),
+    "length webhook.description 500": _webhook("description", "d" * 501),
+    "length webhook.secret 200": _webhook("secret", "s" * 201),
+    "check product.product_currency_code": _product(currency="E1R"),
+    "check product.product_name_present": _product(name="   "),
+    "check product.product_price_nonneg": _product(price="-1"),
+    "check product.product_sku_present": _product(sku="   "),
+    "length product.category 300": _product(category="c" * 301),
+    "length product.currency 3": _product(currency="EURO"),
+    "length product.name 200": _product(name="n" * 201),
+    "length product.sku 100": _product(sku="s" * 101),
+    "not null product.name": _product(name=None),
+    "not null product.price": _product(price=None),
+    "not null product.currency": _product(currency=None),
+    "length api_key.name 200": Violation(
+        "createApiKey", lambda ids: {"name": "n" * 201, "scopes": ["customers:read"]}, ("name",)),
+    "not null api_key.name": Violation(
+        "createApiKey", lambda ids: {"name": "   ", "scopes": ["customers:read"]}, ("name",)),
+}
+FORESEEN = {**SERVER_SET, **ENUM_BOUND, **SCHEMA_REQUIRED, **DEFAULTED, **IDEMPOTENT,
+            **KEPT_ON_NULL}
+
+
+async def test_every_rule_is_foreseen() -> None:
+    rules = await catalog.rules()
+    unknown_tables = {catalog.table_of(k) for k in rules} - _api_tables(rules) - set(
+        SERVER_ONLY_TABLES)
+    assert not unknown_tables, (
+        f"new tables {sorted(unknown_tables)}: list them in SERVER_ONLY_TABLES (with why) or"
+        " make their rules foreseen below")
+    api_rules = {k for k in rules if catalog.table_of(k) not in SERVER_ONLY_TABLES}
+    missing = sorted(api_rules - set(VIOLATIONS) - set(FORESEEN))
+    assert not missing, (
+        "database rules no test proves validation foresees; add validation with a field error"
+        " and a row to VIOLATIONS (or, if the server alone fills the column, to SERVER_SET"
+        " with the reason):\n" + "\n".join(f"  {k}: {rules[k]}" for k in missing))
+    stale = sorted((set(VIOLATIONS) | set(FORESEEN)) - set(rules))
+    assert not stale, f"rows for rules the database no longer has: {stale}"
+    both = sorted(set(VIOLATIONS) & set(FORESEEN))
+    assert not both, f"rules both proven and said to be server-set: {both}"
+
+
+def _api_tables(rules: dict[str, str]) -> set[str]:
+    return {catalog.table_of(k) for k in (*VIOLATIONS, *FORESEEN)}
+
+
+@pytest.mark.parametrize("key", sorted(ENUM_BOUND))
+def test_enum_bound_columns_fit_every_value(key: str) -> None:
+    enum = SCHEMA.type_map[ENUM_BOUND[key]]
+    assert isinstance(enum, GraphQLEnumType)
+    assert max(len(value) for value in enum.values) <= int(key.split(" ")[-1])
+
+
+@pytest.mark.parametrize("key", sorted(SCHEMA_REQUIRED))
+def test_schema_required_columns_are_non_null_inputs(key: str) -> None:
+    type_name, *names = SCHEMA_REQUIRED[key].split(".")
+    if type_name == "Mutation":  # an argument of a root field
+        field, argument = names
+        assert isinstance(MUTATION.fields[field].args[argument].type, GraphQLNonNull)
+        return
+    input_type = SCHEMA.type_map[type_name]
+    assert isinstance(input_type, GraphQLInputObjectType)
+    assert isinstance(input_type.fields[names[0]].type, GraphQLNonNull), SCHEMA_REQUIRED[key]
+
+
+@pytest.mark.parametrize("key", sorted(VIOLATIONS))
+async def test_input_breaking_a_rule_gets_a_field_error_and_writes_nothing(
+    http: Any, taken: dict[str, Any], key: str
+) -> None:
+    api = Api(http, taken["token"])
+    ids = await complete(api, taken["ids"])
+    violation = VIOLATIONS[key]
+    args = violation.args(ids)
+    tables = await organization_tables()
+    before = await organization_fingerprint(taken["org"].id, tables)
+    body = await api(document(violation.field, args), **args)
+    assert "errors" not in body, body["errors"]
+    errors = field_errors(body["data"][violation.field])
+    found = [(e["code"], tuple(str(p) for p in e["field"] or ())) for e in errors]
+    assert (violation.code, violation.path) in found, (key, errors)
+    after = await organization_fingerprint(taken["org"].id, tables)
+    if violation.path[:2] == ("input", "rows"):  # a bulk call whose row failed is audited
+        after.pop("audit_event"), before.pop("audit_event")
+    assert after == before
