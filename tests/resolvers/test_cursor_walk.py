@@ -77,6 +77,17 @@ async def _walk(api: Api, order_by: str, batch_done: asyncio.Event) -> list[int]
         after = connection["pageInfo"]["endCursor"]
 
 
+@pytest.fixture
+def unverified(app, monkeypatch):  # type: ignore[no-untyped-def]
+    """Compiled answers are not compared with the generic executor's here: the inserts running
+    meanwhile can rightly make two reads of the same page differ."""
+    view = next(r.endpoint for r in app.routes
+                if getattr(r, "path", None) == "/graphql" and hasattr(r.endpoint, "compiler"))
+    monkeypatch.setattr(view, "settings",
+                        view.settings.model_copy(update={"compiled_verify": False}))
+
+
+@pytest.mark.usefixtures("unverified")
 @pytest.mark.parametrize(("order_by", "existing"), [
     ("CREATED_AT_DESC", EXISTING), ("NAME_ASC", EXISTING), ("CREATED_AT_DESC", MANY),
 ])
