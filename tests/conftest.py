@@ -27,6 +27,10 @@ from core.config import Settings
 
 # servers and workers the tests start as processes inherit this: no training by schedule
 os.environ.setdefault("CRM_ML_RETRAIN_INTERVAL", "0")
+# ... and the suite's budgets: rate limits are shared through the database, so a server with
+# the default 300 points per IP would find 127.0.0.1's budget spent by the rest of the suite
+os.environ.setdefault("CRM_RATE_LIMIT_POINTS", "1000000000")
+os.environ.setdefault("CRM_ANONYMOUS_RATE_LIMIT_POINTS", "1000000000")
 
 
 def _server_url() -> Iterator[str]:
