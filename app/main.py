@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -49,6 +50,18 @@ SERVICES.append(tokens.service)
 SERVICES.append(webhook_delivery.service)
 
 
+# Request ids: this process's random prefix and a counter (32 hex characters, unique across
+# processes and restarts without a random draw per request; they correlate logs, they guard
+# nothing).
+_PROCESS = token_hex(8)
+_SEQUENCE = itertools.count(1)
+
+
+def next_request_id() -> str:
+    """A new request id."""
+    return f"{_PROCESS}{next(_SEQUENCE):016x}"
+
+
 class RequestIdMiddleware:
     """Gives every request an id (or keeps a sane one sent by a proxy) and echoes it back."""
 
@@ -60,7 +73,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else token_hex(16)
+        request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else next_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 0

@@ -30,6 +30,9 @@ class Context:
     viewer: Viewer | None = None
     auth_error: AppError | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
+    # set while a compiled plan runs a root resolver: nothing else resolves beside it, so a
+    # lookup by key is fetched at once instead of waiting a loop turn for siblings to batch with
+    immediate: bool = field(default=False, repr=False)
 
     def require_viewer(self) -> Viewer:
         """The signed-in viewer, or the reason there is none."""

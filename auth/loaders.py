@@ -46,6 +46,19 @@ def _by_key(
     return SharedLoader(load_fn=load)
 
 
+async def load_now(loader: DataLoader[K, V], key: K) -> V:
+    """``loader.load(key)`` without the batching turn: fetched at once (and remembered) when
+    no other load can come to batch with it."""
+    cached = loader.cache_map.get(key) if loader.cache else None
+    if cached is not None:
+        return await cached
+    [value] = await loader.load_fn([key])
+    if isinstance(value, BaseException):
+        raise value
+    loader.prime(key, value)
+    return value
+
+
 class Loaders:
     """Batching loaders scoped to one organization and one operation (each made on first use:
     most operations need one or two of them)."""

@@ -77,9 +77,13 @@ class _Job:
         try:
             args = get_argument_values(definition, field.nodes[0], self.variables)
             assert definition.resolve is not None
-            value = definition.resolve(None, info, **args)
-            if isawaitable(value):
-                value = await value
+            context.immediate = True
+            try:
+                value = definition.resolve(None, info, **args)
+                if isawaitable(value):
+                    value = await value
+            finally:
+                context.immediate = False
         except Exception as exc:
             raise Fallback(f"root {field.name}: {type(exc).__name__}") from exc
         if isinstance(value, Exception):

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import strawberry
 
+from auth.loaders import load_now
 from db.pagination import Sort, Source
 from db.sql import Row
 from schema.node import decode_id
@@ -18,7 +19,8 @@ NodeOf = Callable[[Row], T]
 
 async def get(info: strawberry.Info, loader: str, pk: int, node_of: NodeOf[T]) -> T | None:
     """Row ``pk`` of the caller's organization through the operation's batching ``loader``."""
-    row = await getattr(info.context.loaders, loader).load(pk)
+    batching = getattr(info.context.loaders, loader)
+    row = await (load_now(batching, pk) if info.context.immediate else batching.load(pk))
     return node_of(row) if row else None
 
 
