@@ -29,6 +29,8 @@ CR, CW = "customers:read", "customers:write"
 IR, IW = "interactions:read", "interactions:write"
 OR, OW = "orders:read", "orders:write"
 ER, ES, PR, PII, ADM = "email:read", "email:send", "predictions:read", "pii:read", "admin"
+COR, COW = "companies:read", "companies:write"
+DR, DW, TR, TW = "deals:read", "deals:write", "tasks:read", "tasks:write"
 
 # field -> (least user role or PUBLIC, scopes a key needs or USER_ONLY)
 EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
@@ -87,6 +89,31 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.deleteWebhook": (AD, (ADM,)),
     "Mutation.rotateWebhookSecret": (AD, (ADM,)),
     "Mutation.replayWebhookEvents": (AD, (ADM,)),
+    "Query.company": (V, (COR,)),
+    "Query.companies": (V, (COR,)),
+    "Mutation.createCompany": (A, (COW,)),
+    "Mutation.updateCompany": (A, (COW,)),
+    "Mutation.deleteCompany": (M, (COW,)),
+    "Mutation.restoreCompany": (M, (COW,)),
+    "Mutation.linkPersonToCompany": (A, (COW, CR)),
+    "Mutation.updateCompanyMembership": (A, (COW,)),
+    "Mutation.removeCompanyMembership": (M, (COW,)),
+    "Query.pipelines": (V, (DR,)),
+    "Mutation.createPipeline": (AD, (ADM,)),
+    "Mutation.updatePipeline": (AD, (ADM,)),
+    "Query.deal": (V, (DR,)),
+    "Query.deals": (V, (DR,)),
+    "Query.dealStats": (V, (DR,)),
+    "Mutation.createDeal": (A, (DW,)),
+    "Mutation.updateDeal": (A, (DW,)),
+    "Mutation.moveDeal": (A, (DW,)),
+    "Mutation.deleteDeal": (M, (DW,)),
+    "Query.task": (V, (TR,)),
+    "Query.tasks": (V, (TR,)),
+    "Query.myTasks": (V, USER_ONLY),
+    "Mutation.createTask": (A, (TW,)),
+    "Mutation.updateTask": (A, (TW,)),
+    "Mutation.completeTask": (A, (TW,)),
     "Subscription.interactionCreated": (V, (IR,)),
     "Subscription.interactionUpdated": (V, (IR,)),
     "Subscription.emailStatusChanged": (V, (ER,)),
