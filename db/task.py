@@ -128,7 +128,11 @@ async def create(*, org_id: int, user_id: int | None, data: dict[str, Any]) -> d
     """Insert a task (assigned to its creator unless another assignee is given)."""
     async with in_transaction() as conn:
         values = await _clean(conn, org_id, data, creating=True)
-        values.setdefault("assignee_id", user_id)
+        if values.get("assignee_id") is None:
+            values["assignee_id"] = user_id
+        values.setdefault("notes", "")
+        values.setdefault("status", TaskStatus.OPEN)
+        values.setdefault("priority", TaskPriority.NORMAL)
         params = Params()
         columns = ["organization_id", "created_by_id", *values]
         holders = [params.add(org_id), params.add(user_id),
