@@ -108,7 +108,8 @@ async def test_people_change_jobs_and_the_history_stays(api, org) -> None:
                                         "title": "Buyer", "isPrimary": True,
                                         "startedOn": "2020-01-01"})
     membership = first["linkPersonToCompany"]["membership"]
-    assert membership["company"] == {"name": "Old Co"} and membership["isPrimary"]
+    assert membership["company"] == {"name": "Old Co"}
+    assert membership["isPrimary"]
     ended = await api.data(END, input={"id": membership["id"], "endedOn": "2024-06-30"})
     assert ended["updateCompanyMembership"]["membership"]["current"] is False
     second = await api.data(LINK, input={"companyId": new["id"], "customerId": gid(ada),

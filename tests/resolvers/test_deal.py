@@ -42,7 +42,8 @@ async def _deal(api: Api, **values: Any) -> dict[str, Any]:
 async def test_every_organization_has_a_default_pipeline(api) -> None:
     data = await api.data(PIPELINES)
     [pipeline] = data["pipelines"]
-    assert pipeline["isDefault"] and pipeline["name"] == "Sales"
+    assert pipeline["isDefault"]
+    assert pipeline["name"] == "Sales"
     assert [(s["name"], s["position"], s["probability"]) for s in pipeline["stages"]] == [
         ("Qualification", 1, 10), ("Needs analysis", 2, 25), ("Proposal", 3, 50),
         ("Negotiation", 4, 75)]
@@ -55,10 +56,12 @@ async def test_a_deal_starts_in_the_first_stage_with_its_probability(api, admin,
     deal = await _deal(api, currency="eur", expectedCloseOn="2031-03-31",
                        companyId=company["id"], personIds=[gid(ada), gid(ada)])
     assert deal["amount"] == {"amount": "1000.00", "currency": "EUR"}
-    assert deal["stage"]["name"] == "Qualification" and deal["pipeline"]["name"] == "Sales"
+    assert deal["stage"]["name"] == "Qualification"
+    assert deal["pipeline"]["name"] == "Sales"
     assert (deal["probability"], deal["probabilityOverridden"]) == (10, False)
     assert deal["weightedAmount"] == {"amount": "100.00"}
-    assert deal["company"] == {"name": "ACME"} and deal["people"] == [{"name": "Ada"}]
+    assert deal["company"] == {"name": "ACME"}
+    assert deal["people"] == [{"name": "Ada"}]
     assert deal["stageHistory"] == [{"fromStage": None, "toStage": "Qualification",
                                      "changedBy": {"id": gid(admin)}}]
     default = await _deal(api)

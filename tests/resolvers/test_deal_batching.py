@@ -57,8 +57,10 @@ async def test_statement_count_is_independent_of_page_size(api, org) -> None:
         few = await api.data(NESTED, first=5)
     with count_statements() as large:
         many = await api.data(NESTED, first=50)
-    assert len(few["deals"]["nodes"]) == 5 and len(many["deals"]["nodes"]) == 50
+    assert len(few["deals"]["nodes"]) == 5
+    assert len(many["deals"]["nodes"]) == 50
     node = many["deals"]["nodes"][0]
-    assert node["company"]["owner"] is not None and len(node["people"]) == 2
+    assert node["company"]["owner"] is not None
+    assert len(node["people"]) == 2
     assert len(node["stageHistory"]) == 2
     assert len(large) == len(small), large

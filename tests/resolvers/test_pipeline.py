@@ -34,7 +34,8 @@ async def test_admins_create_pipelines_with_stages(api) -> None:
         ["input", "stages", "1", "probability"]]
     duplicate = await api.data("""mutation { createPipeline(input: {name: "renewals", stages: [
         {name: "A", probability: 1}]}) { errors { code field } } }""")
-    assert duplicate["createPipeline"]["errors"] == [{"code": "DUPLICATE", "field": ["input", "name"]}]
+    assert duplicate["createPipeline"]["errors"] == [
+        {"code": "DUPLICATE", "field": ["input", "name"]}]
 
 
 async def test_rename_reorder_add_and_remove_stages_moving_their_deals(api) -> None:
@@ -57,7 +58,8 @@ async def test_rename_reorder_add_and_remove_stages_moving_their_deals(api) -> N
         ("Verbal yes", 4, 90)]
     moved = await api.data("query($id: ID!) { deal(id: $id) { stage { name } probability"
                            " stageHistory { fromStage toStage fromStageId } } }", id=deal["id"])
-    assert moved["deal"]["stage"] == {"name": "Offer"} and moved["deal"]["probability"] == 40
+    assert moved["deal"]["stage"] == {"name": "Offer"}
+    assert moved["deal"]["probability"] == 40
     assert [(h["fromStage"], h["toStage"]) for h in moved["deal"]["stageHistory"]] == [
         (None, "Needs analysis"), ("Needs analysis", "Offer")]
     assert moved["deal"]["stageHistory"][1]["fromStageId"] is None  # the stage is gone

@@ -37,12 +37,14 @@ async def test_a_task_links_to_one_thing_and_is_assigned_to_its_creator(api, adm
     ada = await make_customer(org, name="Ada")
     task = await _task(api, customerId=gid(ada), dueAt=_at(-1), priority="HIGH")
     assert task["assignee"] == {"id": gid(admin)}
-    assert task["customer"] == {"name": "Ada"} and task["overdue"] is True
+    assert task["customer"] == {"name": "Ada"}
+    assert task["overdue"] is True
     deal = (await api.data('mutation { createDeal(input: {name: "D", amount: "5"})'
                            " { deal { id } } }"))["createDeal"]["deal"]
     data = await api.data(UPDATE, input={"id": task["id"], "dealId": deal["id"]})
     moved = data["updateTask"]["task"]
-    assert moved["customer"] is None and moved["deal"] == {"name": "D"}
+    assert moved["customer"] is None
+    assert moved["deal"] == {"name": "D"}
     both = await api.data(CREATE, input={"title": "x", "customerId": gid(ada),
                                          "dealId": deal["id"]})
     assert both["createTask"]["errors"] == [{
