@@ -186,3 +186,18 @@ async def test_webhooks_announce_changes_with_before_and_after(api, org) -> None
     assert events[0]["data"]["after"]["domain"] == "before.example"
     assert events[1]["data"]["changes"] == {"name": {"before": "Before", "after": "After"}}
     assert events[2]["data"]["before"]["name"] == "After"
+
+
+async def test_a_merge_brings_the_absorbed_persons_jobs_along(api, org) -> None:
+    from db import merge as merges
+
+    company = await _company(api, name="Shared")
+    primary, duplicate = await make_customer(org, name="Ada"), await make_customer(org)
+    for person in (primary, duplicate):
+        await api.data(LINK, input={"companyId": company["id"], "customerId": gid(person),
+                                    "isPrimary": True})
+    await merges.merge(org_id=org.id, primary_id=primary.id, duplicate_ids=[duplicate.id],
+                       overrides={})
+    data = await api.data("query($id: ID!) { customer(id: $id) { companies { nodes"
+                          " { isPrimary } } } }", id=gid(primary))
+    assert data["customer"]["companies"]["nodes"] == [{"isPrimary": True}, {"isPrimary": False}]
