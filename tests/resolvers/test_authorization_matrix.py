@@ -259,6 +259,7 @@ async def other_tenant() -> dict[str, Any]:
 
     key = await ApiKey.filter(organization_id=org.id).first()
     assert key is not None
+    sales = await _sales_objects(org, customer)
     ids = {
         "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
         "order": gid(order),
@@ -267,10 +268,37 @@ async def other_tenant() -> dict[str, Any]:
         "run": str(to_global("TrainingRun", run.id)),
         "key": str(to_global("ApiKey", key.id)),
         "webhook": str(to_global("Webhook", webhook.id)),
+        **{name: str(to_global(type(obj).__name__, obj.id)) for name, obj in sales.items()},
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
-            "webhook": webhook,
+            "webhook": webhook, **sales,
             "campaign": campaign, "template": template}
+
+
+async def _sales_objects(org: Any, customer: Any) -> dict[str, Any]:
+    """The other tenant's company, membership, pipeline stage, deal and task."""
+    from datetime import UTC, datetime
+
+    from db.sales_models import (
+        Company,
+        CompanyMembership,
+        Deal,
+        Pipeline,
+        PipelineStage,
+        Task,
+    )
+
+    company = await Company.create(organization=org, name=f"{MARK} co", domain="zq.example")
+    membership = await CompanyMembership.create(organization=org, company=company,
+                                                customer=customer, title=MARK)
+    pipeline = await Pipeline.get(organization_id=org.id, is_default=True)
+    stage = await PipelineStage.filter(pipeline=pipeline).order_by("position").first()
+    assert stage is not None
+    deal = await Deal.create(organization=org, name=f"{MARK} deal", amount=1, currency="EUR",
+                             pipeline=pipeline, stage=stage, stage_entered_at=datetime.now(UTC))
+    task = await Task.create(organization=org, title=f"{MARK} task")
+    return {"company": company, "membership": membership, "pipeline": pipeline,
+            "stage": stage, "deal": deal, "task": task}
 
 
 def to_global(type_name: str, pk: int) -> str:
@@ -310,6 +338,21 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.deleteWebhook": {"id": "webhook"},
     "Mutation.rotateWebhookSecret": {"id": "webhook"},
     "Mutation.replayWebhookEvents": {"webhookId": "webhook"},
+    "Query.company": {"id": "company"},
+    "Mutation.updateCompany": {"id": "company"},
+    "Mutation.deleteCompany": {"id": "company"},
+    "Mutation.restoreCompany": {"id": "company"},
+    "Mutation.linkPersonToCompany": {"companyId": "company", "customerId": "customer"},
+    "Mutation.updateCompanyMembership": {"id": "membership"},
+    "Mutation.removeCompanyMembership": {"id": "membership"},
+    "Mutation.updatePipeline": {"id": "pipeline"},
+    "Query.deal": {"id": "deal"},
+    "Mutation.updateDeal": {"id": "deal"},
+    "Mutation.moveDeal": {"id": "deal", "stageId": "stage"},
+    "Mutation.deleteDeal": {"id": "deal"},
+    "Query.task": {"id": "task"},
+    "Mutation.updateTask": {"id": "task"},
+    "Mutation.completeTask": {"id": "task"},
 }
 
 
@@ -364,3 +407,11 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
 
     webhook = await Webhook.get(id=other["webhook"].id)
     assert (webhook.secret, webhook.enabled) == ("s" * 32, True)
+    from db.sales_models import Company, CompanyMembership, Deal, Pipeline, Task
+
+    assert (await Company.get(id=other["company"].id)).deleted_at is None
+    assert (await CompanyMembership.get(id=other["membership"].id)).title == MARK
+    assert (await Pipeline.get(id=other["pipeline"].id)).name == "Sales"
+    deal = await Deal.get(id=other["deal"].id)
+    assert (deal.stage_id, deal.deleted_at, deal.amount) == (other["stage"].id, None, 1)
+    assert (await Task.get(id=other["task"].id)).status == "OPEN"
