@@ -33,18 +33,22 @@ from core.database import is_unavailable
 from core.errors import AppError, ErrorCode
 from resolvers.analytics import AnalyticsQuery
 from resolvers.bulk import BulkMutation
+from resolvers.company import CompanyMutation, CompanyQuery
 from resolvers.customer import CustomerMutation, CustomerQuery
+from resolvers.deal import DealMutation, DealQuery
 from resolvers.duplicate import DuplicateQuery
 from resolvers.email import EmailMutation, EmailQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
 from resolvers.merge import MergeMutation, MergeQuery
 from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
+from resolvers.pipeline import PipelineMutation, PipelineQuery
 from resolvers.prediction import PredictionMutation, PredictionQuery
 from resolvers.privacy import PrivacyMutation, PrivacyQuery
 from resolvers.product import ProductMutation, ProductQuery
 from resolvers.security import SecurityMutation, SecurityQuery
 from resolvers.subscription import InteractionSubscription
+from resolvers.task import TaskMutation, TaskQuery
 from resolvers.tokens import TokenMutation
 from resolvers.user import UserMutation, UserQuery
 from resolvers.webhook import WebhookMutation, WebhookQuery
@@ -62,14 +66,15 @@ Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
-     WebhookQuery),
+     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, ProductMutation,
      BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
-     MergeMutation, WebhookMutation),
+     MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
+     TaskMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription,))
 

@@ -19,6 +19,7 @@ from phonenumbers import PhoneNumberType
 
 from app import seed_behaviour as behaviour
 from app import seed_catalogue as catalogue
+from app.seed_pipeline import seed_pipeline
 from core import database
 
 CHANNELS = ["EMAIL", "EMAIL", "EMAIL", "PHONE", "PHONE", "SMS", "MEETING", "CHAT", "SOCIAL", "NOTE"]
@@ -197,3 +198,4 @@ async def seed(
         await conn.execute("ANALYZE customer; ANALYZE customer_order; ANALYZE interaction")
     finally:
         await conn.close()
+    await seed_pipeline(url, org_id, plan.seed, owner_ids)

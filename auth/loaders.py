@@ -67,6 +67,7 @@ class Loaders:
         self.org_id = org_id
         self._pages: dict[Hashable, DataLoader[int, Page | None]] = {}
         self._counts: dict[Hashable, DataLoader[int, int | None]] = {}
+        self._keyed: dict[str, DataLoader[Any, Any]] = {}
 
     @cached_property
     def customer(self) -> DataLoader[int, Row | None]:
@@ -119,6 +120,16 @@ class Loaders:
     @cached_property
     def customer_stats(self) -> DataLoader[int, customers.CustomerStats | None]:
         return _by_key(lambda ids: customers.stats(ids=ids), customers.CustomerStats())
+
+    def keyed(
+        self, name: str, fetch_many: Callable[[int, Sequence[Any]], Awaitable[dict[Any, Any]]],
+        default: Any = None,
+    ) -> DataLoader[Any, Any]:
+        """A loader named ``name`` over ``fetch_many(organization id, keys)``, made on first use
+        (for domains that bring their own batch functions)."""
+        if name not in self._keyed:
+            self._keyed[name] = _by_key(lambda keys: fetch_many(self.org_id, keys), default)
+        return self._keyed[name]
 
     def child_pages(
         self, key: Hashable, source: Callable[[], Source], parent: str, sort: Sort, args: PageArgs

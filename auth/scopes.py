@@ -20,16 +20,22 @@ class Scope(StrEnum):
     EMAIL_SEND = "email:send"
     PREDICTIONS_READ = "predictions:read"
     PII_READ = "pii:read"
+    COMPANIES_READ = "companies:read"
+    COMPANIES_WRITE = "companies:write"
+    DEALS_READ = "deals:read"
+    DEALS_WRITE = "deals:write"
+    TASKS_READ = "tasks:read"
+    TASKS_WRITE = "tasks:write"
     ADMIN = "admin"
 
 
 S = Scope
 # pii:read is no role's by rank: users read personal data by their organization's PII roles
 _READ = frozenset({S.CUSTOMERS_READ, S.INTERACTIONS_READ, S.ORDERS_READ, S.PRODUCTS_READ,
-                   S.EMAIL_READ,
-                   S.PREDICTIONS_READ})
+                   S.EMAIL_READ, S.PREDICTIONS_READ, S.COMPANIES_READ, S.DEALS_READ,
+                   S.TASKS_READ})
 _WRITE = _READ | {S.CUSTOMERS_WRITE, S.INTERACTIONS_WRITE, S.ORDERS_WRITE, S.PRODUCTS_WRITE,
-                  S.EMAIL_SEND}
+                  S.EMAIL_SEND, S.COMPANIES_WRITE, S.DEALS_WRITE, S.TASKS_WRITE}
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.VIEWER: _READ,
     Role.AGENT: _WRITE,
@@ -39,7 +45,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 
 # Operations only a signed-in person may call, never a key (they are about the person).
 USER_ONLY = frozenset({"Query.viewer", "Query.apiKeys", "Mutation.createApiKey",
-                       "Mutation.revokeApiKey"})
+                       "Mutation.revokeApiKey", "Query.myTasks"})
 # Operations anyone may call (they create the credentials).
 PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout"})
 
@@ -105,6 +111,31 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.deleteWebhook": (S.ADMIN,),
     "Mutation.rotateWebhookSecret": (S.ADMIN,),
     "Mutation.replayWebhookEvents": (S.ADMIN,),
+    "Query.company": (S.COMPANIES_READ,),
+    "Query.companies": (S.COMPANIES_READ,),
+    "Mutation.createCompany": (S.COMPANIES_WRITE,),
+    "Mutation.updateCompany": (S.COMPANIES_WRITE,),
+    "Mutation.deleteCompany": (S.COMPANIES_WRITE,),
+    "Mutation.restoreCompany": (S.COMPANIES_WRITE,),
+    # a membership names a customer: a lookup of customers
+    "Mutation.linkPersonToCompany": (S.COMPANIES_WRITE, S.CUSTOMERS_READ),
+    "Mutation.updateCompanyMembership": (S.COMPANIES_WRITE,),
+    "Mutation.removeCompanyMembership": (S.COMPANIES_WRITE,),
+    "Query.pipelines": (S.DEALS_READ,),
+    "Mutation.createPipeline": (S.ADMIN,),
+    "Mutation.updatePipeline": (S.ADMIN,),
+    "Query.deal": (S.DEALS_READ,),
+    "Query.deals": (S.DEALS_READ,),
+    "Query.dealStats": (S.DEALS_READ,),
+    "Mutation.createDeal": (S.DEALS_WRITE,),
+    "Mutation.updateDeal": (S.DEALS_WRITE,),
+    "Mutation.moveDeal": (S.DEALS_WRITE,),
+    "Mutation.deleteDeal": (S.DEALS_WRITE,),
+    "Query.task": (S.TASKS_READ,),
+    "Query.tasks": (S.TASKS_READ,),
+    "Mutation.createTask": (S.TASKS_WRITE,),
+    "Mutation.updateTask": (S.TASKS_WRITE,),
+    "Mutation.completeTask": (S.TASKS_WRITE,),
     "Subscription.interactionCreated": (S.INTERACTIONS_READ,),
     "Subscription.interactionUpdated": (S.INTERACTIONS_READ,),
     "Subscription.emailStatusChanged": (S.EMAIL_READ,),
@@ -123,6 +154,16 @@ NESTED_SCOPES: dict[str, Scope] = {
     "Interaction.email": S.EMAIL_READ,
     "Order.customer": S.CUSTOMERS_READ,
     "LineItem.product": S.PRODUCTS_READ,
+    "Customer.companies": S.COMPANIES_READ,
+    "Company.people": S.CUSTOMERS_READ,
+    "Company.deals": S.DEALS_READ,
+    "CompanyMembership.person": S.CUSTOMERS_READ,
+    "CompanyMembership.company": S.COMPANIES_READ,
+    "Deal.company": S.COMPANIES_READ,
+    "Deal.people": S.CUSTOMERS_READ,
+    "Task.customer": S.CUSTOMERS_READ,
+    "Task.company": S.COMPANIES_READ,
+    "Task.deal": S.DEALS_READ,
 }
 
 # The scope ``node(id)`` needs, by the type the id names.
@@ -136,6 +177,12 @@ NODE_SCOPES: dict[str, Scope] = {
     "Campaign": S.EMAIL_READ,
     "TrainingRun": S.PREDICTIONS_READ,
     "Webhook": S.ADMIN,
+    "Company": S.COMPANIES_READ,
+    "CompanyMembership": S.COMPANIES_READ,
+    "Pipeline": S.DEALS_READ,
+    "PipelineStage": S.DEALS_READ,
+    "Deal": S.DEALS_READ,
+    "Task": S.TASKS_READ,
 }
 
 

@@ -59,6 +59,15 @@ REPOINT = (
     "DELETE FROM prediction WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
     # so are their recommendation lists (the primary's is recomputed at the next training)
     "DELETE FROM recommendation WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
+    # jobs come along as history; the primary's own primary company stays the primary one
+    "UPDATE company_membership SET customer_id = $2, is_primary = false, updated_at = now()"
+    " WHERE customer_id = ANY($1::bigint[])",
+    "UPDATE task SET customer_id = $2, updated_at = now() WHERE customer_id = ANY($1::bigint[])",
+    # a deal names a person once: links the primary (or an earlier absorbed) already has go
+    "DELETE FROM deal_person d WHERE d.customer_id = ANY($1::bigint[]) AND EXISTS ("
+    " SELECT 1 FROM deal_person x WHERE x.deal_id = d.deal_id AND (x.customer_id = $2"
+    " OR (x.customer_id = ANY($1::bigint[]) AND x.id < d.id)))",
+    "UPDATE deal_person SET customer_id = $2 WHERE customer_id = ANY($1::bigint[])",
 )
 ABSORB = (
     "UPDATE customer SET merged_into_id = $2, deleted_at = now(), updated_at = now(),"

@@ -14,13 +14,17 @@ from db.enums import Role
 from db.sql import Row
 from resolvers import relay
 from resolvers.email import load_campaign
+from schema.company import load_company
 from schema.customer import Customer
+from schema.deal import load_deal
 from schema.email import EmailTemplate
 from schema.interaction import Interaction
 from schema.node import Node, parse_global_id
 from schema.order import Order
+from schema.pipeline import load_pipeline
 from schema.prediction import TrainingRun
 from schema.product import Product
+from schema.task import load_task
 from schema.user import User
 from schema.webhook import Webhook
 
@@ -56,6 +60,22 @@ async def _webhook(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
     return Webhook.from_row(row) if row else None
 
 
+async def _company(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    return await load_company(info, pk)
+
+
+async def _deal(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    return await load_deal(info, pk)
+
+
+async def _pipeline(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    return await load_pipeline(info, pk)
+
+
+async def _task(info: strawberry.Info, org_id: int, pk: int) -> Node | None:
+    return await load_task(info, pk)
+
+
 LOADERS: dict[str, Load] = {
     "Customer": _loaded("customer", Customer.from_row),
     "Order": _loaded("order", Order.from_row),
@@ -63,7 +83,8 @@ LOADERS: dict[str, Load] = {
     "Interaction": _loaded("interaction", Interaction.from_row),
     "User": _loaded("user", User.from_row),
     "EmailTemplate": _template, "Campaign": _campaign, "TrainingRun": _training_run,
-    "Webhook": _webhook,
+    "Webhook": _webhook, "Company": _company, "Deal": _deal, "Pipeline": _pipeline,
+    "Task": _task,
 }
 
 

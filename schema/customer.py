@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from db import company_membership as memberships
 from db import customer as customers
 from db import customer_filter as facts
 from db import interaction as interactions
@@ -32,6 +33,7 @@ from schema.recommendation import Recommendation, RecommendationFilter, for_cust
 from schema.user import User
 
 if TYPE_CHECKING:
+    from schema.company import CompanyMembership
     from schema.interaction import Interaction, InteractionOrderBy
     from schema.order import Order, OrderOrderBy
 
@@ -39,6 +41,7 @@ InteractionRef = Annotated["Interaction", strawberry.lazy("schema.interaction")]
 InteractionOrderByRef = Annotated["InteractionOrderBy", strawberry.lazy("schema.interaction")]
 OrderRef = Annotated["Order", strawberry.lazy("schema.order")]
 OrderOrderByRef = Annotated["OrderOrderBy", strawberry.lazy("schema.order")]
+MembershipRef = Annotated["CompanyMembership", strawberry.lazy("schema.company")]
 
 
 @strawberry.type(description="A postal address.")
@@ -177,6 +180,21 @@ class Customer(Node):
         self, info: strawberry.Info, first: int = 5, filter: RecommendationFilter | None = None
     ) -> list[Recommendation]:
         return await for_customer(info, self.pk, first, filter)
+
+    @strawberry.field(description="Companies the person works or worked at: current ones first.")
+    async def companies(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+        current: Annotated[bool, strawberry.argument(description="Only current ones.")] = False,
+    ) -> Connection[MembershipRef]:
+        org_id = info.context.loaders.org_id
+        sort = memberships.SORT
+        return await child_connection(
+            info, self.pk, source=lambda: memberships.source(org_id, current),
+            parent="customer_id", sort=sort,
+            args=page_args_for(info, sort, first, after, last, before), filter_key=current,
+            node_of=resolved(MembershipRef).from_row,
+        )
 
 
 @strawberry.enum(description="Orderings of customer lists.")

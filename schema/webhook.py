@@ -30,6 +30,15 @@ class WebhookEventType(Enum):
     PRODUCT_UPDATED = "product.updated"
     EMAIL_STATUS_CHANGED = "email.status_changed"
     PREDICTION_CHANGED = "prediction.changed"
+    COMPANY_CREATED = "company.created"
+    COMPANY_UPDATED = "company.updated"
+    COMPANY_DELETED = "company.deleted"
+    DEAL_CREATED = "deal.created"
+    DEAL_UPDATED = "deal.updated"
+    DEAL_STAGE_CHANGED = "deal.stage_changed"
+    DEAL_DELETED = "deal.deleted"
+    TASK_CREATED = "task.created"
+    TASK_UPDATED = "task.updated"
 
 
 @strawberry.type(description="A logged change, as delivered to webhooks.")

@@ -55,6 +55,34 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("replayWebhookEvents", """mutation($w: ID!) {
         replayWebhookEvents(webhookId: $w, fromSequence: 1) { errors { code } } }""", {}),
     ("deleteWebhook", "mutation($w: ID!) { deleteWebhook(id: $w) { errors { code } } }", {}),
+    ("createCompany", """mutation { createCompany(input: {name: "Co"}) {
+        company { id } errors { code } } }""", {}),
+    ("updateCompany", """mutation($co: ID!) {
+        updateCompany(input: {id: $co, industry: "Retail"}) { errors { code } } }""", {}),
+    ("linkPersonToCompany", """mutation($co: ID!, $c: ID!) { linkPersonToCompany(input:
+        {companyId: $co, customerId: $c}) { membership { id } errors { code } } }""", {}),
+    ("updateCompanyMembership", """mutation($m: ID!) { updateCompanyMembership(input:
+        {id: $m, title: "CEO"}) { errors { code } } }""", {}),
+    ("removeCompanyMembership", """mutation($m: ID!) {
+        removeCompanyMembership(id: $m) { errors { code } } }""", {}),
+    ("deleteCompany", "mutation($co: ID!) { deleteCompany(id: $co) { errors { code } } }", {}),
+    ("restoreCompany", "mutation($co: ID!) { restoreCompany(id: $co) { errors { code } } }", {}),
+    ("createPipeline", """mutation { createPipeline(input: {name: "P", stages: [{name: "S",
+        probability: 50}]}) { pipeline { id stages { id } } errors { code } } }""", {}),
+    ("updatePipeline", """mutation($p: ID!) {
+        updatePipeline(input: {id: $p, name: "P2"}) { errors { code } } }""", {}),
+    ("createDeal", """mutation { createDeal(input: {name: "D", amount: "5"}) {
+        deal { id } errors { code } } }""", {}),
+    ("updateDeal", """mutation($dl: ID!) {
+        updateDeal(input: {id: $dl, amount: "6"}) { errors { code } } }""", {}),
+    ("moveDeal", """mutation($dl: ID!, $s: ID!) {
+        moveDeal(input: {id: $dl, stageId: $s}) { errors { code } } }""", {}),
+    ("createTask", """mutation { createTask(input: {title: "T"}) {
+        task { id } errors { code } } }""", {}),
+    ("updateTask", """mutation($tk: ID!) {
+        updateTask(input: {id: $tk, priority: HIGH}) { errors { code } } }""", {}),
+    ("completeTask", "mutation($tk: ID!) { completeTask(id: $tk) { errors { code } } }", {}),
+    ("deleteDeal", "mutation($dl: ID!) { deleteDeal(id: $dl) { errors { code } } }", {}),
     ("mergeCustomers", """mutation($c: ID!, $d: ID!) {
         mergeCustomers(input: {primaryId: $c, duplicateIds: [$d]}) { errors { code } } }""", {}),
     ("eraseCustomer", """mutation($e: ID!) {
@@ -64,8 +92,8 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         personalCustomFields: ["birthday"]}) { errors { code } } }""", {}),
     ("createProduct", """mutation { createProduct(input: {sku: "P-1", name: "P", price: "1",
         currency: "EUR"}) { product { id } errors { code } } }""", {}),
-    ("updateProduct", """mutation($p: ID!) {
-        updateProduct(input: {id: $p, price: "2"}) { errors { code } } }""", {}),
+    ("updateProduct", """mutation($pr: ID!) {
+        updateProduct(input: {id: $pr, price: "2"}) { errors { code } } }""", {}),
     ("upsertProducts", """mutation { upsertProducts(input: {rows: [{sku: "P-2", name: "Q",
         price: "3", currency: "EUR"}]}) { errors { code } } }""", {}),
     ("updateCatalogSettings", """mutation {
@@ -98,7 +126,12 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["k"] = (data.get("campaign") or {}).get("id") or given.get("k")
         given["a"] = (data.get("apiKey") or {}).get("id") or given.get("a")
         given["w"] = (data.get("webhook") or {}).get("id") or given.get("w")
-        given["p"] = (data.get("product") or {}).get("id") or given.get("p")
+        given["pr"] = (data.get("product") or {}).get("id") or given.get("pr")
+        for key, name in (("co", "company"), ("m", "membership"), ("p", "pipeline"),
+                          ("dl", "deal"), ("tk", "task")):
+            given[key] = (data.get(name) or {}).get("id") or given.get(key)
+        given["s"] = ((data.get("pipeline") or {}).get("stages") or [{}])[0].get("id") or (
+            given.get("s"))
     rows = await fetch("SELECT action FROM audit_event WHERE organization_id = $1 ORDER BY id",
                        [org.id])
     assert [row["action"] for row in rows] == [name for name, _, _ in CALLS]

@@ -30,6 +30,8 @@ IR, IW = "interactions:read", "interactions:write"
 OR, OW = "orders:read", "orders:write"
 PDR, PDW = "products:read", "products:write"
 ER, ES, PR, PII, ADM = "email:read", "email:send", "predictions:read", "pii:read", "admin"
+COR, COW = "companies:read", "companies:write"
+DR, DW, TR, TW = "deals:read", "deals:write", "tasks:read", "tasks:write"
 
 # field -> (least user role or PUBLIC, scopes a key needs or USER_ONLY)
 EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
@@ -98,6 +100,31 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.deleteWebhook": (AD, (ADM,)),
     "Mutation.rotateWebhookSecret": (AD, (ADM,)),
     "Mutation.replayWebhookEvents": (AD, (ADM,)),
+    "Query.company": (V, (COR,)),
+    "Query.companies": (V, (COR,)),
+    "Mutation.createCompany": (A, (COW,)),
+    "Mutation.updateCompany": (A, (COW,)),
+    "Mutation.deleteCompany": (M, (COW,)),
+    "Mutation.restoreCompany": (M, (COW,)),
+    "Mutation.linkPersonToCompany": (A, (COW, CR)),
+    "Mutation.updateCompanyMembership": (A, (COW,)),
+    "Mutation.removeCompanyMembership": (M, (COW,)),
+    "Query.pipelines": (V, (DR,)),
+    "Mutation.createPipeline": (AD, (ADM,)),
+    "Mutation.updatePipeline": (AD, (ADM,)),
+    "Query.deal": (V, (DR,)),
+    "Query.deals": (V, (DR,)),
+    "Query.dealStats": (V, (DR,)),
+    "Mutation.createDeal": (A, (DW,)),
+    "Mutation.updateDeal": (A, (DW,)),
+    "Mutation.moveDeal": (A, (DW,)),
+    "Mutation.deleteDeal": (M, (DW,)),
+    "Query.task": (V, (TR,)),
+    "Query.tasks": (V, (TR,)),
+    "Query.myTasks": (V, USER_ONLY),
+    "Mutation.createTask": (A, (TW,)),
+    "Mutation.updateTask": (A, (TW,)),
+    "Mutation.completeTask": (A, (TW,)),
     "Subscription.interactionCreated": (V, (IR,)),
     "Subscription.interactionUpdated": (V, (IR,)),
     "Subscription.emailStatusChanged": (V, (ER,)),
@@ -247,6 +274,7 @@ async def other_tenant() -> dict[str, Any]:
 
     key = await ApiKey.filter(organization_id=org.id).first()
     assert key is not None
+    sales = await _sales_objects(org, customer)
     ids = {
         "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
         "order": gid(order), "product": to_global("Product", product.id),
@@ -255,10 +283,37 @@ async def other_tenant() -> dict[str, Any]:
         "run": str(to_global("TrainingRun", run.id)),
         "key": str(to_global("ApiKey", key.id)),
         "webhook": str(to_global("Webhook", webhook.id)),
+        **{name: str(to_global(type(obj).__name__, obj.id)) for name, obj in sales.items()},
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
-            "webhook": webhook, "product": product,
+            "webhook": webhook, "product": product, **sales,
             "campaign": campaign, "template": template}
+
+
+async def _sales_objects(org: Any, customer: Any) -> dict[str, Any]:
+    """The other tenant's company, membership, pipeline stage, deal and task."""
+    from datetime import UTC, datetime
+
+    from db.sales_models import (
+        Company,
+        CompanyMembership,
+        Deal,
+        Pipeline,
+        PipelineStage,
+        Task,
+    )
+
+    company = await Company.create(organization=org, name=f"{MARK} co", domain="zq.example")
+    membership = await CompanyMembership.create(organization=org, company=company,
+                                                customer=customer, title=MARK)
+    pipeline = await Pipeline.get(organization_id=org.id, is_default=True)
+    stage = await PipelineStage.filter(pipeline=pipeline).order_by("position").first()
+    assert stage is not None
+    deal = await Deal.create(organization=org, name=f"{MARK} deal", amount=1, currency="EUR",
+                             pipeline=pipeline, stage=stage, stage_entered_at=datetime.now(UTC))
+    task = await Task.create(organization=org, title=f"{MARK} task")
+    return {"company": company, "membership": membership, "pipeline": pipeline,
+            "stage": stage, "deal": deal, "task": task}
 
 
 def to_global(type_name: str, pk: int) -> str:
@@ -300,6 +355,21 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.deleteWebhook": {"id": "webhook"},
     "Mutation.rotateWebhookSecret": {"id": "webhook"},
     "Mutation.replayWebhookEvents": {"webhookId": "webhook"},
+    "Query.company": {"id": "company"},
+    "Mutation.updateCompany": {"id": "company"},
+    "Mutation.deleteCompany": {"id": "company"},
+    "Mutation.restoreCompany": {"id": "company"},
+    "Mutation.linkPersonToCompany": {"companyId": "company", "customerId": "customer"},
+    "Mutation.updateCompanyMembership": {"id": "membership"},
+    "Mutation.removeCompanyMembership": {"id": "membership"},
+    "Mutation.updatePipeline": {"id": "pipeline"},
+    "Query.deal": {"id": "deal"},
+    "Mutation.updateDeal": {"id": "deal"},
+    "Mutation.moveDeal": {"id": "deal", "stageId": "stage"},
+    "Mutation.deleteDeal": {"id": "deal"},
+    "Query.task": {"id": "task"},
+    "Mutation.updateTask": {"id": "task"},
+    "Mutation.completeTask": {"id": "task"},
 }
 
 
@@ -358,6 +428,14 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
 
     webhook = await Webhook.get(id=other["webhook"].id)
     assert (webhook.secret, webhook.enabled) == ("s" * 32, True)
+    from db.sales_models import Company, CompanyMembership, Deal, Pipeline, Task
+
+    assert (await Company.get(id=other["company"].id)).deleted_at is None
+    assert (await CompanyMembership.get(id=other["membership"].id)).title == MARK
+    assert (await Pipeline.get(id=other["pipeline"].id)).name == "Sales"
+    deal = await Deal.get(id=other["deal"].id)
+    assert (deal.stage_id, deal.deleted_at, deal.amount) == (other["stage"].id, None, 1)
+    assert (await Task.get(id=other["task"].id)).status == "OPEN"
 
 
 # Personal data: who reads it unmasked, by default and after an ADMIN changes the roles.

@@ -1,0 +1,176 @@
+"""Deals: filters, keyset pages, batched people and stage history, and stats by stage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from db import customer as customers
+from db.pagination import Sort, Source
+from db.sales_enums import DealStatus
+from db.sql import Params, escape_like, fetch, fetch_one
+
+# deals with what their stage says (the stage's default probability, its name and place)
+TABLE = (
+    "(SELECT d.*, s.probability AS stage_probability, s.name AS stage_name,"
+    " s.position AS stage_position FROM deal d JOIN pipeline_stage s ON s.id = d.stage_id)"
+)
+COLUMNS = (
+    "t.id, t.organization_id, t.name, t.amount, t.currency, t.pipeline_id, t.stage_id,"
+    " t.probability, t.stage_probability, t.expected_close_on, t.status, t.lost_reason,"
+    " t.closed_at, t.owner_id, t.company_id, t.stage_entered_at, t.created_at, t.updated_at,"
+    " t.deleted_at"
+)
+HISTORY_COLUMNS = (
+    "h.id, h.deal_id, h.from_stage_id, h.from_stage_name, h.to_stage_id, h.to_stage_name,"
+    " h.changed_by_id, h.changed_at"
+)
+SORTS = {
+    s.name: s
+    for s in (
+        Sort("CREATED_AT_DESC", "t.created_at", "datetime", descending=True),
+        Sort("CREATED_AT_ASC", "t.created_at", "datetime", descending=False),
+        Sort("UPDATED_AT_DESC", "t.updated_at", "datetime", descending=True),
+        Sort("NAME_ASC", "lower(t.name)", "text", descending=False),
+        Sort("AMOUNT_DESC", "t.amount::float8", "number", descending=True),
+        # deals without a date last
+        Sort("EXPECTED_CLOSE_ASC", "coalesce(t.expected_close_on, '9999-12-31')::timestamp",
+             "datetime", descending=False),
+        Sort("STAGE_ENTERED_AT_DESC", "t.stage_entered_at", "datetime", descending=True),
+    )
+}
+# the probability that counts: won deals are certain, lost ones are not going to happen
+EFFECTIVE_PROBABILITY = (
+    "CASE t.status WHEN 'WON' THEN 100 WHEN 'LOST' THEN 0"
+    " ELSE coalesce(t.probability, t.stage_probability) END"
+)
+
+
+@dataclass(frozen=True)
+class DealFilter:
+    """Which deals to list; every given condition must hold."""
+
+    search: str | None = None
+    statuses: Sequence[DealStatus] = ()
+    pipeline_id: int | None = None
+    stage_ids: Sequence[int] = ()
+    owner_ids: Sequence[int] = ()
+    company_ids: Sequence[int] = ()
+    person_id: int | None = None
+    expected_close_after: date | None = None
+    expected_close_before: date | None = None
+    min_amount: Decimal | None = None
+    deleted: bool = False
+
+
+def effective_probability(row: Any) -> int:
+    """The probability a deal row counts with (see EFFECTIVE_PROBABILITY)."""
+    if row["status"] == DealStatus.WON:
+        return 100
+    if row["status"] == DealStatus.LOST:
+        return 0
+    chosen = row["probability"]
+    return int(chosen if chosen is not None else row["stage_probability"])
+
+
+def _conditions(org_id: int, f: DealFilter, params: Params) -> str:
+    where = [f"t.organization_id = {params.add(org_id)}",
+             "t.deleted_at IS NOT NULL" if f.deleted else "t.deleted_at IS NULL"]
+    if f.search:
+        where.append(f"lower(t.name) LIKE {params.add(f'%{escape_like(f.search.lower())}%')}")
+    if f.statuses:
+        where.append(f"t.status = ANY({params.add([s.value for s in f.statuses])}::text[])")
+    if f.pipeline_id is not None:
+        where.append(f"t.pipeline_id = {params.add(f.pipeline_id)}")
+    for column, ids in (("stage_id", f.stage_ids), ("owner_id", f.owner_ids),
+                        ("company_id", f.company_ids)):
+        if ids:
+            where.append(f"t.{column} = ANY({params.add(list(ids))}::bigint[])")
+    if f.person_id is not None:
+        where.append("EXISTS (SELECT 1 FROM deal_person x WHERE x.deal_id = t.id"
+                     f" AND x.customer_id = {params.add(f.person_id)})")
+    if f.expected_close_after is not None:
+        where.append(f"t.expected_close_on >= {params.add(f.expected_close_after)}")
+    if f.expected_close_before is not None:
+        where.append(f"t.expected_close_on < {params.add(f.expected_close_before)}")
+    if f.min_amount is not None:
+        where.append(f"t.amount >= {params.add(f.min_amount)}")
+    return " AND ".join(where)
+
+
+def source(org_id: int, f: DealFilter) -> Source:
+    """The organization's deals matching ``f``, as a pageable source."""
+    params = Params()
+    return Source(TABLE, COLUMNS, _conditions(org_id, f, params), params)
+
+
+async def get_many(
+    *, org_id: int, ids: Sequence[int], using: BaseDBAsyncClient | None = None
+) -> dict[int, dict[str, Any]]:
+    """The organization's live deals with these ids, keyed by id."""
+    rows = await fetch(
+        f"SELECT {COLUMNS} FROM {TABLE} t WHERE t.organization_id = $1"
+        " AND t.id = ANY($2::bigint[]) AND t.deleted_at IS NULL", [org_id, list(ids)], using,
+    )
+    return {row["id"]: row for row in rows}
+
+
+async def get(
+    *, org_id: int, deal_id: int, using: BaseDBAsyncClient | None = None,
+    include_deleted: bool = False,
+) -> dict[str, Any] | None:
+    """One deal of the organization."""
+    deleted = "" if include_deleted else " AND t.deleted_at IS NULL"
+    return await fetch_one(
+        f"SELECT {COLUMNS} FROM {TABLE} t WHERE t.organization_id = $1 AND t.id = $2{deleted}",
+        [org_id, deal_id], using,
+    )
+
+
+async def people(*, org_id: int, deal_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The live people of many deals in one statement, keyed by deal id."""
+    rows = await fetch(
+        f"SELECT x.deal_id AS deal_id_, {customers.COLUMNS} FROM deal_person x"
+        " JOIN customer t ON t.id = x.customer_id AND t.deleted_at IS NULL"
+        " WHERE x.organization_id = $1 AND x.deal_id = ANY($2::bigint[])"
+        " ORDER BY x.deal_id, x.id", [org_id, list(deal_ids)],
+    )
+    found: dict[int, list[dict[str, Any]]] = {pk: [] for pk in deal_ids}
+    for row in rows:
+        found[row.pop("deal_id_")].append(row)
+    return found
+
+
+async def history(*, org_id: int, deal_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The stage history of many deals in one statement, oldest first, keyed by deal id."""
+    rows = await fetch(
+        f"SELECT {HISTORY_COLUMNS} FROM deal_stage_change h WHERE h.organization_id = $1"
+        " AND h.deal_id = ANY($2::bigint[]) ORDER BY h.deal_id, h.changed_at, h.id",
+        [org_id, list(deal_ids)],
+    )
+    found: dict[int, list[dict[str, Any]]] = {pk: [] for pk in deal_ids}
+    for row in rows:
+        found[row["deal_id"]].append(row)
+    return found
+
+
+async def stats(*, org_id: int, pipeline_id: int, f: DealFilter) -> list[dict[str, Any]]:
+    """Per stage of the pipeline (in order) and currency: count, sum and weighted sum."""
+    params = Params()
+    conditions = _conditions(org_id, f, params)
+    pipeline = params.add(pipeline_id)
+    return await fetch(
+        "SELECT s.id AS stage_id, g.currency, coalesce(g.n, 0) AS n, g.total, g.weighted"
+        " FROM pipeline_stage s LEFT JOIN ("
+        f"  SELECT t.stage_id, t.currency, count(*) AS n, sum(t.amount) AS total,"
+        f"  sum(t.amount * ({EFFECTIVE_PROBABILITY}) / 100) AS weighted"
+        f"  FROM {TABLE} t WHERE {conditions} AND t.pipeline_id = {pipeline}"
+        "  GROUP BY t.stage_id, t.currency) g ON g.stage_id = s.id"
+        f" WHERE s.pipeline_id = {pipeline} ORDER BY s.position, s.id, g.currency",
+        params.values,
+    )

@@ -1,0 +1,161 @@
+"""Deal queries and mutations, and deal stats by stage."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from auth.permissions import IsAgent, IsAuthenticated, IsManager
+from core.errors import AppError, ErrorCode
+from db import deal as deals
+from db import deal_write
+from db import pipeline as pipelines
+from db.sales_enums import DealStatus
+from resolvers import relay
+from resolvers.common import attempt, missing, provided
+from resolvers.ids import maybe_pk, pk, pks
+from schema.deal import (
+    CreateDealInput,
+    Deal,
+    DealFilter,
+    DealOrderBy,
+    DealPayload,
+    DealStageStats,
+    MoveDealInput,
+    UpdateDealInput,
+    load_deal,
+)
+from schema.money import Money
+from schema.node import decode_id
+from schema.pagination import Connection
+from schema.pipeline import PipelineStage
+
+_PLACES = Decimal("0.0001")
+_IDS = {"owner_id": "User", "company_id": "Company", "pipeline_id": "Pipeline",
+        "stage_id": "PipelineStage"}
+
+
+def _deal_data(input: CreateDealInput | UpdateDealInput) -> dict[str, Any]:
+    data = provided(input)
+    data.pop("id", None)
+    for key, type_name in _IDS.items():
+        if key in data:
+            camel = key.split("_")[0] + "Id"
+            data[key] = maybe_pk(data[key], type_name, "input", camel)
+    if data.get("person_ids") is not None:
+        data["person_ids"] = pks(data["person_ids"], "Customer", "input", "personIds")
+    return data
+
+
+def _payload(row: dict[str, Any] | None, errors: list[Any]) -> DealPayload:
+    return DealPayload(deal=Deal.from_row(row) if row else None, errors=errors)
+
+
+@strawberry.type
+class DealQuery:
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def deal(self, info: strawberry.Info, id: strawberry.ID) -> Deal | None:
+        """A live deal of your organization, or null."""
+        return await load_deal(info, decode_id(id, "Deal"))
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def deals(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None, filter: DealFilter | None = None,
+        order_by: DealOrderBy = DealOrderBy.CREATED_AT_DESC,
+    ) -> Connection[Deal]:
+        """Your organization's deals, a page at a time."""
+        f = filter.to_filter() if filter else deals.DealFilter()
+        return await relay.list_(
+            info, deals.SORTS[order_by.value], lambda org_id: deals.source(org_id, f),
+            Deal.from_row, first, after, last, before,
+        )
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    async def deal_stats(
+        self, info: strawberry.Info, pipeline_id: strawberry.ID | None = None,
+        filter: DealFilter | None = None,
+    ) -> list[DealStageStats]:
+        """Per stage of a pipeline (the default one if omitted), in order: the deals matching
+        the filter (open ones if it names no statuses), their sum and weighted sum."""
+        org_id = info.context.require_viewer().organization_id
+        f = filter.to_filter() if filter else deals.DealFilter()
+        if not f.statuses:
+            f = replace(f, statuses=(DealStatus.OPEN,))
+        chosen = decode_id(pipeline_id, "Pipeline", "pipelineId") if pipeline_id else (
+            await pipelines.default_id(org_id) or 0)
+        stages = (await pipelines.stages_of(pipeline_ids=[chosen]))[chosen]
+        if not stages or stages[0]["organization_id"] != org_id:
+            raise AppError(ErrorCode.NOT_FOUND, "pipeline not found", ["pipelineId"])
+        rows = await deals.stats(org_id=org_id, pipeline_id=stages[0]["pipeline_id"], f=f)
+        return [_stage_stats(stage, [r for r in rows if r["stage_id"] == stage["id"]])
+                for stage in stages]
+
+
+def _stage_stats(stage: dict[str, Any], rows: list[dict[str, Any]]) -> DealStageStats:
+    counted = [r for r in rows if r["currency"] is not None]
+    return DealStageStats(
+        stage=PipelineStage.from_row(stage), count=sum(r["n"] for r in counted),
+        amount=[Money.of(r["total"], r["currency"]) for r in counted],
+        weighted_amount=[Money.of(r["weighted"].quantize(_PLACES), r["currency"])
+                         for r in counted],
+    )
+
+
+@strawberry.type
+class DealMutation:
+    @strawberry.mutation(permission_classes=[IsAgent])
+    async def create_deal(self, info: strawberry.Info, input: CreateDealInput) -> DealPayload:
+        """A new deal, in the first stage of its pipeline unless a stage is given."""
+        viewer = info.context.require_viewer()
+        return _payload(*await attempt(lambda: deal_write.create(
+            org_id=viewer.organization_id, user_id=viewer.user_id, data=_deal_data(input)
+        )))
+
+    @strawberry.mutation(permission_classes=[IsAgent])
+    async def update_deal(self, info: strawberry.Info, input: UpdateDealInput) -> DealPayload:
+        org_id = info.context.require_viewer().organization_id
+
+        async def work() -> dict[str, Any]:
+            row = await deal_write.update(
+                org_id=org_id, deal_id=pk(input.id, "Deal", "input", "id"),
+                data=_deal_data(input),
+            )
+            if row is None:
+                raise missing("deal")
+            return row
+
+        return _payload(*await attempt(work))
+
+    @strawberry.mutation(permission_classes=[IsAgent])
+    async def move_deal(self, info: strawberry.Info, input: MoveDealInput) -> DealPayload:
+        """Put a deal in another stage; the move is kept in its stageHistory."""
+        viewer = info.context.require_viewer()
+
+        async def work() -> dict[str, Any]:
+            row = await deal_write.move(
+                org_id=viewer.organization_id, deal_id=pk(input.id, "Deal", "input", "id"),
+                stage_id=pk(input.stage_id, "PipelineStage", "input", "stageId"),
+                user_id=viewer.user_id,
+            )
+            if row is None:
+                raise missing("deal")
+            return row
+
+        return _payload(*await attempt(work))
+
+    @strawberry.mutation(permission_classes=[IsManager])
+    async def delete_deal(self, info: strawberry.Info, id: strawberry.ID) -> DealPayload:
+        """Soft-delete: the deal disappears from lists and stats."""
+        org_id = info.context.require_viewer().organization_id
+
+        async def work() -> dict[str, Any]:
+            row = await deal_write.set_deleted(org_id=org_id, deal_id=pk(id, "Deal", "id"))
+            if row is None:
+                raise missing("deal", "id")
+            return row
+
+        return _payload(*await attempt(work))
