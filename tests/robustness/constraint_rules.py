@@ -34,6 +34,15 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "rate_limit": "the rate limiter's budgets (app/limits.py), keyed by principal",
 }
 
+# Tables the API writes whose rules are not mapped here yet: their resolvers validate with field
+# paths (tests/resolvers/test_company.py, test_deal.py, test_pipeline.py, test_task.py), but no
+# row below proves each database rule is foreseen. Debt, listed so it stays visible.
+NOT_YET_MAPPED: dict[str, str] = dict.fromkeys(
+    ("company", "company_membership", "deal", "deal_person", "deal_stage_change", "pipeline",
+     "pipeline_stage", "task"),
+    "companies, pipelines, deals and tasks (issue 16): rules still to map",
+)
+
 _FILLED = "filled by the server on every write"
 
 
