@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from core import database, logs
+from core import database, logs, tracing
 from core.config import Settings, get_settings
 from db.enums import Role
 from services.csv.rows import CsvError
@@ -209,6 +209,19 @@ def _use_dev_mailbox(settings: Settings) -> bool:
     return True
 
 
+def _share_metrics(workers: int, settings: Settings) -> None:
+    """Server processes add up their metrics in a folder of files (emptied at start)."""
+    folder = settings.prometheus_multiproc_dir
+    if folder is None:
+        if workers == 1:
+            return
+        folder = settings.data_dir / "metrics"
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -220,6 +233,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # worker processes read the same settings from the environment
     os.environ["DATABASE_URL"] = url
     mailbox = embedded and args.demo and _use_dev_mailbox(settings)
+    _share_metrics(args.workers, settings)
     get_settings.cache_clear()
     scheme = "https" if args.ssl_certfile else "http"
     base = f"{scheme}://{args.host}:{args.port}"
@@ -235,6 +249,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     uvicorn.run(
         "app.main:create_app", factory=True, host=args.host, port=args.port,
         workers=args.workers, log_level=settings.log_level.lower(), proxy_headers=True,
+        log_config=logs.uvicorn_config(settings.log_level, settings.log_format),
         access_log=False,  # app.main logs requests without query strings (they hold variables)
         ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
         loop="uvloop" if sys.platform != "win32" else "auto",
@@ -384,7 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crm`` console script."""
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
+    tracing.configure(settings)
     code: int = args.func(args, settings)
     return code
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth import api_keys
 from auth.identity import verified_claims
+from core import metrics
 from core.config import Settings
 from db import api_key as keys
 
@@ -140,6 +141,7 @@ class RateLimitMiddleware:
         if budget.allowed:
             await self.app(scope, receive, send)
             return
+        metrics.rate_limit_rejected(scope["type"])
         if scope["type"] == "websocket":  # refused before the handshake: the client sees 403
             await send({"type": "websocket.close", "code": 1008, "reason": "rate limited"})
             return

@@ -33,9 +33,11 @@ from app.graphiql import page_for
 from app.graphql import build_compiler, build_schema
 from app.limits import budget_of
 from app.live import LegacyWSHandler, TransportWSHandler
+from app.observe import note_caller
 from app.query_cost import cost_of
 from auth.api_keys import is_api_key, viewer_for
 from auth.context import Context
+from core import metrics, tracing
 from core.config import Settings
 from core.errors import AppError, ErrorCode
 from services.live import fanout
@@ -146,7 +148,12 @@ class CrmGraphQL(GraphQL[Context, None]):
             self.compiler.counts[f"generic: {plan}"] += 1
             return None
         context = await self.get_context(request, Response())
-        data = await self.compiler.run(plan, operation, variables, context)
+        name = plan.operation.name.value if plan.operation.name else None
+        metrics.graphql_operation(name)
+        with tracing.span("graphql.operation", {
+            "graphql.operation.name": name or "", "graphql.operation.type": "query",
+        }):
+            data = await self.compiler.run(plan, operation, variables, context)
         if data is None:
             return None
         if self.settings.compiled_verify:
@@ -206,7 +213,8 @@ class CrmGraphQL(GraphQL[Context, None]):
         try:
             token = bearer_token(request.headers)
             if token is not None:
-                context.viewer = await viewer_for(token, self.settings)
+                viewer = context.viewer = await viewer_for(token, self.settings)
+                note_caller(viewer.organization_id, viewer.user_id, viewer.api_key_id)
         except AppError as exc:
             context.auth_error = exc
         return context

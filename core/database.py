@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -13,6 +14,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.executor import MigrationExecutor
 
+from core import metrics, tracing
 from core.config import Settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,36 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
 
     def get_reset_query(self) -> str:
         return ""
+
+    # Every statement is counted (and traced inside a traced request): asyncpg sends
+    # statements with arguments through _execute/_executemany, those without through execute.
+    async def _execute(self, query: str, args: Any, *rest: Any, **options: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            with tracing.child_span("SQL", {"db.system": "postgresql", "db.statement": query}):
+                return await super()._execute(query, args, *rest, **options)
+        finally:
+            metrics.count_statement(time.perf_counter() - started)
+
+    async def _executemany(self, query: str, args: Any, *rest: Any, **options: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            with tracing.child_span("SQL", {"db.system": "postgresql", "db.statement": query}):
+                return await super()._executemany(query, args, *rest, **options)
+        finally:
+            metrics.count_statement(time.perf_counter() - started)
+
+    async def execute(
+        self, query: str, *args: Any, timeout: float | None = None  # noqa: ASYNC109 (asyncpg's)
+    ) -> str:
+        if args:  # through _execute
+            return str(await super().execute(query, *args, timeout=timeout))
+        started = time.perf_counter()
+        try:
+            with tracing.child_span("SQL", {"db.system": "postgresql", "db.statement": query}):
+                return str(await super().execute(query, timeout=timeout))
+        finally:
+            metrics.count_statement(time.perf_counter() - started)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -201,3 +233,19 @@ async def pending_migrations(url: str, settings: Settings) -> list[str]:
     executor = MigrationExecutor(connections.get("default"), config["apps"])
     steps = await executor.plan(None)
     return [step.migration.name for step in steps if not step.backward]
+
+
+def sample_pool() -> None:
+    """Record this process's pool state (in use, idle, waiting) in the metrics."""
+    try:
+        client = connections.get("default")
+    except Exception:  # not connected (yet)
+        return
+    pool = getattr(client, "_pool", None)
+    if pool is None:
+        return
+    queue = getattr(pool, "_queue", None)  # free holders; acquirers wait on it when empty
+    free = queue.qsize() if queue is not None else pool.get_idle_size()
+    waiting = len(getattr(queue, "_getters", ()) or ())
+    maxsize = pool.get_max_size()
+    metrics.pool_sampled(in_use=maxsize - free, idle=pool.get_idle_size(), waiting=waiting)
