@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -398,7 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crm`` console script."""
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # say what to set, without a traceback
+        for error in exc.errors():
+            message = str(error['msg']).removeprefix('Value error, ')
+            console.print(f"[red]Cannot start: {message}[/red]", soft_wrap=True)
+        return 2
     logs.configure(settings.log_level, settings.log_format)
     tracing.configure(settings)
     code: int = args.func(args, settings)

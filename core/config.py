@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     ml_retrain_interval: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
     ml_retrain_check_seconds: float = Field(default=30.0, gt=0)
 
+    @field_validator(
+        "metrics_token", "otel_exporter_otlp_endpoint", "database_replica_url", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``VAR=`` (as compose files pass an optional variable) means unset."""
+        return None if value == "" else value
+
     @field_validator("ml_retrain_interval", mode="before")
     @classmethod
     def _seconds_or_duration(cls, value: object) -> object:
@@ -190,7 +198,8 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "CRM_SECRET_KEY must be set to a random value of at least 32 characters "
-                f"outside development (CRM_ENV={self.env})"
+                f"outside development (CRM_ENV={self.env}); generate one with: python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))'"
             )
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise ValueError("CRM_METRICS_TOKEN must have at least 16 characters")

@@ -200,13 +200,44 @@ def tortoise_config(url: str, settings: Settings) -> dict[str, Any]:
 
 
 async def connect(url: str, settings: Settings) -> None:
-    """Initialise Tortoise for this process (visible to every task, e.g. request handlers)."""
+    """Initialise Tortoise for this process (visible to every task, e.g. request handlers),
+    and the read replica's pool when ``DATABASE_REPLICA_URL`` is set."""
     await Tortoise.init(config=tortoise_config(url, settings), _enable_global_fallback=True)
+    if settings.database_replica_url:
+        await connect_replica(settings.database_replica_url, settings)
 
 
 async def disconnect() -> None:
     """Close every pooled connection and release the process-wide context."""
+    await disconnect_replica()
     await Tortoise.close_connections()
+
+
+_replica: Any = None  # the read replica's client (an AsyncpgDBClient), when configured
+
+
+async def connect_replica(url: str, settings: Settings) -> None:
+    """Open a pool to the read replica that heavy reads use (``db.sql.replica()``)."""
+    global _replica
+    from tortoise.backends.asyncpg.client import AsyncpgDBClient
+
+    credentials = tortoise_config(url, settings)["connections"]["default"]["credentials"]
+    client = AsyncpgDBClient(connection_name="replica", **credentials)
+    await client.create_connection(with_db=True)
+    _replica = client
+
+
+async def disconnect_replica() -> None:
+    """Close the read replica's pool (if open)."""
+    global _replica
+    client, _replica = _replica, None
+    if client is not None:
+        await client.close()
+
+
+def replica_client() -> Any:
+    """The read replica's client, or None without one."""
+    return _replica
 
 
 async def migrate(url: str, settings: Settings) -> None:

@@ -41,3 +41,11 @@ async def test_users_create(db: str) -> None:
                  "--password", "long enough password", env={"DATABASE_URL": db})
     assert again.returncode == 1
     assert "already exists" in again.stderr
+
+
+def test_production_without_a_secret_key_says_what_to_set() -> None:
+    result = _crm("serve", "--no-demo", env={"CRM_ENV": "production", "CRM_SECRET_KEY": ""})
+    assert result.returncode == 2
+    assert "Cannot start: CRM_SECRET_KEY must be set" in result.stderr
+    assert "secrets.token_urlsafe" in result.stderr
+    assert "Traceback" not in result.stderr
