@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import jwt
 import orjson
 import strawberry
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
@@ -27,8 +27,9 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UnsetType
+from strawberry.types.unset import UNSET, UnsetType
 
+from app import http_media
 from app.graphiql import page_for
 from app.graphql import build_compiler, build_schema
 from app.limits import budget_of
@@ -160,8 +161,22 @@ class CrmGraphQL(GraphQL[Context, None]):
             await self._verify(data, context, query, operation, variables)
         return Response(
             self.encode_json(self._paced(request, {"data": data})),
-            media_type="application/json",
+            media_type=http_media.media_type(request),
         )
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET,
+    ) -> Any:
+        """Strawberry's answer, in the media type the client prefers (app/http_media.py)."""
+        try:
+            response = await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if not isinstance(request, Request):
+                raise
+            return http_media.malformed(request, exc.status_code, exc.reason)
+        if isinstance(request, Request) and isinstance(response, Response):
+            return http_media.finish(request, response)
+        return response
 
     async def execute_single(
         self,
@@ -251,6 +266,7 @@ class CrmGraphQL(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
+        http_media.shape(request, result, response)  # type: ignore[arg-type]
         for error in response.get("errors") or ():
             # documents that fail to parse never reach the schema's error policy
             if isinstance(error, dict):
