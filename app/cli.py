@@ -47,10 +47,21 @@ async def _with_db(url: str, settings: Settings, work: Callable[[], Awaitable[An
 
 
 def _url(settings: Settings) -> str:
-    url = database.resolve_database_url(settings)
-    if not settings.database_url:
-        console.print(f"[dim]Using the embedded PostgreSQL in {settings.data_dir}/pgdata[/dim]")
-    return url
+    return database.resolve_database_url(
+        settings, announce=lambda line: console.print(f"[dim]{line}[/dim]", soft_wrap=True)
+    )
+
+
+def _port_taken(host: str, port: int) -> bool:
+    """Whether another process listens on ``host:port`` (uvicorn would fail after startup)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -226,6 +237,11 @@ def _share_metrics(workers: int, settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if _port_taken(args.host, args.port):
+        console.print(f"[red]Port {args.port} on {args.host} is already in use (another crm "
+                      f"serve?). Choose another with --port, e.g. --port {args.port + 1}.[/red]",
+                      soft_wrap=True)
+        return 1
     url = _url(settings)
     asyncio.run(database.migrate(url, settings))
     embedded = not settings.database_url
@@ -323,16 +339,31 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 # --- parser -----------------------------------------------------------------------------
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except for flags and options without one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or isinstance(action.const, bool):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crm", description="GraphQL customer relationship API.",
         epilog="Without DATABASE_URL an embedded PostgreSQL is started in CRM_DATA_DIR (.crm).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the API server (migrates first)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="server processes")
     serve.add_argument("--no-demo", dest="demo", action="store_false",
                        help="do not load demo data into an empty embedded database")
@@ -365,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed", help="add realistic fake customers, orders and interactions")
     seed.add_argument("--org", default=DEMO_ORG, help="organization name or slug")
-    seed.add_argument("--customers", type=int, default=10_000)
+    seed.add_argument("--customers", type=int, default=10_000, help="customers to add")
     seed.add_argument("--orders-per-customer", type=int, default=3, help="on average")
     seed.add_argument("--interactions-per-customer", type=int, default=20, help="on average")
     seed.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")

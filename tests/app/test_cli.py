@@ -49,3 +49,23 @@ def test_production_without_a_secret_key_says_what_to_set() -> None:
     assert "Cannot start: CRM_SECRET_KEY must be set" in result.stderr
     assert "secrets.token_urlsafe" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_help_shows_defaults() -> None:
+    result = _crm("serve", "--help")
+    assert "port to listen on (default: 8000)" in " ".join(result.stdout.split())
+    assert "(default: True)" not in result.stdout  # flags say what they do, not a default
+
+
+def test_a_taken_port_is_reported_first_with_a_hint() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _crm("serve", "--port", str(port), env={"CRM_DATA_DIR": "/nonexistent/crm"})
+    assert result.returncode == 1
+    first = result.stderr.strip().splitlines()[0]
+    assert f"Port {port} on 127.0.0.1 is already in use" in first
+    assert "--port" in first
