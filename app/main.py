@@ -44,6 +44,7 @@ SERVICES.append(outbox.service)
 SERVICES.append(prediction_service)
 SERVICES.append(tokens.service)
 SERVICES.append(webhook_delivery.service)
+SERVICES.append(metrics_route.pool_sampler)
 
 
 class BodySizeLimitMiddleware:

@@ -8,10 +8,13 @@ for those.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager
 from ipaddress import ip_address
 from typing import Any
 
@@ -30,6 +33,7 @@ from core.errors import ErrorCode
 from db import observability
 
 log = logging.getLogger("crm.metrics")
+POOL_SAMPLE_SECONDS = 5.0
 
 
 def routes(settings: Settings) -> list[Route]:
@@ -54,6 +58,28 @@ def routes(settings: Settings) -> list[Route]:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return [Route("/metrics", scrape, methods=["GET"])]
+
+
+@asynccontextmanager
+async def pool_sampler(app: Any, settings: Settings) -> AsyncIterator[None]:
+    """With several server processes, each records its pool state every few seconds (a
+    scrape reaches one process, which samples its own at once)."""
+    if settings.prometheus_multiproc_dir is None:
+        yield
+        return
+
+    async def sample() -> None:
+        while True:
+            database.sample_pool()
+            await asyncio.sleep(POOL_SAMPLE_SECONDS)
+
+    task = asyncio.create_task(sample(), name="pool-sampler")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def forget_process(settings: Settings) -> None:

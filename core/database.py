@@ -302,6 +302,6 @@ def sample_pool() -> None:
         return
     queue = getattr(pool, "_queue", None)  # free holders; acquirers wait on it when empty
     free = queue.qsize() if queue is not None else pool.get_idle_size()
-    waiting = len(getattr(queue, "_getters", ()) or ())
+    waiting = sum(1 for getter in getattr(queue, "_getters", ()) or () if not getter.done())
     maxsize = pool.get_max_size()
     metrics.pool_sampled(in_use=maxsize - free, idle=pool.get_idle_size(), waiting=waiting)
