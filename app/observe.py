@@ -44,8 +44,11 @@ class RequestIdMiddleware:
 
         method = scope.get("method", "WS")
         try:
+            if not tracing.enabled():
+                await self.app(scope, receive, send_with_id)
+                return
             with tracing.request_span(
-                f"{method} {scope['path']}", _text_headers(headers) if tracing.enabled() else {},
+                f"{method} {scope['path']}", _text_headers(headers),
                 {"http.request.method": method, "url.path": scope["path"]},
             ) as span:
                 await self.app(scope, receive, send_with_id)

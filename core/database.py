@@ -113,7 +113,7 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
     async def _execute(self, query: str, args: Any, *rest: Any, **options: Any) -> Any:
         started = time.perf_counter()
         try:
-            with tracing.child_span("SQL", {"db.system": "postgresql", "db.statement": query}):
+            with tracing.sql_span(query):
                 return await super()._execute(query, args, *rest, **options)
         finally:
             metrics.count_statement(time.perf_counter() - started)
@@ -121,7 +121,7 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
     async def _executemany(self, query: str, args: Any, *rest: Any, **options: Any) -> Any:
         started = time.perf_counter()
         try:
-            with tracing.child_span("SQL", {"db.system": "postgresql", "db.statement": query}):
+            with tracing.sql_span(query):
                 return await super()._executemany(query, args, *rest, **options)
         finally:
             metrics.count_statement(time.perf_counter() - started)
@@ -133,7 +133,7 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
             return str(await super().execute(query, *args, timeout=timeout))
         started = time.perf_counter()
         try:
-            with tracing.child_span("SQL", {"db.system": "postgresql", "db.statement": query}):
+            with tracing.sql_span(query):
                 return str(await super().execute(query, timeout=timeout))
         finally:
             metrics.count_statement(time.perf_counter() - started)

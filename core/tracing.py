@@ -78,6 +78,13 @@ def child_span(name: str, attributes: Mapping[str, Any] | None = None,
     return _span(_tracer, name, attributes, kind)
 
 
+def sql_span(statement: str) -> AbstractContextManager[Any]:
+    """A span for one SQL statement inside a traced block (no cost while tracing is off)."""
+    if _tracer is None:
+        return _NOTHING
+    return child_span("SQL", {"db.system": "postgresql", "db.statement": statement})
+
+
 def request_span(name: str, headers: Mapping[str, str],
                  attributes: Mapping[str, Any]) -> AbstractContextManager[Any]:
     """A server span continuing the caller's trace (W3C ``traceparent``) if it sent one."""

@@ -69,3 +69,18 @@ def test_a_taken_port_is_reported_first_with_a_hint() -> None:
     first = result.stderr.strip().splitlines()[0]
     assert f"Port {port} on 127.0.0.1 is already in use" in first
     assert "--port" in first
+
+
+def test_several_server_processes_share_an_emptied_metrics_folder(
+    tmp_path, monkeypatch, settings
+) -> None:
+    from app.cli import _share_metrics
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    _share_metrics(1, settings.model_copy(update={"data_dir": tmp_path}))
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # one process keeps them in memory
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_123.db").write_bytes(b"stale")
+    _share_metrics(2, settings.model_copy(update={"data_dir": tmp_path}))
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "metrics")
+    assert not list((tmp_path / "metrics").iterdir())

@@ -64,3 +64,20 @@ def test_json_lines_carry_the_request_they_belong_to() -> None:
     assert (line["organization_id"], line["user_id"], line["operation"]) == (7, 3, "Light")
     assert line["duration_ms"] == 1.5
     assert "api_key_id" not in line
+
+
+def test_uvicorn_lines_use_the_same_json_format() -> None:
+    import subprocess
+    from pathlib import Path
+
+    import orjson
+
+    script = ("import logging, logging.config; from core import logs; "
+              "logging.config.dictConfig(logs.uvicorn_config('INFO', 'json')); "
+              "logging.getLogger('uvicorn.error').info('Started server process'); "
+              "logging.getLogger('tortoise').info('Tortoise-ORM shutdown')")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, cwd=Path(__file__).resolve().parents[2], timeout=60)
+    (line,) = result.stderr.splitlines()  # tortoise's chatter stays out
+    record = orjson.loads(line)
+    assert (record["logger"], record["message"]) == ("uvicorn.error", "Started server process")
