@@ -2,7 +2,8 @@
 # Build: docker build -t crm .
 # Run:   docker run -p 8000:8000 -e DATABASE_URL=postgresql://user:pass@db:5432/crm \
 #          -e CRM_ENV=production -e CRM_SECRET_KEY=... crm
-# Without DATABASE_URL the container starts its own embedded PostgreSQL in /data.
+# Without DATABASE_URL the container starts its own embedded PostgreSQL in /data (a volume).
+# With PostgreSQL, the API, a worker and the migrations: compose.yaml.
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -27,6 +28,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     CRM_DATA_DIR=/data
 RUN useradd --create-home --uid 10001 crm && mkdir /data && chown crm:crm /data
+# The embedded PostgreSQL (no DATABASE_URL) keeps its data here: mount a volume on it
+# (docker run -v crm-data:/data ...) or the data goes with the container.
+VOLUME ["/data"]
 COPY --from=build /opt/venv /opt/venv
 USER crm
 WORKDIR /home/crm

@@ -14,11 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from app.backtest_table import backtest_table
-from core import database, logs
+from core import database, logs, tracing
 from core.config import Settings, get_settings
 from db.enums import Role
 from services.csv.rows import CsvError
@@ -47,10 +48,21 @@ async def _with_db(url: str, settings: Settings, work: Callable[[], Awaitable[An
 
 
 def _url(settings: Settings) -> str:
-    url = database.resolve_database_url(settings)
-    if not settings.database_url:
-        console.print(f"[dim]Using the embedded PostgreSQL in {settings.data_dir}/pgdata[/dim]")
-    return url
+    return database.resolve_database_url(
+        settings, announce=lambda line: console.print(f"[dim]{line}[/dim]", soft_wrap=True)
+    )
+
+
+def _port_taken(host: str, port: int) -> bool:
+    """Whether another process listens on ``host:port`` (uvicorn would fail after startup)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -210,9 +222,27 @@ def _use_dev_mailbox(settings: Settings) -> bool:
     return True
 
 
+def _share_metrics(workers: int, settings: Settings) -> None:
+    """Server processes add up their metrics in a folder of files (emptied at start)."""
+    folder = settings.prometheus_multiproc_dir
+    if folder is None:
+        if workers == 1:
+            return
+        folder = settings.data_dir / "metrics"
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    if _port_taken(args.host, args.port):
+        console.print(f"[red]Port {args.port} on {args.host} is already in use (another crm "
+                      f"serve?). Choose another with --port, e.g. --port {args.port + 1}.[/red]",
+                      soft_wrap=True)
+        return 1
     url = _url(settings)
     asyncio.run(database.migrate(url, settings))
     embedded = not settings.database_url
@@ -221,6 +251,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # worker processes read the same settings from the environment
     os.environ["DATABASE_URL"] = url
     mailbox = embedded and args.demo and _use_dev_mailbox(settings)
+    _share_metrics(args.workers, settings)
     get_settings.cache_clear()
     scheme = "https" if args.ssl_certfile else "http"
     base = f"{scheme}://{args.host}:{args.port}"
@@ -236,6 +267,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     uvicorn.run(
         "app.main:create_app", factory=True, host=args.host, port=args.port,
         workers=args.workers, log_level=settings.log_level.lower(), proxy_headers=True,
+        log_config=logs.uvicorn_config(settings.log_level, settings.log_format),
         access_log=False,  # app.main logs requests without query strings (they hold variables)
         ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
         loop="uvloop" if sys.platform != "win32" else "auto",
@@ -310,16 +342,31 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
 # --- parser -----------------------------------------------------------------------------
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except for flags and options without one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or isinstance(action.const, bool):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="crm", description="GraphQL customer relationship API.",
         epilog="Without DATABASE_URL an embedded PostgreSQL is started in CRM_DATA_DIR (.crm).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the API server (migrates first)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="server processes")
     serve.add_argument("--no-demo", dest="demo", action="store_false",
                        help="do not load demo data into an empty embedded database")
@@ -352,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed", help="add realistic fake customers, orders and interactions")
     seed.add_argument("--org", default=DEMO_ORG, help="organization name or slug")
-    seed.add_argument("--customers", type=int, default=10_000)
+    seed.add_argument("--customers", type=int, default=10_000, help="customers to add")
     seed.add_argument("--orders-per-customer", type=int, default=3, help="on average")
     seed.add_argument("--interactions-per-customer", type=int, default=20, help="on average")
     seed.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
@@ -386,8 +433,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crm`` console script."""
     args = build_parser().parse_args(argv)
-    settings = get_settings()
-    logs.configure(settings.log_level)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # say what to set, without a traceback
+        for error in exc.errors():
+            message = str(error['msg']).removeprefix('Value error, ')
+            console.print(f"[red]Cannot start: {message}[/red]", soft_wrap=True)
+        return 2
+    logs.configure(settings.log_level, settings.log_format)
+    tracing.configure(settings)
     code: int = args.func(args, settings)
     return code
 

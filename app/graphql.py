@@ -28,6 +28,7 @@ from app.limits import charge_now
 from app.query_cost import PageSizes, cost_limiter, operation_cost, remember_cost
 from app.stored_text import StoredTextGuard, holds_nul, nul_errors
 from compiled.compiler import Compiler, Limits
+from core import metrics, tracing
 from core.config import Settings
 from core.database import is_unavailable
 from core.errors import AppError, ErrorCode
@@ -93,6 +94,32 @@ class PerOperationLoaders(SchemaExtension):
         if hasattr(context, "reset_loaders"):
             context.reset_loaders()
         yield
+
+
+class Observed(SchemaExtension):
+    """The operation's span, and its name and error codes for the request's metrics and log."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        with tracing.span("graphql.operation") as span:
+            yield
+            # a document refused before execution has those errors as its result's too
+            errors = context.pre_execution_errors or (context.result and context.result.errors)
+            metrics.graphql_operation(
+                context.operation_name, [str(_code(error)) for error in errors or ()]
+            )
+            if span is not None:
+                tracing.set_attributes(span, {
+                    "graphql.operation.name": context.operation_name or "",
+                    "graphql.operation.type": _operation_type(context),
+                })
+
+
+def _operation_type(context: ExecutionContext) -> str:
+    try:
+        return str(context.operation_type.value)
+    except Exception:  # no document (it did not parse) or no such operation
+        return ""
 
 
 class ErrorPolicy(SchemaExtension):
@@ -187,6 +214,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # instance makes classes of its own, so per-request limiters would never hit it.
     rules = limit_rules(settings)
     extensions: list[Any] = [
+        Observed,  # outermost: it reads the codes ErrorPolicy gives
         ErrorPolicy,
         lambda: ParserCache(maxsize=size),
         lambda: AddValidationRules(rules),

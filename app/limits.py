@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.principals import Callers, client_ip, principal_of
 from auth.identity import Viewer
+from core import metrics
 from core.config import Settings
 from services.rate_limit.ledger import Account, Budget, Ledger, points_for
 from services.rate_limit.stores import open_store
@@ -211,6 +212,7 @@ class RateLimitMiddleware:
     @staticmethod
     async def refuse(meter: Meter, scope: Scope, receive: Receive, send: Send) -> None:
         """429 before anything is parsed; a websocket is closed before it is accepted."""
+        metrics.rate_limit_rejected(scope["type"])
         if scope["type"] == "websocket":  # the client sees 403
             await send({"type": "websocket.close", "code": 1008, "reason": "rate limited"})
             return

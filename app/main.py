@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from secrets import token_hex
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,13 +17,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import email_routes, mailbox_routes, security_headers
+from app import email_routes, mailbox_routes, metrics_route, security_headers
 from app.graphiql import graphiql_routes
 from app.limits import RateLimitMiddleware
+from app.observe import RequestIdMiddleware
 from app.unavailable import DatabaseUnavailableMiddleware
 from app.view import CrmGraphQL
 from auth import tokens
-from core import database
+from core import database, tracing
 from core.config import Settings, get_settings
 from core.errors import ErrorCode
 from ml.jobs import prediction_service
@@ -35,8 +33,6 @@ from services.live import pubsub
 from services.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger("crm.app")
-access_log = logging.getLogger("crm.access")
-REQUEST_ID_HEADER = "x-request-id"
 
 Service = Callable[[Starlette, Settings], AbstractAsyncContextManager[None]]
 # Started in order when the app starts, stopped in reverse order when it stops.
@@ -48,53 +44,7 @@ SERVICES.append(outbox.service)
 SERVICES.append(prediction_service)
 SERVICES.append(tokens.service)
 SERVICES.append(webhook_delivery.service)
-
-
-# Request ids: this process's random prefix and a counter (32 hex characters, unique across
-# processes and restarts without a random draw per request; they correlate logs, they guard
-# nothing).
-_PROCESS = token_hex(8)
-_SEQUENCE = itertools.count(1)
-
-
-def next_request_id() -> str:
-    """A new request id."""
-    return f"{_PROCESS}{next(_SEQUENCE):016x}"
-
-
-class RequestIdMiddleware:
-    """Gives every request an id (or keeps a sane one sent by a proxy) and echoes it back."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else next_request_id()
-        scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
-        status = 0
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            # the access log: never the query string (GET /graphql carries variables in it)
-            access_log.info(
-                "%s %s %s %.1fms request=%s", scope.get("method", "WS"), scope["path"],
-                status or "-", (time.perf_counter() - started) * 1000, request_id,
-            )
+SERVICES.append(metrics_route.pool_sampler)
 
 
 class BodySizeLimitMiddleware:
@@ -168,6 +118,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     if url is None:
         raise RuntimeError("DATABASE_URL is not set (crm serve starts an embedded database)")
 
+    tracing.configure(settings)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await database.connect(url, settings)
@@ -188,6 +140,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 yield
         finally:
             await database.disconnect()
+            metrics_route.forget_process(settings)
 
     graphql = CrmGraphQL(settings)
     app = Starlette(
@@ -199,6 +152,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             *graphiql_routes(),
             *email_routes.routes(),
             *mailbox_routes.routes(settings),
+            *metrics_route.routes(settings),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

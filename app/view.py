@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import jwt
 import orjson
 import strawberry
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
@@ -27,15 +27,18 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UnsetType
+from strawberry.types.unset import UNSET, UnsetType
 
+from app import http_media
 from app.graphiql import page_for
 from app.graphql import build_compiler, build_schema
 from app.limits import Unpaid, budget_of
 from app.live import LegacyWSHandler, TransportWSHandler
+from app.observe import note_caller
 from app.query_cost import cost_of
 from auth.api_keys import is_api_key, viewer_for
 from auth.context import Context
+from core import metrics, tracing
 from core.config import Settings
 from core.errors import AppError, ErrorCode
 from services.live import fanout
@@ -146,18 +149,37 @@ class CrmGraphQL(GraphQL[Context, None]):
             self.compiler.counts[f"generic: {plan}"] += 1
             return None
         context = await self.get_context(request, Response())
-        try:
-            data = await self.compiler.run(plan, operation, variables, context)
-        except Unpaid:  # the budget needs the store: the generic path charges (app/limits.py)
-            return None
+        name = plan.operation.name.value if plan.operation.name else None
+        metrics.graphql_operation(name)
+        with tracing.span("graphql.operation", {
+            "graphql.operation.name": name or "", "graphql.operation.type": "query",
+        }):
+            try:
+                data = await self.compiler.run(plan, operation, variables, context)
+            except Unpaid:  # the budget needs the store: the generic path charges (app/limits.py)
+                return None
         if data is None:
             return None
         if self.settings.compiled_verify:
             await self._verify(data, context, query, operation, variables)
         return Response(
             self.encode_json(self._paced(request, {"data": data})),
-            media_type="application/json",
+            media_type=http_media.media_type(request),
         )
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET,
+    ) -> Any:
+        """Strawberry's answer, in the media type the client prefers (app/http_media.py)."""
+        try:
+            response = await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if not isinstance(request, Request):
+                raise
+            return http_media.malformed(request, exc.status_code, exc.reason)
+        if isinstance(request, Request) and isinstance(response, Response):
+            return http_media.finish(request, response)
+        return response
 
     async def execute_single(
         self,
@@ -213,7 +235,8 @@ class CrmGraphQL(GraphQL[Context, None]):
         try:
             token = bearer_token(request.headers)
             if token is not None:
-                context.viewer = await viewer_for(token, self.settings)
+                viewer = context.viewer = await viewer_for(token, self.settings)
+                note_caller(viewer.organization_id, viewer.user_id, viewer.api_key_id)
         except AppError as exc:
             context.auth_error = exc
         return context
@@ -250,6 +273,7 @@ class CrmGraphQL(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
+        http_media.shape(request, result, response)  # type: ignore[arg-type]
         for error in response.get("errors") or ():
             # documents that fail to parse never reach the schema's error policy
             if isinstance(error, dict):

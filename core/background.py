@@ -24,16 +24,21 @@ class Stoppable(Protocol):
 
 @asynccontextmanager
 async def listening(
-    database_url: str | None, channel: str, wake: Callable[[], None], ready: asyncio.Event
+    database_url: str | None, channel: str, wake: Callable[[], None], ready: asyncio.Event,
+    application_name: str = "crm-worker",
 ) -> AsyncIterator[None]:
-    """Call ``wake`` on every NOTIFY on ``channel`` (a connection of its own, not pooled).
+    """Call ``wake`` on every NOTIFY on ``channel`` (a connection of its own, not pooled,
+    named ``application_name`` in pg_stat_activity: it shows the worker is alive).
 
     Without a database URL nothing listens: the worker's polling alone finds new work.
     """
     if database_url is None:
         yield
         return
-    conn = await asyncpg.connect(**connection_params(database_url))
+    conn = await asyncpg.connect(
+        **connection_params(database_url),
+        server_settings={"application_name": application_name},
+    )
     try:
         await conn.add_listener(channel, lambda *_: wake())
         ready.set()

@@ -47,6 +47,28 @@ class Settings(BaseSettings):
     # (the test suite turns this on, so every query a test sends is a differential test)
     compiled_verify: bool = False
     log_level: str = "INFO"
+    # json: one JSON object per line; human: text; auto: human on a terminal, json otherwise
+    log_format: Literal["auto", "human", "json"] = "auto"
+    # observability (issue 17): /metrics needs ``Authorization: Bearer <token>`` when set, else
+    # it answers loopback clients only; several server processes share samples in a folder
+    metrics_token: str | None = None
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None, validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
+    )
+    # traces go to this OTLP/HTTP collector (the standard OTEL_* variables tune the exporter)
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+    )
+    otel_service_name: str = Field(
+        default="crm", validation_alias=AliasChoices("OTEL_SERVICE_NAME", "CRM_OTEL_SERVICE_NAME"),
+    )
+    # heavy reads (exports, analytics, training history) go here when set: a read replica
+    database_replica_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_REPLICA_URL", "CRM_DATABASE_REPLICA_URL"),
+    )
     # after SIGTERM: how long in-flight requests and deliveries may take to finish
     shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
 
@@ -113,6 +135,14 @@ class Settings(BaseSettings):
     ml_retrain_interval: timedelta = Field(default=timedelta(days=1), ge=timedelta(0))
     ml_retrain_check_seconds: float = Field(default=30.0, gt=0)
 
+    @field_validator(
+        "metrics_token", "otel_exporter_otlp_endpoint", "database_replica_url", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``VAR=`` (as compose files pass an optional variable) means unset."""
+        return None if value == "" else value
+
     @field_validator("ml_retrain_interval", mode="before")
     @classmethod
     def _seconds_or_duration(cls, value: object) -> object:
@@ -176,8 +206,11 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "CRM_SECRET_KEY must be set to a random value of at least 32 characters "
-                f"outside development (CRM_ENV={self.env})"
+                f"outside development (CRM_ENV={self.env}); generate one with: python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))'"
             )
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise ValueError("CRM_METRICS_TOKEN must have at least 16 characters")
         if self.default_page_size > self.max_page_size:
             raise ValueError("CRM_DEFAULT_PAGE_SIZE must not exceed CRM_MAX_PAGE_SIZE")
         if self.login_lockout_base_seconds > self.login_lockout_max_seconds:

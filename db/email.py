@@ -22,6 +22,9 @@ from db.events import EventKind
 from db.sql import client, fetch, fetch_one, violated_constraint
 
 OUTBOX_CHANNEL = "crm_outbox"
+# the application_name of every email worker's listening connection: while one is connected,
+# some worker (crm worker, or one inside crm serve) is alive to send what is queued
+WORKER_APPLICATION = "crm-email-worker"
 DELIVERY_COLUMNS = (
     "t.id, t.organization_id, t.interaction_id, t.customer_id, t.campaign_id, t.message_id,"
     " t.recipient, t.status, t.attempts, t.last_error, t.sent_at, t.created_at"
@@ -278,3 +281,12 @@ async def unsubscribe(*, org_id: int, customer_id: int) -> dict[str, Any] | None
                 [customer_id],
             )
     return customer
+
+
+async def workers_alive() -> bool:
+    """Whether any email worker is connected to this database (its listening connection)."""
+    row = await fetch_one(
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = $1"
+        " AND datname = current_database()) AS alive", [WORKER_APPLICATION],
+    )
+    return bool(row and row["alive"])

@@ -13,6 +13,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.models import Model
 
+from core import database
+
 _log = logging.getLogger("tortoise.db_client")
 
 Row = Mapping[str, Any]  # a row read by column name: a dict or an asyncpg record
@@ -32,6 +34,13 @@ class Params:
 def client(using: BaseDBAsyncClient | None = None) -> BaseDBAsyncClient:
     """The connection to run on: the given transaction, or the default pool."""
     return using if using is not None else connections.get("default")
+
+
+def replica() -> BaseDBAsyncClient:
+    """Where heavy reads go (exports, analytics, training history): the read replica given by
+    ``DATABASE_REPLICA_URL``, else the default pool. It may lag the primary a little."""
+    replica_client: BaseDBAsyncClient | None = database.replica_client()
+    return replica_client if replica_client is not None else connections.get("default")
 
 
 async def _pool_fetch(db: BaseDBAsyncClient, sql: str, values: Sequence[Any]) -> list[Any] | None:

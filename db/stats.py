@@ -11,7 +11,7 @@ from typing import Any
 from db import customer as customers
 from db.customer_filter import CustomerFilter
 from db.enums import OrderStatus
-from db.sql import fetch
+from db.sql import fetch, replica
 
 MAX_GROUPS = 1000
 
@@ -96,7 +96,7 @@ async def customer_stats(
         " avg(t.churn_risk) AS average_churn_risk, sum(t.expected_revenue) AS expected_revenue"
         f" FROM {source.table} t WHERE {source.where}{_grouping(group)}"
         f" LIMIT {source.params.add(MAX_GROUPS + 1)}",
-        source.params.values,
+        source.params.values, replica(),
     )
     return _finish(rows)
 
@@ -122,7 +122,7 @@ async def order_stats(
             f" avg(o.amount) AS average FROM customer_order o JOIN {source.table} t"
             f" ON t.id = o.customer_id WHERE {' AND '.join(where)}"
             f"{_grouping([*group, 'o.currency'])} LIMIT {p.add(MAX_GROUPS + 1)}",
-            p.values,
+            p.values, replica(),
         ))
     # per customer first, then per group: hash aggregates instead of a sort for count(DISTINCT)
     per_customer = (
@@ -137,6 +137,6 @@ async def order_stats(
         f"SELECT {', '.join(keys)}, sum(n)::bigint AS count, count(*) AS customer_count,"
         f" sum(total) AS total, sum(total) / sum(n) AS average FROM ({per_customer}) x"
         f" GROUP BY {', '.join(keys)} ORDER BY {order} LIMIT {p.add(MAX_GROUPS + 1)}",
-        p.values,
+        p.values, replica(),
     )
     return _finish(rows)

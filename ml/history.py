@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from db.prediction import org_currency
-from db.sql import fetch_one
+from db.sql import fetch_one, replica
 from ml.features import CHANNELS, Events, History
 from ml.order_lines import Lines
 
@@ -22,7 +22,7 @@ def _subset(customer_ids: Sequence[int] | None, params: list[Any], column: str) 
 
 
 async def _events(sql: str, params: list[Any]) -> list[Any]:
-    row = await fetch_one(sql, params)
+    row = await fetch_one(sql, params, replica())  # a heavy read: the replica if any
     return [value or [] for value in (row or {}).values()]
 
 

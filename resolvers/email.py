@@ -10,6 +10,7 @@ import strawberry
 from auth.permissions import IsAgent, IsAuthenticated, IsManager
 from auth.pii import refuse_hidden_search
 from db import campaign as campaigns
+from db import email as outbox_emails
 from db import email_templates as templates
 from db import interaction as interactions
 from db.customer_filter import CustomerFilter
@@ -34,6 +35,12 @@ from schema.pagination import Connection, root_connection
 from services.email.campaigns import CampaignRequest, create_campaign
 from services.email.send import SendRequest, send_email
 from services.email.templates import syntax_error
+
+NO_WORKER_WARNING = (
+    "No email worker is running, so this email stays QUEUED until one starts: run `crm worker`"
+    " (anywhere, with the same DATABASE_URL) or set CRM_EMAIL_WORKER_IN_PROCESS=true for"
+    " crm serve."
+)
 
 T = TypeVar("T")
 
@@ -114,8 +121,9 @@ class EmailMutation:
         if result is None:
             return SendEmailPayload(errors=errors)
         email, interaction = result
+        warnings = [] if await outbox_emails.workers_alive() else [NO_WORKER_WARNING]
         return SendEmailPayload(interaction=Interaction.from_row(interaction),
-                                email=EmailDelivery.from_row(email))
+                                email=EmailDelivery.from_row(email), warnings=warnings)
 
     @strawberry.mutation(permission_classes=[IsManager])
     async def create_email_template(

@@ -135,6 +135,10 @@ class SendEmailPayload:
     interaction: Interaction | None = None
     email: EmailDelivery | None = None
     errors: list[EmailError] = strawberry.field(default_factory=list)
+    warnings: list[str] = strawberry.field(
+        default_factory=list,
+        description="What may keep the email from going out, e.g. no worker running.",
+    )
 
 
 @strawberry.type

@@ -13,7 +13,7 @@ from core.errors import FieldError
 from db import audit, bulk, bulk_products
 from db import customer as customers
 from db.models import Organization
-from db.sql import fetch
+from db.sql import fetch, replica
 from db.user import get_organization
 from services.csv.rows import COLUMNS, CsvError, Kind, check_header, format_row, parse_row
 
@@ -208,7 +208,9 @@ async def export_csv(kind: Kind, org: str, out: TextIO) -> int:
     writer.writerow(COLUMNS[kind])
     count, after = 0, (datetime(1, 1, 1, tzinfo=UTC), 0)
     while True:
-        rows = await fetch(_EXPORT_SQL[kind], [organization.id, *after, EXPORT_BATCH])
+        rows = await fetch(
+            _EXPORT_SQL[kind], [organization.id, *after, EXPORT_BATCH], replica()
+        )
         writer.writerows(format_row(kind, row) for row in rows)
         count += len(rows)
         if len(rows) < EXPORT_BATCH:

@@ -13,6 +13,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 import aiosmtplib
 
+from core import tracing
 from core.config import Settings
 
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "implicit": 465}
@@ -128,8 +129,10 @@ class Mailer:
     async def send(self, *, sender: str, recipient: str, mime: bytes) -> str:
         """Deliver one message; returns the server's reply, raises DeliveryError."""
         try:
-            smtp = await self._connected()
-            _, reply = await smtp.sendmail(sender, [recipient], mime)
+            with tracing.span("smtp.send", {"server.address": self.settings.smtp_host},
+                              kind="client"):
+                smtp = await self._connected()
+                _, reply = await smtp.sendmail(sender, [recipient], mime)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             error = classify(exc)
             if not isinstance(exc, _REPLIES):

@@ -68,7 +68,8 @@ class Worker:
         # renews leases until the senders are done, including the email in hand at stop()
         heartbeat = asyncio.create_task(self.leases.heartbeat())
         async with background.listening(
-            self.database_url, emails.OUTBOX_CHANNEL, self.wake, self.listening
+            self.database_url, emails.OUTBOX_CHANNEL, self.wake, self.listening,
+            application_name=emails.WORKER_APPLICATION,
         ):
             try:
                 await asyncio.gather(*tasks)

@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 from starlette.applications import Starlette
 
-from core import database
+from core import database, metrics
 from core.config import Settings
 from db import events
 from db.events import Event, Notice
@@ -64,6 +64,7 @@ class Subscription:
         if len(self._events) >= self._limit:
             self._events.clear()
             self.lagging = True
+            metrics.SUBSCRIPTIONS_DROPPED.inc()
             self.close()
             return
         self._events.append(event)
@@ -129,13 +130,15 @@ class Broker:
         """A new subscription to the organization's events that ``accepts`` lets through."""
         subscription = Subscription(self, org_id, accepts, self.queue_size)
         self._subscribers.setdefault(org_id, set()).add(subscription)
+        metrics.SUBSCRIPTIONS_OPEN.inc()
         return subscription
 
     def forget(self, subscription: Subscription) -> None:
         """Stop offering events to ``subscription``."""
         subscribers = self._subscribers.get(subscription.org_id)
-        if subscribers is not None:
+        if subscribers is not None and subscription in subscribers:
             subscribers.discard(subscription)
+            metrics.SUBSCRIPTIONS_OPEN.dec()
             if not subscribers:
                 del self._subscribers[subscription.org_id]
 

@@ -20,6 +20,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
+from core import tracing
 from core.config import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -166,11 +167,15 @@ class Client:
             request = client.build_request(
                 "POST", target, content=body, headers=sent, extensions=extensions
             )
-            response = await client.send(request, stream=True)
-            try:
-                kept = await _read_at_most(response, s.webhook_max_response_bytes)
-            finally:
-                await response.aclose()
+            with tracing.span("webhook.post", {
+                "http.request.method": "POST", "server.address": host,
+            }, kind="client") as span:
+                response = await client.send(request, stream=True)
+                try:
+                    kept = await _read_at_most(response, s.webhook_max_response_bytes)
+                finally:
+                    await response.aclose()
+                tracing.set_attributes(span, {"http.response.status_code": response.status_code})
         return Response(response.status_code, response.headers, kept,
                         int((time.monotonic() - started) * 1000))
 

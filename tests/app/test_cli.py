@@ -41,3 +41,46 @@ async def test_users_create(db: str) -> None:
                  "--password", "long enough password", env={"DATABASE_URL": db})
     assert again.returncode == 1
     assert "already exists" in again.stderr
+
+
+def test_production_without_a_secret_key_says_what_to_set() -> None:
+    result = _crm("serve", "--no-demo", env={"CRM_ENV": "production", "CRM_SECRET_KEY": ""})
+    assert result.returncode == 2
+    assert "Cannot start: CRM_SECRET_KEY must be set" in result.stderr
+    assert "secrets.token_urlsafe" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_shows_defaults() -> None:
+    result = _crm("serve", "--help")
+    assert "port to listen on (default: 8000)" in " ".join(result.stdout.split())
+    assert "(default: True)" not in result.stdout  # flags say what they do, not a default
+
+
+def test_a_taken_port_is_reported_first_with_a_hint() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _crm("serve", "--port", str(port), env={"CRM_DATA_DIR": "/nonexistent/crm"})
+    assert result.returncode == 1
+    first = result.stderr.strip().splitlines()[0]
+    assert f"Port {port} on 127.0.0.1 is already in use" in first
+    assert "--port" in first
+
+
+def test_several_server_processes_share_an_emptied_metrics_folder(
+    tmp_path, monkeypatch, settings
+) -> None:
+    from app.cli import _share_metrics
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    _share_metrics(1, settings.model_copy(update={"data_dir": tmp_path}))
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # one process keeps them in memory
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_123.db").write_bytes(b"stale")
+    _share_metrics(2, settings.model_copy(update={"data_dir": tmp_path}))
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "metrics")
+    assert not list((tmp_path / "metrics").iterdir())

@@ -108,3 +108,34 @@ async def test_responses_carry_cost_and_rate_limit_budget(api, org, settings) ->
     # the bucket refills meanwhile, but never past what is left plus the time gone by
     assert again["rateLimit"]["remaining"] <= pacing["rateLimit"]["remaining"]
     assert again["cost"]["requested"] < pacing["cost"]["requested"]
+
+
+async def test_json_access_line_names_request_caller_and_operation(api, admin, org) -> None:
+    import orjson
+
+    from core.logs import JsonFormatter
+
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.setFormatter(JsonFormatter())
+    handler.emit = lambda record: lines.append(handler.format(record))  # type: ignore[method-assign]
+    logger = logging.getLogger("crm.access")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        response = await api.http.post(
+            "/graphql", headers=api.headers,
+            json={"query": "query Find($q: String) { customers(filter: {search: $q}) "
+                           "{ totalCount } }", "variables": {"q": "jane@example.com"}},
+        )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    (line,) = [orjson.loads(text) for text in lines]
+    assert line["request_id"] == response.headers["x-request-id"]
+    assert (line["organization_id"], line["user_id"]) == (org.id, admin.id)
+    assert line["operation"] == "Find"
+    assert line["status"] == 200
+    assert line["duration_ms"] > 0
+    assert "jane" not in "".join(lines)

@@ -238,3 +238,25 @@ async def test_campaign_keeps_relation_filters_for_its_later_batches(api, org, s
         pass
     queued = await EmailMessage.filter(organization_id=org.id).values_list("customer_id", flat=True)
     assert sorted(queued) == sorted(c.id for c in big_spenders)
+
+
+WARNINGS = """
+mutation($input: SendEmailInput!) { sendEmail(input: $input) { warnings errors { code } } }
+"""
+
+
+async def test_send_email_warns_while_no_worker_is_alive(api, org, db, settings) -> None:
+    from tests.email_helpers import running_worker
+
+    customer = await make_customer(org, email="worker-check@example.com")
+    queued = await api.data(WARNINGS, input={"customerId": gid(customer), "subject": "Hi",
+                                             "text": "Hello."})
+    (warning,) = queued["sendEmail"]["warnings"]
+    assert "No email worker is running" in warning
+    assert "crm worker" in warning
+    assert "CRM_EMAIL_WORKER_IN_PROCESS=true" in warning
+    async with running_worker(settings, [org.id], database_url=db) as worker:
+        await worker.listening.wait()
+        sent = await api.data(WARNINGS, input={"customerId": gid(customer), "subject": "Again",
+                                               "text": "Hello."})
+    assert sent["sendEmail"] == {"warnings": [], "errors": []}
