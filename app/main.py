@@ -20,6 +20,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import email_routes, mailbox_routes, security_headers
+from app.console import routes as console_routes
 from app.graphiql import graphiql_routes
 from app.limits import RateLimitMiddleware
 from app.unavailable import DatabaseUnavailableMiddleware
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *graphiql_routes(),
+            *console_routes(),
             *email_routes.routes(),
             *mailbox_routes.routes(settings),
         ],
