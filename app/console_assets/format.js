@@ -46,9 +46,9 @@ export function percent(value, digits = 0) {
   return formatter("number", {style: "percent", maximumFractionDigits: digits}).format(value);
 }
 
-/** A signed change like "+12%" (or "–" when there is nothing to compare with). */
+/** A signed change like "+12%" ("new" when there was nothing before, "–" when neither). */
 export function change(now, before) {
-  if (!before) return "–";
+  if (!before) return now ? "new" : "–";
   return formatter("number", {style: "percent", maximumFractionDigits: 0, signDisplay: "exceptZero"})
     .format((now - before) / before);
 }
