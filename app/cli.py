@@ -256,6 +256,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     scheme = "https" if args.ssl_certfile else "http"
     base = f"{scheme}://{args.host}:{args.port}"
     console.print(f"GraphiQL: [bold]{base}/graphql[/bold]")
+    console.print(f"Console: [bold]{base}/console[/bold]")
     if embedded and args.demo:
         console.print(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
         os.environ.setdefault("CRM_GRAPHIQL_LOGIN", f"{DEMO_EMAIL} {DEMO_PASSWORD}")

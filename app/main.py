@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import email_routes, mailbox_routes, metrics_route, security_headers
+from app.console import routes as console_routes
 from app.graphiql import graphiql_routes
 from app.limits import RateLimitMiddleware
 from app.observe import RequestIdMiddleware
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             *graphiql_routes(),
+            *console_routes(),
             *email_routes.routes(),
             *mailbox_routes.routes(settings),
             *metrics_route.routes(settings),

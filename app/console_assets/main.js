@@ -1,0 +1,84 @@
+// The console's entry: sign-in state, the shell (navigation, sign-out) and the router over
+// the URL fragment: #/dashboard, #/customers, #/customers/<id>.
+
+import {gql} from "./api.js";
+import {errorBox, h, replace} from "./dom.js";
+import {setCurrency} from "./format.js";
+import {disconnect} from "./live.js";
+import {accessToken, logout, onChange} from "./session.js";
+import * as customer from "./views/customer.js";
+import * as customers from "./views/customers.js";
+import * as dashboard from "./views/dashboard.js";
+import * as login from "./views/login.js";
+
+const VIEWER = `query ConsoleViewer {
+  viewer { user { id name email role } organization { name currency } }
+}`;
+
+const root = document.getElementById("app");
+let viewer = null;
+let cleanup = null;
+
+function route() {
+  const [, section = "dashboard", id] = window.location.hash.split("/");
+  if (section === "customers" && id) return {name: "customer", id: decodeURIComponent(id)};
+  if (section === "customers") return {name: "customers"};
+  return {name: "dashboard"};
+}
+
+function shell(user, organization) {
+  const view = h("main", {id: "view", tabindex: "-1"});
+  const link = (href, text, name) => h("a", {href, dataset: {route: name}}, text);
+  replace(root,
+    h("header", {class: "top"},
+      h("span", {class: "brand"}, organization.name),
+      h("nav", {"aria-label": "Main"}, link("#/dashboard", "Dashboard", "dashboard"),
+        link("#/customers", "Customers", "customers")),
+      h("span", {class: "user"}, `${user.name} (${user.role.toLowerCase()})`),
+      h("button", {type: "button", class: "logout", onclick: () => logout()}, "Sign out")),
+    view);
+  return view;
+}
+
+async function show() {
+  cleanup?.();
+  cleanup = null;
+  if (!accessToken()) {
+    viewer = null;
+    disconnect();
+    login.render(root);
+    return;
+  }
+  if (!viewer) {
+    try {
+      ({viewer} = await gql(VIEWER));
+    } catch (error) {
+      replace(root, errorBox(error));
+      return;
+    }
+    setCurrency(viewer.organization.currency);
+  }
+  const view = document.getElementById("view") || shell(viewer.user, viewer.organization);
+  const current = route();
+  for (const a of root.querySelectorAll("nav a")) {
+    const active = a.dataset.route === current.name || (current.name === "customer" && a.dataset.route === "customers");
+    if (active) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  if (current.name === "customer") cleanup = await customer.render(view, current.id);
+  else if (current.name === "customers") cleanup = customers.render(view);
+  else cleanup = await dashboard.render(view);
+}
+
+// one redraw at a time, in the order asked for
+let drawing = Promise.resolve();
+function redraw() {
+  drawing = drawing.then(show, show);
+}
+
+window.addEventListener("hashchange", redraw);
+onChange((session) => {
+  // sign-in and sign-out redraw; a refresh only swaps the tokens
+  if (!session || !viewer) redraw();
+});
+redraw();
