@@ -74,11 +74,15 @@ async def for_customers(*, org_id: int, ids: Sequence[int]) -> dict[int, list[di
     rows = await fetch(
         f"SELECT c.id AS customer_id, x.rank, x.score, x.kind, x.basis_product_id,"
         f" x.purchased, b.name AS basis_name, {_PRODUCT}"
+        # the organization's customers only; a list then belongs to its customer's organization
+        # (no organization filter inside: with one, the planner ANDs the organization's whole
+        # index into every customer's lookup)
         " FROM unnest($2::bigint[]) AS c(id)"
+        " JOIN customer o ON o.id = c.id AND o.organization_id = $1"
         " LEFT JOIN prediction s ON s.customer_id = c.id AND s.organization_id = $1"
         " CROSS JOIN LATERAL ("
         "   SELECT r.rank, r.product_id, r.score, r.kind, r.basis_product_id, r.purchased"
-        "   FROM recommendation r WHERE r.customer_id = c.id AND r.organization_id = $1"
+        "   FROM recommendation r WHERE r.customer_id = c.id"
         "   UNION ALL"
         "   SELECT q.rank, q.product_id, q.score, CASE WHEN q.segment = '' THEN 'POPULAR'"
         "     ELSE 'POPULAR_IN_SEGMENT' END, NULL, false"
@@ -110,3 +114,9 @@ async def neighbours(*, org_id: int, ids: Sequence[int]) -> dict[int, list[dict[
     for row in rows:
         out.setdefault(row["of_product"], []).append(row)
     return out
+
+
+async def refresh_statistics() -> None:
+    """Re-sample the lists' planner statistics after a training rewrote them in bulk (stale
+    ones make a customer's lookup scan the whole organization's lists)."""
+    await fetch("ANALYZE recommendation, recommendation_popular, product_neighbour")

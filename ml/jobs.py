@@ -120,6 +120,8 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
             run["id"], RunStatus.SUCCEEDED, results=publish.results(outcomes, active, run["id"]),
             using=conn,
         )
+    if lists is not None:
+        await recommendations.refresh_statistics()
 
 
 async def _report_backtest(run: dict[str, Any], history: Any, outcomes: Any) -> None:
