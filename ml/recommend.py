@@ -280,17 +280,18 @@ def evaluate(lines: Lines, products: np.ndarray, as_of: float, window: float,
     """Recall@10, NDCG@10 and coverage of the model and of each baseline on the last
     ``window`` days before ``as_of``, for the customers who bought in it."""
     split = as_of - window
-    model = fit(lines.before(split), products, split, segments)
+    seen = lines.before(split)
+    model = fit(seen, products, split, segments)
     future = lines.between(split, as_of)
     columns = model.column()
     truth: dict[int, set[int]] = {}
     for customer, product in zip(future.customer, future.product, strict=True):
         truth.setdefault(int(customer), set()).add(columns[int(product)])
-    past = histories(lines.before(split), model)
+    past = histories(seen, model)
     customers = sorted(truth)
     wanted = [truth[c] for c in customers]
     segment_of = segments or {}
-    known, matrix = history_matrix(lines.before(split), model)
+    known, matrix = history_matrix(seen, model)
     rows = np.searchsorted(known, customers)
     present = (rows < len(known)) & (known[np.minimum(rows, len(known) - 1)] == customers)
     empty = sparse.csr_matrix((1, len(products)))

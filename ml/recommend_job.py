@@ -49,7 +49,7 @@ def _train(lines: Lines, products: np.ndarray, active: np.ndarray,
         return Trained(Outcome(KIND, NOT_ENOUGH_DATA, f"not enough data: {customers} customers"
                                f" bought in the last {window:g} days; needs"
                                f" {MIN_VALIDATION_CUSTOMERS}", metrics))
-    windows = {"train_window": (as_of - 10 * window, as_of - window),
+    windows = {"train_window": (float(lines.day.min()), as_of - window),
                "validation_window": (as_of - window, as_of)}
     if not recommend.beats_baselines(metrics):
         return Trained(Outcome(KIND, NOT_ACTIVATED, "did not beat every baseline on recall@10",
