@@ -21,19 +21,41 @@ class _RolePermission(BasePermission):
         self, source: Any, info: strawberry.Info[Context, None], **kwargs: Any
     ) -> bool:
         viewer = info.context.require_viewer()
-        field = f"{info._raw_info.parent_type.name}.{info.field_name}"
-        if viewer.is_key:
-            check_key(viewer, field)
-        elif not viewer.can(self.role):
-            raise AppError(
-                ErrorCode.FORBIDDEN, f"this operation needs the {self.role.value} role or higher"
-            )
-        elif not viewer.reads_pii and scopes.Scope.PII_READ in (scopes.required(field) or ()):
-            raise AppError(
-                ErrorCode.FORBIDDEN, "this operation shows personal data, which your role may"
-                " not read in this organization (see privacySettings)",
-            )
+        refused = refusal(viewer, self.role, f"{info._raw_info.parent_type.name}.{info.field_name}")
+        if refused is not None:
+            raise refused
         return True
+
+
+def refusal(viewer: Viewer, role: Role, field: str) -> AppError | None:
+    """Why ``viewer`` may not call root ``field`` (``Type.name``) that needs ``role``, or None."""
+    if viewer.is_key:
+        try:
+            check_key(viewer, field)
+        except AppError as exc:
+            return exc
+        return None
+    if not viewer.can(role):
+        return AppError(
+            ErrorCode.FORBIDDEN, f"this operation needs the {role.value} role or higher"
+        )
+    if not viewer.reads_pii and scopes.Scope.PII_READ in (scopes.required(field) or ()):
+        return AppError(
+            ErrorCode.FORBIDDEN, "this operation shows personal data, which your role may"
+            " not read in this organization (see privacySettings)",
+        )
+    return None
+
+
+def role_of(permission_classes: Any) -> Role | None:
+    """The role a root field's permission classes ask for, when that is all they ask."""
+    classes = list(permission_classes or ())
+    if len(classes) != 1 or not issubclass(classes[0], _RolePermission):
+        return None
+    if classes[0].has_permission is not _RolePermission.has_permission:
+        return None
+    role: Role = classes[0].role
+    return role
 
 
 def check_key(viewer: Viewer, field: str) -> None:

@@ -69,7 +69,7 @@ def _unique(values: Sequence[int | None]) -> list[int]:
     return list(dict.fromkeys(v for v in values if v is not None))
 
 
-async def _rows(
+async def rows_by_id(
     work: Work,
     kind: str,
     ids: Sequence[int | None],
@@ -85,20 +85,20 @@ async def _rows(
 
 
 async def _customers_by_id(work: Work, ids: Sequence[int | None]) -> list[Customer | None]:
-    rows = await _rows(
+    rows = await rows_by_id(
         work, "customer", ids, lambda wanted: customers.get_many(org_id=work.org_id, ids=wanted)
     )
-    return _objects(work, "customer objects", ids, rows, Customer.from_row)
+    return objects_by_id(work, "customer objects", ids, rows, Customer.from_row)
 
 
 async def _users_by_id(work: Work, ids: Sequence[int | None]) -> list[User | None]:
-    rows = await _rows(
+    rows = await rows_by_id(
         work, "user", ids, lambda wanted: users.get_many(org_id=work.org_id, ids=wanted)
     )
-    return _objects(work, "user objects", ids, rows, User.from_row)
+    return objects_by_id(work, "user objects", ids, rows, User.from_row)
 
 
-def _objects(
+def objects_by_id(
     work: Work, kind: str, ids: Sequence[int | None], rows: Mapping[int, Row | None],
     build: Callable[[Row], T],
 ) -> list[T | None]:
@@ -118,7 +118,7 @@ async def customer_owner(
 
 
 async def _stats(work: Work, parents: list[Any]) -> list[customers.CustomerStats]:
-    found = await _rows(work, "stats", [p.pk for p in parents],
+    found = await rows_by_id(work, "stats", [p.pk for p in parents],
                         lambda wanted: customers.stats(ids=wanted))
     return [found[p.pk] or customers.CustomerStats() for p in parents]
 

@@ -17,20 +17,41 @@ from typing import Any
 
 import strawberry
 from graphql import (
+    ArgumentNode,
     ASTValidationRule,
+    DocumentNode,
     GraphQLError,
     OperationDefinitionNode,
+    VariableNode,
+    Visitor,
     get_operation_ast,
     parse,
+    visit,
 )
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.schema.schema import validate_document
 
 from compiled import plan as plans
 from compiled.events import EventPlans
 from compiled.run import Fallback, run
+from compiled.variables import coerce, leaves
 
 log = logging.getLogger("crm.compiled")
+COSTS_PER_PLAN = 64  # remembered costs per plan (distinct page sizes a client asks for)
+_ABSENT = object()
+
+
+def _variables_in(document: DocumentNode, arguments: frozenset[str]) -> tuple[str, ...]:
+    """The names of the variables given to ``arguments`` anywhere in ``document``."""
+    names: dict[str, None] = {}
+
+    class Finder(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            if node.name.value in arguments and isinstance(node.value, VariableNode):
+                names[node.value.name.value] = None
+
+    visit(document, Finder())
+    return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,9 @@ class Limits:
     max_tokens: int
     max_cost: int
     cache_size: int
+    # arguments whose values the cost depends on (page sizes); every other argument's value
+    # leaves it unchanged, so a cost is remembered per plan and values of these
+    cost_arguments: frozenset[str] = frozenset({"first", "last"})
 
 
 class Compiler:
@@ -109,22 +133,52 @@ class Compiler:
             return None
         return await self.run(plan, operation_name, variables, context)
 
+    def _variables(
+        self, plan: plans.Plan, variables: Mapping[str, Any] | None
+    ) -> VariableValues | list[GraphQLError]:
+        """The request's coerced variables, or graphql-core's errors."""
+        definitions = plan.operation.variable_definitions or ()
+        if plan.leaves is None:
+            plan.leaves = leaves(self.schema._schema, definitions) or ()
+        if plan.leaves or not definitions:
+            fast = coerce(plan.leaves, variables or {})
+            if fast is not None:
+                return fast
+        return get_variable_values(self.schema._schema, definitions, dict(variables or {}))
+
+    def _cost(
+        self, plan: plans.Plan, operation_name: str | None, variables: Mapping[str, Any] | None
+    ) -> int:
+        """The operation's cost, computed once per plan and values of its page-size variables."""
+        if plan.cost_variables is None:
+            plan.cost_variables = _variables_in(plan.document, self.limits.cost_arguments)
+        given = variables or {}
+        # typed: True == 1 as a key, but only an int sizes a page
+        key = tuple(
+            (type(value), value)
+            for value in (given.get(name, _ABSENT) for name in plan.cost_variables)
+        )
+        try:
+            return plan.costs[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value (a list): no page size, computed each time
+            return self.cost(plan.document, operation_name, variables)
+        cost = self.cost(plan.document, operation_name, variables)
+        if len(plan.costs) < COSTS_PER_PLAN:
+            plan.costs[key] = cost
+        return cost
+
     async def run(
         self, plan: plans.Plan, operation_name: str | None,
         variables: Mapping[str, Any] | None, context: Any,
     ) -> dict[str, Any] | None:
         """The ``data`` of this request from ``plan``, or None for the generic path."""
-        coerced = get_variable_values(
-            self.schema._schema, plan.operation.variable_definitions or (), dict(variables or {})
-        )
+        coerced = self._variables(plan, variables)
         if isinstance(coerced, list) or (variables and self.refused_variables(variables)):
             self.counts["fallback: variables"] += 1
             return None
-        cost = plan.cost
-        if cost is None:
-            cost = self.cost(plan.document, operation_name, variables)
-            if not plan.operation.variable_definitions:  # page sizes may come from variables
-                plan.cost = cost
+        cost = self._cost(plan, operation_name, variables)
         self.remember_cost(context, cost)
         if cost > self.limits.max_cost:
             self.counts["fallback: cost"] += 1

@@ -42,6 +42,8 @@ from strawberry.types.field import StrawberryField
 from auth.pii import MASKS, Mask
 from auth.scopes import NESTED_SCOPES, Scope
 from compiled.batches import BATCHES, Batch
+from compiled.roots import DirectRoot, direct_root
+from compiled.variables import Leaf
 
 Serialize = Callable[[Any], Any]
 MAX_INT = 2**31
@@ -90,6 +92,7 @@ class RootField:
     key: str
     field: Field
     parent_type: GraphQLObjectType
+    direct: DirectRoot | None = None  # served without its resolver (compiled.roots)
 
 
 @dataclass(eq=False)
@@ -103,7 +106,11 @@ class Plan:
     scopes: frozenset[Scope] = field(default_factory=frozenset)
     masked: bool = False  # some selected field is masked for viewers without PII access
     argument_fields: list[Field] = field(default_factory=list)
-    cost: int | None = None  # the query cost, once known (kept when no variables change it)
+    # the query cost by the values of the variables that size pages (compiled.compiler)
+    costs: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    cost_variables: tuple[str, ...] | None = None  # None: not yet known
+    # its variables when all are leaves without defaults, else () (compiled.variables)
+    leaves: tuple[Leaf, ...] | None = None
 
 
 def build(
@@ -130,12 +137,21 @@ def build_on(
         if name.startswith("__"):
             raise Unsupported(f"root {name}")
         root = builder.field(root_type, key, nodes, root=True)
-        roots.append(RootField(key, root, root_type))
+        roots.append(RootField(key, root, root_type, _direct(root_type.name, root)))
     return Plan(
         document=document, operation=operation, fragments=builder.fragments, roots=roots,
         scopes=frozenset(builder.scopes), masked=builder.masked,
         argument_fields=builder.argument_fields,
     )
+
+
+def _direct(type_name: str, root: Field) -> DirectRoot | None:
+    """The direct lookup of a root field, unless app.guards wraps its resolver."""
+    path = f"{type_name}.{root.name}"
+    if (type_name, root.name) in MASKS or path in NESTED_SCOPES or path == "Query.node":
+        return None
+    assert root.strawberry_field is not None
+    return direct_root(path, root.nodes, root.strawberry_field.permission_classes)
 
 
 class _Builder:

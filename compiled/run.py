@@ -67,6 +67,16 @@ class _Job:
 
     async def root(self, root: RootField, context: Any) -> Any:
         field = root.field
+        if root.direct is not None:
+            try:
+                value = await root.direct.resolve(
+                    self.work, context.viewer, self.variables.coerced
+                )
+            except Exception as exc:  # Refused, or a failing statement: the resolver answers
+                raise Fallback(f"root {field.name}: {exc or type(exc).__name__}") from exc
+            if field.mask is not None and self.personal is not None:
+                value = field.mask(value, self.personal)
+            return value
         definition = field.definition
         info = GraphQLResolveInfo(
             field.name, field.nodes, definition.type, root.parent_type,

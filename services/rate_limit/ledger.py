@@ -4,7 +4,9 @@ store call and spends it request by request, so most requests touch no store at 
 The store never grants more than a budget holds (``Reservation.granted``), so every process
 together never spends more than the limit in a window. The price is the other way round: points a
 process reserved but has not spent yet are unavailable to the others, at most one slice (a
-fiftieth of the budget at most) per process and principal, and they lapse with the window.
+fiftieth of the budget at most) per process and principal, and they lapse with the window. A
+slice starts small and doubles each time a principal needs the store again in the same window,
+so a busy principal costs a few store calls a window however many requests it makes.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Account:
     deadline: float = 0.0  # when the window ends, on this process's clock (0: none yet)
     exhausted: bool = False  # the store has nothing left in this window
     expected: int = 1  # what the principal's last request cost: likely what the next one will
+    reserved: bool = False  # whether this process reserved for it in this window yet
 
 
 class Ledger:
@@ -109,6 +112,12 @@ class Ledger:
         """Top the account up to ``points`` with one store call, unless the store is spent."""
         if account.exhausted or account.lease >= points:
             return
+        if account.reserved:
+            # needed the store again in the same window: reserve twice as much next time, up
+            # to a fiftieth of the budget, so a busy principal makes a few store calls a
+            # window, not one every few requests
+            account.slice = min(account.slice * 2, max(account.slice, account.limit // 50))
+        account.reserved = True
         want = max(points - account.lease, account.slice)
         if self.clock() < self._store_down_until:
             account.lease += want  # fail open: limits must not take the service down

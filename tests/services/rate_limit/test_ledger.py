@@ -48,12 +48,27 @@ async def test_a_slice_serves_many_requests_with_one_store_call() -> None:
     account = ledger.account("user:1", 1000)
     assert all([await ledger.charge(account, 1) for _ in range(10)])
     assert store.calls == 1
-    assert await ledger.charge(account, 3)  # the next slice
-    assert (store.calls, account.lease) == (2, 7)
+    assert await ledger.charge(account, 3)  # the next slice, twice as large
+    assert (store.calls, account.lease) == (2, 17)
     assert await ledger.charge(account, 25)  # a dear request reserves what it needs at once
-    assert (store.calls, account.lease) == (3, 0)
+    assert (store.calls, account.lease) == (3, 12)
     budget = ledger.budget(account)
     assert (budget.limit, budget.remaining, budget.reset, budget.allowed) == (1000, 962, 60, True)
+
+
+async def test_a_slice_doubles_each_time_up_to_a_fiftieth_then_resets_with_the_window() -> None:
+    clock = Clock()
+    store = Counted(clock)
+    ledger = _ledger(store, clock)
+    account = ledger.account("user:1", 10_000)  # a fiftieth: 200
+    slices = []
+    for _ in range(6):
+        assert await ledger.charge(account, account.lease + 1)  # drain it at once
+        slices.append(account.slice)
+    assert slices == [10, 20, 40, 80, 160, 200]
+    assert store.calls == 6
+    clock.now += 61
+    assert ledger.account("user:1", 10_000).slice == 10  # a new window starts small again
 
 
 async def test_slices_are_a_fiftieth_of_small_budgets() -> None:
