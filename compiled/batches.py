@@ -234,7 +234,8 @@ class LazyConnection:
     __slots__ = ("counter", "edges", "nodes", "page_info")
 
     def __init__(
-        self, page: Page, sort: Sort, node_of: Callable[[Row], Any], counter: ChildCount
+        self, page: Page, sort: Sort, node_of: Callable[[Row], Any],
+        counter: ChildCount | Callable[[], Awaitable[int]],
     ) -> None:
         self.nodes = [node_of(row) for row in page.rows]
         self.edges = [LazyEdge(r, sort, n) for r, n in zip(page.rows, self.nodes, strict=True)]

@@ -42,6 +42,7 @@ from strawberry.types.field import StrawberryField
 from auth.pii import MASKS, Mask
 from auth.scopes import NESTED_SCOPES, Scope
 from compiled.batches import BATCHES, Batch
+from compiled.root_pages import DirectPage, direct_page
 from compiled.roots import DirectRoot, direct_root
 from compiled.variables import Leaf
 
@@ -92,7 +93,8 @@ class RootField:
     key: str
     field: Field
     parent_type: GraphQLObjectType
-    direct: DirectRoot | None = None  # served without its resolver (compiled.roots)
+    # served without its resolver (compiled.roots, compiled.root_pages)
+    direct: DirectRoot | DirectPage | None = None
 
 
 @dataclass(eq=False)
@@ -145,13 +147,14 @@ def build_on(
     )
 
 
-def _direct(type_name: str, root: Field) -> DirectRoot | None:
-    """The direct lookup of a root field, unless app.guards wraps its resolver."""
+def _direct(type_name: str, root: Field) -> DirectRoot | DirectPage | None:
+    """The direct lookup or page of a root field, unless app.guards wraps its resolver."""
     path = f"{type_name}.{root.name}"
     if (type_name, root.name) in MASKS or path in NESTED_SCOPES or path == "Query.node":
         return None
     assert root.strawberry_field is not None
-    return direct_root(path, root.nodes, root.strawberry_field.permission_classes)
+    permissions = root.strawberry_field.permission_classes
+    return direct_root(path, root.nodes, permissions) or direct_page(path, root.nodes, permissions)
 
 
 class _Builder:
