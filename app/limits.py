@@ -15,7 +15,6 @@ known gets 429 too, with a GraphQL error coded ``RATE_LIMITED``.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from graphql import GraphQLError
@@ -105,7 +104,7 @@ class Meter:
     @property
     def budget(self) -> Budget:
         """The budget left after this request."""
-        return replace(self.ledger.budget(self.account), retry_after=self.retry_after)
+        return self.ledger.budget(self.account, retry_after=self.retry_after)
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         """The RateLimit-* headers (and ``Retry-After`` when refused) of the response."""

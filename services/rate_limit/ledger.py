@@ -136,10 +136,14 @@ class Ledger:
         account.exhausted = granted < want
         account.deadline = self.clock() + reservation.reset_ms / 1000
 
-    def budget(self, account: Account, refused: bool = False) -> Budget:
-        """The account's budget as response headers tell it."""
+    def budget(
+        self, account: Account, refused: bool = False, retry_after: int | None = None
+    ) -> Budget:
+        """The account's budget as response headers tell it (``retry_after``: as fixed when the
+        request was refused; otherwise worked out from ``refused``)."""
         left = (account.deadline - self.clock()) if account.deadline else self.window_seconds
         reset = max(0, math.ceil(left))
         remaining = min(account.limit, max(0, account.limit - account.used) + account.lease)
-        return Budget(account.principal, account.limit, remaining, reset,
-                      max(1, reset) if refused else 0)
+        if retry_after is None:
+            retry_after = max(1, reset) if refused else 0
+        return Budget(account.principal, account.limit, remaining, reset, retry_after)
