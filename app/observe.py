@@ -74,6 +74,8 @@ class RequestIdMiddleware:
 def _record(scope: Scope, method: str, status: int, observation: metrics.Observation) -> None:
     route = getattr(scope.get("route"), "path", None) or "unmatched"
     seconds = metrics.finish(observation, method, route, status)
+    if not access_log.isEnabledFor(logging.INFO):
+        return
     # the access log: never the query string (GET /graphql carries variables in it)
     access_log.info(
         "%s %s %s %.1fms request=%s", method, scope["path"], status or "-", seconds * 1000,
