@@ -48,7 +48,8 @@ class Console:
 @pytest.fixture(scope="module")
 async def served(db: str, settings) -> AsyncIterator[Served]:  # type: ignore[no-untyped-def]
     """The whole app under uvicorn in this process (a real socket the browser connects to)."""
-    config = email_settings(settings)  # sendEmail composes with a sender; no worker sends
+    # sendEmail composes with a sender (no worker sends); webhooks may go to a local receiver
+    config = email_settings(settings).model_copy(update={"webhook_allow_private": True})
     app = create_app(config, db)
     params = database.connection_params(db)
     broker = Broker(lambda: asyncpg.connect(**params), queue_size=100)

@@ -50,9 +50,11 @@ function createForm(onCreated) {
       name: name.value, scopes: chosen,
       expiresAt: expires.value ? new Date(`${expires.value}T23:59:59Z`).toISOString() : null,
     });
+    // the scope checkboxes share one error box (showErrors clears it first)
     const scopeErrors = payload.errors.filter((e) => e.field?.at(-1) === "scopes");
+    const others = showErrors(form, payload.errors.filter((e) => !scopeErrors.includes(e)), general);
     form.querySelector("#key-scopes-error").textContent = scopeErrors.map((e) => e.message).join("; ");
-    if (showErrors(form, payload.errors.filter((e) => !scopeErrors.includes(e)), general) || scopeErrors.length) return;
+    if (others || scopeErrors.length) return;
     form.reset();
     replace(secret, h("p", {}, h("strong", {}, "Copy this key now: it is shown only once.")),
       h("code", {class: "secret-value"}, payload.secret), " ",
