@@ -108,3 +108,39 @@ async def test_a_built_filter_lists_the_apis_customers_and_saves_as_a_view(  # t
     assert await _rows(page) == [n["id"] for n in expected["nodes"]]
     assert console.problems == []
     await page.close()
+
+
+CREATE = """mutation($input: CreateCustomerInput!) { createCustomer(input: $input) {
+  customer { id } errors { message } } }"""
+MERGED_INTO = "query($id: ID!) { customerMergedInto(id: $id) { id } }"
+
+
+async def test_a_duplicate_is_previewed_and_merged_from_customer_360(  # type: ignore[no-untyped-def]
+    served: Served, browser: Any, demo: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    ids = []
+    for email, company in (("marta.q@example.com", None), ("mq@example.org", "Quintero SL")):
+        made = (await graphql(served, demo.admin, CREATE, input={
+            "name": "Marta Quintero Lopez", "phone": "+34911234567", "email": email,
+            "company": company}))["createCustomer"]
+        assert made["errors"] == []
+        ids.append(made["customer"]["id"])
+    primary, duplicate = ids
+    console = await open_console(browser, served, demo.admin, f"/customers/{primary}")
+    page = console.page
+    candidate = page.locator(f"li.duplicate[data-id='{duplicate}']")
+    await candidate.locator("button.preview-merge").click()
+    # the primary's empty company is filled from the duplicate; both emails differ, its own wins
+    changed = candidate.locator("table.merge-changes tbody tr")
+    await expect(changed).to_have_count(1)
+    await expect(changed.first).to_contain_text("Quintero SL")
+    email = candidate.locator("table.merge-conflicts tr", has_text="mq@example.org")
+    await expect(email).to_contain_text("marta.q@example.com")
+    await candidate.locator("button.merge").click()
+    await expect(page.locator("dd[data-field=company]")).to_contain_text("Quintero SL")
+    merged = await graphql(served, demo.admin, MERGED_INTO, id=duplicate)
+    assert merged["customerMergedInto"]["id"] == primary
+    assert console.problems == []
+    await page.close()

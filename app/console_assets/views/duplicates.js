@@ -29,22 +29,38 @@ function shown(value) {
   return String(value);
 }
 
-function previewTable(preview, primaryId) {
+const COMPARED = [["name", "Name"], ["email", "Email"], ["phone", "Phone"], ["company", "Company"],
+  ["stage", "Stage"], ["tags", "Tags"], ["emailOptOut", "Email opt-out"]];
+
+/** Rows of what changes on ``customer`` (the primary) when the merge runs. */
+function changes(customer, merged) {
+  return COMPARED.filter(([key]) => shown(customer[key]) !== shown(merged[key]))
+    .map(([key, label]) => h("tr", {dataset: {field: key}}, h("th", {scope: "row"}, label),
+      h("td", {}, shown(customer[key])), h("td", {}, h("strong", {class: "changed"}, shown(merged[key])))));
+}
+
+function previewTable(preview, customer) {
+  const primaryId = customer.id;
+  const changed = changes(customer, preview.merged);
   const m = preview.moves;
   const moves = [["Interactions", m.interactions], ["Orders", m.orders], ["Emails", m.emailMessages],
     ["Email suppressions", m.emailSuppressions], ["Predictions dropped", m.predictionsDropped]]
     .filter(([, n]) => n).map(([label, n]) => `${label}: ${fmt.number(n)}`);
   return h("div", {class: "merge-preview"},
+    changed.length ? dataTable(["Field", "Now", "After the merge"], changed,
+      {className: "merge-changes", caption: "What changes on this customer"})
+      : h("p", {class: "note"}, "This customer's fields stay as they are."),
     preview.conflicts.length ? dataTable(["Field", "This customer", "Duplicate", "After the merge", "Why"],
       preview.conflicts.map((c) => [c.field, shown(c.primaryValue),
         c.duplicateValues.map((d) => shown(d.value)).join(" / "),
         h("strong", {class: c.chosenFrom === primaryId ? null : "changed"}, shown(c.value)), fmt.words(c.rule)]),
-      {className: "merge-conflicts", caption: "Fields that differ"})
-      : h("p", {class: "note"}, "No field differs: this customer's values stay."),
+      {className: "merge-conflicts", caption: "Values that differ, and which one the merge keeps"})
+      : null,
     h("p", {class: "merge-moves"}, moves.length ? `Moves to this customer: ${moves.join(" · ")}` : "Nothing else moves."));
 }
 
-function candidate(primaryId, d, done) {
+function candidate(customer, d, done) {
+  const primaryId = customer.id;
   const out = h("div", {});
   return h("li", {class: "duplicate", dataset: {id: d.customer.id}},
     h("a", {href: `#/customers/${encodeURIComponent(d.customer.id)}`}, d.customer.name), " ",
@@ -53,7 +69,7 @@ function candidate(primaryId, d, done) {
     actionButton("Preview merge", async () => {
       try {
         const {mergeCustomersPreview: preview} = await gql(PREVIEW, {primary: primaryId, duplicates: [d.customer.id]});
-        replace(out, previewTable(preview, primaryId), actionButton("Merge into this customer", async () => {
+        replace(out, previewTable(preview, customer), actionButton("Merge into this customer", async () => {
           const {mergeCustomers: payload} = await gql(MERGE, {input: {primaryId, duplicateIds: [d.customer.id]}});
           if (payload.errors.length) replace(out, errorBox(payload.errors.map((e) => e.message).join("; ")));
           else done();
@@ -68,7 +84,7 @@ function candidate(primaryId, d, done) {
 export function duplicatesPanel(customer, merged) {
   const body = h("div", {}, h("p", {class: "loading"}, "Looking for duplicates…"));
   gql(DUPLICATES, {id: customer.id}).then(({customerDuplicates: found}) => {
-    replace(body, found.length ? h("ul", {class: "duplicates"}, found.map((d) => candidate(customer.id, d, merged)))
+    replace(body, found.length ? h("ul", {class: "duplicates"}, found.map((d) => candidate(customer, d, merged)))
       : h("p", {class: "note"}, "No likely duplicates."));
   }).catch((error) => replace(body, errorBox(error)));
   return panel("Duplicates", body);
