@@ -54,9 +54,10 @@ function deliveryLog(hook) {
             h("td", {}, actionButton("Replay", async () => {
               const {replayWebhookEvents: payload} = await gql(REPLAY, {
                 id: hook.id, from: d.event.sequence, to: d.event.sequence});
+              const waiting = `Event ${d.event.sequence} is already waiting to be delivered.`;
               message.textContent = payload.errors.length
                 ? payload.errors.map((e) => e.message).join("; ")
-                : `Event ${d.event.sequence} queued again (${payload.queued}).`;
+                : payload.queued ? `Event ${d.event.sequence} queued again (${payload.queued}).` : waiting;
               await load();
             }, {class: "link replay"})))), {className: "delivery-log", numeric: [1, 3, 4]})
           : h("p", {class: "note"}, "Nothing delivered yet."));
