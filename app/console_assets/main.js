@@ -70,7 +70,7 @@ async function show() {
     else a.removeAttribute("aria-current");
   }
   const isAdmin = viewer.user.role === "ADMIN";
-  if (current.name === "customer") cleanup = await customer.render(view, current.id, {isAdmin, me: viewer.user.id});
+  if (current.name === "customer") cleanup = await customer.render(view, current.id, {role: viewer.user.role, me: viewer.user.id});
   else if (current.name === "settings") await settings.render(view, current.id, isAdmin);
   else if (current.name === "customers") cleanup = customers.render(view, current.params);
   else cleanup = await dashboard.render(view);

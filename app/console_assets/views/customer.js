@@ -187,7 +187,9 @@ function recommendations(customer) {
     : h("p", {class: "note"}, "No recommendations."));
 }
 
-export async function render(root, id, {isAdmin = false, me = null} = {}) {
+/** ``role`` is the signed-in user's: viewers send no email, merges need a manager. */
+export async function render(root, id, {role = "VIEWER", me = null} = {}) {
+  const rank = ["VIEWER", "AGENT", "MANAGER", "ADMIN"].indexOf(role);
   replace(root, h("p", {class: "loading"}, "Loading…"));
   let customer;
   try {
@@ -205,11 +207,12 @@ export async function render(root, id, {isAdmin = false, me = null} = {}) {
   replace(root,
     h("p", {}, h("a", {href: "#/customers"}, "← Customers")), heading,
     h("div", {class: "grid customer-360"},
-      profile(customer), prediction(customer), live.node, sendEmailPanel(customer, live.send),
+      profile(customer), prediction(customer), live.node, rank >= 1 ? sendEmailPanel(customer, live.send) : null,
       orders(customer), recommendations(customer),
       // after a merge the whole view is drawn again (main.js redraws on hashchange)
-      duplicatesPanel(customer, () => window.dispatchEvent(new HashChangeEvent("hashchange"))),
-      isAdmin ? auditPanel(customer, me) : null));
+      rank >= 1 ? duplicatesPanel(customer, () => window.dispatchEvent(new HashChangeEvent("hashchange")),
+        {canMerge: rank >= 2}) : null,
+      rank >= 3 ? auditPanel(customer, me) : null));
   const renamed = (event) => { heading.textContent = event.detail.name; };
   root.addEventListener("customer-updated", renamed);
   return () => {

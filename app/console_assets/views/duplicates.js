@@ -59,7 +59,7 @@ function previewTable(preview, customer) {
     h("p", {class: "merge-moves"}, moves.length ? `Moves to this customer: ${moves.join(" · ")}` : "Nothing else moves."));
 }
 
-function candidate(customer, d, done) {
+function candidate(customer, d, done, canMerge) {
   const primaryId = customer.id;
   const out = h("div", {});
   return h("li", {class: "duplicate", dataset: {id: d.customer.id}},
@@ -69,11 +69,11 @@ function candidate(customer, d, done) {
     actionButton("Preview merge", async () => {
       try {
         const {mergeCustomersPreview: preview} = await gql(PREVIEW, {primary: primaryId, duplicates: [d.customer.id]});
-        replace(out, previewTable(preview, customer), actionButton("Merge into this customer", async () => {
+        replace(out, previewTable(preview, customer), canMerge ? actionButton("Merge into this customer", async () => {
           const {mergeCustomers: payload} = await gql(MERGE, {input: {primaryId, duplicateIds: [d.customer.id]}});
           if (payload.errors.length) replace(out, errorBox(payload.errors.map((e) => e.message).join("; ")));
           else done();
-        }, {class: "merge"}));
+        }, {class: "merge"}) : h("p", {class: "note"}, "Merging needs a manager."));
       } catch (error) {
         replace(out, errorBox(error));
       }
@@ -81,10 +81,10 @@ function candidate(customer, d, done) {
 }
 
 /** The panel; ``merged()`` runs after a merge (the caller redraws the customer). */
-export function duplicatesPanel(customer, merged) {
+export function duplicatesPanel(customer, merged, {canMerge = true} = {}) {
   const body = h("div", {}, h("p", {class: "loading"}, "Looking for duplicates…"));
   gql(DUPLICATES, {id: customer.id}).then(({customerDuplicates: found}) => {
-    replace(body, found.length ? h("ul", {class: "duplicates"}, found.map((d) => candidate(customer, d, merged)))
+    replace(body, found.length ? h("ul", {class: "duplicates"}, found.map((d) => candidate(customer, d, merged, canMerge)))
       : h("p", {class: "note"}, "No likely duplicates."));
   }).catch((error) => replace(body, errorBox(error)));
   return panel("Duplicates", body);
