@@ -39,6 +39,7 @@ from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.deal import DealMutation, DealQuery
 from resolvers.duplicate import DuplicateQuery
 from resolvers.email import EmailMutation, EmailQuery
+from resolvers.email_stats import EmailStatsQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
 from resolvers.merge import MergeMutation, MergeQuery
 from resolvers.node import NodeQuery
@@ -47,6 +48,7 @@ from resolvers.pipeline import PipelineMutation, PipelineQuery
 from resolvers.prediction import PredictionMutation, PredictionQuery
 from resolvers.privacy import PrivacyMutation, PrivacyQuery
 from resolvers.product import ProductMutation, ProductQuery
+from resolvers.saved_view import SavedViewMutation, SavedViewQuery
 from resolvers.security import SecurityMutation, SecurityQuery
 from resolvers.subscription import InteractionSubscription
 from resolvers.task import TaskMutation, TaskQuery
@@ -67,7 +69,8 @@ Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
-     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery),
+     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, EmailStatsQuery,
+     SavedViewQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -75,7 +78,7 @@ Mutation = merge_types(
      BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
-     TaskMutation),
+     TaskMutation, SavedViewMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription,))
 

@@ -45,7 +45,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 
 # Operations only a signed-in person may call, never a key (they are about the person).
 USER_ONLY = frozenset({"Query.viewer", "Query.apiKeys", "Mutation.createApiKey",
-                       "Mutation.revokeApiKey", "Query.myTasks"})
+                       "Mutation.revokeApiKey", "Query.myTasks",
+                       "Query.savedViews", "Mutation.saveView", "Mutation.deleteView"})
 # Operations anyone may call (they create the credentials).
 PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout"})
 
@@ -64,6 +65,9 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Query.emailTemplates": (S.EMAIL_READ,),
     "Query.emailTemplate": (S.EMAIL_READ,),
     "Query.campaign": (S.EMAIL_READ,),
+    "Query.emailStats": (S.EMAIL_READ,),
+    # renders the customer's fields into the content, as sendEmail would
+    "Query.previewEmail": (S.EMAIL_SEND, S.CUSTOMERS_READ),
     "Query.trainingRun": (S.PREDICTIONS_READ,),
     "Query.latestTrainingRun": (S.PREDICTIONS_READ,),
     "Query.models": (S.PREDICTIONS_READ,),

@@ -123,3 +123,17 @@ export function forecastChart({title, points, format, axisFormat, yLabel, interv
     }, svg("title", {},
       `${p.label}: ${format(p.expected)} expected (${format(p.low)} – ${format(p.high)})`)))));
 }
+
+/** Bars side by side per category, one per series ({name, className, values}). */
+export function groupedBarChart({title, labels, series, format, axisFormat = format, xLabel, yLabel}) {
+  const scale = niceScale(Math.max(0, ...series.flatMap((s) => s.values)));
+  const band = PLOT_W / labels.length;
+  const width = (band * 0.8) / series.length;
+  return frame(title,
+    ...axes({scale, labels, axisFormat, xLabel, yLabel}),
+    series.map((s, k) => svg("g", {class: "marks", "data-series": s.name}, s.values.map((value, i) => svg("rect", {
+      class: s.className, x: MARGIN.left + band * i + band * 0.1 + width * k, width,
+      y: yOf(value, scale), height: Math.max(0, MARGIN.top + PLOT_H - yOf(value, scale)),
+      "data-label": labels[i], "data-value": value,
+    }, svg("title", {}, `${labels[i]} · ${s.name}: ${format(value)}`))))));
+}

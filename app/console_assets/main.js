@@ -1,5 +1,5 @@
 // The console's entry: sign-in state, the shell (navigation, sign-out) and the router over
-// the URL fragment: #/dashboard, #/customers, #/customers/<id>.
+// the URL fragment: #/dashboard, #/customers, #/customers/<id>, #/settings/<tab>.
 
 import {gql} from "./api.js";
 import {errorBox, h, replace} from "./dom.js";
@@ -10,6 +10,7 @@ import * as customer from "./views/customer.js";
 import * as customers from "./views/customers.js";
 import * as dashboard from "./views/dashboard.js";
 import * as login from "./views/login.js";
+import * as settings from "./views/settings.js";
 
 const VIEWER = `query ConsoleViewer {
   viewer { user { id name email role } organization { name currency } }
@@ -20,9 +21,11 @@ let viewer = null;
 let cleanup = null;
 
 function route() {
-  const [, section = "dashboard", id] = window.location.hash.split("/");
+  const [path, query = ""] = window.location.hash.split("?");
+  const [, section = "dashboard", id] = path.split("/");
   if (section === "customers" && id) return {name: "customer", id: decodeURIComponent(id)};
-  if (section === "customers") return {name: "customers"};
+  if (section === "customers") return {name: "customers", params: new URLSearchParams(query)};
+  if (section === "settings") return {name: "settings", id};
   return {name: "dashboard"};
 }
 
@@ -33,7 +36,8 @@ function shell(user, organization) {
     h("header", {class: "top"},
       h("span", {class: "brand"}, organization.name),
       h("nav", {"aria-label": "Main"}, link("#/dashboard", "Dashboard", "dashboard"),
-        link("#/customers", "Customers", "customers")),
+        link("#/customers", "Customers", "customers"),
+        user.role === "ADMIN" ? link("#/settings", "Settings", "settings") : null),
       h("span", {class: "user"}, `${user.name} (${user.role.toLowerCase()})`),
       h("button", {type: "button", class: "logout", onclick: () => logout()}, "Sign out")),
     view);
@@ -65,8 +69,10 @@ async function show() {
     if (active) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  if (current.name === "customer") cleanup = await customer.render(view, current.id);
-  else if (current.name === "customers") cleanup = customers.render(view);
+  const isAdmin = viewer.user.role === "ADMIN";
+  if (current.name === "customer") cleanup = await customer.render(view, current.id, {role: viewer.user.role, me: viewer.user.id});
+  else if (current.name === "settings") await settings.render(view, current.id, isAdmin);
+  else if (current.name === "customers") cleanup = customers.render(view, current.params);
   else cleanup = await dashboard.render(view);
 }
 

@@ -90,16 +90,23 @@ def _render(content: Content, context: Mapping[str, Any]) -> Rendered:
         raise EmailRefused(Refusal.TEMPLATE_ERROR, path, f"{exc.part}: {exc.message}") from None
 
 
+def rendered_for(
+    content: Content, customer: Mapping[str, Any], unsubscribe_url: str
+) -> Rendered:
+    """The subject and bodies ``content`` gives for this customer (template problems refused)."""
+    context = {
+        **content.variables, "customer": customer_context(customer),
+        "unsubscribe_url": unsubscribe_url,
+    }
+    return _render(content, context)
+
+
 def compose(
     settings: Settings, org_id: int, customer: Mapping[str, Any], content: Content
 ) -> QueuedEmail:
     """The message for one customer; template problems and oversize messages are refused."""
     unsubscribe_url = email_tokens.unsubscribe_url(settings, org_id, customer["id"])
-    context = {
-        **content.variables, "customer": customer_context(customer),
-        "unsubscribe_url": unsubscribe_url,
-    }
-    rendered = _render(content, context)
+    rendered = rendered_for(content, customer, unsubscribe_url)
     if not rendered.subject or len(rendered.subject) > MAX_SUBJECT:
         raise EmailRefused(
             Refusal.BAD_USER_INPUT, (*content.field_prefix, "subject"),

@@ -98,6 +98,9 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         price: "3", currency: "EUR"}]}) { errors { code } } }""", {}),
     ("updateCatalogSettings", """mutation {
         updateCatalogSettings(createUnknownProducts: true) { createUnknownProducts } }""", {}),
+    ("saveView", """mutation { saveView(input: {name: "Big spenders",
+        filter: {orders: {totalSpent: {gte: "100"}}}}) { view { id } errors { code } } }""", {}),
+    ("deleteView", """mutation($v: ID!) { deleteView(id: $v) { errors { code } } }""", {}),
 ]
 
 
@@ -127,6 +130,7 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["a"] = (data.get("apiKey") or {}).get("id") or given.get("a")
         given["w"] = (data.get("webhook") or {}).get("id") or given.get("w")
         given["pr"] = (data.get("product") or {}).get("id") or given.get("pr")
+        given["v"] = (data.get("view") or {}).get("id") or given.get("v")
         for key, name in (("co", "company"), ("m", "membership"), ("p", "pipeline"),
                           ("dl", "deal"), ("tk", "task")):
             given[key] = (data.get(name) or {}).get("id") or given.get(key)

@@ -49,6 +49,11 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Query.emailTemplates": (V, (ER,)),
     "Query.emailTemplate": (V, (ER,)),
     "Query.campaign": (V, (ER,)),
+    "Query.emailStats": (V, (ER,)),
+    "Query.previewEmail": (A, (ES, CR)),
+    "Query.savedViews": (V, USER_ONLY),
+    "Mutation.saveView": (V, USER_ONLY),
+    "Mutation.deleteView": (V, USER_ONLY),
     "Query.trainingRun": (V, (PR,)),
     "Query.latestTrainingRun": (V, (PR,)),
     "Query.models": (V, (PR,)),
@@ -248,6 +253,7 @@ async def other_tenant() -> dict[str, Any]:
 
     from db.email_models import Campaign, EmailTemplate
     from db.prediction_models import TrainingRun
+    from db.sql import fetch_one
     from tests.factories import gid, make_customer, make_interaction, make_order
 
     org = await make_org()
@@ -275,7 +281,13 @@ async def other_tenant() -> dict[str, Any]:
     key = await ApiKey.filter(organization_id=org.id).first()
     assert key is not None
     sales = await _sales_objects(org, customer)
+    view = await fetch_one(
+        "INSERT INTO saved_view (organization_id, user_id, name, filter, order_by)"
+        " VALUES ($1, $2, $3, '{}', 'NAME_ASC') RETURNING id",
+        [org.id, (await make_user(org)).id, f"{MARK} view"])
+    assert view is not None
     ids = {
+        "view": to_global("SavedView", view["id"]),
         "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
         "order": gid(order), "product": to_global("Product", product.id),
         "template": str(to_global("EmailTemplate", template.id)),
@@ -345,6 +357,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Query.product": {"id": "product"},
     "Mutation.updateProduct": {"id": "product"},
     "Mutation.sendEmail": {"customerId": "customer"},
+    "Query.previewEmail": {"customerId": "customer"},
+    "Mutation.deleteView": {"id": "view"},
     "Mutation.updateEmailTemplate": {"id": "template"},
     "Mutation.sendCampaign": {"templateId": "template"},
     "Mutation.cancelCampaign": {"id": "campaign"},
@@ -436,6 +450,10 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
     deal = await Deal.get(id=other["deal"].id)
     assert (deal.stage_id, deal.deleted_at, deal.amount) == (other["stage"].id, None, 1)
     assert (await Task.get(id=other["task"].id)).status == "OPEN"
+    from db.sql import fetch_one
+
+    assert await fetch_one("SELECT id FROM saved_view WHERE organization_id = $1",
+                           [other["org"].id]) is not None
 
 
 # Personal data: who reads it unmasked, by default and after an ADMIN changes the roles.

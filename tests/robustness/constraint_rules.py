@@ -63,6 +63,12 @@ SERVER_SET: dict[str, str] = {
     **_server("webhook", "id", "organization_id", "created_at", "updated_at",
               "consecutive_failures", "circuit_trips"),
     **_server("api_key", "id", "organization_id", "created_at"),
+    **_server("saved_view", "id", "organization_id", "user_id", "created_at", "updated_at"),
+    "not null saved_view.name": "saveView's name: a String! of 1-100 printable characters",
+    "not null saved_view.filter": "saveView's filter is a JSON! checked to be an object",
+    "not null saved_view.order_by": "saveView's orderBy is a CustomerOrderBy! with a default",
+    "unique saved_view.saved_view_name_uniq": "saveView replaces the user's view of that name"
+                                              " (ON CONFLICT)",
     **_server("product", "id", "organization_id", "created_at", "updated_at"),
     "unique product.product_sku_uniq": "upsertProducts' match key: a known SKU (in any case)"
                                        " updates its product",

@@ -1,14 +1,18 @@
-// Customer 360: profile with inline edit, the live interaction timeline, orders, prediction
-// and recommendations.
+// Customer 360: profile with inline edit, the live interaction timeline (new interactions and
+// email statuses), orders, prediction, recommendations, duplicates with merge, send email, and
+// the audit trail for admins.
 
 import {gql} from "../api.js";
 import {errorBox, h, replace} from "../dom.js";
 import * as fmt from "../format.js";
 import {subscribe} from "../live.js";
+import {auditPanel} from "./audit.js";
 import {reasonList} from "./dashboard.js";
+import {duplicatesPanel} from "./duplicates.js";
 import {editableField} from "./edit.js";
+import {sendEmailPanel} from "./send_email.js";
 
-const TIMELINE_FIELDS = "id channel direction subject occurredAt createdBy { name }";
+const TIMELINE_FIELDS = "id channel direction subject occurredAt createdBy { name } email { status lastError }";
 const PROFILE_FIELDS = "id name email phone company stage updatedAt";
 
 const CUSTOMER = `query ConsoleCustomer($id: ID!) {
@@ -34,6 +38,16 @@ const CUSTOMER = `query ConsoleCustomer($id: ID!) {
 
 const CREATED = `subscription ConsoleTimeline($filter: InteractionSubscriptionFilter) {
   interactionCreated(filter: $filter) { ${TIMELINE_FIELDS} }
+}`;
+
+const STATUS = `subscription ConsoleEmailStatus($filter: InteractionSubscriptionFilter) {
+  emailStatusChanged(filter: $filter) { ${TIMELINE_FIELDS} }
+}`;
+
+const SEND = `mutation ConsoleSendEmail($input: SendEmailInput!) {
+  sendEmail(input: $input) {
+    interaction { ${TIMELINE_FIELDS} } email { status } warnings errors { code field message }
+  }
 }`;
 
 const LOG = `mutation ConsoleLogInteraction($input: LogInteractionInput!) {
@@ -72,7 +86,9 @@ function timelineItem(interaction, fresh = false) {
     h("span", {class: "direction"}, interaction.direction === "INBOUND" ? "← in" : "→ out"),
     h("span", {class: "subject"}, interaction.subject || "(no subject)"),
     h("time", {datetime: interaction.occurredAt}, fmt.dateTime(interaction.occurredAt)),
-    interaction.createdBy ? h("span", {class: "muted"}, `by ${interaction.createdBy.name}`) : null);
+    interaction.createdBy ? h("span", {class: "muted"}, `by ${interaction.createdBy.name}`) : null,
+    interaction.email ? h("span", {class: `email-status ${interaction.email.status.toLowerCase()}`,
+      title: interaction.email.lastError || null}, fmt.words(interaction.email.status)) : null);
 }
 
 function timeline(customer) {
@@ -85,7 +101,15 @@ function timeline(customer) {
     seen.add(interaction.id);
     list.prepend(timelineItem(interaction, true));
   };
-  const stop = subscribe(CREATED, {filter: {customerId: customer.id}}, {
+  const update = (interaction) => {
+    const old = list.querySelector(`li[data-id="${CSS.escape(interaction.id)}"]`);
+    if (old) old.replaceWith(timelineItem(interaction, true));
+    else add(interaction);
+  };
+  const stopStatus = subscribe(STATUS, {filter: {customerId: customer.id}}, {
+    onNext: (data) => update(data.emailStatusChanged),
+  });
+  const stopCreated = subscribe(CREATED, {filter: {customerId: customer.id}}, {
     onNext: (data) => add(data.interactionCreated),
     onError: (errors) => { status.textContent = `live updates failed: ${errors.map((e) => e.message).join("; ")}`; },
     onStatus: (text) => {
@@ -96,7 +120,12 @@ function timeline(customer) {
   const node = section("Timeline",
     h("p", {class: "muted"}, `${fmt.number(customer.interactions.totalCount)} interactions · live: `, status),
     logForm(customer, add), list);
-  return {node, stop};
+  const send = async (input) => {
+    const {sendEmail: payload} = await gql(SEND, {input});
+    if (payload.interaction) update(payload.interaction);
+    return payload;
+  };
+  return {node, send, stop: () => { stopCreated(); stopStatus(); }};
 }
 
 function logForm(customer, add) {
@@ -158,7 +187,9 @@ function recommendations(customer) {
     : h("p", {class: "note"}, "No recommendations."));
 }
 
-export async function render(root, id) {
+/** ``role`` is the signed-in user's: viewers send no email, merges need a manager. */
+export async function render(root, id, {role = "VIEWER", me = null} = {}) {
+  const rank = ["VIEWER", "AGENT", "MANAGER", "ADMIN"].indexOf(role);
   replace(root, h("p", {class: "loading"}, "Loading…"));
   let customer;
   try {
@@ -176,7 +207,12 @@ export async function render(root, id) {
   replace(root,
     h("p", {}, h("a", {href: "#/customers"}, "← Customers")), heading,
     h("div", {class: "grid customer-360"},
-      profile(customer), prediction(customer), live.node, orders(customer), recommendations(customer)));
+      profile(customer), prediction(customer), live.node, rank >= 1 ? sendEmailPanel(customer, live.send) : null,
+      orders(customer), recommendations(customer),
+      // after a merge the whole view is drawn again (main.js redraws on hashchange)
+      rank >= 1 ? duplicatesPanel(customer, () => window.dispatchEvent(new HashChangeEvent("hashchange")),
+        {canMerge: rank >= 2}) : null,
+      rank >= 3 ? auditPanel(customer, me) : null));
   const renamed = (event) => { heading.textContent = event.detail.name; };
   root.addEventListener("customer-updated", renamed);
   return () => {

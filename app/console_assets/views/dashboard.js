@@ -4,6 +4,7 @@ import {gql} from "../api.js";
 import {barChart, figure, forecastChart} from "../charts.js";
 import {errorBox, h, replace} from "../dom.js";
 import * as fmt from "../format.js";
+import {salesSections} from "./dashboard_sales.js";
 
 const DASHBOARD = `query ConsoleDashboard($monthStart: DateTime!, $previousStart: DateTime!,
                                   $previousSameDay: DateTime!, $yearStart: DateTime!) {
@@ -186,8 +187,10 @@ export async function render(root) {
   replace(root, h("h2", {}, "Dashboard"), h("p", {class: "loading"}, "Loading…"));
   let data;
   let risk;
+  let sales;
   try {
-    [data, risk] = await Promise.all([gql(DASHBOARD, variables), gql(RISK)]);
+    [data, risk, sales] = await Promise.all([gql(DASHBOARD, variables), gql(RISK),
+      salesSections(fmt.orgCurrency(), p.yearStart)]);
   } catch (error) {
     replace(root, h("h2", {}, "Dashboard"), errorBox(error));
     return;
@@ -200,5 +203,6 @@ export async function render(root) {
       h("section", {class: "panel wide"}, revenueSection(data, currency, p)),
       h("section", {class: "panel"}, riskSection(risk)),
       atRiskSection(risk),
+      ...sales,
       h("section", {class: "panel wide"}, segmentSection(data.segments, currency))));
 }
