@@ -41,7 +41,20 @@ class BgNbd:
                 {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b}.items()}
 
 
-def log_likelihood(params: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
+@dataclass(frozen=True)
+class BgNbdEach:
+    """BG/NBD parameters that differ by customer (one value per row), as covariates make them."""
+
+    r: Floats
+    alpha: Floats
+    a: Floats
+    b: Floats
+
+
+Params = BgNbd | BgNbdEach
+
+
+def log_likelihood(params: Params, x: Floats, t_x: Floats, T: Floats) -> Floats:
     """Each customer's log-likelihood under ``params`` (FHL 2005, equation 6)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     base = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
@@ -97,7 +110,7 @@ def fit(x: Floats, t_x: Floats, T: Floats, *, penalty: float = 0.0) -> BgNbd:
     return BgNbd(*(float(v) for v in np.exp(result.x)))
 
 
-def _death_odds(params: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
+def _death_odds(params: Params, x: Floats, t_x: Floats, T: Floats) -> Floats:
     """Odds that a customer has already dropped out rather than being alive at ``T``."""
     repeat = x > 0
     odds = (params.a / np.where(repeat, params.b + x - 1, 1.0)
@@ -105,13 +118,13 @@ def _death_odds(params: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
     return np.where(repeat, odds, 0.0)
 
 
-def p_alive(params: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
+def p_alive(params: Params, x: Floats, t_x: Floats, T: Floats) -> Floats:
     """Probability that each customer is still alive at ``T`` (FHL 2008 note, eq. 1)."""
     return np.asarray(1.0 / (1.0 + _death_odds(params, x, t_x, T)), dtype=np.float64)
 
 
 def expected_purchases(
-    params: BgNbd, x: Floats, t_x: Floats, T: Floats, horizon: float
+    params: Params, x: Floats, t_x: Floats, T: Floats, horizon: float
 ) -> Floats:
     """Expected purchases in ``(T, T + horizon]`` given each history (FHL 2005, eq. 10)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
@@ -122,7 +135,7 @@ def expected_purchases(
     return np.asarray(np.maximum(np.nan_to_num(out, nan=0.0), 0.0), dtype=np.float64)
 
 
-def p_no_purchase(params: BgNbd, x: Floats, t_x: Floats, T: Floats, horizon: float) -> Floats:
+def p_no_purchase(params: Params, x: Floats, t_x: Floats, T: Floats, horizon: float) -> Floats:
     """Probability of no purchase in ``(T, T + horizon]``: dropped out, or alive but quiet.
 
     An alive customer cannot drop out before buying again, so quiet-while-alive is the
