@@ -41,6 +41,9 @@ def test_five_months_of_history_serve_a_nine_month_horizon(population) -> None:
     served = lifetime["candidates"][lifetime["method"]]
     assert served["rmse"] <= lifetime["baselines"]["last period"]["rmse"]
     _never_served_a_loser(lifetime)
+    verdict = ("no candidate beat BG/NBD on both" if lifetime["method"] == "BG/NBD"
+               else "beat BG/NBD on both MAE and RMSE")
+    assert verdict in outcomes["REVENUE"].message
 
 
 def _never_served_a_loser(metrics: dict) -> None:  # type: ignore[type-arg]
