@@ -64,6 +64,21 @@ def _row(horizon: float, label: str, actual: np.ndarray, predicted: np.ndarray,
           f"{predicted.sum():,.0f} vs {actual.sum():,.0f} ({e['total']:+.1%}) | {wins} | {cost} |")
 
 
+def _intervals(actual: np.ndarray, ours: np.ndarray, theirs: np.ndarray, seed: int,
+               draws: int = 400) -> str:
+    """95 % paired-bootstrap intervals (over customers) of our error minus theirs."""
+    rng = np.random.default_rng(seed)
+    mae, rmse = [], []
+    for _ in range(draws):
+        i = rng.integers(0, len(actual), len(actual))
+        a, o, t = actual[i], ours[i], theirs[i]
+        mae.append(np.mean(np.abs(o - a)) - np.mean(np.abs(t - a)))
+        rmse.append(np.sqrt(np.mean((o - a) ** 2)) - np.sqrt(np.mean((t - a) ** 2)))
+    low, high = np.percentile(mae, [2.5, 97.5]), np.percentile(rmse, [2.5, 97.5])
+    return (f"served - BG/NBD, 95 % bootstrap interval over customers: MAE "
+            f"[{low[0]:+.4f}, {low[1]:+.4f}], RMSE [{high[0]:+.4f}, {high[1]:+.4f}]")
+
+
 def _total_factor(history: History, cutoff: float, window: float) -> float:
     """Actual over BG/NBD-expected orders in the ``window`` days before ``cutoff``."""
     rows = np.flatnonzero(history.created_day < cutoff - window)
@@ -94,6 +109,7 @@ def check(name: str, history: History, seed: int, pipeline: bool = False) -> Non
         label = f"**served: {model.method}**" + ("" if served else " (not activated)")
         _row(horizon, label, actual, ours, base, f"{seconds:.1f} s")
         _row(horizon, "BG/NBD (same calibration period)", actual, expected, None)
+        print(f"|  | {_intervals(actual, ours, expected, seed)} | | | | | |")
         if pipeline:
             started = time.perf_counter()
             label, predicted = _pipeline(history, horizon, seed, rows)
