@@ -127,7 +127,9 @@ def expected_purchases(
     params: Params, x: Floats, t_x: Floats, T: Floats, horizon: float
 ) -> Floats:
     """Expected purchases in ``(T, T + horizon]`` given each history (FHL 2005, eq. 10)."""
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    r, alpha, b = params.r, params.alpha, params.b
+    # a = 1 is a removable 0/0 (covariates can put a customer's a there): step just past it
+    a = np.where(np.abs(params.a - 1.0) < 1e-7, 1.0 + 1e-7, params.a)
     z = horizon / (alpha + T + horizon)
     survive = ((alpha + T) / (alpha + T + horizon)) ** (r + x)
     core = (a + b + x - 1) / (a - 1) * (1.0 - survive * hyp2f1(r + x, b + x, a + b + x - 1, z))

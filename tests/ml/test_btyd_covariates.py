@@ -80,3 +80,13 @@ def test_needs_priced_first_orders() -> None:
         btyd_covariates.fit(x, t_x, T, np.full(len(x), np.nan))
     with pytest.raises(btyd.CannotFit, match="first-order value"):
         btyd_covariates.fit(x, t_x, T, np.full(len(x), 25.0))
+
+
+def test_a_customer_whose_a_is_one_gets_the_limit_not_infinity() -> None:
+    x, t_x, T = np.array([0.0, 3.0, 10.0]), np.array([0.0, 100.0, 150.0]), np.full(3, 200.0)
+    at_one = btyd.expected_purchases(btyd.BgNbd(0.25, 33.0, 1.0, 2.2), x, t_x, T, 90.0)
+    near = btyd.expected_purchases(btyd.BgNbd(0.25, 33.0, 1.001, 2.2), x, t_x, T, 90.0)
+    assert at_one == pytest.approx(near, rel=2e-3)
+    each = CovariateBgNbd(btyd.BgNbd(0.25, 33.0, 1.0, 2.2), 0.0, 0.0, 0.0, 3.5, 0.6)
+    assert np.all(np.isfinite(btyd.expected_purchases(each.each(np.full(3, 30.0)), x, t_x, T,
+                                                      90.0)))
