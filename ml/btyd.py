@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln, hyp2f1, logsumexp
+from scipy.special import digamma, gammaln, hyp2f1, logsumexp
 
 from ml.features import Floats
 
@@ -68,6 +68,29 @@ def log_likelihood(params: Params, x: Floats, t_x: Floats, T: Floats) -> Floats:
     )
     both = logsumexp(np.stack([stays, drops]), axis=0)
     return np.asarray(base + both, dtype=np.float64)
+
+
+def log_likelihood_gradient(
+    params: Params, x: Floats, t_x: Floats, T: Floats
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """Each customer's derivatives of ``log_likelihood`` with respect to r, alpha, a and b."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    repeat = x > 0
+    stays = -(r + x) * np.log(alpha + T)
+    drops = np.where(
+        repeat,
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    w = np.exp(drops - np.logaddexp(stays, drops))  # the share of "dropped out after t_x"
+    d_r = (digamma(r + x) - digamma(r) + np.log(alpha)
+           - (1 - w) * np.log(alpha + T) - w * np.log(alpha + t_x))
+    d_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
+    d_a = digamma(a + b) - digamma(a + b + x) + w / a
+    d_b = (digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x)
+           - w / np.where(repeat, b + x - 1, 1.0))
+    return tuple(np.asarray(d * np.ones_like(x), dtype=np.float64)  # type: ignore[return-value]
+                 for d in (d_r, d_alpha, d_a, d_b))
 
 
 def check_sample(x: Floats) -> None:

@@ -102,18 +102,23 @@ def fit(x: Floats, t_x: Floats, T: Floats, first_value: Floats,
     px, pt, pT, pz, weight = _pooled(x, t_x, T, standardise(first_value, center, scale))
     total = weight.sum()
 
-    def objective(theta: Floats) -> float:
+    def objective(theta: Floats) -> tuple[float, Floats]:
         params = _each(BgNbd(*np.exp(theta[:4])), (theta[4], theta[5], theta[6]), pz)
         values = btyd.log_likelihood(params, px, pt, pT)
         if not np.all(np.isfinite(values)):
-            return 1e10
-        return -float(np.dot(weight, values) / total)
+            return 1e10, np.zeros(7)
+        d_r, d_alpha, d_a, d_b = btyd.log_likelihood_gradient(params, px, pt, pT)
+        # log-links: d/d log r_i = r_i d/dr_i, and z_i times that for the effect on r
+        per = [d_r * params.r, d_alpha * params.alpha, d_a * params.a, d_b * params.b]
+        grad = [np.dot(weight, g) for g in per] + [np.dot(weight, g * pz) for g in
+                                                   (per[0], per[2], per[3])]
+        return -float(np.dot(weight, values) / total), -np.asarray(grad) / total
 
     theta0 = np.concatenate([np.log([base.r, base.alpha, base.a, base.b]), np.zeros(3)])
     bounds = [(-9.0, 9.0), (-9.0, 14.0), (-9.0, 9.0), (-9.0, 9.0)]
     bounds += [(-MAX_EFFECT, MAX_EFFECT)] * 3
-    result = minimize(objective, theta0, method="L-BFGS-B", bounds=bounds,
+    result = minimize(objective, theta0, method="L-BFGS-B", jac=True, bounds=bounds,
                       options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
-    theta = result.x if result.fun <= objective(theta0) else theta0
+    theta = result.x if result.fun <= objective(theta0)[0] else theta0
     return CovariateBgNbd(BgNbd(*(float(v) for v in np.exp(theta[:4]))), float(theta[4]),
                           float(theta[5]), float(theta[6]), center, scale)

@@ -90,3 +90,16 @@ def test_a_customer_whose_a_is_one_gets_the_limit_not_infinity() -> None:
     each = CovariateBgNbd(btyd.BgNbd(0.25, 33.0, 1.0, 2.2), 0.0, 0.0, 0.0, 3.5, 0.6)
     assert np.all(np.isfinite(btyd.expected_purchases(each.each(np.full(3, 30.0)), x, t_x, T,
                                                       90.0)))
+
+
+def test_the_likelihood_gradient_matches_finite_differences() -> None:
+    x, t_x, T, value = _population((0.3, -0.2, 0.2), n=300, seed=6)
+    params = CovariateBgNbd(TRUE, 0.3, -0.2, 0.2, center=3.5, scale=0.6).each(value)
+    analytic = btyd.log_likelihood_gradient(params, x, t_x, T)
+    for k, name in enumerate(("r", "alpha", "a", "b")):
+        step = 1e-6 * getattr(params, name)
+        up = btyd.BgNbdEach(**{**params.__dict__, name: getattr(params, name) + step})
+        down = btyd.BgNbdEach(**{**params.__dict__, name: getattr(params, name) - step})
+        numeric = (btyd.log_likelihood(up, x, t_x, T)
+                   - btyd.log_likelihood(down, x, t_x, T)) / (2 * step)
+        assert analytic[k] == pytest.approx(numeric, rel=1e-4, abs=1e-6), name
