@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import gammaln, hyp2f1, logsumexp
+from scipy.special import digamma, gammaln, hyp2f1, logsumexp
 
 from ml.features import Floats
 
@@ -41,7 +41,20 @@ class BgNbd:
                 {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b}.items()}
 
 
-def log_likelihood(params: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
+@dataclass(frozen=True)
+class BgNbdEach:
+    """BG/NBD parameters that differ by customer (one value per row), as covariates make them."""
+
+    r: Floats
+    alpha: Floats
+    a: Floats
+    b: Floats
+
+
+Params = BgNbd | BgNbdEach
+
+
+def log_likelihood(params: Params, x: Floats, t_x: Floats, T: Floats) -> Floats:
     """Each customer's log-likelihood under ``params`` (FHL 2005, equation 6)."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     base = (gammaln(r + x) - gammaln(r) + r * np.log(alpha)
@@ -55,6 +68,29 @@ def log_likelihood(params: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
     )
     both = logsumexp(np.stack([stays, drops]), axis=0)
     return np.asarray(base + both, dtype=np.float64)
+
+
+def log_likelihood_gradient(
+    params: Params, x: Floats, t_x: Floats, T: Floats
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """Each customer's derivatives of ``log_likelihood`` with respect to r, alpha, a and b."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    repeat = x > 0
+    stays = -(r + x) * np.log(alpha + T)
+    drops = np.where(
+        repeat,
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    w = np.exp(drops - np.logaddexp(stays, drops))  # the share of "dropped out after t_x"
+    d_r = (digamma(r + x) - digamma(r) + np.log(alpha)
+           - (1 - w) * np.log(alpha + T) - w * np.log(alpha + t_x))
+    d_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
+    d_a = digamma(a + b) - digamma(a + b + x) + w / a
+    d_b = (digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x)
+           - w / np.where(repeat, b + x - 1, 1.0))
+    return tuple(np.asarray(d * np.ones_like(x), dtype=np.float64)  # type: ignore[return-value]
+                 for d in (d_r, d_alpha, d_a, d_b))
 
 
 def check_sample(x: Floats) -> None:
@@ -97,7 +133,7 @@ def fit(x: Floats, t_x: Floats, T: Floats, *, penalty: float = 0.0) -> BgNbd:
     return BgNbd(*(float(v) for v in np.exp(result.x)))
 
 
-def _death_odds(params: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
+def _death_odds(params: Params, x: Floats, t_x: Floats, T: Floats) -> Floats:
     """Odds that a customer has already dropped out rather than being alive at ``T``."""
     repeat = x > 0
     odds = (params.a / np.where(repeat, params.b + x - 1, 1.0)
@@ -105,16 +141,18 @@ def _death_odds(params: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
     return np.where(repeat, odds, 0.0)
 
 
-def p_alive(params: BgNbd, x: Floats, t_x: Floats, T: Floats) -> Floats:
+def p_alive(params: Params, x: Floats, t_x: Floats, T: Floats) -> Floats:
     """Probability that each customer is still alive at ``T`` (FHL 2008 note, eq. 1)."""
     return np.asarray(1.0 / (1.0 + _death_odds(params, x, t_x, T)), dtype=np.float64)
 
 
 def expected_purchases(
-    params: BgNbd, x: Floats, t_x: Floats, T: Floats, horizon: float
+    params: Params, x: Floats, t_x: Floats, T: Floats, horizon: float
 ) -> Floats:
     """Expected purchases in ``(T, T + horizon]`` given each history (FHL 2005, eq. 10)."""
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    r, alpha, b = params.r, params.alpha, params.b
+    # a = 1 is a removable 0/0 (covariates can put a customer's a there): step just past it
+    a = np.where(np.abs(params.a - 1.0) < 1e-7, 1.0 + 1e-7, params.a)
     z = horizon / (alpha + T + horizon)
     survive = ((alpha + T) / (alpha + T + horizon)) ** (r + x)
     core = (a + b + x - 1) / (a - 1) * (1.0 - survive * hyp2f1(r + x, b + x, a + b + x - 1, z))
@@ -122,7 +160,7 @@ def expected_purchases(
     return np.asarray(np.maximum(np.nan_to_num(out, nan=0.0), 0.0), dtype=np.float64)
 
 
-def p_no_purchase(params: BgNbd, x: Floats, t_x: Floats, T: Floats, horizon: float) -> Floats:
+def p_no_purchase(params: Params, x: Floats, t_x: Floats, T: Floats, horizon: float) -> Floats:
     """Probability of no purchase in ``(T, T + horizon]``: dropped out, or alive but quiet.
 
     An alive customer cannot drop out before buying again, so quiet-while-alive is the

@@ -1,7 +1,8 @@
 """The served buy-till-you-die model: purchase counts, P(alive), spend and an optional correction.
 
-A count model (BG/NBD or Pareto/NBD) gives each buyer's expected orders over any horizon and
-the probability they are still a customer; Gamma-Gamma turns orders into money. Where history
+A count model (BG/NBD, BG/NBD with the first order's value as a covariate, or Pareto/NBD)
+gives each buyer's expected orders over any horizon and the probability they are still a
+customer; Gamma-Gamma turns orders into money. Where history
 held a labelled window, a gradient-boosting ``Correction`` learned how far reality strayed from
 the count model there (with the CRM's engagement features) and scales its expectations.
 Customers who never bought get the rate at which such customers made a first purchase.
@@ -14,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ml import btyd, pareto, spend
+from ml import btyd, btyd_covariates, pareto, spend
 from ml.features import Floats, History, Ints, features_at
 from ml.rfm import Rfm, first_order_spend, rfm_at
 
-CountModel = btyd.BgNbd | pareto.ParetoNbd
-COUNT_MODELS = ("BG/NBD", "Pareto/NBD")
+CountModel = btyd.BgNbd | pareto.ParetoNbd | btyd_covariates.CovariateBgNbd
+COVARIATES = "BG/NBD with first-order value"
+COUNT_MODELS = ("BG/NBD", "Pareto/NBD", COVARIATES)
 ENGAGEMENT = ("interactions_90d", "inbound_90d", "days_since_interaction", "orders_30d")
 MAX_FIT_BUYERS = 50_000  # a likelihood over more buyers moves the estimates by less than noise
 MAX_PARETO_BUYERS = 2_000  # its likelihood costs a quadrature per buyer: a fixed sample fits it
@@ -28,29 +30,46 @@ MAX_PARETO_BUYERS = 2_000  # its likelihood costs a quadrature per buyer: a fixe
 def fit_counts(method: str, rfm: Rfm, seed: int = 0) -> CountModel:
     """Fit the named count model on the buyers of ``rfm`` (a fixed sample of big populations)."""
     buyers = np.flatnonzero(rfm.bought)
-    limit = MAX_FIT_BUYERS if method == "BG/NBD" else MAX_PARETO_BUYERS
+    limit = MAX_PARETO_BUYERS if method == "Pareto/NBD" else MAX_FIT_BUYERS
     if len(buyers) > limit:
         buyers = np.sort(np.random.default_rng(seed).choice(buyers, limit, replace=False))
     x, t_x, T = rfm.x[buyers], rfm.t_x[buyers], rfm.T[buyers]
     if method == "BG/NBD":
         return btyd.fit(x, t_x, T, penalty=1e-3 if len(buyers) < 500 else 0.0)
+    if method == COVARIATES:
+        return btyd_covariates.fit(x, t_x, T, _first_value(rfm)[buyers])
     return pareto.fit(x, t_x, T)
+
+
+def _first_value(rfm: Rfm) -> Floats:
+    return rfm.first_value if rfm.first_value is not None else np.full(len(rfm.x), np.nan)
+
+
+def _bg(model: CountModel, rfm: Rfm) -> btyd.Params | None:
+    """The BG/NBD parameters behind ``model`` (per customer with covariates), or None."""
+    if isinstance(model, btyd_covariates.CovariateBgNbd):
+        return model.each(_first_value(rfm))
+    return model if isinstance(model, btyd.BgNbd) else None
 
 
 def expected_orders(model: CountModel, rfm: Rfm, horizon: float) -> Floats:
     """Expected orders of the buyers in the ``horizon`` days after the cutoff (0 for others)."""
-    if isinstance(model, btyd.BgNbd):
-        values = btyd.expected_purchases(model, rfm.x, rfm.t_x, rfm.T, horizon)
+    bg = _bg(model, rfm)
+    if bg is not None:
+        values = btyd.expected_purchases(bg, rfm.x, rfm.t_x, rfm.T, horizon)
     else:
+        assert isinstance(model, pareto.ParetoNbd)
         values = pareto.expected_purchases(model, rfm.x, rfm.t_x, rfm.T, horizon)
     return np.where(rfm.bought, values, 0.0)
 
 
 def alive(model: CountModel, rfm: Rfm) -> Floats:
     """Probability each buyer is still a customer at the cutoff (1 for those yet to buy)."""
-    if isinstance(model, btyd.BgNbd):
-        values = btyd.p_alive(model, rfm.x, rfm.t_x, rfm.T)
+    bg = _bg(model, rfm)
+    if bg is not None:
+        values = btyd.p_alive(bg, rfm.x, rfm.t_x, rfm.T)
     else:
+        assert isinstance(model, pareto.ParetoNbd)
         values = pareto.p_alive(model, rfm.x, rfm.t_x, rfm.T)
     return np.where(rfm.bought, values, 1.0)
 
@@ -62,7 +81,8 @@ def quiet(model: CountModel, rfm: Rfm, horizon: float) -> Floats:
     BG/NBD; for Pareto/NBD it leaves out dying during the horizon, so it errs towards staying).
     """
     p = alive(model, rfm)
-    silent = ((model.alpha + rfm.T) / (model.alpha + rfm.T + horizon)) ** (model.r + rfm.x)
+    params = _bg(model, rfm) or model
+    silent = ((params.alpha + rfm.T) / (params.alpha + rfm.T + horizon)) ** (params.r + rfm.x)
     return np.asarray(1.0 - p + p * silent, dtype=np.float64)
 
 

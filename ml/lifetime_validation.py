@@ -1,11 +1,12 @@
 """Choosing the served buy-till-you-die model by time-split validation, from short histories.
 
 The last ``window`` days before the as-of date are held out: every candidate (BG/NBD, Pareto/NBD,
-BG/NBD with a correction learned on the window before, and the equal-weight averages of
-Pareto/NBD with either BG/NBD) is fitted on what came earlier and judged on what then happened.
-BG/NBD is the baseline to beat: the candidate with the lowest MAE/MAE(BG/NBD) +
-RMSE/RMSE(BG/NBD) is served (BG/NBD on ties), provided it also beats the naive "as many as last
-period" forecast on RMSE.
+BG/NBD with the first order's value as a covariate, BG/NBD with a correction learned on the
+window before, and the equal-weight averages of Pareto/NBD with either BG/NBD) is fitted on what
+came earlier and judged on what then happened. BG/NBD is the baseline to beat: only candidates
+that beat it on both MAE and RMSE qualify, and of those the one with the lowest
+MAE/MAE(BG/NBD) + RMSE/RMSE(BG/NBD) is served (BG/NBD when none qualifies), provided it also
+beats the naive "as many as last period" forecast on RMSE.
 """
 
 from __future__ import annotations
@@ -96,13 +97,13 @@ def _cut(history: History, cutoff: float, window: float) -> _Cut:
 
 def _candidates(
     history: History, w: Windows, seed: int
-) -> tuple[dict[str, Floats], Floats, Floats]:
-    """Each candidate's validation predictions, the outcome and BG/NBD's P(no order)."""
+) -> tuple[dict[str, Floats], Floats, dict[str, Floats]]:
+    """Each candidate's validation predictions, the outcome and each count model's P(no order)."""
     held = _cut(history, w.validation, w.window)
     rfm = rfm_at(history, w.validation, held.rows)
     newcomers = 1 - np.exp(-_first_purchase_rate(history, w.validation, w.window) * w.window)
     predictions: dict[str, Floats] = {}
-    quiet = np.zeros(0)
+    quiet: dict[str, Floats] = {}
     for method in lifetime.COUNT_MODELS:
         try:
             model = lifetime.fit_counts(method, rfm, seed)
@@ -112,8 +113,7 @@ def _candidates(
             continue
         expected = lifetime.expected_orders(model, rfm, w.window)
         predictions[method] = np.where(rfm.bought, expected, newcomers)
-        if method == BASELINE:
-            quiet = np.where(rfm.bought, lifetime.quiet(model, rfm, w.window), 1 - newcomers)
+        quiet[method] = np.where(rfm.bought, lifetime.quiet(model, rfm, w.window), 1 - newcomers)
         if w.correction is None or method != BASELINE:
             continue
         correction = _correction(history, w, method, seed)
@@ -198,17 +198,13 @@ def validate(
     last, _ = window_totals(history, w.validation - w.window, w.validation)
     scores = {name: errors(actual, p) for name, p in predictions.items()}
     base = scores[BASELINE]
-    def relative(name: str) -> tuple[float, bool]:
-        s = scores[name]
-        ratio = s["mae"] / max(base["mae"], 1e-9) + s["rmse"] / max(base["rmse"], 1e-9)
-        return round(ratio, 6), name != BASELINE
-
-    chosen = min(scores, key=relative)
+    chosen = choose(scores)
     naive = errors(actual, last[held.rows])
     beats = scores[chosen]["rmse"] < naive["rmse"]
-    churn_metrics, calibration = _churn(quiet, actual)
+    counts = _count_method(chosen)
+    churn_metrics, calibration = _churn(quiet.get(counts, quiet[BASELINE]), actual)
     model = _final(history, as_of, horizon, w, chosen, seed)
-    if calibration is not None and w.window == horizon and model.method.startswith(BASELINE):
+    if calibration is not None and w.window == horizon and counts in quiet:
         model.churn_calibration = calibration
     metrics: dict[str, Any] = {
         "method": chosen, "window_days": round(w.window, 1), "candidates": scores,
@@ -222,12 +218,33 @@ def validate(
     return model, metrics, beats
 
 
+def choose(scores: dict[str, dict[str, float]]) -> str:
+    """The candidate to serve: of those beating BG/NBD on both MAE and RMSE, the lowest
+    MAE/MAE(BG/NBD) + RMSE/RMSE(BG/NBD); BG/NBD when none does."""
+    base = scores[BASELINE]
+    better = [name for name, s in scores.items()
+              if s["mae"] < base["mae"] and s["rmse"] < base["rmse"]]
+    if not better:
+        return BASELINE
+
+    def relative(name: str) -> float:
+        s = scores[name]
+        return s["mae"] / max(base["mae"], 1e-9) + s["rmse"] / max(base["rmse"], 1e-9)
+
+    return min(better, key=relative)
+
+
+def _count_method(chosen: str) -> str:
+    """The count model behind a candidate's name (its blend partner and correction dropped)."""
+    return chosen.partition(BLEND)[0].removesuffix(" + correction")
+
+
 def _final(
     history: History, as_of: float, horizon: float, w: Windows, chosen: str, seed: int
 ) -> lifetime.LifetimeModel:
     """The chosen candidate refitted on everything known at ``as_of``."""
     first, _, second = chosen.partition(BLEND)
-    method = first.removesuffix(" + correction")
+    method = _count_method(chosen)
     rows = existing_at(history, as_of)
     rfm = rfm_at(history, as_of, rows)
     counts = lifetime.fit_counts(method, rfm, seed)

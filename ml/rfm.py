@@ -2,8 +2,9 @@
 
 ``x`` counts repeat orders (all but the first), ``t_x`` is the day of the last order counted
 from the first, ``T`` the cutoff counted from the first order; ``spend`` is the average value
-of the repeat orders in the organization's currency (NaN without one). Customers who never
-ordered have ``T`` = 0 and ``bought`` False.
+of the repeat orders in the organization's currency (NaN without one), ``first_value`` that of
+the first order (NaN when it has none in that currency). Customers who never ordered have
+``T`` = 0 and ``bought`` False.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Rfm:
     T: Floats
     spend: Floats
     priced: Floats  # how many repeat orders carry a price in the organization's currency
+    first_value: Floats | None = None  # the first order's value (NaN: none, or another currency)
 
 
 def rfm_at(history: History, cutoff: float, rows: Ints) -> Rfm:
@@ -48,12 +50,15 @@ def rfm_at(history: History, cutoff: float, rows: Ints) -> Rfm:
     priced = np.bincount(customer[repeat], minlength=size).astype(np.float64)
     money = np.bincount(customer[repeat], weights=amount[repeat], minlength=size)
     bought = count[rows] > 0
+    first_value = np.full(size, np.nan)
+    first_value[customer[first_of_customer]] = amount[first_of_customer]
     with np.errstate(invalid="ignore", divide="ignore"):
         spend = np.where(priced[rows] > 0, money[rows] / priced[rows], np.nan)
     return Rfm(
         index=rows, bought=bought, x=np.maximum(count[rows] - 1, 0.0),
         t_x=np.where(bought, last[rows] - first[rows], 0.0),
         T=np.where(bought, cutoff - first[rows], 0.0), spend=spend, priced=priced[rows],
+        first_value=first_value[rows],
     )
 
 

@@ -45,12 +45,20 @@ def lifetime_outcomes(fitted: Fitted | str, as_of: float) -> dict[str, Outcome]:
         "REVENUE": outcome(
             "REVENUE", ACTIVATED if served else NOT_ACTIVATED,
             f"{model.method} with Gamma-Gamma spend: " + (
-                "beat BG/NBD-level and last-period forecasts on the validation window"
-                if served else "did not beat the last-period forecast"),
+                _revenue_verdict(metrics) if served else "did not beat the last-period forecast"),
             {**metrics["revenue"], "orders": metrics["candidates"][model.method],
              "served": model.method, "lifetime": metrics},
         ),
     }
+
+
+def _revenue_verdict(metrics: dict[str, Any]) -> str:
+    """What the served count model beat on the validation window."""
+    if metrics["method"] == "BG/NBD":
+        return ("no candidate beat BG/NBD on both MAE and RMSE; it beat the last-period "
+                "forecast on the validation window")
+    return ("beat BG/NBD on both MAE and RMSE, and the last-period forecast, on the validation "
+            "window")
 
 
 def _score(kind: str, metrics: dict[str, Any]) -> float:

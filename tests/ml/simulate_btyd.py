@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.btyd import BgNbd
+from ml.btyd import BgNbd, BgNbdEach
+from ml.btyd_covariates import CovariateBgNbd
 from ml.features import Events, Floats, History, Ints
 
 CDNOW_DAYS = BgNbd(r=0.25, alpha=33.0, a=0.75, b=2.2)  # CDNOW's estimates, roughly, in days
 
 
-def repeat_purchases(params: BgNbd, until: Floats, seed: int = 0) -> tuple[Ints, Floats]:
+def repeat_purchases(
+    params: BgNbd | BgNbdEach, until: Floats, seed: int = 0
+) -> tuple[Ints, Floats]:
     """(customer, time since the first purchase) of every repeat purchase before ``until``."""
     rng = np.random.default_rng(seed)
     n = len(until)
@@ -58,18 +61,29 @@ def as_history(customer: np.ndarray, day: Floats, amount: Floats, size: int) -> 
     )
 
 
+def first_values(customers: int, seed: int = 0) -> Floats:
+    """First-order values whose log is normal: mean log1p 3.5, standard deviation 0.6."""
+    return np.asarray(np.expm1(np.random.default_rng(seed + 1).normal(3.5, 0.6, customers)))
+
+
 def simulated(
-    customers: int, *, end: float, joining: float = 90.0, truth: BgNbd = CDNOW_DAYS, seed: int = 0
+    customers: int, *, end: float, joining: float = 90.0, truth: BgNbd = CDNOW_DAYS, seed: int = 0,
+    effects: tuple[float, float, float] | None = None,
 ) -> History:
     """BG/NBD buyers whose first purchase falls in days [0, joining), followed until ``end``;
-    order values Gamma(6, mean 35)."""
+    order values Gamma(6, mean 35). With ``effects`` (g_r, g_a, g_b) the first order's value
+    (``first_values``) sets each customer's parameters as ``ml.btyd_covariates`` assumes."""
     rng = np.random.default_rng(seed)
     first = np.floor(rng.uniform(0, joining, customers))
-    customer, since = repeat_purchases(truth, end - first, seed)
+    value = first_values(customers, seed)
+    params: BgNbd | BgNbdEach = truth
+    if effects is not None:
+        params = CovariateBgNbd(truth, *effects, center=3.5, scale=0.6).each(value)
+    customer, since = repeat_purchases(params, end - first, seed)
     day = np.floor(first[customer] + since)
     ids = np.concatenate([np.arange(customers), customer])
     days = np.concatenate([first, day])
-    unique = np.unique(ids * 10_000 + days)  # one order per customer-day
-    ids, days = (unique // 10_000).astype(np.int64), unique % 10_000
-    amount = rng.gamma(6.0, 35.0 / 6.0, len(ids))
-    return as_history(ids, days, amount, customers)
+    amounts = np.concatenate([value, rng.gamma(6.0, 35.0 / 6.0, len(customer))])
+    keys, keep = np.unique(ids * 10_000 + days, return_index=True)  # one order per customer-day
+    ids, days = (keys // 10_000).astype(np.int64), keys % 10_000
+    return as_history(ids, days, amounts[keep], customers)

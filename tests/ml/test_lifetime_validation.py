@@ -8,8 +8,9 @@ import pytest
 
 from ml.features import window_totals
 from ml.labels import NotEnoughData
-from ml.lifetime import LifetimeModel
-from ml.lifetime_validation import plan
+from ml.lifetime import COVARIATES, LifetimeModel, expected_orders, fit_counts
+from ml.lifetime_validation import BASELINE, choose, plan, validate
+from ml.rfm import rfm_at
 from ml.scoring import ActiveModels, score
 from ml.training import ACTIVATED, NOT_ENOUGH_DATA, train_all
 from tests.ml.simulate_btyd import simulated
@@ -34,10 +35,57 @@ def test_five_months_of_history_serve_a_nine_month_horizon(population) -> None:
         assert selection["alternative_status"] == NOT_ENOUGH_DATA
     lifetime = outcomes["REVENUE"].metrics["lifetime"]
     assert lifetime["window_days"] == pytest.approx(50.0, abs=0.5)  # a third of the history
-    assert set(lifetime["candidates"]) >= {"BG/NBD", "Pareto/NBD", "BG/NBD + correction"}
+    assert set(lifetime["candidates"]) >= {"BG/NBD", "Pareto/NBD", "BG/NBD + correction",
+                                           COVARIATES}
     assert lifetime["parameters"]["r"] == pytest.approx(0.25, rel=0.3)
     served = lifetime["candidates"][lifetime["method"]]
     assert served["rmse"] <= lifetime["baselines"]["last period"]["rmse"]
+    _never_served_a_loser(lifetime)
+    verdict = ("no candidate beat BG/NBD on both" if lifetime["method"] == "BG/NBD"
+               else "beat BG/NBD on both MAE and RMSE")
+    assert verdict in outcomes["REVENUE"].message
+
+
+def _never_served_a_loser(metrics: dict) -> None:  # type: ignore[type-arg]
+    """What is served is BG/NBD, or beat BG/NBD on both errors in validation."""
+    served, base = metrics["candidates"][metrics["method"]], metrics["baselines"][BASELINE]
+    if metrics["method"] != BASELINE:
+        assert served["mae"] < base["mae"], metrics
+        assert served["rmse"] < base["rmse"], metrics
+    assert metrics["won_by"]["mae"] >= 0
+    assert metrics["won_by"]["rmse"] >= 0
+
+
+def test_a_candidate_must_beat_bg_nbd_on_both_errors_to_be_served() -> None:
+    base = {"mae": 0.40, "rmse": 0.80}
+    assert choose({BASELINE: base, "A": {"mae": 0.30, "rmse": 0.81}}) == BASELINE
+    assert choose({BASELINE: base, "A": {"mae": 0.41, "rmse": 0.50}}) == BASELINE
+    assert choose({BASELINE: base, "A": {"mae": 0.40, "rmse": 0.79}}) == BASELINE  # a tie loses
+    assert choose({BASELINE: base, "A": {"mae": 0.30, "rmse": 0.81},
+                   "B": {"mae": 0.39, "rmse": 0.79}}) == "B"
+    # of those that beat it on both, the lowest sum of relative errors
+    assert choose({BASELINE: base, "B": {"mae": 0.39, "rmse": 0.79},
+                   "C": {"mae": 0.36, "rmse": 0.795}}) == "C"
+
+
+def test_when_the_first_order_value_matters_a_model_that_sees_it_is_served() -> None:
+    history = simulated(6_000, end=AS_OF + 90.0, joining=60.0, seed=5, effects=(0.8, -0.5, 0.5))
+    model, metrics, served = validate(history, AS_OF, 90.0)
+    assert served
+    # the covariate model qualifies; the correction (which also sees the value) may beat it
+    covariates, base = metrics["candidates"][COVARIATES], metrics["candidates"][BASELINE]
+    assert covariates["mae"] < base["mae"]
+    assert covariates["rmse"] < base["rmse"]
+    assert metrics["method"] != BASELINE
+    _never_served_a_loser(metrics)
+    # and it is right out of sample: better than BG/NBD on what then happened
+    rows = np.flatnonzero(history.created_day < AS_OF)
+    actual = window_totals(history, AS_OF, AS_OF + 90.0)[0][rows]
+    ours = model.predict(history, AS_OF, rows).orders
+    rfm = rfm_at(history, AS_OF, rows)
+    theirs = expected_orders(fit_counts(BASELINE, rfm), rfm, 90.0)
+    assert np.abs(ours - actual).mean() < np.abs(theirs - actual).mean()
+    assert np.sqrt(np.mean((ours - actual) ** 2)) < np.sqrt(np.mean((theirs - actual) ** 2))
 
 
 def test_scores_match_what_then_happened(population) -> None:

@@ -29,4 +29,7 @@ def test_summaries_count_repeats_from_the_first_order_before_the_cutoff() -> Non
     first = first_order_spend(history, 100.0, np.arange(3))
     assert first[:2].tolist() == [10.0, 7.0]
     assert np.isnan(first[2])
+    assert rfm.first_value is not None
+    assert rfm.first_value[:2].tolist() == [10.0, 7.0]
+    assert np.isnan(rfm.first_value[2])
     assert rfm_at(history, 15.0, np.arange(1)).x[0] == pytest.approx(0.0)
