@@ -41,6 +41,7 @@ from resolvers.duplicate import DuplicateQuery
 from resolvers.email import EmailMutation, EmailQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
 from resolvers.merge import MergeMutation, MergeQuery
+from resolvers.message import ConversationMutation, MessageMutation, MessageQuery
 from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
 from resolvers.pipeline import PipelineMutation, PipelineQuery
@@ -67,7 +68,7 @@ Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
-     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery),
+     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, MessageQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -75,7 +76,7 @@ Mutation = merge_types(
      BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
-     TaskMutation),
+     TaskMutation, MessageMutation, ConversationMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription,))
 
