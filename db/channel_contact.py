@@ -57,11 +57,10 @@ async def latest_handle(*, customer_id: int) -> dict[str, Any] | None:
     )
 
 
-async def add_handle(*, org_id: int, customer_id: int, platform: str, handle: str,
-                     using: BaseDBAsyncClient | None = None) -> None:
+async def add_handle(*, org_id: int, customer_id: int, platform: str, handle: str) -> None:
     """Give the customer a handle on ``platform`` (DUPLICATE if another customer has it)."""
     try:
-        await client(using).execute_query(
+        await client().execute_query(
             "INSERT INTO customer_handle (organization_id, customer_id, platform, handle,"
             " created_at) VALUES ($1, $2, $3, $4, now())",
             [org_id, customer_id, platform, handle],

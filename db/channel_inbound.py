@@ -111,9 +111,13 @@ async def _lead(conn: BaseDBAsyncClient, provider: dict[str, Any], sender: Sende
 
 async def _link(conn: BaseDBAsyncClient, provider: dict[str, Any], customer_id: int,
                 sender: Sender) -> None:
+    """Remember the sender's handle for the customer (unless some customer has it already)."""
     if sender.platform and sender.handle:
-        await contacts.add_handle(org_id=provider["organization_id"], customer_id=customer_id,
-                                  platform=sender.platform, handle=sender.handle, using=conn)
+        await client(conn).execute_query(
+            "INSERT INTO customer_handle (organization_id, customer_id, platform, handle,"
+            " created_at) VALUES ($1, $2, $3, $4, now()) ON CONFLICT DO NOTHING",
+            [provider["organization_id"], customer_id, sender.platform, sender.handle],
+        )
 
 
 async def _last_outbound(conn: BaseDBAsyncClient, customer_id: int, channel: Channel
@@ -204,29 +208,39 @@ async def _record_call_event(event: CallEvent, outbound_interaction: int | None)
         if not await _claim_key(conn, provider["id"], event.event_key):
             return await _seen(provider["id"], event.event_key)
         call = await fetch_one(
-            "SELECT r.interaction_id, i.customer_id FROM channel_inbound r"
-            " JOIN interaction i ON i.id = r.interaction_id"
-            " WHERE r.provider_id = $1 AND r.external_id = $2",
+            "SELECT r.interaction_id FROM channel_inbound r"
+            " WHERE r.provider_id = $1 AND r.external_id = $2 AND r.interaction_id IS NOT NULL",
             [provider["id"], f"call:{event.call_id}"], conn,
         ) if outbound_interaction is None else {"interaction_id": outbound_interaction}
         if call is None:
-            customer_id = await match(provider, event.caller)
-            if customer_id is None and not provider["create_leads"]:
-                raise _Unknown
-            if customer_id is None:
-                customer_id = await _lead(conn, provider, event.caller)
-            interaction_id = await _insert(
-                conn, provider["organization_id"], customer_id, Channel.PHONE, event.summary,
-                None, {"callId": event.call_id, **event.changes})
-            await client(conn).execute_query(
-                "INSERT INTO channel_inbound (provider_id, external_id, interaction_id,"
-                " received_at) VALUES ($1, $2, $3, now())",
-                [provider["id"], f"call:{event.call_id}", interaction_id])
-            return Recorded(interaction_id, customer_id, True)
-        row = await fetch_one(
-            "UPDATE interaction SET metadata = metadata || $2::jsonb, body = $3"
-            " WHERE id = $1 RETURNING id, customer_id",
-            [call["interaction_id"], event.changes, event.summary], conn,
-        )
-        assert row is not None
-    return Recorded(row["id"], row["customer_id"], False)
+            recorded = await _new_call(conn, event)
+        else:
+            row = await fetch_one(
+                "UPDATE interaction SET metadata = metadata || $2::jsonb, body = $3"
+                " WHERE id = $1 RETURNING id, customer_id",
+                [call["interaction_id"], event.changes, event.summary], conn,
+            )
+            assert row is not None
+            recorded = Recorded(row["id"], row["customer_id"], False)
+        await client(conn).execute_query(
+            "UPDATE channel_inbound SET interaction_id = $3 WHERE provider_id = $1"
+            " AND external_id = $2", [provider["id"], event.event_key, recorded.interaction_id])
+    return recorded
+
+
+async def _new_call(conn: BaseDBAsyncClient, event: CallEvent) -> Recorded:
+    """The interaction of a call first heard of (the caller matched, or a new lead)."""
+    provider = event.provider
+    customer_id = await match(provider, event.caller)
+    if customer_id is None and not provider["create_leads"]:
+        raise _Unknown
+    if customer_id is None:
+        customer_id = await _lead(conn, provider, event.caller)
+    interaction_id = await _insert(
+        conn, provider["organization_id"], customer_id, Channel.PHONE, event.summary,
+        None, {"callId": event.call_id, **event.changes})
+    await client(conn).execute_query(
+        "INSERT INTO channel_inbound (provider_id, external_id, interaction_id,"
+        " received_at) VALUES ($1, $2, $3, now())",
+        [provider["id"], f"call:{event.call_id}", interaction_id])
+    return Recorded(interaction_id, customer_id, True)

@@ -38,6 +38,14 @@ class Crm:
 
     url: str
     settings: Settings
+    broker: Any = None
+
+    async def subscribed(self, org_id: int) -> None:
+        """Wait until a subscription of the organization is registered."""
+        async def registered() -> bool:
+            return bool(self.broker.subscriber_count(org_id))
+
+        await wait_until(registered)
 
     def inbound(self, provider: dict[str, Any], path: str) -> str:
         """The provider's inbound URL ``path`` (twilio/message ...) on this server."""
@@ -48,12 +56,23 @@ class Crm:
 @pytest.fixture(scope="module")
 async def crm(db: str, settings: Settings) -> AsyncIterator[Crm]:
     """A second app on the test database, served over HTTP for the providers' webhooks."""
+    import asyncpg
+
     from app.main import create_app
+    from core import database
+    from services.live.pubsub import Broker
 
     app = create_app(settings, db)
-    async with serve_app(app) as url:
-        app.state.settings = channel_settings(settings, url)
-        yield Crm(url, app.state.settings)
+    params = database.connection_params(db)
+    broker = Broker(lambda: asyncpg.connect(**params), queue_size=100)
+    await broker.start()
+    app.state.pubsub = broker  # interactionCreated over websockets, as crm serve streams it
+    try:
+        async with serve_app(app, ws="websockets-sansio") as url:
+            app.state.settings = channel_settings(settings, url)
+            yield Crm(url, app.state.settings, broker)
+    finally:
+        await broker.stop()
 
 
 async def connect_twilio(api: Api, standin: StandIn, **fields: Any) -> dict[str, Any]:

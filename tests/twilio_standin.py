@@ -191,10 +191,11 @@ async def generic_platform() -> AsyncIterator[GenericPlatform]:
 
 
 @asynccontextmanager
-async def serve_app(app: Any) -> AsyncIterator[str]:
+async def serve_app(app: Any, **config: Any) -> AsyncIterator[str]:
     """``app`` served by uvicorn on a free loopback port (this event loop); yields its URL."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
-                                           log_level="warning", timeout_graceful_shutdown=1))
+                                           log_level="warning", timeout_graceful_shutdown=1,
+                                           **config))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
