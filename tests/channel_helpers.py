@@ -8,8 +8,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 from core.config import Settings
 from db.sql import fetch, fetch_one
 from services.messaging.outbox import Worker
@@ -53,8 +51,8 @@ class Crm:
         return f"{self.url}/inbound/channels/{key}/{path}"
 
 
-@pytest.fixture(scope="module")
-async def crm(db: str, settings: Settings) -> AsyncIterator[Crm]:
+@asynccontextmanager
+async def served_crm(db: str, settings: Settings) -> AsyncIterator[Crm]:
     """A second app on the test database, served over HTTP for the providers' webhooks."""
     import asyncpg
 

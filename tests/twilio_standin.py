@@ -169,8 +169,9 @@ class GenericPlatform:
     async def post(self, url: str, payload: dict[str, Any], *, secret: str | None = None
                    ) -> httpx.Response:
         """A signed inbound webhook to the CRM."""
-        import orjson
         import time
+
+        import orjson
 
         body = orjson.dumps(payload)
         stamp = str(int(time.time()))

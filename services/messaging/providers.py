@@ -75,8 +75,8 @@ def _seal(settings: Settings, kind: ProviderKind, data: dict[str, Any]) -> dict[
 async def create(settings: Settings, *, org_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """Connect a provider; ``data`` holds the input's fields (``secret`` in the clear)."""
     kind = ProviderKind(data["kind"])
-    if kind == ProviderKind.TWILIO:
-        data.setdefault("base_url", TWILIO_BASE_URL)
+    if kind == ProviderKind.TWILIO and not data.get("base_url"):
+        data["base_url"] = TWILIO_BASE_URL
     errors: list[FieldError] = []
     if not data.get("base_url"):
         errors.append(FieldError(ErrorCode.BAD_USER_INPUT, ("input", "baseUrl"),

@@ -6,11 +6,10 @@ import uuid
 
 from db.sql import fetch, fetch_one
 from schema.node import decode_id
-from tests.channel_helpers import (  # noqa: F401 (fixture)
+from tests.channel_helpers import (
     Crm,
     connect_generic,
     connect_twilio,
-    crm,
     interactions_of,
     running_worker,
     send,
@@ -45,7 +44,8 @@ async def test_an_inbound_sms_is_recorded_once_threaded_and_streamed(
             first = await provider.post(url, params)
             again = await provider.post(url, params)  # the provider retries the webhook
             streamed = await socket.next_id(op)
-    assert first.status_code == 201 and again.status_code == 200
+    assert first.status_code == 201
+    assert again.status_code == 200
     assert again.json() == first.json() | {"duplicate": True}
     assert first.json()["customerId"] == gid(customer)
     assert streamed == first.json()["interactionId"]
@@ -70,13 +70,15 @@ async def test_a_bad_signature_is_refused_with_403_and_nothing_is_recorded(
         unsigned = await _post_unsigned(url, sms())
         other_url = await provider.post(crm.inbound(connected, "twilio/message") + "?x=1",
                                         sms(), token=None)
-    assert forged.status_code == 403 and unsigned.status_code == 403
+    assert forged.status_code == 403
+    assert unsigned.status_code == 403
     assert other_url.status_code == 201  # the query string is part of what is signed
     rows = await interactions_of(customer.id)
     assert len(rows) == 1
     count = await fetch_one("SELECT count(*) AS n FROM channel_inbound i JOIN message_provider p"
                             " ON p.id = i.provider_id WHERE p.organization_id = $1", [org.id])
-    assert count is not None and count["n"] == 1
+    assert count is not None
+    assert count["n"] == 1
 
 
 async def _post_unsigned(url: str, params: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -101,7 +103,8 @@ async def test_stop_opts_out_and_start_opts_back_in(api, org, crm: Crm) -> None:
     assert refused["errors"] == [{"code": "OPTED_OUT", "field": ["input", "customerId"],
                                   "message": "the customer opted out of SMS"}]
     assert channels["customer"]["optedOutChannels"] == ["SMS"]
-    assert whatsapp["errors"] == [] and allowed["errors"] == []
+    assert whatsapp["errors"] == []
+    assert allowed["errors"] == []
     events = [r["metadata"].get("event") for r in await interactions_of(customer.id)
               if r["direction"] == "INBOUND"]
     assert events == ["optOut", "optIn"]
@@ -118,11 +121,14 @@ async def test_unknown_numbers_are_ignored_or_become_leads_as_the_organization_c
         await api.data("""mutation($id: ID!) { updateMessageProvider(input: {id: $id,
             createLeads: true}) { errors { code } } }""", id=connected["id"])
         retried = await provider.post(url, sms(sender=stranger, sid="SM-unknown-1"))
-    assert ignored.status_code == 200 and ignored.json()["recorded"] is False
+    assert ignored.status_code == 200
+    assert ignored.json()["recorded"] is False
     assert retried.status_code == 201
     lead = await fetch_one("SELECT * FROM customer WHERE organization_id = $1 AND phone = $2",
                            [org.id, stranger])
-    assert lead is not None and lead["stage"] == "LEAD" and lead["tags"] == ["inbound-lead"]
+    assert lead is not None
+    assert lead["stage"] == "LEAD"
+    assert lead["tags"] == ["inbound-lead"]
     assert retried.json()["customerId"] == gid_of("Customer", lead["id"])
 
 

@@ -6,11 +6,10 @@ import asyncio
 
 from db.sql import fetch_one
 from schema.node import decode_id
-from tests.channel_helpers import (  # noqa: F401 (fixture)
+from tests.channel_helpers import (
     Crm,
     channel_settings,
     connect_twilio,
-    crm,
     message_row,
     running_worker,
     send,
@@ -38,11 +37,14 @@ async def test_an_sms_is_sent_with_basic_auth_and_delivered_by_a_signed_receipt(
             row = await wait_message(interaction_id, "DELIVERED")
         await provider.settle()
     [sent] = provider.sent
-    assert sent.form["To"] == PHONE and sent.form["From"] == "+15005550006"
+    assert sent.form["To"] == PHONE
+    assert sent.form["From"] == "+15005550006"
     assert sent.form["Body"] == "Your order has shipped."
     assert sent.form["StatusCallback"] == crm.inbound(connected, f"twilio/status?ref={row['id']}")
-    assert row["provider_message_id"] == sent.sid and row["attempts"] == 1
-    assert row["sent_at"] is not None and row["delivered_at"] is not None
+    assert row["provider_message_id"] == sent.sid
+    assert row["attempts"] == 1
+    assert row["sent_at"] is not None
+    assert row["delivered_at"] is not None
     assert provider.refused == {}
     assert [status for _, status in provider.callbacks] == [200, 200]
 
@@ -57,7 +59,8 @@ async def test_5xx_and_429_answers_are_retried_until_accepted(api, org, crm: Crm
         interaction_id = decode_id(payload["interaction"]["id"], "Interaction")
         async with running_worker(crm.settings, [org.id]):
             row = await wait_message(interaction_id, "SENT")
-    assert row["attempts"] == 4 and provider.attempts == 4
+    assert row["attempts"] == 4
+    assert provider.attempts == 4
     assert len(provider.sent) == 1
     assert row["last_error"].startswith("HTTP 503")
 
@@ -91,7 +94,8 @@ async def test_a_4xx_answer_fails_the_message_at_once(api, org, crm: Crm) -> Non
         interaction_id = decode_id(payload["interaction"]["id"], "Interaction")
         async with running_worker(crm.settings, [org.id]):
             row = await wait_message(interaction_id, "FAILED")
-    assert row["attempts"] == 1 and "HTTP 400" in row["last_error"]
+    assert row["attempts"] == 1
+    assert "HTTP 400" in row["last_error"]
 
 
 async def test_wrong_credentials_are_refused_by_the_provider_and_fail(api, org, crm: Crm) -> None:
@@ -102,7 +106,8 @@ async def test_wrong_credentials_are_refused_by_the_provider_and_fail(api, org, 
         interaction_id = decode_id(payload["interaction"]["id"], "Interaction")
         async with running_worker(crm.settings, [org.id]):
             row = await wait_message(interaction_id, "FAILED")
-    assert provider.refused == {"auth": 1} and provider.sent == []
+    assert provider.refused == {"auth": 1}
+    assert provider.sent == []
     assert "HTTP 401" in row["last_error"]
 
 
@@ -131,7 +136,8 @@ async def test_a_worker_killed_mid_send_loses_nothing_and_repeats_only_that_mess
         await asyncio.gather(task, return_exceptions=True)
         held = await fetch_one("SELECT count(*) AS n FROM channel_message WHERE"
                                " organization_id = $1 AND status = 'SENDING'", [org.id])
-        assert held is not None and held["n"] == 3
+        assert held is not None
+        assert held["n"] == 3
         await asyncio.sleep(1.0)  # the hanging request reaches the provider after all
         async with running_worker(settings, [org.id]):
             rows = [await wait_message(i, "SENT") for i in ids]
@@ -157,5 +163,6 @@ async def test_a_customer_who_opts_out_before_delivery_is_not_messaged(
             channel: SMS, optedOut: true}) { errors { code } } }""", c=gid(customer))
         async with running_worker(crm.settings, [org.id]):
             row = await wait_message(interaction_id, "FAILED")
-    assert provider.sent == [] and "opted out" in row["last_error"]
+    assert provider.sent == []
+    assert "opted out" in row["last_error"]
     assert (await message_row(interaction_id))["attempts"] == 1
