@@ -14,7 +14,7 @@ def test_the_zone_comes_from_the_number_when_it_names_one() -> None:
 
 
 def test_quiet_hours_may_wrap_midnight() -> None:
-    assert [h for h in range(24) if is_quiet(h, 21, 8)] == [21, 22, 23, 0, 1, 2, 3, 4, 5, 6, 7]
+    assert [h for h in range(24) if is_quiet(h, 21, 8)] == [0, 1, 2, 3, 4, 5, 6, 7, 21, 22, 23]
     assert [h for h in range(24) if is_quiet(h, 1, 3)] == [1, 2]
     assert not any(is_quiet(h, 5, 5) for h in range(24))
 
