@@ -106,6 +106,7 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.sendCampaign": (S.EMAIL_SEND, S.CUSTOMERS_READ),  # selects by a customer filter
     "Mutation.cancelCampaign": (S.EMAIL_SEND,),
     "Mutation.sendMessage": (S.MESSAGES_SEND,),
+    "Mutation.sendMessageCampaign": (S.MESSAGES_SEND, S.CUSTOMERS_READ),  # a customer filter
     "Query.messagePreview": (S.MESSAGES_SEND,),
     "Query.messageProviders": (S.ADMIN,),
     "Mutation.createMessageProvider": (S.ADMIN,),

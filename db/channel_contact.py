@@ -13,6 +13,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 
 from core.errors import ErrorCode, FieldError, InputError
+from db import customer as customers
+from db.customer_filter import CustomerFilter
 from db.enums import Channel
 from db.sql import client, fetch, fetch_one, violated_constraint
 
@@ -103,3 +105,19 @@ async def customer_by_email(*, org_id: int, email: str) -> int | None:
         [org_id, email],
     )
     return row["id"] if row else None
+
+
+async def campaign_recipients(
+    *, org_id: int, f: CustomerFilter, channel: Channel, limit: int
+) -> list[int]:
+    """Live customers matching ``f`` with a phone number who did not opt out of ``channel``."""
+    source = customers.source(org_id, f)
+    p = source.params
+    rows = await fetch(
+        f"SELECT t.id FROM {source.table} t WHERE {source.where} AND t.phone IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM channel_consent c WHERE c.customer_id = t.id"
+        f" AND c.channel = {p.add(channel.value)} AND c.opted_out)"
+        f" ORDER BY t.id LIMIT {p.add(limit)}",
+        p.values,
+    )
+    return [row["id"] for row in rows]

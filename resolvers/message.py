@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from auth.permissions import IsAdmin, IsAgent, IsAuthenticated
+from auth.permissions import IsAdmin, IsAgent, IsAuthenticated, IsManager
+from auth.pii import refuse_hidden_search
 from core.errors import ErrorCode, FieldError, InputError
 from db import channel_contact as contacts
 from db import conversation as conversations
@@ -15,6 +16,7 @@ from db import customer as customers
 from db import interaction as interactions
 from db import message_provider as providers
 from db.channel_enums import MessageRefused
+from db.customer_filter import CustomerFilter
 from db.enums import Channel
 from resolvers.common import attempt, missing, provided
 from schema.customer import Customer
@@ -23,12 +25,14 @@ from schema.message import (
     AddCustomerHandleInput,
     CreateMessageProviderInput,
     CustomerChannelPayload,
+    MessageCampaignPayload,
     MessageDelivery,
     MessageError,
     MessagePreview,
     MessagePreviewPayload,
     MessageProvider,
     MessageProviderPayload,
+    SendMessageCampaignInput,
     SendMessageInput,
     SendMessagePayload,
     SetChannelConsentInput,
@@ -36,6 +40,7 @@ from schema.message import (
 )
 from schema.node import decode_id
 from services.messaging import providers as provider_settings
+from services.messaging.campaigns import CampaignResult, MessageCampaignRequest, send_campaign
 from services.messaging.send import MessageRequest, preview, send_message
 
 T = TypeVar("T")
@@ -123,6 +128,34 @@ class MessageMutation:
         row, interaction = result
         return SendMessagePayload(interaction=Interaction.from_row(interaction),
                                   message=MessageDelivery.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsManager])
+    async def send_message_campaign(
+        self, info: strawberry.Info, input: SendMessageCampaignInput
+    ) -> MessageCampaignPayload:
+        """Queue an SMS or WhatsApp message to every consenting customer matching a filter."""
+        viewer = info.context.require_viewer()
+
+        async def work() -> CampaignResult:
+            request = MessageCampaignRequest(
+                channel=Channel(input.channel),
+                customer_filter=input.filter.to_filter() if input.filter else CustomerFilter(),
+                text=input.text,
+                template_id=decode_id(input.template_id, "EmailTemplate", "input.templateId")
+                if input.template_id is not None else None,
+                variables=input.variables if input.variables is not None else {},
+                idempotency_key=input.idempotency_key,
+            )
+            refuse_hidden_search(info.context, request.customer_filter)
+            return await send_campaign(org_id=viewer.organization_id, user_id=viewer.user_id,
+                                       request=request)
+
+        result, errors = await attempt_message(work)
+        if result is None:
+            return MessageCampaignPayload(errors=errors)
+        return MessageCampaignPayload(
+            matched=result.matched, queued=result.queued, skipped=result.skipped,
+            held_for_quiet_hours=result.held_for_quiet_hours)
 
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_message_provider(

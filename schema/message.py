@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 
 from db.channel_enums import MessageRefusal, MessageStatus, ProviderKind
 from db.sql import Row
-from schema.customer import Customer
+from schema.customer import Customer, CustomerFilter
 from schema.enums import Channel
 from schema.errors import UserError
 from schema.interaction import Interaction
@@ -187,6 +187,31 @@ class AddCustomerHandleInput:
     customer_id: strawberry.ID
     platform: str = strawberry.field(description="e.g. instagram, facebook, chat.")
     handle: str
+
+
+@strawberry.input(description="An SMS or WhatsApp campaign: one text or template to the"
+                  " consenting customers (with a phone number) matching a filter.")
+class SendMessageCampaignInput:
+    channel: Channel
+    filter: CustomerFilter | None = None
+    text: str | None = None
+    template_id: strawberry.ID | None = None
+    variables: JSON | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Repeating a call with the same key queues nothing twice."
+    )
+
+
+@strawberry.type(description="What a message campaign queued.")
+class MessageCampaignPayload:
+    matched: int = strawberry.field(default=0, description="Consenting customers with a number.")
+    queued: int = 0
+    skipped: int = strawberry.field(default=0, description="Refused one by one (e.g. opted out"
+                                    " meanwhile).")
+    held_for_quiet_hours: int = strawberry.field(
+        default=0, description="Queued, but waiting for quiet hours to end in their zone."
+    )
+    errors: list[MessageError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type

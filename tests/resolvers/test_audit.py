@@ -44,7 +44,7 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         campaign { id } errors { code } } }""", {}),
     ("cancelCampaign", "mutation($k: ID!) { cancelCampaign(id: $k) { errors { code } } }", {}),
     ("createMessageProvider", """mutation { createMessageProvider(input: {name: "Chat",
-        kind: WEBHOOK, channels: [CHAT], sender: "shop", secret: "s3cret-s3cret-s3cret",
+        kind: WEBHOOK, channels: [CHAT, SMS], sender: "shop", secret: "s3cret-s3cret-s3cret",
         baseUrl: "https://93.184.216.34/chat"}) { provider { id } errors { code } } }""", {}),
     ("updateMessageProvider", """mutation($mp: ID!) { updateMessageProvider(input:
         {id: $mp, rateBurst: 5}) { errors { code } } }""", {}),
@@ -55,6 +55,8 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("sendMessage", """mutation($c: ID!) { sendMessage(input: {customerId: $c, channel: CHAT,
         text: "Hello"}) { errors { code } } }""", {}),
     ("markRead", "mutation($c: ID!) { markRead(customerId: $c) { errors { code } } }", {}),
+    ("sendMessageCampaign", """mutation { sendMessageCampaign(input: {channel: SMS,
+        text: "Sale"}) { queued errors { code } } }""", {}),
     ("createApiKey", """mutation { createApiKey(name: "k", scopes: ["admin"]) {
         apiKey { id } errors { code } } }""", {}),
     ("revokeApiKey", "mutation($a: ID!) { revokeApiKey(id: $a) { errors { code } } }", {}),

@@ -129,6 +129,7 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Query.messageProviders": (AD, (ADM,)),
     "Query.messagePreview": (A, (MS,)),
     "Mutation.sendMessage": (A, (MS,)),
+    "Mutation.sendMessageCampaign": (M, (MS, CR)),
     "Mutation.createMessageProvider": (AD, (ADM,)),
     "Mutation.updateMessageProvider": (AD, (ADM,)),
     "Mutation.setChannelConsent": (A, (CW,)),
