@@ -385,10 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     worker = sub.add_parser(
-        "worker", help="send queued email, campaigns and webhooks (run any number)"
+        "worker", help="send queued email, campaigns, SMS/WhatsApp/call/chat messages and"
+        " webhooks (run any number)"
     )
     worker.add_argument("--org", action="append", metavar="SLUG",
-                        help="only this organization's email (repeatable; default: all)")
+                        help="only this organization's email and messages (repeatable; default: all)")
     worker.add_argument("--concurrency", type=int, choices=range(1, 65), metavar="N",
                         help="SMTP connections (default: CRM_EMAIL_WORKER_CONCURRENCY)")
     worker.add_argument("--no-webhooks", dest="webhooks", action="store_false",
