@@ -389,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
         " webhooks (run any number)"
     )
     worker.add_argument("--org", action="append", metavar="SLUG",
-                        help="only this organization's email and messages (repeatable; default: all)")
+                        help="only this organization's email and messages (repeatable)")
     worker.add_argument("--concurrency", type=int, choices=range(1, 65), metavar="N",
                         help="SMTP connections (default: CRM_EMAIL_WORKER_CONCURRENCY)")
     worker.add_argument("--no-webhooks", dest="webhooks", action="store_false",
