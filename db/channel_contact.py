@@ -7,6 +7,7 @@ that channel until the customer opts in again (START).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -35,6 +36,18 @@ async def opted_out_channels(*, customer_id: int) -> list[str]:
         " ORDER BY channel", [customer_id],
     )
     return [row["channel"] for row in rows]
+
+
+async def opted_out_by_customer(*, customer_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The channels each of these customers opted out of."""
+    rows = await fetch(
+        "SELECT customer_id, channel FROM channel_consent WHERE customer_id = ANY($1::bigint[])"
+        " AND opted_out ORDER BY customer_id, channel", [list(customer_ids)],
+    )
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(row["customer_id"], []).append(row["channel"])
+    return found
 
 
 async def set_consent(
