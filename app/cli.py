@@ -281,17 +281,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from services.email import outbox
+    from services.messaging import outbox as channel_outbox
     from services.webhooks import delivery as webhook_delivery
 
     if args.concurrency is not None:
         settings = settings.model_copy(update={"email_worker_concurrency": args.concurrency})
     url = _url(settings)
     asyncio.run(database.migrate(url, settings))
-    code: int = asyncio.run(_with_db(
-        url, settings, lambda: webhook_delivery.alongside(
-            settings, url, outbox.run_worker(settings, url, args.org or [])
-        ) if args.webhooks else outbox.run_worker(settings, url, args.org or [])
-    ))
+
+    def work() -> Awaitable[int]:
+        running = outbox.run_worker(settings, url, args.org or [])
+        if args.channels:
+            running = channel_outbox.alongside(settings, url, args.org or [], running)
+        if args.webhooks:
+            running = webhook_delivery.alongside(settings, url, running)
+        return running
+
+    code: int = asyncio.run(_with_db(url, settings, work))
     return code
 
 
@@ -379,14 +385,17 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=cmd_migrate)
 
     worker = sub.add_parser(
-        "worker", help="send queued email, campaigns and webhooks (run any number)"
+        "worker", help="send queued email, campaigns, SMS/WhatsApp/call/chat messages and"
+        " webhooks (run any number)"
     )
     worker.add_argument("--org", action="append", metavar="SLUG",
-                        help="only this organization's email (repeatable; default: all)")
+                        help="only this organization's email and messages (repeatable)")
     worker.add_argument("--concurrency", type=int, choices=range(1, 65), metavar="N",
                         help="SMTP connections (default: CRM_EMAIL_WORKER_CONCURRENCY)")
     worker.add_argument("--no-webhooks", dest="webhooks", action="store_false",
                         help="do not deliver webhooks (they are delivered by default)")
+    worker.add_argument("--no-channels", dest="channels", action="store_false",
+                        help="do not send SMS, WhatsApp, call, chat and social messages")
     worker.set_defaults(func=cmd_worker)
 
     train = sub.add_parser("train", help="train and activate the prediction models, then score")

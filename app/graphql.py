@@ -42,6 +42,7 @@ from resolvers.email import EmailMutation, EmailQuery
 from resolvers.email_stats import EmailStatsQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
 from resolvers.merge import MergeMutation, MergeQuery
+from resolvers.message import ConversationMutation, MessageMutation, MessageQuery
 from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
 from resolvers.pipeline import PipelineMutation, PipelineQuery
@@ -70,7 +71,7 @@ Query = merge_types(
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
      WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, EmailStatsQuery,
-     SavedViewQuery),
+     SavedViewQuery, MessageQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -78,7 +79,7 @@ Mutation = merge_types(
      BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
-     TaskMutation, SavedViewMutation),
+     TaskMutation, SavedViewMutation, MessageMutation, ConversationMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription,))
 

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import email_routes, mailbox_routes, metrics_route, security_headers
+from app import channel_routes, email_routes, mailbox_routes, metrics_route, security_headers
 from app.console import routes as console_routes
 from app.graphiql import graphiql_routes
 from app.limits import RateLimitMiddleware
@@ -31,6 +31,7 @@ from core.errors import ErrorCode
 from ml.jobs import prediction_service
 from services.email import mailbox, outbox
 from services.live import pubsub
+from services.messaging import outbox as channel_outbox
 from services.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger("crm.app")
@@ -42,6 +43,7 @@ SERVICES: list[Service] = []
 SERVICES.append(pubsub.service)
 SERVICES.append(mailbox.service)  # before the outbox worker that may send to it
 SERVICES.append(outbox.service)
+SERVICES.append(channel_outbox.service)
 SERVICES.append(prediction_service)
 SERVICES.append(tokens.service)
 SERVICES.append(webhook_delivery.service)
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             *graphiql_routes(),
             *console_routes(),
             *email_routes.routes(),
+            *channel_routes.routes(),
             *mailbox_routes.routes(settings),
             *metrics_route.routes(settings),
         ],

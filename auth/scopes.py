@@ -18,6 +18,7 @@ class Scope(StrEnum):
     PRODUCTS_WRITE = "products:write"
     EMAIL_READ = "email:read"
     EMAIL_SEND = "email:send"
+    MESSAGES_SEND = "messages:send"
     PREDICTIONS_READ = "predictions:read"
     PII_READ = "pii:read"
     COMPANIES_READ = "companies:read"
@@ -35,7 +36,7 @@ _READ = frozenset({S.CUSTOMERS_READ, S.INTERACTIONS_READ, S.ORDERS_READ, S.PRODU
                    S.EMAIL_READ, S.PREDICTIONS_READ, S.COMPANIES_READ, S.DEALS_READ,
                    S.TASKS_READ})
 _WRITE = _READ | {S.CUSTOMERS_WRITE, S.INTERACTIONS_WRITE, S.ORDERS_WRITE, S.PRODUCTS_WRITE,
-                  S.EMAIL_SEND, S.COMPANIES_WRITE, S.DEALS_WRITE, S.TASKS_WRITE}
+                  S.EMAIL_SEND, S.MESSAGES_SEND, S.COMPANIES_WRITE, S.DEALS_WRITE, S.TASKS_WRITE}
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.VIEWER: _READ,
     Role.AGENT: _WRITE,
@@ -46,7 +47,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 # Operations only a signed-in person may call, never a key (they are about the person).
 USER_ONLY = frozenset({"Query.viewer", "Query.apiKeys", "Mutation.createApiKey",
                        "Mutation.revokeApiKey", "Query.myTasks",
-                       "Query.savedViews", "Mutation.saveView", "Mutation.deleteView"})
+                       "Query.savedViews", "Mutation.saveView", "Mutation.deleteView",
+                       "Mutation.markRead"})
 # Operations anyone may call (they create the credentials).
 PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout"})
 
@@ -107,6 +109,15 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.updateEmailTemplate": (S.EMAIL_SEND,),
     "Mutation.sendCampaign": (S.EMAIL_SEND, S.CUSTOMERS_READ),  # selects by a customer filter
     "Mutation.cancelCampaign": (S.EMAIL_SEND,),
+    "Mutation.sendMessage": (S.MESSAGES_SEND,),
+    "Mutation.sendMessageCampaign": (S.MESSAGES_SEND, S.CUSTOMERS_READ),  # a customer filter
+    "Query.messagePreview": (S.MESSAGES_SEND,),
+    "Query.messageProviders": (S.ADMIN,),
+    "Mutation.createMessageProvider": (S.ADMIN,),
+    "Mutation.updateMessageProvider": (S.ADMIN,),
+    # a consent or a handle is part of the customer record
+    "Mutation.setChannelConsent": (S.CUSTOMERS_WRITE,),
+    "Mutation.addCustomerHandle": (S.CUSTOMERS_WRITE,),
     "Mutation.trainModels": (S.ADMIN,),
     "Query.webhooks": (S.ADMIN,),
     "Query.webhook": (S.ADMIN,),
@@ -156,6 +167,8 @@ NESTED_SCOPES: dict[str, Scope] = {
     "Customer.recommendations": S.PREDICTIONS_READ,
     "Interaction.customer": S.CUSTOMERS_READ,
     "Interaction.email": S.EMAIL_READ,
+    "Customer.conversation": S.INTERACTIONS_READ,
+    "Customer.unreadCount": S.INTERACTIONS_READ,
     "Order.customer": S.CUSTOMERS_READ,
     "LineItem.product": S.PRODUCTS_READ,
     "Customer.companies": S.COMPANIES_READ,

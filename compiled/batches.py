@@ -14,6 +14,9 @@ from functools import partial
 from typing import Any, TypeVar
 
 from compiled.columns import needed
+from db import channel_contact as contacts
+from db import channel_message as channel_messages
+from db import conversation as conversations
 from db import customer as customers
 from db import email as emails
 from db import interaction as interactions
@@ -23,6 +26,7 @@ from db import prediction as predictions
 from db import product as products
 from db import recommendation as recommendations
 from db import user as users
+from db.channel_enums import MESSAGING_CHANNELS
 from db.enums import Channel, Direction
 from db.pagination import (
     Page,
@@ -37,6 +41,7 @@ from db.sql import Row
 from schema.customer import Customer
 from schema.email_delivery import EmailDelivery
 from schema.interaction import Interaction
+from schema.message import MessageDelivery
 from schema.money import Money
 from schema.node import decode_id
 from schema.order import Order
@@ -58,6 +63,7 @@ class Work:
     default_page_size: int
     max_page_size: int
     memo: dict[Hashable, Any] = field(default_factory=dict)
+    user_id: int | None = None  # the signed-in user (None for API keys)
 
 
 # the fields a document selects on the objects of a batched connection (None: not one)
@@ -366,6 +372,53 @@ async def interaction_email(
     return [EmailDelivery.from_row(rows[i]) if i in rows else None for i in ids]
 
 
+async def interaction_message(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
+    def pk(p: Any) -> int | None:
+        if p.direction != Direction.OUTBOUND or p.channel not in MESSAGING_CHANNELS:
+            return None
+        return decode_id(p.id, "Interaction")
+
+    ids = [pk(p) for p in parents]
+    wanted = _unique(ids)
+    rows = await channel_messages.deliveries(
+        org_id=work.org_id, interaction_ids=wanted) if wanted else {}
+    return [MessageDelivery.from_row(rows[i]) if i in rows else None for i in ids]
+
+
+async def customer_conversation(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
+    channel = args.get("channel")
+    return await _child_connections(
+        work, parents, {**args, "order_by": None, "filter": None},
+        sorts={conversations.SORT.name: conversations.SORT},
+        default_sort=conversations.SORT.name,
+        source_of=lambda f: interactions.source(work.org_id, f),
+        filter_of=lambda _: conversations.thread_filter(Channel(channel) if channel else None),
+        node_of=Interaction.from_row,
+        columns=needed("Interaction", selected),
+    )
+
+
+async def customer_unread_count(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
+    if work.user_id is None:
+        return [None for _ in parents]
+    counts = await conversations.unread_counts(user_id=work.user_id,
+                                               customer_ids=_unique([p.pk for p in parents]))
+    return [counts.get(p.pk, 0) for p in parents]
+
+
+async def customer_opted_out_channels(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
+    found = await contacts.opted_out_by_customer(customer_ids=_unique([p.pk for p in parents]))
+    return [[Channel(c) for c in found.get(p.pk, [])] for p in parents]
+
+
 async def line_item_product(
     work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
 ) -> list[Any]:
@@ -418,6 +471,10 @@ BATCHES: dict[str, Batch] = {
     "Interaction.customer": owned_customer,
     "Interaction.createdBy": interaction_created_by,
     "Interaction.email": interaction_email,
+    "Interaction.message": interaction_message,
+    "Customer.conversation": customer_conversation,
+    "Customer.unreadCount": customer_unread_count,
+    "Customer.optedOutChannels": customer_opted_out_channels,
     "Order.customer": owned_customer,
     "LineItem.product": line_item_product,
     "Product.boughtTogether": product_bought_together,

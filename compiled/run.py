@@ -42,7 +42,8 @@ async def run(
         raise Fallback("scope")
     settings = context.settings
     job = _Job(
-        Work(viewer.organization_id, settings.default_page_size, settings.max_page_size),
+        Work(viewer.organization_id, settings.default_page_size, settings.max_page_size,
+             user_id=viewer.user_id),
         schema, plan, variables, masking(context) if plan.masked else None,
     )
     context.reset_loaders()

@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     email_poll_seconds: float = Field(default=2.0, gt=0)
     campaign_batch_size: int = Field(default=500, ge=1, le=10_000)
 
+    # messaging channels (issue 19): the outbox of SMS, WhatsApp, call, chat and social messages
+    channel_worker_in_process: bool = False
+    channel_worker_concurrency: int = Field(default=4, ge=1, le=64)
+    channel_batch_size: int = Field(default=20, ge=1, le=1000)
+    channel_poll_seconds: float = Field(default=2.0, gt=0)
+    # a claimed message's lease, renewed every third of it while its worker lives
+    channel_lease_seconds: float = Field(default=30.0, ge=0.3)
+    channel_max_attempts: int = Field(default=6, ge=1)
+    channel_retry_base_seconds: float = Field(default=10.0, gt=0)
+    channel_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    channel_http_timeout_seconds: float = Field(default=10.0, gt=0)
+
     # customer analysis and prediction (issue 5): training and scoring in worker processes
     ml_horizon_days: int = Field(default=90, ge=7, le=730)
     ml_workers: int = Field(default=1, ge=1, le=16)

@@ -39,6 +39,7 @@ class Channel(StrEnum):
     CHAT = "CHAT"
     SOCIAL = "SOCIAL"
     NOTE = "NOTE"
+    WHATSAPP = "WHATSAPP"
 
 
 class Direction(StrEnum):

@@ -68,6 +68,22 @@ REPOINT = (
     " SELECT 1 FROM deal_person x WHERE x.deal_id = d.deal_id AND (x.customer_id = $2"
     " OR (x.customer_id = ANY($1::bigint[]) AND x.id < d.id)))",
     "UPDATE deal_person SET customer_id = $2 WHERE customer_id = ANY($1::bigint[])",
+    # messages, handles come along; an opt-out of any absorbed customer binds the primary
+    "UPDATE channel_message SET customer_id = $2, updated_at = now()"
+    " WHERE customer_id = ANY($1::bigint[])",
+    "UPDATE customer_handle SET customer_id = $2 WHERE customer_id = ANY($1::bigint[])",
+    "UPDATE channel_consent p SET opted_out = true, source = d.source, updated_at = now()"
+    " FROM channel_consent d WHERE p.customer_id = $2 AND d.customer_id = ANY($1::bigint[])"
+    " AND d.channel = p.channel AND d.opted_out AND NOT p.opted_out",
+    "DELETE FROM channel_consent d WHERE d.customer_id = ANY($1::bigint[]) AND EXISTS ("
+    " SELECT 1 FROM channel_consent x WHERE x.channel = d.channel AND (x.customer_id = $2"
+    " OR (x.customer_id = ANY($1::bigint[]) AND (x.opted_out, x.id) > (d.opted_out, d.id))))",
+    "UPDATE channel_consent SET customer_id = $2 WHERE customer_id = ANY($1::bigint[])",
+    # what a user read of an absorbed customer: the primary's own read mark stays
+    "DELETE FROM conversation_read d WHERE d.customer_id = ANY($1::bigint[]) AND EXISTS ("
+    " SELECT 1 FROM conversation_read x WHERE x.user_id = d.user_id AND (x.customer_id = $2"
+    " OR (x.customer_id = ANY($1::bigint[]) AND x.id < d.id)))",
+    "UPDATE conversation_read SET customer_id = $2 WHERE customer_id = ANY($1::bigint[])",
 )
 ABSORB = (
     "UPDATE customer SET merged_into_id = $2, deleted_at = now(), updated_at = now(),"

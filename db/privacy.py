@@ -26,6 +26,13 @@ EXPORT_QUERIES = {
     "emailSuppressions": "SELECT id, email, reason, detail, created_at FROM email_suppression"
     " WHERE organization_id = $1 AND (customer_id = $2 OR lower(email) = lower($3))"
     " ORDER BY id",
+    "messages": "SELECT id, interaction_id, channel, recipient, status, attempts,"
+    " provider_message_id, sent_at, delivered_at, created_at FROM channel_message WHERE "
+    + _ORG_CUSTOMER + " ORDER BY id",
+    "handles": "SELECT platform, handle, created_at FROM customer_handle WHERE "
+    + _ORG_CUSTOMER + " ORDER BY id",
+    "channelConsents": "SELECT channel, opted_out, source, updated_at FROM channel_consent"
+    " WHERE " + _ORG_CUSTOMER + " ORDER BY channel",
     "predictions": "SELECT churn_risk, expected_revenue, expected_orders, segment, reasons,"
     " model_version, as_of, horizon_days, scored_at FROM prediction WHERE " + _ORG_CUSTOMER,
 }
@@ -105,6 +112,12 @@ ERASE_STATEMENTS = (
     "UPDATE interaction SET subject = NULL, body = '', metadata = '{}'"
     " WHERE " + _ORG_CUSTOMER,
     "DELETE FROM prediction WHERE " + _ORG_CUSTOMER,
+    # queued messages are never sent; numbers, handles and texts go
+    "UPDATE channel_message SET status = 'FAILED', last_error = 'customer erased',"
+    " locked_by = NULL WHERE " + _ORG_CUSTOMER + " AND status IN ('QUEUED', 'SENDING')",
+    "UPDATE channel_message SET recipient = '', body = '', idempotency_key = NULL"
+    " WHERE " + _ORG_CUSTOMER,
+    "DELETE FROM customer_handle WHERE " + _ORG_CUSTOMER,
 )
 
 

@@ -28,7 +28,7 @@ BACKWARD = ["DROP TABLE IF EXISTS saved_view"]
 
 
 class Migration(migrations.Migration):
-    dependencies = [('crm', '0017_companies_deals_tasks')]
+    dependencies = [('crm', '0020_channels')]
 
     initial = False
 

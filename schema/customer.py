@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from db import channel_contact as contacts
 from db import company_membership as memberships
+from db import conversation as conversations
 from db import customer as customers
 from db import customer_filter as facts
 from db import interaction as interactions
@@ -21,7 +23,7 @@ from schema.customer_filter import (
     OrderFactsFilter,
     OwnerFilter,
 )
-from schema.enums import CustomerKind, LifecycleStage
+from schema.enums import Channel, CustomerKind, LifecycleStage
 from schema.errors import UserError
 from schema.input_conversion import planned
 from schema.money import Money
@@ -114,6 +116,35 @@ class Customer(Node):
             sort=sort, args=page_args_for(info, sort, first, after, last, before),
             filter_key=f, node_of=resolved(InteractionRef).from_row,
         )
+
+    @strawberry.field(description=(
+        "The thread with this customer across channels (SMS, WhatsApp, calls, chat, social,"
+        " email), oldest first; only one channel's when given."))
+    async def conversation(
+        self, info: strawberry.Info, channel: Channel | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[InteractionRef]:
+        org_id = info.context.loaders.org_id
+        f = conversations.thread_filter(channel)
+        return await child_connection(
+            info, self.pk, source=lambda: interactions.source(org_id, f), parent="customer_id",
+            sort=conversations.SORT,
+            args=page_args_for(info, conversations.SORT, first, after, last, before),
+            filter_key=f, node_of=resolved(InteractionRef).from_row,
+        )
+
+    @strawberry.field(description="Inbound messages you have not read yet (see markRead); null"
+                      " for API keys.")
+    async def unread_count(self, info: strawberry.Info) -> int | None:
+        user_id = info.context.require_viewer().user_id
+        if user_id is None:
+            return None
+        counts = await conversations.unread_counts(user_id=user_id, customer_ids=[self.pk])
+        return counts[self.pk]
+
+    @strawberry.field(description="Channels the customer opted out of (a STOP reply ...).")
+    async def opted_out_channels(self) -> list[Channel]:
+        return [Channel(c) for c in await contacts.opted_out_channels(customer_id=self.pk)]
 
     @strawberry.field(description="Orders of this customer, latest first by default.")
     async def orders(

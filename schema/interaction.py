@@ -5,20 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
+from db import channel_message as channel_messages
 from db import interaction as interactions
+from db.channel_enums import MESSAGING_CHANNELS
 from db.sql import Row
 from schema.customer import Customer
 from schema.email_delivery import EmailDelivery, delivery_of
 from schema.enums import Channel, Direction
 from schema.errors import UserError
 from schema.nested_filter import CustomerInteractionFilter
-from schema.node import Node, decode_id, to_global_id
+from schema.node import Node, decode_id, resolved, to_global_id
 from schema.user import User
+
+if TYPE_CHECKING:
+    from schema.message import MessageDelivery
+
+MessageDeliveryRef = Annotated["MessageDelivery", strawberry.lazy("schema.message")]
 
 
 @strawberry.type(description="One contact with a customer on any channel.")
@@ -58,6 +65,17 @@ class Interaction(Node):
             return None
         row = await info.context.loaders.user.load(self.created_by_id)
         return User.from_row(row) if row else None
+
+    @strawberry.field(description=(
+        "Delivery of an outbound SMS, WhatsApp message, call, chat or social message; null"
+        " otherwise."))
+    async def message(self, info: strawberry.Info) -> MessageDeliveryRef | None:
+        if self.direction != Direction.OUTBOUND or self.channel not in MESSAGING_CHANNELS:
+            return None
+        pk = decode_id(self.id, "Interaction")
+        rows = await channel_messages.deliveries(org_id=info.context.loaders.org_id,
+                                                 interaction_ids=[pk])
+        return resolved(MessageDeliveryRef).from_row(rows[pk]) if pk in rows else None
 
     @strawberry.field(description="Delivery status of an outbound email; null otherwise.")
     async def email(self, info: strawberry.Info) -> EmailDelivery | None:

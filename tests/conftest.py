@@ -151,3 +151,12 @@ async def demo(db: str, settings: Settings):  # type: ignore[no-untyped-def]
     from tests.demo import trained_demo
 
     return await trained_demo(db, settings)
+
+
+@pytest.fixture(scope="module")
+async def crm(db: str, settings: Settings):  # type: ignore[no-untyped-def]
+    """The app served over real HTTP, for messaging providers' webhooks (channel_helpers.py)."""
+    from tests.channel_helpers import served_crm
+
+    async with served_crm(db, settings) as served:
+        yield served

@@ -54,7 +54,9 @@ class Document:
 class Generator:
     """Random documents over ``schema`` rooted at the compiled path's usual roots."""
 
-    def __init__(self, schema: GraphQLSchema, ids: Ids, seed: int) -> None:
+    def __init__(self, schema: GraphQLSchema, ids: Ids, seed: int,
+                 skip: frozenset[str] = SKIP_FIELDS) -> None:
+        self.skip = skip
         self.schema = schema
         self.ids = ids
         self.rng = random.Random(seed)
@@ -85,7 +87,7 @@ class Generator:
         return f"{alias}{name}{args} {{ {self.selection(named, depth + 1)} }}"
 
     def selection(self, owner: GraphQLObjectType, depth: int) -> str:
-        names = [n for n in owner.fields if n not in SKIP_FIELDS]
+        names = [n for n in owner.fields if n not in self.skip]
         leaves = [n for n in names if _is_leaf(owner.fields[n])]
         objects = [n for n in names if not _is_leaf(owner.fields[n])]
         if depth >= 4:

@@ -317,3 +317,27 @@ async def test_every_reference_to_a_customer_is_handled() -> None:
                for s in merges.REPOINT} | {
         ("customer", "merged_into_id")}
     assert {(r["tab"], r["col"]) for r in rows} == handled, "a new table points at customers"
+
+
+async def test_messages_handles_opt_outs_and_read_marks_follow_the_primary(org) -> None:
+    from db import channel_contact as contacts
+    from db.channel_models import ConversationRead, CustomerHandle
+    from db.enums import Channel
+    from tests.factories import make_user
+
+    primary, duplicate = await make_customer(org), await make_customer(org)
+    user = await make_user(org)
+    await contacts.add_handle(org_id=org.id, customer_id=duplicate.id, platform="instagram",
+                              handle="@dup")
+    await contacts.set_consent(org_id=org.id, customer_id=duplicate.id, channel=Channel.SMS,
+                               opted_out=True, source="STOP reply")
+    await contacts.set_consent(org_id=org.id, customer_id=primary.id, channel=Channel.SMS,
+                               opted_out=False, source="agent")
+    for customer in (primary, duplicate):
+        await ConversationRead.create(user=user, customer=customer, read_at=datetime.now(UTC))
+    await merges.merge(org_id=org.id, primary_id=primary.id, duplicate_ids=[duplicate.id],
+                       overrides={})
+    assert await contacts.opted_out(customer_id=primary.id, channel=Channel.SMS)
+    assert (await CustomerHandle.get(handle="@dup", organization_id=org.id)).customer_id == (
+        primary.id)
+    assert await ConversationRead.filter(user=user).count() == 1

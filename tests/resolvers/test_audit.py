@@ -43,6 +43,20 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("sendCampaign", """mutation($t: ID!) { sendCampaign(input: {templateId: $t}) {
         campaign { id } errors { code } } }""", {}),
     ("cancelCampaign", "mutation($k: ID!) { cancelCampaign(id: $k) { errors { code } } }", {}),
+    ("createMessageProvider", """mutation { createMessageProvider(input: {name: "Chat",
+        kind: WEBHOOK, channels: [CHAT, SMS], sender: "shop", secret: "s3cret-s3cret-s3cret",
+        baseUrl: "https://93.184.216.34/chat"}) { provider { id } errors { code } } }""", {}),
+    ("updateMessageProvider", """mutation($mp: ID!) { updateMessageProvider(input:
+        {id: $mp, rateBurst: 5}) { errors { code } } }""", {}),
+    ("addCustomerHandle", """mutation($c: ID!) { addCustomerHandle(input: {customerId: $c,
+        platform: "chat", handle: "visitor-1"}) { errors { code } } }""", {}),
+    ("setChannelConsent", """mutation($c: ID!) { setChannelConsent(input: {customerId: $c,
+        channel: CHAT, optedOut: false}) { errors { code } } }""", {}),
+    ("sendMessage", """mutation($c: ID!) { sendMessage(input: {customerId: $c, channel: CHAT,
+        text: "Hello"}) { errors { code } } }""", {}),
+    ("markRead", "mutation($c: ID!) { markRead(customerId: $c) { errors { code } } }", {}),
+    ("sendMessageCampaign", """mutation { sendMessageCampaign(input: {channel: SMS,
+        text: "Sale"}) { queued errors { code } } }""", {}),
     ("createApiKey", """mutation { createApiKey(name: "k", scopes: ["admin"]) {
         apiKey { id } errors { code } } }""", {}),
     ("revokeApiKey", "mutation($a: ID!) { revokeApiKey(id: $a) { errors { code } } }", {}),
@@ -131,6 +145,7 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["w"] = (data.get("webhook") or {}).get("id") or given.get("w")
         given["pr"] = (data.get("product") or {}).get("id") or given.get("pr")
         given["v"] = (data.get("view") or {}).get("id") or given.get("v")
+        given["mp"] = (data.get("provider") or {}).get("id") or given.get("mp")
         for key, name in (("co", "company"), ("m", "membership"), ("p", "pipeline"),
                           ("dl", "deal"), ("tk", "task")):
             given[key] = (data.get(name) or {}).get("id") or given.get(key)

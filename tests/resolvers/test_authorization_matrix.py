@@ -32,6 +32,7 @@ PDR, PDW = "products:read", "products:write"
 ER, ES, PR, PII, ADM = "email:read", "email:send", "predictions:read", "pii:read", "admin"
 COR, COW = "companies:read", "companies:write"
 DR, DW, TR, TW = "deals:read", "deals:write", "tasks:read", "tasks:write"
+MS = "messages:send"
 
 # field -> (least user role or PUBLIC, scopes a key needs or USER_ONLY)
 EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
@@ -130,6 +131,15 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.createTask": (A, (TW,)),
     "Mutation.updateTask": (A, (TW,)),
     "Mutation.completeTask": (A, (TW,)),
+    "Query.messageProviders": (AD, (ADM,)),
+    "Query.messagePreview": (A, (MS,)),
+    "Mutation.sendMessage": (A, (MS,)),
+    "Mutation.sendMessageCampaign": (M, (MS, CR)),
+    "Mutation.createMessageProvider": (AD, (ADM,)),
+    "Mutation.updateMessageProvider": (AD, (ADM,)),
+    "Mutation.setChannelConsent": (A, (CW,)),
+    "Mutation.addCustomerHandle": (A, (CW,)),
+    "Mutation.markRead": (V, USER_ONLY),
     "Subscription.interactionCreated": (V, (IR,)),
     "Subscription.interactionUpdated": (V, (IR,)),
     "Subscription.emailStatusChanged": (V, (ER,)),
@@ -280,6 +290,12 @@ async def other_tenant() -> dict[str, Any]:
 
     key = await ApiKey.filter(organization_id=org.id).first()
     assert key is not None
+    from db.channel_models import MessageProvider
+
+    provider = await MessageProvider.create(
+        organization=org, name=f"{MARK} provider", kind="WEBHOOK", channels=["CHAT"],
+        base_url=f"https://example.com/{MARK}", sender=MARK, credentials=MARK,
+        inbound_key=f"{MARK}-{org.id}")
     sales = await _sales_objects(org, customer)
     view = await fetch_one(
         "INSERT INTO saved_view (organization_id, user_id, name, filter, order_by)"
@@ -295,6 +311,7 @@ async def other_tenant() -> dict[str, Any]:
         "run": str(to_global("TrainingRun", run.id)),
         "key": str(to_global("ApiKey", key.id)),
         "webhook": str(to_global("Webhook", webhook.id)),
+        "provider": str(to_global("MessageProvider", provider.id)),
         **{name: str(to_global(type(obj).__name__, obj.id)) for name, obj in sales.items()},
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
@@ -359,6 +376,12 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.sendEmail": {"customerId": "customer"},
     "Query.previewEmail": {"customerId": "customer"},
     "Mutation.deleteView": {"id": "view"},
+    "Mutation.sendMessage": {"customerId": "customer"},
+    "Query.messagePreview": {"customerId": "customer"},
+    "Mutation.setChannelConsent": {"customerId": "customer"},
+    "Mutation.addCustomerHandle": {"customerId": "customer"},
+    "Mutation.markRead": {"customerId": "customer"},
+    "Mutation.updateMessageProvider": {"id": "provider"},
     "Mutation.updateEmailTemplate": {"id": "template"},
     "Mutation.sendCampaign": {"templateId": "template"},
     "Mutation.cancelCampaign": {"id": "campaign"},

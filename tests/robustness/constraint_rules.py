@@ -32,6 +32,9 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "recommendation_popular": "written by the recommender's training (ML workers)",
     "product_neighbour": "written by the recommender's training (ML workers)",
     "rate_limit": "the rate limiter's budgets (app/limits.py), keyed by principal",
+    "channel_send_bucket": "the channel outbox's send-rate buckets, one per provider",
+    "channel_inbound": "written by the provider webhook routes from verified payloads",
+    "conversation_read": "markRead takes a customer id only; the row holds ids and a time",
 }
 
 # Tables the API writes whose rules are not mapped here yet: their resolvers validate with field
@@ -41,6 +44,10 @@ NOT_YET_MAPPED: dict[str, str] = dict.fromkeys(
     ("company", "company_membership", "deal", "deal_person", "deal_stage_change", "pipeline",
      "pipeline_stage", "task"),
     "companies, pipelines, deals and tasks (issue 16): rules still to map",
+) | dict.fromkeys(
+    ("message_provider", "channel_message", "channel_consent", "customer_handle"),
+    "messaging channels (issue 19): validated with field paths (tests/services/messaging,"
+    " tests/resolvers/test_message.py); rules still to map",
 )
 
 _FILLED = "filled by the server on every write"
