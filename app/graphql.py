@@ -34,6 +34,7 @@ from core.database import is_unavailable
 from core.errors import AppError, ErrorCode
 from resolvers.analytics import AnalyticsQuery
 from resolvers.bulk import BulkMutation
+from resolvers.bulk_sales import SalesBulkMutation
 from resolvers.company import CompanyMutation, CompanyQuery
 from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.deal import DealMutation, DealQuery
@@ -72,7 +73,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, ProductMutation,
-     BulkMutation,
+     BulkMutation, SalesBulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
      TaskMutation),

@@ -121,6 +121,7 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.linkPersonToCompany": (S.COMPANIES_WRITE, S.CUSTOMERS_READ),
     "Mutation.updateCompanyMembership": (S.COMPANIES_WRITE,),
     "Mutation.removeCompanyMembership": (S.COMPANIES_WRITE,),
+    "Mutation.upsertCompanies": (S.COMPANIES_WRITE,),
     "Query.pipelines": (S.DEALS_READ,),
     "Mutation.createPipeline": (S.ADMIN,),
     "Mutation.updatePipeline": (S.ADMIN,),
@@ -131,6 +132,8 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.updateDeal": (S.DEALS_WRITE,),
     "Mutation.moveDeal": (S.DEALS_WRITE,),
     "Mutation.deleteDeal": (S.DEALS_WRITE,),
+    # rows may name their company by domain or name: a lookup of companies
+    "Mutation.upsertDeals": (S.DEALS_WRITE, S.COMPANIES_READ),
     "Query.task": (S.TASKS_READ,),
     "Query.tasks": (S.TASKS_READ,),
     "Mutation.createTask": (S.TASKS_WRITE,),

@@ -67,6 +67,10 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         removeCompanyMembership(id: $m) { errors { code } } }""", {}),
     ("deleteCompany", "mutation($co: ID!) { deleteCompany(id: $co) { errors { code } } }", {}),
     ("restoreCompany", "mutation($co: ID!) { restoreCompany(id: $co) { errors { code } } }", {}),
+    ("upsertCompanies", """mutation { upsertCompanies(input: {rows: [{name: "Up",
+        domain: "up.example"}]}) { errors { code } } }""", {}),
+    ("upsertDeals", """mutation { upsertDeals(input: {rows: [{externalRef: "U-1", name: "U",
+        amount: "1"}]}) { errors { code } } }""", {}),
     ("createPipeline", """mutation { createPipeline(input: {name: "P", stages: [{name: "S",
         probability: 50}]}) { pipeline { id stages { id } } errors { code } } }""", {}),
     ("updatePipeline", """mutation($p: ID!) {
