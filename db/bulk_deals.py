@@ -103,6 +103,19 @@ def _resolve_company(plan: Plan, row: dict[str, Any], refs: _Refs) -> None:
         row["company_id"] = None  # an empty cell: no company
 
 
+def deal_key(row: dict[str, Any]) -> str | None:
+    """A CSV row's key before companies are looked up: its reference, else its name with the
+    company as the row names it."""
+    ref = row.get("external_ref")
+    if isinstance(ref, str) and ref.strip():
+        return f"ref:{ref.strip()}"
+    name = row.get("name")
+    if not (isinstance(name, str) and name.strip()):
+        return None
+    company = row.get("company_domain") or name_key(row.get("company_name") or "")
+    return f"name:{company}:{name_key(name)}"
+
+
 def _key(plan: Plan, row: dict[str, Any]) -> None:
     ref = row.get("external_ref")
     if isinstance(ref, str) and ref.strip():
