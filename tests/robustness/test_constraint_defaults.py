@@ -61,6 +61,13 @@ NULL_DEFAULTS: dict[str, Callable[[Ids], tuple[str, dict[str, Any]]]] = {
     "not null email_campaign.variables": _campaign(variables=None),
     **{f"not null product.{column}": _product_row(name, None)
        for column, name in (("active", "active"), ("attributes", "attributes"))},
+    "not null company.custom_fields": lambda ids: (
+        "createCompany", {"input": {"name": "C", "customFields": None}}),
+    **{f"not null deal.{column}": (lambda name: lambda ids: ("createDeal", {"input": {
+        "name": "D", "amount": "1", name: None}}))(name)
+       for column, name in (("currency", "currency"), ("pipeline_id", "pipelineId"),
+                            ("stage_id", "stageId"))},
+    "not null task.notes": lambda ids: ("createTask", {"input": {"title": "T", "notes": None}}),
 }
 
 
