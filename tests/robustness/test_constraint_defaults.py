@@ -44,6 +44,10 @@ def _product_row(name: str, value: Any) -> Callable[[Ids], tuple[str, dict[str, 
     return lambda ids: ("upsertProducts", {"input": {"rows": [row]}})
 
 
+def _deal_with_null(name: str) -> Callable[[Ids], tuple[str, dict[str, Any]]]:
+    return lambda ids: ("createDeal", {"input": {"name": "D", "amount": "1", name: None}})
+
+
 # a call giving null where DEFAULTED says null means a default: it must succeed
 NULL_DEFAULTS: dict[str, Callable[[Ids], tuple[str, dict[str, Any]]]] = {
     "not null customer.tags": lambda ids: ("createCustomer", {"input": {"name": "A",
@@ -63,8 +67,7 @@ NULL_DEFAULTS: dict[str, Callable[[Ids], tuple[str, dict[str, Any]]]] = {
        for column, name in (("active", "active"), ("attributes", "attributes"))},
     "not null company.custom_fields": lambda ids: (
         "createCompany", {"input": {"name": "C", "customFields": None}}),
-    **{f"not null deal.{column}": (lambda name: lambda ids: ("createDeal", {"input": {
-        "name": "D", "amount": "1", name: None}}))(name)
+    **{f"not null deal.{column}": _deal_with_null(name)
        for column, name in (("currency", "currency"), ("pipeline_id", "pipelineId"),
                             ("stage_id", "stageId"))},
     "not null task.notes": lambda ids: ("createTask", {"input": {"title": "T", "notes": None}}),

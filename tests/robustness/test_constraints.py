@@ -23,11 +23,11 @@ from tests.robustness import catalog
 from tests.robustness.constraint_calls import (
     MUTATION,
     SCHEMA,
+    TAKEN_DEAL,
+    TAKEN_DOMAIN,
     TAKEN_EMAIL,
     TAKEN_ORDER,
     TAKEN_REF,
-    TAKEN_DEAL,
-    TAKEN_DOMAIN,
     TAKEN_TEMPLATE,
     Ids,
     complete,
