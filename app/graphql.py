@@ -40,6 +40,7 @@ from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.deal import DealMutation, DealQuery
 from resolvers.duplicate import DuplicateQuery
 from resolvers.email import EmailMutation, EmailQuery
+from resolvers.exchange_rate import ExchangeRateMutation, ExchangeRateQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
 from resolvers.merge import MergeMutation, MergeQuery
 from resolvers.node import NodeQuery
@@ -68,12 +69,12 @@ Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
-     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery),
+     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, ExchangeRateQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, ProductMutation,
-     BulkMutation, SalesBulkMutation,
+     BulkMutation, SalesBulkMutation, ExchangeRateMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
      TaskMutation),

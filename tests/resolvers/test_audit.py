@@ -71,6 +71,10 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         domain: "up.example"}]}) { errors { code } } }""", {}),
     ("upsertDeals", """mutation { upsertDeals(input: {rows: [{externalRef: "U-1", name: "U",
         amount: "1"}]}) { errors { code } } }""", {}),
+    ("setExchangeRate", """mutation { setExchangeRate(input: {currency: "GBP",
+        validOn: "2026-01-01", rate: "1.17"}) { errors { code } } }""", {}),
+    ("uploadExchangeRates", """mutation { uploadExchangeRates(input: {rows: [{currency: "GBP",
+        validOn: "2026-02-01", rate: "1.18"}]}) { errors { code } } }""", {}),
     ("createPipeline", """mutation { createPipeline(input: {name: "P", stages: [{name: "S",
         probability: 50}]}) { pipeline { id stages { id } } errors { code } } }""", {}),
     ("updatePipeline", """mutation($p: ID!) {

@@ -94,6 +94,7 @@ SERVER_SET: dict[str, str] = {
     **_server("pipeline_stage", "id", "organization_id", "pipeline_id", "position"),
     **_server("deal", "id", "organization_id", "created_at", "updated_at", "stage_entered_at"),
     **_server("task", "id", "organization_id", "created_at", "updated_at"),
+    **_server("exchange_rate", "id", "organization_id", "created_at", "updated_at"),
     **_server("deal_person", "id", "organization_id", "deal_id", "customer_id",
               reason="written from a deal's personIds, each checked to be a live customer"),
     **_server("deal_stage_change", "id", "organization_id", "deal_id", "changed_at",
@@ -134,6 +135,9 @@ SCHEMA_REQUIRED: dict[str, str] = {
     "not null company_membership.is_primary": "LinkPersonInput.isPrimary",
     "not null deal.status": "CreateDealInput.status",
     "not null task.priority": "CreateTaskInput.priority",
+    "not null exchange_rate.currency": "ExchangeRateInput.currency",
+    "not null exchange_rate.valid_on": "ExchangeRateInput.validOn",
+    "not null exchange_rate.rate": "ExchangeRateInput.rate",
     "not null organization.create_unknown_products":
         "Mutation.updateCatalogSettings.createUnknownProducts",
 }
@@ -162,6 +166,8 @@ DEFAULTED: dict[str, str] = {
 IDEMPOTENT: dict[str, str] = {
     "unique email_campaign.email_campaign_idempotency_uniq": "sendCampaign idempotencyKey",
     "unique email_message.email_message_idempotency_uniq": "sendEmail idempotencyKey",
+    "unique exchange_rate.exchange_rate_uniq": "setExchangeRate and uploadExchangeRates: the same"
+                                               " currency and day replaces that day's rate",
 }
 
 # NOT NULL columns an update leaves as they are when its input gives null (a test proves it):

@@ -93,6 +93,8 @@ async def test_null_where_a_default_applies_succeeds(
         "input": {"customerId": ids["customer"], "subject": "S", "text": "T",
                   "idempotencyKey": "same-key"}})),
     ("unique email_campaign.email_campaign_idempotency_uniq", _campaign(idempotencyKey="same")),
+    ("unique exchange_rate.exchange_rate_uniq", lambda ids: ("setExchangeRate", {"input": {
+        "currency": "CHF", "validOn": "2026-03-01", "rate": "1.05"}})),
 ])
 async def test_a_repeated_idempotency_key_writes_once(
     http: Any, taken: dict[str, Any], key: str, call: Any

@@ -125,6 +125,12 @@ def _task(path: str, **fields: Any) -> Violation:
                      ("input", path))
 
 
+def _rate(name: str, value: Any) -> Violation:
+    return Violation("setExchangeRate", lambda ids: {"input": {
+        "currency": "GBP", "validOn": "2026-01-01", "rate": "1.2", name: value}},
+        ("input", name))
+
+
 def _flatten(fields: dict[str, Any]) -> list[tuple[str, ...]]:
     return [(k, *_flatten(v)[0]) if isinstance(v, dict) else (k,) for k, v in fields.items()]
 
@@ -235,6 +241,9 @@ VIOLATIONS |= {
         "title": "T", "customerId": ids["customer"], "companyId": ids["company"]}},
         ("input", "companyId")),
     "length task.title 200": _task("title", title="t" * 201),
+    "check exchange_rate.exchange_rate_currency_code": _rate("currency", "E1R"),
+    "check exchange_rate.exchange_rate_rate_positive": _rate("rate", "0"),
+    "length exchange_rate.currency 3": _rate("currency", "EURO"),
     "not null task.title": _task("title", title="   "),
 }
 FORESEEN = {**SERVER_SET, **ENUM_BOUND, **SCHEMA_REQUIRED, **DEFAULTED, **IDEMPOTENT,
