@@ -27,7 +27,8 @@ MAX_RATE = Decimal("1e14")
 
 def converted(amount: str, currency: str, day: str, org_id: str, org_currency: str) -> str:
     """SQL: ``amount`` (in ``currency``) in the organization's currency at the rate in effect
-    on ``day``; NULL when there is none. The arguments are SQL expressions."""
+    on ``day``; NULL when there is none. The arguments are SQL expressions (columns qualified
+    by their table's alias: a bare ``currency`` would name the rate's own)."""
     return (
         f"CASE WHEN {currency} = {org_currency} THEN {amount} ELSE {amount} * ("
         f"SELECT r.rate FROM exchange_rate r WHERE r.organization_id = {org_id}"

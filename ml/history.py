@@ -56,11 +56,12 @@ async def load_history(
     )
     params = [org_id, as_of, currency]
     # other currencies at the rate in effect on the order's day; none: NaN (unconverted)
-    amount = rates.converted("amount", "currency", rates.order_day("placed_at"), "$1", "$3")
+    amount = rates.converted("o.amount", "o.currency", rates.order_day("o.placed_at"), "$1",
+                             "$3")
     o_cust, o_day, o_amount = await _events(
         "SELECT array_agg(customer_id) AS a,"
         " array_agg(extract(epoch FROM placed_at)::float8 / 86400) AS b,"
-        f" array_agg(({amount})::float8) AS c FROM customer_order"
+        f" array_agg(({amount})::float8) AS c FROM customer_order o"
         " WHERE organization_id = $1 AND status = 'PAID' AND placed_at < $2"
         f"{_subset(customer_ids, params, 'customer_id')}", params,
     )
