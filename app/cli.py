@@ -423,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = sub.add_parser(name, help=text)
         command.add_argument(
-            "kind", choices=["customers", "orders", "products", "companies", "deals"])
+            "kind", choices=["customers", "orders", "products", "companies", "deals", "rates"])
         if name == "import":
             command.add_argument("file", help="CSV with a header row of snake_case fields")
         else:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from db.enums import CustomerKind, LifecycleStage, OrderStatus
 from db.sales_enums import CompanySize, DealStatus
 
-Kind = Literal["customers", "orders", "products", "companies", "deals"]
+Kind = Literal["customers", "orders", "products", "companies", "deals", "rates"]
 COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": (
         "external_ref", "name", "email", "phone", "company", "street", "city", "region",
@@ -29,11 +29,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "deals": ("external_ref", "name", "amount", "currency", "pipeline_name", "stage_name",
               "probability", "expected_close_on", "status", "lost_reason", "company_domain",
               "company_name"),
+    "rates": ("currency", "valid_on", "rate"),
 }
 # a file must be able to match its rows: on these columns, any one of them
 KEY_COLUMNS = {"customers": ("external_ref", "email"), "orders": ("external_ref",),
                "products": ("sku",), "companies": ("domain", "name"),
-               "deals": ("external_ref", "name")}
+               "deals": ("external_ref", "name"), "rates": ("currency",)}
 _TAG_SEPARATOR = re.compile(r"[;|]")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -123,6 +124,7 @@ _KIND_PARSERS: dict[str, dict[str, Callable[[str], Any]]] = {
     "companies": {"size": _choice(CompanySize)},
     "deals": {"status": _choice(DealStatus), "probability": _integer,
               "expected_close_on": _date},
+    "rates": {"valid_on": _date, "rate": _amount},
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from core.errors import FieldError
 from db import audit, bulk, bulk_companies, bulk_deals, bulk_products
+from db import exchange_rate as rates
 from db import company as companies
 from db import customer as customers
 from db.models import Organization
@@ -57,11 +58,16 @@ _EXPORT_SQL = {
         " WHERE t.organization_id = $1 AND t.deleted_at IS NULL"
         " AND (t.created_at, t.id) > ($2, $3) ORDER BY t.created_at, t.id LIMIT $4"
     ),
+    "rates": (
+        "SELECT t.id, t.currency, t.valid_on, t.rate, t.created_at AS sort_key"
+        " FROM exchange_rate t WHERE t.organization_id = $1"
+        " AND (t.created_at, t.id) > ($2, $3) ORDER BY t.created_at, t.id LIMIT $4"
+    ),
 }
 _KEYS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "customers": bulk.customer_key, "orders": bulk.order_key,
     "products": bulk_products.product_key, "companies": bulk_companies.company_key,
-    "deals": bulk_deals.deal_key,
+    "deals": bulk_deals.deal_key, "rates": rates.rate_key,
 }
 
 
@@ -217,6 +223,8 @@ async def _upsert(
         results = await bulk_companies.upsert_companies(org_id=org_id, rows=rows)
     elif kind == "deals":
         results = await bulk_deals.upsert_deals(org_id=org_id, user_id=None, rows=rows)
+    elif kind == "rates":
+        results = await rates.set_rates(org_id=org_id, rows=rows)
     else:
         results = await bulk_products.upsert_products(org_id=org_id, rows=rows)
     for (line, _), result in zip(batch, results, strict=True):

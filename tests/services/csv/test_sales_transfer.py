@@ -83,3 +83,24 @@ async def test_export_then_import_gives_the_same_rows(tmp_path: Path, org) -> No
     assert [(a["action"], a["item_count"]) for a in actions] == [
         ("cliImportCompanies", 3), ("cliImportDeals", 3), ("cliExportCompanies", 3),
         ("cliExportDeals", 3)]
+
+
+RATES = """currency,valid_on,rate
+eur,2026-01-01,1.1
+EUR,2026-02-01,1.2
+GBP,2026-02-01,-1
+USD,2026-02-01,1
+CHF,2026-13-01,1
+"""
+
+
+async def test_rates_import_and_round_trip(tmp_path: Path, org) -> None:
+    report = await import_csv("rates", write(tmp_path, RATES, "r.csv"), org.slug)
+    assert report.created == 2
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejected] == [
+        (4, "rate"), (5, "currency"), (6, "valid_on")]
+    exported = await _export("rates", org.slug)
+    assert exported.splitlines() == ["currency,valid_on,rate", "EUR,2026-01-01,1.1",
+                                     "EUR,2026-02-01,1.2"]
+    again = await import_csv("rates", write(tmp_path, exported, "r2.csv"), org.slug)
+    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 2, [])
