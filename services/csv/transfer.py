@@ -12,9 +12,9 @@ from typing import Any, TextIO
 
 from core.errors import FieldError
 from db import audit, bulk, bulk_companies, bulk_deals, bulk_products
-from db import exchange_rate as rates
 from db import company as companies
 from db import customer as customers
+from db import exchange_rate as rates
 from db.models import Organization
 from db.sql import fetch, replica
 from db.user import get_organization
