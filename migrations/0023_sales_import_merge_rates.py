@@ -1,7 +1,7 @@
 """Deals' external references, company merges, notes on deals and companies, exchange rates.
 
-Written by hand; the new columns and the ``exchange_rate`` table are read and written with SQL
-in db/ (db/bulk_sales.py, db/company_merge.py, db/exchange_rate.py), not through Tortoise models.
+AddField as makemigrations writes it; the rest by hand. The ``exchange_rate`` table has no
+Tortoise model: db/exchange_rate.py reads and writes it with SQL.
 
 - ``deal.external_ref``: the natural key of upsertDeals (unique in an organization, deleted
   deals keep theirs, as customers do).
@@ -12,23 +12,18 @@ in db/ (db/bulk_sales.py, db/company_merge.py, db/exchange_rate.py), not through
   effect from ``valid_on`` until the next rate of that currency.
 """
 
-from tortoise import migrations
+from tortoise import fields, migrations
+from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
 FORWARD = [
-    "ALTER TABLE deal ADD COLUMN external_ref varchar(100)",
     "CREATE UNIQUE INDEX deal_external_ref_uniq ON deal (organization_id, external_ref)"
     " WHERE external_ref IS NOT NULL",
     "CREATE INDEX deal_name_idx ON deal (organization_id, lower(name)) WHERE deleted_at IS NULL",
-    "ALTER TABLE company ADD COLUMN merged_into_id bigint"
-    " REFERENCES company (id) ON DELETE SET NULL",
     "CREATE INDEX company_merged_into_idx ON company (merged_into_id)"
     " WHERE merged_into_id IS NOT NULL",
     "CREATE INDEX company_name_trgm_idx ON company USING gin (lower(name) gin_trgm_ops)"
     " WHERE deleted_at IS NULL",
-    "ALTER TABLE interaction ADD COLUMN deal_id bigint REFERENCES deal (id) ON DELETE SET NULL",
-    "ALTER TABLE interaction ADD COLUMN company_id bigint"
-    " REFERENCES company (id) ON DELETE SET NULL",
     "CREATE INDEX interaction_deal_idx ON interaction (deal_id, occurred_at, id)"
     " WHERE deal_id IS NOT NULL",
     "CREATE INDEX interaction_company_idx ON interaction (company_id, occurred_at, id)"
@@ -52,14 +47,10 @@ BACKWARD = [
     "DROP TABLE IF EXISTS exchange_rate",
     "DROP INDEX IF EXISTS interaction_company_idx",
     "DROP INDEX IF EXISTS interaction_deal_idx",
-    "ALTER TABLE interaction DROP COLUMN IF EXISTS company_id",
-    "ALTER TABLE interaction DROP COLUMN IF EXISTS deal_id",
     "DROP INDEX IF EXISTS company_name_trgm_idx",
     "DROP INDEX IF EXISTS company_merged_into_idx",
-    "ALTER TABLE company DROP COLUMN IF EXISTS merged_into_id",
     "DROP INDEX IF EXISTS deal_name_idx",
     "DROP INDEX IF EXISTS deal_external_ref_uniq",
-    "ALTER TABLE deal DROP COLUMN IF EXISTS external_ref",
 ]
 
 
@@ -68,4 +59,26 @@ class Migration(migrations.Migration):
 
     initial = False
 
-    operations = [ops.RunSQL(FORWARD, reverse_sql=BACKWARD)]
+    operations = [
+        ops.AddField(
+            model_name='Deal',
+            name='external_ref',
+            field=fields.CharField(null=True, max_length=100),
+        ),
+        ops.AddField(
+            model_name='Company',
+            name='merged_into',
+            field=fields.ForeignKeyField('crm.Company', source_field='merged_into_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddField(
+            model_name='Interaction',
+            name='deal',
+            field=fields.ForeignKeyField('crm.Deal', source_field='deal_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddField(
+            model_name='Interaction',
+            name='company',
+            field=fields.ForeignKeyField('crm.Company', source_field='company_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
+        ),
+        ops.RunSQL(FORWARD, reverse_sql=BACKWARD),
+    ]
