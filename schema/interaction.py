@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -20,6 +21,13 @@ from schema.nested_filter import CustomerInteractionFilter
 from schema.node import Node, decode_id, to_global_id
 from schema.user import User
 
+if TYPE_CHECKING:
+    from schema.company import Company
+    from schema.deal import Deal
+
+DealRef = Annotated["Deal", strawberry.lazy("schema.deal")]
+CompanyRef = Annotated["Company", strawberry.lazy("schema.company")]
+
 
 @strawberry.type(description="One contact with a customer on any channel.")
 class Interaction(Node):
@@ -33,6 +41,8 @@ class Interaction(Node):
     created_at: datetime
     customer_id: strawberry.Private[int]
     created_by_id: strawberry.Private[int | None]
+    deal_pk: strawberry.Private[int | None] = None
+    company_pk: strawberry.Private[int | None] = None
 
     @classmethod
     def from_row(cls, row: Row) -> Interaction:
@@ -44,8 +54,21 @@ class Interaction(Node):
             direction=get("direction"), subject=get("subject"), body=get("body"),
             occurred_at=get("occurred_at"), metadata=get("metadata"),
             created_at=get("created_at"), customer_id=row["customer_id"],
-            created_by_id=get("created_by_id"),
+            created_by_id=get("created_by_id"), deal_pk=get("deal_id"),
+            company_pk=get("company_id"),
         )
+
+    @strawberry.field(description="The deal it is about, if any (and the deal is live).")
+    async def deal(self, info: strawberry.Info) -> DealRef | None:
+        from schema.deal import load_deal
+
+        return await load_deal(info, self.deal_pk) if self.deal_pk else None
+
+    @strawberry.field(description="The company it is about, if any (and the company is live).")
+    async def company(self, info: strawberry.Info) -> CompanyRef | None:
+        from schema.company import load_company
+
+        return await load_company(info, self.company_pk)
 
     @strawberry.field
     async def customer(self, info: strawberry.Info) -> Customer | None:
@@ -73,11 +96,21 @@ class InteractionOrderBy(Enum):
 @strawberry.input(description="Which interactions to list; every given condition must hold.")
 class InteractionFilter(CustomerInteractionFilter):
     customer_id: strawberry.ID | None = None
+    deal_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only those about this deal (notes linked to it).")
+    company_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only those about this company.")
 
     def to_filter(self, customer_ids: tuple[int, ...] = ()) -> interactions.InteractionFilter:
         if self.customer_id is not None:
             customer_ids = (decode_id(self.customer_id, "Customer", "filter.customerId"),)
-        return super().to_filter(customer_ids)
+        f = super().to_filter(customer_ids)
+        return replace(
+            f,
+            deal_id=decode_id(self.deal_id, "Deal", "filter.dealId") if self.deal_id else None,
+            company_id=decode_id(self.company_id, "Company", "filter.companyId")
+            if self.company_id else None,
+        )
 
 
 @strawberry.input(description="An interaction to record.")
@@ -89,6 +122,10 @@ class LogInteractionInput:
     body: str | None = None
     occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
     metadata: JSON | None = None
+    deal_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A deal it is about (a note on a deal).")
+    company_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A company it is about (a note on a company).")
 
 
 @strawberry.type
