@@ -36,6 +36,7 @@ from resolvers.analytics import AnalyticsQuery
 from resolvers.bulk import BulkMutation
 from resolvers.bulk_sales import SalesBulkMutation
 from resolvers.company import CompanyMutation, CompanyQuery
+from resolvers.company_merge import CompanyMergeMutation, CompanyMergeQuery
 from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.deal import DealMutation, DealQuery
 from resolvers.duplicate import DuplicateQuery
@@ -69,12 +70,13 @@ Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
-     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, ExchangeRateQuery),
+     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, ExchangeRateQuery,
+     CompanyMergeQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, ProductMutation,
-     BulkMutation, SalesBulkMutation, ExchangeRateMutation,
+     BulkMutation, SalesBulkMutation, ExchangeRateMutation, CompanyMergeMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
      TaskMutation),

@@ -122,6 +122,8 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.updateCompanyMembership": (S.COMPANIES_WRITE,),
     "Mutation.removeCompanyMembership": (S.COMPANIES_WRITE,),
     "Mutation.upsertCompanies": (S.COMPANIES_WRITE,),
+    "Query.companyDuplicates": (S.COMPANIES_READ,),
+    "Mutation.mergeCompanies": (S.COMPANIES_WRITE,),
     "Query.exchangeRates": (S.ORDERS_READ,),
     "Mutation.setExchangeRate": (S.ADMIN,),
     "Mutation.uploadExchangeRates": (S.ADMIN,),

@@ -65,6 +65,8 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         {id: $m, title: "CEO"}) { errors { code } } }""", {}),
     ("removeCompanyMembership", """mutation($m: ID!) {
         removeCompanyMembership(id: $m) { errors { code } } }""", {}),
+    ("mergeCompanies", """mutation($co: ID!, $co2: ID!) { mergeCompanies(input: {primaryId: $co,
+        duplicateIds: [$co2]}) { errors { code } } }""", {}),
     ("deleteCompany", "mutation($co: ID!) { deleteCompany(id: $co) { errors { code } } }", {}),
     ("restoreCompany", "mutation($co: ID!) { restoreCompany(id: $co) { errors { code } } }", {}),
     ("upsertCompanies", """mutation { upsertCompanies(input: {rows: [{name: "Up",
@@ -115,6 +117,13 @@ def test_every_mutation_is_covered() -> None:
     assert sorted(mutation.fields) == sorted(name for name, _, _ in CALLS)
 
 
+async def _company_id(org: Any) -> str:
+    from db.sales_models import Company
+    from schema.node import to_global_id
+
+    return str(to_global_id("Company", (await Company.create(organization=org, name="Twin")).id))
+
+
 def _declared(query: str) -> set[str]:
     head = query.split("{", 1)[0]
     return {part.split(":")[0].strip(" ($") for part in head.split("$")[1:]}
@@ -124,7 +133,8 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
     customer, doomed = await make_customer(org, email="c@example.com"), await make_customer(org)
     given: dict[str, Any] = {"email": admin.email, "password": PASSWORD, "c": gid(customer),
                              "o": gid(await make_order(customer)), "e": gid(doomed),
-                             "d": gid(await make_customer(org))}
+                             "d": gid(await make_customer(org)),
+                             "co2": await _company_id(org)}
     for action, query, _ in CALLS:
         variables = {name: given[name] for name in _declared(query)}
         data = (await api.data(query, **variables))[action]
