@@ -14,8 +14,8 @@ INTERACTION = {
     "id": ("id",), "channel": ("channel",), "direction": ("direction",),
     "subject": ("subject",), "body": ("body",), "occurredAt": ("occurred_at",),
     "metadata": ("metadata",), "createdAt": ("created_at",), "customer": ("customer_id",),
-    "createdBy": ("created_by_id",), "email": ("channel", "direction"), "deal": ("deal_id",),
-    "company": ("company_id",), "__typename": (),
+    "createdBy": ("created_by_id",), "email": ("channel", "direction"), "dealId": ("deal_id",),
+    "companyId": ("company_id",), "__typename": (),
 }
 # every row names itself and its parent (cursors and grouping read them)
 ALWAYS = ("id", "customer_id")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -21,13 +21,6 @@ from schema.nested_filter import CustomerInteractionFilter
 from schema.node import Node, decode_id, to_global_id
 from schema.user import User
 
-if TYPE_CHECKING:
-    from schema.company import Company
-    from schema.deal import Deal
-
-DealRef = Annotated["Deal", strawberry.lazy("schema.deal")]
-CompanyRef = Annotated["Company", strawberry.lazy("schema.company")]
-
 
 @strawberry.type(description="One contact with a customer on any channel.")
 class Interaction(Node):
@@ -41,8 +34,10 @@ class Interaction(Node):
     created_at: datetime
     customer_id: strawberry.Private[int]
     created_by_id: strawberry.Private[int | None]
-    deal_pk: strawberry.Private[int | None] = None
-    company_pk: strawberry.Private[int | None] = None
+    deal_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The deal it is about (a note on a deal), if any.")
+    company_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The company it is about (a note on a company), if any.")
 
     @classmethod
     def from_row(cls, row: Row) -> Interaction:
@@ -54,21 +49,11 @@ class Interaction(Node):
             direction=get("direction"), subject=get("subject"), body=get("body"),
             occurred_at=get("occurred_at"), metadata=get("metadata"),
             created_at=get("created_at"), customer_id=row["customer_id"],
-            created_by_id=get("created_by_id"), deal_pk=get("deal_id"),
-            company_pk=get("company_id"),
+            created_by_id=get("created_by_id"),
+            deal_id=to_global_id("Deal", get("deal_id")) if get("deal_id") else None,
+            company_id=to_global_id("Company", get("company_id")) if get("company_id") else None,
         )
 
-    @strawberry.field(description="The deal it is about, if any (and the deal is live).")
-    async def deal(self, info: strawberry.Info) -> DealRef | None:
-        from schema.deal import load_deal
-
-        return await load_deal(info, self.deal_pk) if self.deal_pk else None
-
-    @strawberry.field(description="The company it is about, if any (and the company is live).")
-    async def company(self, info: strawberry.Info) -> CompanyRef | None:
-        from schema.company import load_company
-
-        return await load_company(info, self.company_pk)
 
     @strawberry.field
     async def customer(self, info: strawberry.Info) -> Customer | None:
