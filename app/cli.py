@@ -426,11 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_users_create)
 
     for name, func, text in (
-        ("import", cmd_import, "import a CSV file (idempotent on external_ref, or sku)"),
+        ("import", cmd_import, "import a CSV file (idempotent: matched on external_ref, sku, or a"
+                   " company's domain or name)"),
         ("export", cmd_export, "export as CSV in the import format"),
     ):
         command = sub.add_parser(name, help=text)
-        command.add_argument("kind", choices=["customers", "orders", "products"])
+        command.add_argument(
+            "kind", choices=["customers", "orders", "products", "companies", "deals", "rates"])
         if name == "import":
             command.add_argument("file", help="CSV with a header row of snake_case fields")
         else:

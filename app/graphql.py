@@ -34,12 +34,15 @@ from core.database import is_unavailable
 from core.errors import AppError, ErrorCode
 from resolvers.analytics import AnalyticsQuery
 from resolvers.bulk import BulkMutation
+from resolvers.bulk_sales import SalesBulkMutation
 from resolvers.company import CompanyMutation, CompanyQuery
+from resolvers.company_merge import CompanyMergeMutation, CompanyMergeQuery
 from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.deal import DealMutation, DealQuery
 from resolvers.duplicate import DuplicateQuery
 from resolvers.email import EmailMutation, EmailQuery
 from resolvers.email_stats import EmailStatsQuery
+from resolvers.exchange_rate import ExchangeRateMutation, ExchangeRateQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
 from resolvers.merge import MergeMutation, MergeQuery
 from resolvers.message import ConversationMutation, MessageMutation, MessageQuery
@@ -71,12 +74,12 @@ Query = merge_types(
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
      WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, EmailStatsQuery,
-     SavedViewQuery, MessageQuery),
+     SavedViewQuery, MessageQuery, ExchangeRateQuery, CompanyMergeQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (UserMutation, CustomerMutation, InteractionMutation, OrderMutation, ProductMutation,
-     BulkMutation,
+     BulkMutation, SalesBulkMutation, ExchangeRateMutation, CompanyMergeMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
      TaskMutation, SavedViewMutation, MessageMutation, ConversationMutation),

@@ -15,7 +15,8 @@ INTERACTION = {
     "subject": ("subject",), "body": ("body",), "occurredAt": ("occurred_at",),
     "metadata": ("metadata",), "createdAt": ("created_at",), "customer": ("customer_id",),
     "createdBy": ("created_by_id",), "email": ("channel", "direction"),
-    "message": ("channel", "direction"), "__typename": (),
+    "message": ("channel", "direction"), "dealId": ("deal_id",), "companyId": ("company_id",),
+    "__typename": (),
 }
 # every row names itself and its parent (cursors and grouping read them)
 ALWAYS = ("id", "customer_id")

@@ -22,7 +22,7 @@ from db.sql import Params, escape_like, fetch, row_of, violated_constraint
 COLUMNS = (
     "t.id, t.organization_id, t.name, t.domain, t.industry, t.size, t.street, t.city, t.region,"
     " t.postal_code, t.country, t.custom_fields, t.owner_id, t.created_at, t.updated_at,"
-    " t.deleted_at"
+    " t.deleted_at, t.merged_into_id"
 )
 SORTS = {
     s.name: s

@@ -24,7 +24,7 @@ COLUMNS = (
     "t.id, t.organization_id, t.name, t.amount, t.currency, t.pipeline_id, t.stage_id,"
     " t.probability, t.stage_probability, t.expected_close_on, t.status, t.lost_reason,"
     " t.closed_at, t.owner_id, t.company_id, t.stage_entered_at, t.created_at, t.updated_at,"
-    " t.deleted_at"
+    " t.deleted_at, t.external_ref"
 )
 HISTORY_COLUMNS = (
     "h.id, h.deal_id, h.from_stage_id, h.from_stage_name, h.to_stage_id, h.to_stage_name,"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
@@ -14,11 +15,22 @@ from db import pipeline as pipelines
 from db import validation
 from db.company import owner_exists
 from db.sales_enums import DealStatus
-from db.sql import Params, fetch, fetch_one
+from db.sql import Params, fetch, fetch_one, violated_constraint
 
 MAX_PEOPLE = 50
-EDITABLE = ("name", "amount", "currency", "probability", "expected_close_on", "owner_id",
-            "company_id", "status", "lost_reason")
+EDITABLE = ("external_ref", "name", "amount", "currency", "probability", "expected_close_on",
+            "owner_id", "company_id", "status", "lost_reason")
+
+
+def conflict(exc: IntegrityError, prefix: tuple[str, ...] = ("input",)) -> FieldError:
+    """The field error of a database rule a deal write broke (validation foresees the others:
+    this one is a concurrent writer's external reference)."""
+    if violated_constraint(exc) == "deal_external_ref_uniq":
+        return FieldError(ErrorCode.DUPLICATE, (*prefix, "externalRef"),
+                          "a deal with this external reference exists")
+    name = violated_constraint(exc)
+    return FieldError(ErrorCode.BAD_USER_INPUT, prefix,
+                      f"the database refused this deal ({name or 'a rule'})")
 
 
 async def _live_ids(
@@ -38,6 +50,8 @@ async def _clean(
     out: dict[str, Any] = {}
     if before is None or "name" in data:
         out["name"] = c.text("name", data.get("name"), 200, required=True)
+    if "external_ref" in data:
+        out["external_ref"] = c.text("externalRef", data["external_ref"], 100)
     if before is None or "amount" in data:
         out["amount"] = c.apply("amount", data.get("amount"), validation.amount)
     if data.get("currency") is not None:
@@ -146,6 +160,13 @@ async def _target_stage(
 
 async def create(*, org_id: int, user_id: int | None, data: dict[str, Any]) -> dict[str, Any]:
     """Insert a deal in its first (or given) stage; its history starts there."""
+    try:
+        return await _create(org_id, user_id, data)
+    except IntegrityError as exc:
+        raise InputError([conflict(exc)]) from None
+
+
+async def _create(org_id: int, user_id: int | None, data: dict[str, Any]) -> dict[str, Any]:
     async with in_transaction() as conn:
         values = await _clean(conn, org_id, data, None)
         stage = await _target_stage(conn, org_id, data.get("stage_id"), data.get("pipeline_id"))
@@ -180,6 +201,13 @@ async def _locked(conn: BaseDBAsyncClient, org_id: int, deal_id: int) -> dict[st
 
 async def update(*, org_id: int, deal_id: int, data: dict[str, Any]) -> dict[str, Any] | None:
     """Change the given fields of a live deal; None if there is no such deal."""
+    try:
+        return await _update(org_id, deal_id, data)
+    except IntegrityError as exc:
+        raise InputError([conflict(exc)]) from None
+
+
+async def _update(org_id: int, deal_id: int, data: dict[str, Any]) -> dict[str, Any] | None:
     async with in_transaction() as conn:
         before = await _locked(conn, org_id, deal_id)
         if before is None:

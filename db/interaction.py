@@ -19,7 +19,7 @@ from db.sql import Params, fetch, row_of
 
 COLUMNS = (
     "t.id, t.organization_id, t.customer_id, t.channel, t.direction, t.subject, t.body,"
-    " t.occurred_at, t.created_by_id, t.metadata, t.created_at"
+    " t.occurred_at, t.created_by_id, t.metadata, t.created_at, t.deal_id, t.company_id"
 )
 SORTS = {
     s.name: s
@@ -40,6 +40,8 @@ class InteractionFilter:
     direction: Direction | None = None
     occurred_after: datetime | None = None
     occurred_before: datetime | None = None
+    deal_id: int | None = None
+    company_id: int | None = None
 
 
 def source(org_id: int, f: InteractionFilter) -> Source:
@@ -56,6 +58,9 @@ def source(org_id: int, f: InteractionFilter) -> Source:
         where.append(f"t.occurred_at >= {params.add(f.occurred_after)}")
     if f.occurred_before is not None:
         where.append(f"t.occurred_at < {params.add(f.occurred_before)}")
+    for column in ("deal_id", "company_id"):
+        if getattr(f, column) is not None:
+            where.append(f"t.{column} = {params.add(getattr(f, column))}")
     return Source("interaction", COLUMNS, " AND ".join(where), params)
 
 
@@ -81,12 +86,20 @@ async def create(*, org_id: int, user_id: int | None, data: dict[str, Any]) -> d
         "occurred_at": data.get("occurred_at") or datetime.now(UTC),
         "metadata": c.apply("metadata", data.get("metadata") or {}, validation.json_object),
         "created_by_id": user_id,
+        "deal_id": data.get("deal_id"),
+        "company_id": data.get("company_id"),
     }
     async with in_transaction() as conn:
         if not await customers.hold_live(
             org_id=org_id, customer_id=data["customer_id"], using=conn
         ):
             c.fail("customerId", "customer not found", ErrorCode.NOT_FOUND)
+        for column, path in (("deal_id", "dealId"), ("company_id", "companyId")):
+            if values[column] is not None and not await fetch(
+                f"SELECT 1 FROM {column[:-3]} WHERE id = $1 AND organization_id = $2"
+                " AND deleted_at IS NULL FOR SHARE", [values[column], org_id], conn,
+            ):
+                c.fail(path, f"{column[:-3]} not found", ErrorCode.NOT_FOUND)
         c.raise_if_any()
         interaction = await Interaction.create(using_db=conn, organization_id=org_id, **values)
     return row_of(interaction)

@@ -138,10 +138,19 @@ class Interaction(Model):
     )
     metadata: Any = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # a note (or any interaction) may be about a deal or a company too
+    deal: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "crm.Deal", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    company: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "crm.Company", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
 
     organization_id: int
     customer_id: int
     created_by_id: int | None
+    deal_id: int | None
+    company_id: int | None
 
     class Meta:
         table = "interaction"

@@ -38,9 +38,14 @@ class Company(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     deleted_at = fields.DatetimeField(null=True)
+    # set when mergeCompanies absorbed this company into another
+    merged_into: fields.ForeignKeyNullableRelation[Company] = fields.ForeignKeyField(
+        "crm.Company", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
 
     organization_id: int
     owner_id: int | None
+    merged_into_id: int | None
 
     class Meta:
         table = "company"
@@ -142,6 +147,7 @@ class Deal(Model):
         "crm.Company", related_name="deals", null=True, on_delete=fields.RESTRICT
     )
     stage_entered_at = fields.DatetimeField()
+    external_ref = fields.CharField(max_length=100, null=True)  # unique in the organization
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     deleted_at = fields.DatetimeField(null=True)

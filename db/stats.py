@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from db import customer as customers
+from db import exchange_rate as rates
 from db.customer_filter import CustomerFilter
 from db.enums import OrderStatus
 from db.sql import fetch, replica
@@ -116,17 +117,24 @@ async def order_stats(
     if scope.placed_before is not None:
         where.append(f"o.placed_at < {p.add(scope.placed_before)}")
     select, group = _keys(group_by, _ORDER_KEYS)
+    org = p.add(org_id)
+    org_currency = f"(SELECT currency FROM organization WHERE id = {org})"
+    conv = rates.converted("o.amount", "o.currency", rates.order_day("o.placed_at"), org,
+                           org_currency)
     if not customer_count:
         return _finish(await fetch(
             f"SELECT {select}, o.currency, count(*) AS count, sum(o.amount) AS total,"
-            f" avg(o.amount) AS average FROM customer_order o JOIN {source.table} t"
+            f" avg(o.amount) AS average, sum({conv}) AS converted_total,"
+            f" count(*) FILTER (WHERE ({conv}) IS NULL) AS unconverted_count,"
+            f" {org_currency} AS org_currency FROM customer_order o JOIN {source.table} t"
             f" ON t.id = o.customer_id WHERE {' AND '.join(where)}"
             f"{_grouping([*group, 'o.currency'])} LIMIT {p.add(MAX_GROUPS + 1)}",
             p.values, replica(),
         ))
     # per customer first, then per group: hash aggregates instead of a sort for count(DISTINCT)
     per_customer = (
-        f"SELECT {select}, o.currency, count(*) AS n, sum(o.amount) AS total"
+        f"SELECT {select}, o.currency, count(*) AS n, sum(o.amount) AS total,"
+        f" sum({conv}) AS converted, count(*) FILTER (WHERE ({conv}) IS NULL) AS unconverted"
         f" FROM customer_order o JOIN {source.table} t ON t.id = o.customer_id"
         f" WHERE {' AND '.join(where)}"
         f" GROUP BY {', '.join([*group, 'o.currency', 'o.customer_id'])}"
@@ -135,7 +143,9 @@ async def order_stats(
     order = ", ".join(f"{k} NULLS LAST" for k in keys)
     rows = await fetch(
         f"SELECT {', '.join(keys)}, sum(n)::bigint AS count, count(*) AS customer_count,"
-        f" sum(total) AS total, sum(total) / sum(n) AS average FROM ({per_customer}) x"
+        f" sum(total) AS total, sum(total) / sum(n) AS average,"
+        f" sum(converted) AS converted_total, sum(unconverted)::bigint AS unconverted_count,"
+        f" {org_currency} AS org_currency FROM ({per_customer}) x"
         f" GROUP BY {', '.join(keys)} ORDER BY {order} LIMIT {p.add(MAX_GROUPS + 1)}",
         p.values, replica(),
     )

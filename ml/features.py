@@ -76,6 +76,8 @@ class History:
     interactions: Events
     emails: Events | None = None
     currency: str = "USD"
+    # PAID orders in other currencies no exchange rate covers (their amounts are NaN)
+    unconverted_orders: int = 0
 
     @property
     def size(self) -> int:

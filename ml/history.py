@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from db import exchange_rate as rates
 from db.prediction import org_currency
 from db.sql import fetch_one, replica
 from ml.features import CHANNELS, Events, History
@@ -54,10 +55,13 @@ async def load_history(
         f"{_subset(customer_ids, params, 'id')}", params,
     )
     params = [org_id, as_of, currency]
+    # other currencies at the rate in effect on the order's day; none: NaN (unconverted)
+    amount = rates.converted("o.amount", "o.currency", rates.order_day("o.placed_at"), "$1",
+                             "$3")
     o_cust, o_day, o_amount = await _events(
         "SELECT array_agg(customer_id) AS a,"
         " array_agg(extract(epoch FROM placed_at)::float8 / 86400) AS b,"
-        " array_agg(CASE WHEN currency = $3 THEN amount::float8 END) AS c FROM customer_order"
+        f" array_agg(({amount})::float8) AS c FROM customer_order o"
         " WHERE organization_id = $1 AND status = 'PAID' AND placed_at < $2"
         f"{_subset(customer_ids, params, 'customer_id')}", params,
     )
@@ -79,6 +83,7 @@ async def load_history(
     return History(
         customer_ids=id_array, created_day=np.minimum(created_day, first_touch), orders=orders,
         interactions=interactions, emails=emails, currency=currency,
+        unconverted_orders=sum(1 for value in o_amount if value is None),
     )
 
 

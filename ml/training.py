@@ -113,6 +113,7 @@ def _segments(history: History, as_of: float, seed: int) -> Outcome:
 
 def _forecast(history: History, as_of: float) -> Outcome:
     months, metrics = forecast.fit(history, as_of)
-    artifact = {"months": [asdict(m) for m in months], "currency": history.currency, **metrics}
+    artifact = {"months": [asdict(m) for m in months], "currency": history.currency,
+                "unconverted_orders": history.unconverted_orders, **metrics}
     return Outcome("FORECAST", ACTIVATED, f"monthly forecast by {metrics['method']}", metrics,
                    artifact, (), metrics["months_of_history"])

@@ -8,6 +8,7 @@ from auth.permissions import IsAgent, IsAuthenticated
 from db import interaction as interactions
 from resolvers import relay
 from resolvers.common import attempt, provided
+from resolvers.ids import maybe_pk
 from schema.interaction import (
     Interaction,
     InteractionFilter,
@@ -59,6 +60,8 @@ class InteractionMutation:
         async def work() -> dict[str, object]:
             data = provided(input)
             data["customer_id"] = decode_id(input.customer_id, "Customer", "input.customerId")
+            data["deal_id"] = maybe_pk(input.deal_id, "Deal", "input", "dealId")
+            data["company_id"] = maybe_pk(input.company_id, "Company", "input", "companyId")
             return await interactions.create(
                 org_id=viewer.organization_id, user_id=viewer.user_id, data=data
             )

@@ -117,6 +117,7 @@ class PredictionQuery:
             method=forecast["method"], interval_level=forecast["level"], as_of=row["as_of"],
             model_version=row["version"],
             months=[_month(m, forecast["currency"]) for m in forecast["months"][:months]],
+            unconverted_orders=int(forecast.get("unconverted_orders", 0)),
         )
 
 

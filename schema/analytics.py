@@ -115,11 +115,23 @@ class OrderStatsGroup(StatsKey):
     customer_count: int = strawberry.field(description="How many customers placed them.")
     total: Money
     average: Money
+    converted_total: Money = strawberry.field(
+        description="The orders in the organization's currency, each at the exchange rate in"
+        " effect on its day (exchangeRates); orders without one are left out of this sum and"
+        " counted in unconvertedCount, never valued wrongly."
+    )
+    unconverted_count: int = strawberry.field(
+        description="Orders of the group no exchange rate covers (0 in the organization's"
+        " currency): upload rates with uploadExchangeRates."
+    )
 
     @classmethod
     def from_row(cls, row: Row) -> OrderStatsGroup:
         currency = row["currency"]
         return cls(
+            converted_total=Money.of(Decimal(row["converted_total"] or 0).quantize(
+                Decimal("0.0001")), row["org_currency"]),
+            unconverted_count=row["unconverted_count"],
             **_key_fields(row), status=row["status"], currency=currency, count=row["count"],
             # only computed when the query selects it (see resolvers.analytics)
             customer_count=row.get("customer_count") or 0,

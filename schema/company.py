@@ -60,6 +60,7 @@ class Company(Node):
     deleted_at: datetime | None
     pk: strawberry.Private[int]
     owner_id: strawberry.Private[int | None]
+    merged_into_pk: strawberry.Private[int | None] = None
 
     @classmethod
     def from_row(cls, row: Row) -> Company:
@@ -70,8 +71,12 @@ class Company(Node):
                             postal_code=row["postal_code"], country=row["country"]),
             custom_fields=row["custom_fields"], created_at=row["created_at"],
             updated_at=row["updated_at"], deleted_at=row["deleted_at"], pk=row["id"],
-            owner_id=row["owner_id"],
+            owner_id=row["owner_id"], merged_into_pk=row.get("merged_into_id"),
         )
+
+    @strawberry.field(description="On a company mergeCompanies absorbed: the one it went to.")
+    async def merged_into(self, info: strawberry.Info) -> Company | None:
+        return await load_company(info, self.merged_into_pk)
 
     @strawberry.field(description="The user responsible for this company.")
     async def owner(self, info: strawberry.Info) -> User | None:

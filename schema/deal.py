@@ -58,6 +58,9 @@ class DealStageChange:
 class Deal(Node):
     id: strawberry.ID
     name: str
+    external_ref: str | None = strawberry.field(
+        description="Your system's key for the deal (upsertDeals matches on it)."
+    )
     amount: Money
     probability: int = strawberry.field(
         description="Percent: the deal's own, else its stage's; 100 when WON, 0 when LOST."
@@ -84,7 +87,8 @@ class Deal(Node):
         amount: Decimal = row["amount"]
         return cls(
             id=to_global_id("Deal", row["id"]), name=row["name"],
-            amount=Money.of(amount, row["currency"]), probability=probability,
+            external_ref=row.get("external_ref"), amount=Money.of(amount, row["currency"]),
+            probability=probability,
             probability_overridden=row["probability"] is not None,
             weighted_amount=Money.of(amount * probability / 100, row["currency"]),
             expected_close_on=row["expected_close_on"], status=row["status"],
@@ -181,6 +185,9 @@ class DealFilter:
 @strawberry.input(description="A new deal; it starts in the first stage unless told otherwise.")
 class CreateDealInput:
     name: str
+    external_ref: str | None = strawberry.field(
+        default=None, description="Your system's key, unique in the organization."
+    )
     amount: Decimal
     currency: str | None = strawberry.field(
         default=None, description="ISO 4217; the organization's currency if omitted."
@@ -205,6 +212,7 @@ class CreateDealInput:
 class UpdateDealInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
+    external_ref: str | None = strawberry.UNSET
     amount: Decimal | None = strawberry.UNSET
     currency: str | None = strawberry.UNSET
     probability: int | None = strawberry.field(

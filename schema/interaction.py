@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -40,6 +41,10 @@ class Interaction(Node):
     created_at: datetime
     customer_id: strawberry.Private[int]
     created_by_id: strawberry.Private[int | None]
+    deal_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The deal it is about (a note on a deal), if any.")
+    company_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The company it is about (a note on a company), if any.")
 
     @classmethod
     def from_row(cls, row: Row) -> Interaction:
@@ -52,7 +57,10 @@ class Interaction(Node):
             occurred_at=get("occurred_at"), metadata=get("metadata"),
             created_at=get("created_at"), customer_id=row["customer_id"],
             created_by_id=get("created_by_id"),
+            deal_id=to_global_id("Deal", get("deal_id")) if get("deal_id") else None,
+            company_id=to_global_id("Company", get("company_id")) if get("company_id") else None,
         )
+
 
     @strawberry.field
     async def customer(self, info: strawberry.Info) -> Customer | None:
@@ -91,11 +99,21 @@ class InteractionOrderBy(Enum):
 @strawberry.input(description="Which interactions to list; every given condition must hold.")
 class InteractionFilter(CustomerInteractionFilter):
     customer_id: strawberry.ID | None = None
+    deal_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only those about this deal (notes linked to it).")
+    company_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only those about this company.")
 
     def to_filter(self, customer_ids: tuple[int, ...] = ()) -> interactions.InteractionFilter:
         if self.customer_id is not None:
             customer_ids = (decode_id(self.customer_id, "Customer", "filter.customerId"),)
-        return super().to_filter(customer_ids)
+        f = super().to_filter(customer_ids)
+        return replace(
+            f,
+            deal_id=decode_id(self.deal_id, "Deal", "filter.dealId") if self.deal_id else None,
+            company_id=decode_id(self.company_id, "Company", "filter.companyId")
+            if self.company_id else None,
+        )
 
 
 @strawberry.input(description="An interaction to record.")
@@ -107,6 +125,10 @@ class LogInteractionInput:
     body: str | None = None
     occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
     metadata: JSON | None = None
+    deal_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A deal it is about (a note on a deal).")
+    company_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A company it is about (a note on a company).")
 
 
 @strawberry.type

@@ -263,6 +263,11 @@ class SalesForecast:
     as_of: datetime | None
     model_version: int | None
     months: list[ForecastMonth]
+    unconverted_orders: int = strawberry.field(
+        default=0, description="PAID orders in other currencies the model learnt without"
+        " (no exchange rate covered their day when it was trained): upload rates with"
+        " uploadExchangeRates and retrain to count them."
+    )
 
 
 @strawberry.input(description="Train every model kind; by default on everything known now.")

@@ -1,17 +1,19 @@
-"""The CSV shape of customers, orders and products: header columns, cells to fields and back."""
+"""The CSV shape of customers, orders, products, companies and deals: header columns, cells to
+fields and back."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Literal
 
 from db.enums import CustomerKind, LifecycleStage, OrderStatus
+from db.sales_enums import CompanySize, DealStatus
 
-Kind = Literal["customers", "orders", "products"]
+Kind = Literal["customers", "orders", "products", "companies", "deals", "rates"]
 COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": (
         "external_ref", "name", "email", "phone", "company", "street", "city", "region",
@@ -22,10 +24,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "status", "placed_at",
     ),
     "products": ("sku", "name", "category", "price", "currency", "active"),
+    "companies": ("domain", "name", "industry", "size", "street", "city", "region",
+                  "postal_code", "country"),
+    "deals": ("external_ref", "name", "amount", "currency", "pipeline_name", "stage_name",
+              "probability", "expected_close_on", "status", "lost_reason", "company_domain",
+              "company_name"),
+    "rates": ("currency", "valid_on", "rate"),
 }
 # a file must be able to match its rows: on these columns, any one of them
 KEY_COLUMNS = {"customers": ("external_ref", "email"), "orders": ("external_ref",),
-               "products": ("sku",)}
+               "products": ("sku",), "companies": ("domain", "name"),
+               "deals": ("external_ref", "name"), "rates": ("currency",)}
 _TAG_SEPARATOR = re.compile(r"[;|]")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -87,6 +96,20 @@ def _timestamp(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not an ISO 8601 date such as 2024-05-01") from None
+
+
+def _integer(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError("is not a whole number") from None
+
+
 def _tags(value: str) -> list[str]:
     return [tag.strip() for tag in _TAG_SEPARATOR.split(value) if tag.strip()]
 
@@ -96,17 +119,25 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "status": _choice(OrderStatus), "amount": _amount, "placed_at": _timestamp, "tags": _tags,
     "price": _amount, "active": _boolean,
 }
+# columns one kind reads differently (a deal's status is not an order's)
+_KIND_PARSERS: dict[str, dict[str, Callable[[str], Any]]] = {
+    "companies": {"size": _choice(CompanySize)},
+    "deals": {"status": _choice(DealStatus), "probability": _integer,
+              "expected_close_on": _date},
+    "rates": {"valid_on": _date, "rate": _amount},
+}
 
 
-def parse_row(cells: dict[str, str]) -> dict[str, Any]:
+def parse_row(cells: dict[str, str], kind: Kind = "customers") -> dict[str, Any]:
     """Upsert fields of one row; an empty cell clears the field (tags: to none).
 
     Raises ValueError with a reason naming the column when a cell cannot be read.
     """
     row: dict[str, Any] = {}
+    parsers = _PARSERS | _KIND_PARSERS.get(kind, {})
     for column, raw in cells.items():
         value = raw.strip()
-        parse = _PARSERS.get(column)
+        parse = parsers.get(column)
         if not value:
             row[column] = [] if column == "tags" else None
         elif parse is None:
@@ -133,6 +164,6 @@ def _cell(column: str, value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
-    if isinstance(value, datetime):
+    if isinstance(value, date | datetime):
         return value.isoformat()
     return str(value)

@@ -1,4 +1,5 @@
-"""CSV import and export of customers, orders and products: streaming, batched and idempotent."""
+"""CSV import and export of customers, orders, products, companies and deals: streaming,
+batched and idempotent."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from core.errors import FieldError
-from db import audit, bulk, bulk_products
+from db import audit, bulk, bulk_companies, bulk_deals, bulk_products
+from db import company as companies
 from db import customer as customers
+from db import exchange_rate as rates
 from db.models import Organization
 from db.sql import fetch, replica
 from db.user import get_organization
@@ -40,10 +43,31 @@ _EXPORT_SQL = {
         " t.created_at AS sort_key FROM product t WHERE t.organization_id = $1"
         " AND (t.created_at, t.id) > ($2, $3) ORDER BY t.created_at, t.id LIMIT $4"
     ),
+    "companies": (
+        f"SELECT {companies.COLUMNS}, t.created_at AS sort_key FROM company t"
+        " WHERE t.organization_id = $1 AND t.deleted_at IS NULL"
+        " AND (t.created_at, t.id) > ($2, $3) ORDER BY t.created_at, t.id LIMIT $4"
+    ),
+    # the pipeline and stage by name, the company by domain and name (as the import finds them)
+    "deals": (
+        "SELECT t.id, t.external_ref, t.name, t.amount, t.currency, p.name AS pipeline_name,"
+        " s.name AS stage_name, t.probability, t.expected_close_on, t.status, t.lost_reason,"
+        " c.domain AS company_domain, c.name AS company_name, t.created_at AS sort_key"
+        " FROM deal t JOIN pipeline p ON p.id = t.pipeline_id"
+        " JOIN pipeline_stage s ON s.id = t.stage_id LEFT JOIN company c ON c.id = t.company_id"
+        " WHERE t.organization_id = $1 AND t.deleted_at IS NULL"
+        " AND (t.created_at, t.id) > ($2, $3) ORDER BY t.created_at, t.id LIMIT $4"
+    ),
+    "rates": (
+        "SELECT t.id, t.currency, t.valid_on, t.rate, t.created_at AS sort_key"
+        " FROM exchange_rate t WHERE t.organization_id = $1"
+        " AND (t.created_at, t.id) > ($2, $3) ORDER BY t.created_at, t.id LIMIT $4"
+    ),
 }
 _KEYS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "customers": bulk.customer_key, "orders": bulk.order_key,
-    "products": bulk_products.product_key,
+    "products": bulk_products.product_key, "companies": bulk_companies.company_key,
+    "deals": bulk_deals.deal_key, "rates": rates.rate_key,
 }
 
 
@@ -137,7 +161,7 @@ def _rows(
                 line, f"has {len(cells)} fields where the header has {len(header)}"))
             continue
         try:
-            yield line, parse_row(dict(zip(header, cells, strict=True)))
+            yield line, parse_row(dict(zip(header, cells, strict=True)), kind)
         except ValueError as exc:
             report.rejected.append(Rejected(line, str(exc)))
 
@@ -165,7 +189,7 @@ async def import_csv(
         if len(batch) == batch_size:
             await _upsert(kind, organization.id, batch, report)
             batch = []
-            if report.created >= analyze_at and kind != "products":
+            if report.created >= analyze_at and kind in ("customers", "orders"):
                 await bulk.refresh_statistics(kind)
                 analyze_at = 2 * report.created
             if progress:
@@ -195,6 +219,12 @@ async def _upsert(
         results = await bulk.upsert_customers(org_id=org_id, rows=rows)
     elif kind == "orders":
         results = await bulk.upsert_orders(org_id=org_id, rows=rows)
+    elif kind == "companies":
+        results = await bulk_companies.upsert_companies(org_id=org_id, rows=rows)
+    elif kind == "deals":
+        results = await bulk_deals.upsert_deals(org_id=org_id, user_id=None, rows=rows)
+    elif kind == "rates":
+        results = await rates.set_rates(org_id=org_id, rows=rows)
     else:
         results = await bulk_products.upsert_products(org_id=org_id, rows=rows)
     for (line, _), result in zip(batch, results, strict=True):
@@ -202,7 +232,7 @@ async def _upsert(
 
 
 async def export_csv(kind: Kind, org: str, out: TextIO) -> int:
-    """Write the organization's live customers, orders or products as CSV (the import format)."""
+    """Write the organization's live records of a kind as CSV (the import format)."""
     organization = await _organization(org)
     writer = csv.writer(out)
     writer.writerow(COLUMNS[kind])

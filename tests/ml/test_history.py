@@ -54,3 +54,26 @@ async def test_history_of_some_customers(org) -> None:
     history = await histories.load_history(org_id=org.id, as_of=NOW, customer_ids=[b.id])
     assert history.customer_ids.tolist() == [b.id]
     assert history.orders.customer.tolist() == [0]
+
+
+async def test_other_currencies_are_converted_at_the_rate_of_their_day(org) -> None:
+    from db import exchange_rate as rates
+
+    await Organization.filter(id=org.id).update(currency="EUR")
+    ada = await make_customer(org)
+    await rates.set_rates(org_id=org.id, rows=[
+        {"currency": "USD", "valid_on": datetime(2026, 1, 1).date(), "rate": Decimal("0.9")},
+        {"currency": "USD", "valid_on": datetime(2026, 2, 1).date(), "rate": Decimal("0.8")},
+    ])
+    await make_order(ada, amount=Decimal("100"), currency="USD",
+                     placed_at=datetime(2026, 1, 31, 23, 0, tzinfo=UTC))
+    await make_order(ada, amount=Decimal("100"), currency="USD",
+                     placed_at=datetime(2026, 2, 1, 0, 30, tzinfo=UTC))
+    await make_order(ada, amount=Decimal("100"), currency="USD",
+                     placed_at=datetime(2025, 12, 31, tzinfo=UTC))  # before any rate
+    await make_order(ada, amount=Decimal("5"), currency="GBP",
+                     placed_at=datetime(2026, 1, 5, tzinfo=UTC))  # no rate at all
+    await make_order(ada, amount=Decimal("7"), placed_at=datetime(2026, 1, 5, tzinfo=UTC))
+    history = await histories.load_history(org_id=org.id, as_of=datetime(2026, 3, 1, tzinfo=UTC))
+    assert sorted(np.nan_to_num(history.orders.amount, nan=-1).tolist()) == [-1, -1, 7, 80, 90]
+    assert history.unconverted_orders == 2

@@ -79,8 +79,18 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         {id: $m, title: "CEO"}) { errors { code } } }""", {}),
     ("removeCompanyMembership", """mutation($m: ID!) {
         removeCompanyMembership(id: $m) { errors { code } } }""", {}),
+    ("mergeCompanies", """mutation($co: ID!, $co2: ID!) { mergeCompanies(input: {primaryId: $co,
+        duplicateIds: [$co2]}) { errors { code } } }""", {}),
     ("deleteCompany", "mutation($co: ID!) { deleteCompany(id: $co) { errors { code } } }", {}),
     ("restoreCompany", "mutation($co: ID!) { restoreCompany(id: $co) { errors { code } } }", {}),
+    ("upsertCompanies", """mutation { upsertCompanies(input: {rows: [{name: "Up",
+        domain: "up.example"}]}) { errors { code } } }""", {}),
+    ("upsertDeals", """mutation { upsertDeals(input: {rows: [{externalRef: "U-1", name: "U",
+        amount: "1"}]}) { errors { code } } }""", {}),
+    ("setExchangeRate", """mutation { setExchangeRate(input: {currency: "GBP",
+        validOn: "2026-01-01", rate: "1.17"}) { errors { code } } }""", {}),
+    ("uploadExchangeRates", """mutation { uploadExchangeRates(input: {rows: [{currency: "GBP",
+        validOn: "2026-02-01", rate: "1.18"}]}) { errors { code } } }""", {}),
     ("createPipeline", """mutation { createPipeline(input: {name: "P", stages: [{name: "S",
         probability: 50}]}) { pipeline { id stages { id } } errors { code } } }""", {}),
     ("updatePipeline", """mutation($p: ID!) {
@@ -124,6 +134,13 @@ def test_every_mutation_is_covered() -> None:
     assert sorted(mutation.fields) == sorted(name for name, _, _ in CALLS)
 
 
+async def _company_id(org: Any) -> str:
+    from db.sales_models import Company
+    from schema.node import to_global_id
+
+    return str(to_global_id("Company", (await Company.create(organization=org, name="Twin")).id))
+
+
 def _declared(query: str) -> set[str]:
     head = query.split("{", 1)[0]
     return {part.split(":")[0].strip(" ($") for part in head.split("$")[1:]}
@@ -133,7 +150,8 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
     customer, doomed = await make_customer(org, email="c@example.com"), await make_customer(org)
     given: dict[str, Any] = {"email": admin.email, "password": PASSWORD, "c": gid(customer),
                              "o": gid(await make_order(customer)), "e": gid(doomed),
-                             "d": gid(await make_customer(org))}
+                             "d": gid(await make_customer(org)),
+                             "co2": await _company_id(org)}
     for action, query, _ in CALLS:
         variables = {name: given[name] for name in _declared(query)}
         data = (await api.data(query, **variables))[action]

@@ -115,6 +115,12 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.linkPersonToCompany": (A, (COW, CR)),
     "Mutation.updateCompanyMembership": (A, (COW,)),
     "Mutation.removeCompanyMembership": (M, (COW,)),
+    "Mutation.upsertCompanies": (A, (COW,)),
+    "Query.companyDuplicates": (V, (COR,)),
+    "Mutation.mergeCompanies": (M, (COW,)),
+    "Query.exchangeRates": (V, (OR,)),
+    "Mutation.setExchangeRate": (AD, (ADM,)),
+    "Mutation.uploadExchangeRates": (AD, (ADM,)),
     "Query.pipelines": (V, (DR,)),
     "Mutation.createPipeline": (AD, (ADM,)),
     "Mutation.updatePipeline": (AD, (ADM,)),
@@ -125,6 +131,7 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.updateDeal": (A, (DW,)),
     "Mutation.moveDeal": (A, (DW,)),
     "Mutation.deleteDeal": (M, (DW,)),
+    "Mutation.upsertDeals": (A, (DW, COR)),
     "Query.task": (V, (TR,)),
     "Query.tasks": (V, (TR,)),
     "Query.myTasks": (V, USER_ONLY),
@@ -341,8 +348,9 @@ async def _sales_objects(org: Any, customer: Any) -> dict[str, Any]:
     deal = await Deal.create(organization=org, name=f"{MARK} deal", amount=1, currency="EUR",
                              pipeline=pipeline, stage=stage, stage_entered_at=datetime.now(UTC))
     task = await Task.create(organization=org, title=f"{MARK} task")
+    twin = await Company.create(organization=org, name=f"{MARK} co")
     return {"company": company, "membership": membership, "pipeline": pipeline,
-            "stage": stage, "deal": deal, "task": task}
+            "stage": stage, "deal": deal, "task": task, "twin": twin}
 
 
 def to_global(type_name: str, pk: int) -> str:
@@ -393,6 +401,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.rotateWebhookSecret": {"id": "webhook"},
     "Mutation.replayWebhookEvents": {"webhookId": "webhook"},
     "Query.company": {"id": "company"},
+    "Query.companyDuplicates": {"companyId": "company"},
+    "Mutation.mergeCompanies": {"primaryId": "company", "duplicateIds": "twin"},
     "Mutation.updateCompany": {"id": "company"},
     "Mutation.deleteCompany": {"id": "company"},
     "Mutation.restoreCompany": {"id": "company"},
@@ -468,6 +478,7 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
     from db.sales_models import Company, CompanyMembership, Deal, Pipeline, Task
 
     assert (await Company.get(id=other["company"].id)).deleted_at is None
+    assert (await Company.get(id=other["twin"].id)).deleted_at is None
     assert (await CompanyMembership.get(id=other["membership"].id)).title == MARK
     assert (await Pipeline.get(id=other["pipeline"].id)).name == "Sales"
     deal = await Deal.get(id=other["deal"].id)

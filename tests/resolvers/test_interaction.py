@@ -75,3 +75,28 @@ async def test_control_characters_in_subject_are_refused(api, org) -> None:
         "code": "BAD_USER_INPUT", "field": ["$input", "subject"]
     }
     assert await Interaction.filter(customer_id=customer.id).count() == 0
+
+
+async def test_a_note_can_be_about_a_deal_or_a_company(api, org) -> None:
+    from tests.factories import gid, make_customer
+
+    customer = gid(await make_customer(org))
+    company = (await api.data('mutation { createCompany(input: {name: "Noted"}) {'
+                              " company { id } } }"))["createCompany"]["company"]["id"]
+    deal = (await api.data('mutation { createDeal(input: {name: "N", amount: "1"}) {'
+                           " deal { id } } }"))["createDeal"]["deal"]["id"]
+    log = """mutation($input: LogInteractionInput!) { logInteraction(input: $input) {
+        interaction { id dealId companyId } errors { code field message } } }"""
+    note = {"customerId": customer, "channel": "NOTE", "direction": "INBOUND", "body": "x"}
+    on_deal = await api.data(log, input={**note, "dealId": deal})
+    assert on_deal["logInteraction"]["interaction"]["dealId"] == deal
+    on_company = await api.data(log, input={**note, "companyId": company})
+    assert on_company["logInteraction"]["interaction"]["companyId"] == company
+    bad = await api.data(log, input={**note, "dealId": company, "companyId": "Q29tcGFueTo5OTk="})
+    assert [e["field"] for e in bad["logInteraction"]["errors"]] == [["input", "dealId"]]
+    missing = await api.data(log, input={**note, "companyId": "Q29tcGFueTo5OTk5OTk="})
+    assert missing["logInteraction"]["errors"][0]["code"] == "NOT_FOUND"
+    listed = await api.data(
+        "query($d: ID!) { interactions(filter: {dealId: $d}) { nodes { id } } }", d=deal)
+    noted = on_deal["logInteraction"]["interaction"]["id"]
+    assert listed["interactions"]["nodes"] == [{"id": noted}]

@@ -13,6 +13,7 @@ MUTATION = SCHEMA.mutation_type
 assert MUTATION is not None
 TAKEN_EMAIL, TAKEN_REF, TAKEN_ORDER, TAKEN_TEMPLATE = (
     "taken@example.com", "taken-ref", "taken-order", "Taken Template")
+TAKEN_DOMAIN, TAKEN_DEAL = "taken.example", "taken-deal"
 Ids = dict[str, str]
 
 
@@ -59,4 +60,20 @@ async def complete(api: Api, ids: Ids) -> Ids:
             'mutation { createWebhook(input: {url: "https://hooks.invalid/x",'
             " events: [CUSTOMER_CREATED]}) { webhook { id } } }")
         ids["webhook"] = hook["createWebhook"]["webhook"]["id"]
+    if "company" not in ids:
+        await _complete_sales(api, ids)
     return ids
+
+
+async def _complete_sales(api: Api, ids: Ids) -> None:
+    """A company, a deal of it and a task, holding the taken domain and deal reference."""
+    made = await api.data(
+        "mutation($d: String!) { createCompany(input: {name: \"Taken Co\", domain: $d})"
+        " { company { id } } }", d=TAKEN_DOMAIN)
+    ids["company"] = made["createCompany"]["company"]["id"]
+    made = await api.data(
+        "mutation($r: String!, $c: ID!) { createDeal(input: {name: \"Taken\", amount: \"1\","
+        " externalRef: $r, companyId: $c}) { deal { id } } }", r=TAKEN_DEAL, c=ids["company"])
+    ids["deal"] = made["createDeal"]["deal"]["id"]
+    made = await api.data('mutation { createTask(input: {title: "T"}) { task { id } } }')
+    ids["task"] = made["createTask"]["task"]["id"]

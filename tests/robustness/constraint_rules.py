@@ -38,13 +38,8 @@ SERVER_ONLY_TABLES: dict[str, str] = {
 }
 
 # Tables the API writes whose rules are not mapped here yet: their resolvers validate with field
-# paths (tests/resolvers/test_company.py, test_deal.py, test_pipeline.py, test_task.py), but no
-# row below proves each database rule is foreseen. Debt, listed so it stays visible.
+# paths, but no row below proves each database rule is foreseen. Debt, listed so it stays visible.
 NOT_YET_MAPPED: dict[str, str] = dict.fromkeys(
-    ("company", "company_membership", "deal", "deal_person", "deal_stage_change", "pipeline",
-     "pipeline_stage", "task"),
-    "companies, pipelines, deals and tasks (issue 16): rules still to map",
-) | dict.fromkeys(
     ("message_provider", "channel_message", "channel_consent", "customer_handle"),
     "messaging channels (issue 19): validated with field paths (tests/services/messaging,"
     " tests/resolvers/test_message.py); rules still to map",
@@ -109,6 +104,25 @@ SERVER_SET: dict[str, str] = {
     "length organization.slug 100": "set by the CLI",
     "length organization.currency 3": "set by the CLI",
     "unique organization.organization_slug_key": "set by the CLI",
+    # companies, pipelines, deals and tasks
+    **_server("company", "id", "organization_id", "created_at", "updated_at"),
+    **_server("company_membership", "id", "organization_id", "created_at", "updated_at"),
+    **_server("pipeline", "id", "organization_id", "created_at", "updated_at", "is_default"),
+    **_server("pipeline_stage", "id", "organization_id", "pipeline_id", "position"),
+    **_server("deal", "id", "organization_id", "created_at", "updated_at", "stage_entered_at"),
+    **_server("task", "id", "organization_id", "created_at", "updated_at"),
+    **_server("exchange_rate", "id", "organization_id", "created_at", "updated_at"),
+    **_server("deal_person", "id", "organization_id", "deal_id", "customer_id",
+              reason="written from a deal's personIds, each checked to be a live customer"),
+    **_server("deal_stage_change", "id", "organization_id", "deal_id", "changed_at",
+              "to_stage_name", reason="recorded by the server when a deal enters a stage"),
+    "length deal_stage_change.from_stage_name 100": "copied from pipeline_stage.name (<= 100)",
+    "length deal_stage_change.to_stage_name 100": "copied from pipeline_stage.name (<= 100)",
+    "unique deal_person.deal_person_uniq": "personIds are deduplicated before they are written",
+    "unique pipeline.pipeline_default_uniq": "only the organization's first pipeline (made by a"
+                                             " trigger) is the default; createPipeline's never",
+    "unique company_membership.company_membership_primary_uniq":
+        "a new current primary membership unsets the person's other one first",
 }
 
 # varchar columns holding a GraphQL enum's value: every value fits (proven by a test).
@@ -118,6 +132,10 @@ ENUM_BOUND: dict[str, str] = {
     "length customer_order.status 16": "OrderStatus",
     "length interaction.channel 16": "Channel",
     "length interaction.direction 16": "Direction",
+    "length company.size 16": "CompanySize",
+    "length deal.status 8": "DealStatus",
+    "length task.priority 16": "TaskPriority",
+    "length task.status 16": "TaskStatus",
 }
 
 # NOT NULL columns whose input field (or root field argument) is non-null in the schema.
@@ -129,6 +147,14 @@ SCHEMA_REQUIRED: dict[str, str] = {
     "not null email_campaign.template_id": "SendCampaignInput.templateId",
     "not null api_key.scopes": "Mutation.createApiKey.scopes",
     "not null product.sku": "ProductUpsertRow.sku",
+    "not null company_membership.company_id": "LinkPersonInput.companyId",
+    "not null company_membership.customer_id": "LinkPersonInput.customerId",
+    "not null company_membership.is_primary": "LinkPersonInput.isPrimary",
+    "not null deal.status": "CreateDealInput.status",
+    "not null task.priority": "CreateTaskInput.priority",
+    "not null exchange_rate.currency": "ExchangeRateInput.currency",
+    "not null exchange_rate.valid_on": "ExchangeRateInput.validOn",
+    "not null exchange_rate.rate": "ExchangeRateInput.rate",
     "not null organization.create_unknown_products":
         "Mutation.updateCatalogSettings.createUnknownProducts",
 }
@@ -146,12 +172,19 @@ DEFAULTED: dict[str, str] = {
     "not null email_campaign.variables": "null: {}",
     "not null product.active": "null or omitted: active (true)",
     "not null product.attributes": "null or omitted: {}",
+    "not null company.custom_fields": "null clears: {}",
+    "not null deal.currency": "null or omitted: the organization's currency",
+    "not null deal.pipeline_id": "null or omitted: the default pipeline (or the stage's)",
+    "not null deal.stage_id": "null or omitted: the first stage of the pipeline",
+    "not null task.notes": "null: no notes",
 }
 
 # Unique keys a repeated call is meant to hit: it returns the first call's result.
 IDEMPOTENT: dict[str, str] = {
     "unique email_campaign.email_campaign_idempotency_uniq": "sendCampaign idempotencyKey",
     "unique email_message.email_message_idempotency_uniq": "sendEmail idempotencyKey",
+    "unique exchange_rate.exchange_rate_uniq": "setExchangeRate and uploadExchangeRates: the same"
+                                               " currency and day replaces that day's rate",
 }
 
 # NOT NULL columns an update leaves as they are when its input gives null (a test proves it):
@@ -169,4 +202,5 @@ KEPT_ON_NULL: dict[str, tuple[str, str, str, str, Any]] = {
     "not null webhook.event_types": (
         "updateWebhook", "webhook", "events", "webhook", ["CUSTOMER_CREATED"]),
     "not null webhook.enabled": ("updateWebhook", "webhook", "enabled", "webhook", True),
+    "not null task.status": ("updateTask", "task", "status", "task", "OPEN"),
 }

@@ -44,6 +44,10 @@ def _product_row(name: str, value: Any) -> Callable[[Ids], tuple[str, dict[str, 
     return lambda ids: ("upsertProducts", {"input": {"rows": [row]}})
 
 
+def _deal_with_null(name: str) -> Callable[[Ids], tuple[str, dict[str, Any]]]:
+    return lambda ids: ("createDeal", {"input": {"name": "D", "amount": "1", name: None}})
+
+
 # a call giving null where DEFAULTED says null means a default: it must succeed
 NULL_DEFAULTS: dict[str, Callable[[Ids], tuple[str, dict[str, Any]]]] = {
     "not null customer.tags": lambda ids: ("createCustomer", {"input": {"name": "A",
@@ -61,6 +65,12 @@ NULL_DEFAULTS: dict[str, Callable[[Ids], tuple[str, dict[str, Any]]]] = {
     "not null email_campaign.variables": _campaign(variables=None),
     **{f"not null product.{column}": _product_row(name, None)
        for column, name in (("active", "active"), ("attributes", "attributes"))},
+    "not null company.custom_fields": lambda ids: (
+        "createCompany", {"input": {"name": "C", "customFields": None}}),
+    **{f"not null deal.{column}": _deal_with_null(name)
+       for column, name in (("currency", "currency"), ("pipeline_id", "pipelineId"),
+                            ("stage_id", "stageId"))},
+    "not null task.notes": lambda ids: ("createTask", {"input": {"title": "T", "notes": None}}),
 }
 
 
@@ -83,6 +93,8 @@ async def test_null_where_a_default_applies_succeeds(
         "input": {"customerId": ids["customer"], "subject": "S", "text": "T",
                   "idempotencyKey": "same-key"}})),
     ("unique email_campaign.email_campaign_idempotency_uniq", _campaign(idempotencyKey="same")),
+    ("unique exchange_rate.exchange_rate_uniq", lambda ids: ("setExchangeRate", {"input": {
+        "currency": "CHF", "validOn": "2026-03-01", "rate": "1.05"}})),
 ])
 async def test_a_repeated_idempotency_key_writes_once(
     http: Any, taken: dict[str, Any], key: str, call: Any

@@ -23,6 +23,8 @@ from tests.robustness import catalog
 from tests.robustness.constraint_calls import (
     MUTATION,
     SCHEMA,
+    TAKEN_DEAL,
+    TAKEN_DOMAIN,
     TAKEN_EMAIL,
     TAKEN_ORDER,
     TAKEN_REF,
@@ -97,6 +99,39 @@ def _product(code: str = "BAD_USER_INPUT", **row: Any) -> Violation:
                      ("input", "rows", "0", name), code)
 
 
+def _company(**fields: Any) -> Violation:
+    path = ("input", *next(iter(_flatten(fields))))
+    return Violation("createCompany", lambda ids: {"input": {"name": "C", **fields}}, path)
+
+
+def _deal(code: str = "BAD_USER_INPUT", **fields: Any) -> Violation:
+    path = ("input", next(iter(fields)))
+    return Violation("createDeal", lambda ids: {"input": {"name": "D", "amount": "1", **fields}},
+                     path, code)
+
+
+def _link(path: str, **fields: Any) -> Violation:
+    return Violation("linkPersonToCompany", lambda ids: {"input": {
+        "companyId": ids["company"], "customerId": ids["customer"], **fields}}, ("input", path))
+
+
+def _pipeline(path: tuple[str, ...], code: str = "BAD_USER_INPUT", pipeline: str = "P",
+              **stage: Any) -> Violation:
+    return Violation("createPipeline", lambda ids: {"input": {"name": pipeline, "stages": [
+        {"name": "S", "probability": 10, **stage}]}}, ("input", *path), code)
+
+
+def _task(path: str, **fields: Any) -> Violation:
+    return Violation("createTask", lambda ids: {"input": {"title": "T", **fields}},
+                     ("input", path))
+
+
+def _rate(name: str, value: Any) -> Violation:
+    return Violation("setExchangeRate", lambda ids: {"input": {
+        "currency": "GBP", "validOn": "2026-01-01", "rate": "1.2", name: value}},
+        ("input", name))
+
+
 def _flatten(fields: dict[str, Any]) -> list[tuple[str, ...]]:
     return [(k, *_flatten(v)[0]) if isinstance(v, dict) else (k,) for k, v in fields.items()]
 
@@ -165,6 +200,52 @@ VIOLATIONS: dict[str, Violation] = {
         "createApiKey", lambda ids: {"name": "n" * 201, "scopes": ["customers:read"]}, ("name",)),
     "not null api_key.name": Violation(
         "createApiKey", lambda ids: {"name": "   ", "scopes": ["customers:read"]}, ("name",)),
+}
+VIOLATIONS |= {
+    "length company.name 200": _company(name="n" * 201),
+    "length company.domain 253": _company(domain=".".join(["a" * 63] * 4)),
+    "length company.industry 100": _company(industry="i" * 101),
+    "length company.street 200": _company(address={"street": "s" * 201}),
+    "length company.city 100": _company(address={"city": "c" * 101}),
+    "length company.region 100": _company(address={"region": "r" * 101}),
+    "length company.postal_code 20": _company(address={"postalCode": "1" * 21}),
+    "length company.country 2": _company(address={"country": "DEU"}),
+    "not null company.name": _update("updateCompany", "company", "name"),
+    "unique company.company_domain_uniq": Violation(
+        "createCompany", lambda ids: {"input": {"name": "C", "domain": "WWW." + TAKEN_DOMAIN}},
+        ("input", "domain"), "DUPLICATE"),
+    "check company_membership.company_membership_dates_check": _link(
+        "endedOn", startedOn="2026-02-01", endedOn="2026-01-01"),
+    "length company_membership.title 200": _link("title", title="t" * 201),
+    "length company_membership.role 100": _link("role", role="r" * 101),
+    "check deal.deal_amount_check": _deal(amount="-1"),
+    "check deal.deal_probability_check": _deal(probability=101),
+    "length deal.currency 3": _deal(currency="EURO"),
+    "length deal.name 200": _deal(name="n" * 201),
+    "length deal.external_ref 100": _deal(externalRef="r" * 101),
+    "length deal.lost_reason 500": Violation("createDeal", lambda ids: {"input": {
+        "name": "D", "amount": "1", "status": "LOST", "lostReason": "r" * 501}},
+        ("input", "lostReason")),
+    "not null deal.name": _update("updateDeal", "deal", "name"),
+    "not null deal.amount": _update("updateDeal", "deal", "amount"),
+    "unique deal.deal_external_ref_uniq": _deal("DUPLICATE", externalRef=TAKEN_DEAL),
+    "length pipeline.name 100": _pipeline(("name",), pipeline="n" * 101),
+    "not null pipeline.name": _pipeline(("name",), pipeline="   "),
+    "unique pipeline.pipeline_name_uniq": _pipeline(("name",), "DUPLICATE", pipeline="sales"),
+    "check pipeline_stage.pipeline_stage_probability_check": _pipeline(
+        ("stages", "0", "probability"), probability=101),
+    "length pipeline_stage.name 100": _pipeline(("stages", "0", "name"), name="n" * 101),
+    "not null pipeline_stage.name": _pipeline(("stages", "0", "name"), name=None),
+    "not null pipeline_stage.probability": _pipeline(("stages", "0", "probability"),
+                                                      probability=None),
+    "check task.task_one_link_check": Violation("createTask", lambda ids: {"input": {
+        "title": "T", "customerId": ids["customer"], "companyId": ids["company"]}},
+        ("input", "companyId")),
+    "length task.title 200": _task("title", title="t" * 201),
+    "check exchange_rate.exchange_rate_currency_code": _rate("currency", "E1R"),
+    "check exchange_rate.exchange_rate_rate_positive": _rate("rate", "0"),
+    "length exchange_rate.currency 3": _rate("currency", "EURO"),
+    "not null task.title": _task("title", title="   "),
 }
 FORESEEN = {**SERVER_SET, **ENUM_BOUND, **SCHEMA_REQUIRED, **DEFAULTED, **IDEMPOTENT,
             **KEPT_ON_NULL}

@@ -1,0 +1,96 @@
+"""Exchange rates through GraphQL, and the analytics that convert orders with them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from db.enums import Role
+from db.models import Organization
+from tests.factories import Api, make_customer, make_order, make_org, make_user, token_for
+
+ERRORS = "errors { code field message }"
+SET = f"""
+mutation($input: ExchangeRateInput!) {{
+  setExchangeRate(input: $input) {{ exchangeRate {{ currency validOn rate }} {ERRORS} }}
+}}"""
+UPLOAD = f"""
+mutation($rows: [ExchangeRateInput!]!) {{
+  uploadExchangeRates(input: {{rows: $rows}}) {{
+    created updated unchanged failed {ERRORS} results {{ index status {ERRORS} }}
+  }}
+}}"""
+LIST = "query($c: String) { exchangeRates(currency: $c) { nodes { currency validOn rate } } }"
+STATS = """
+{ orderStats { groups { currency count total { amount currency }
+    convertedTotal { amount currency } unconvertedCount } } }"""
+
+
+async def test_set_replace_and_list_rates(api) -> None:
+    made = await api.data(SET, input={"currency": "eur", "validOn": "2026-01-01", "rate": "1.1"})
+    assert made["setExchangeRate"] == {"exchangeRate": {
+        "currency": "EUR", "validOn": "2026-01-01", "rate": "1.1"}, "errors": []}
+    await api.data(SET, input={"currency": "EUR", "validOn": "2026-01-01", "rate": "1.15"})
+    upload = (await api.data(UPLOAD, rows=[
+        {"currency": "EUR", "validOn": "2026-01-01", "rate": "1.15"},
+        {"currency": "EUR", "validOn": "2026-02-01", "rate": "1.2"},
+        {"currency": "GBP", "validOn": "2026-02-01", "rate": "1.3"},
+    ]))["uploadExchangeRates"]
+    assert [r["status"] for r in upload["results"]] == ["UNCHANGED", "CREATED", "CREATED"]
+    listed = await api.data(LIST, c="EUR")
+    assert listed["exchangeRates"]["nodes"] == [
+        {"currency": "EUR", "validOn": "2026-02-01", "rate": "1.2"},
+        {"currency": "EUR", "validOn": "2026-01-01", "rate": "1.15"}]
+
+
+async def test_bad_rates_are_refused_per_field(api) -> None:
+    data = await api.data(SET, input={"currency": "USD", "validOn": "2026-01-01", "rate": "-1"})
+    errors = data["setExchangeRate"]["errors"]
+    assert [(e["code"], e["field"]) for e in errors] == [
+        ("BAD_USER_INPUT", ["input", "currency"]), ("BAD_USER_INPUT", ["input", "rate"])]
+    assert "organization's currency" in errors[0]["message"]
+    upload = (await api.data(UPLOAD, rows=[
+        {"currency": "EUR", "validOn": "2026-01-01", "rate": "1.123456789012"},
+        {"currency": "E1R", "validOn": "2026-01-01", "rate": "1"},
+        {"currency": "CHF", "validOn": "2026-01-01", "rate": "1"},
+        {"currency": "chf", "validOn": "2026-01-01", "rate": "2"},
+    ]))["uploadExchangeRates"]
+    assert [r["status"] for r in upload["results"]] == ["FAILED", "FAILED", "CREATED", "FAILED"]
+    assert [[e["field"] for e in r["errors"]] for r in upload["results"]] == [
+        [["input", "rows", "0", "rate"]], [["input", "rows", "1", "currency"]], [],
+        [["input", "rows", "3", "validOn"]]]
+    assert (await api.data(LIST, c=None))["exchangeRates"]["nodes"] == [
+        {"currency": "CHF", "validOn": "2026-01-01", "rate": "1"}]
+
+
+async def test_only_admins_set_rates_and_organizations_stay_apart(http, api, org,
+                                                                  settings) -> None:
+    await api.data(SET, input={"currency": "EUR", "validOn": "2026-01-01", "rate": "1.1"})
+    manager = Api(http, token_for(await make_user(org, Role.MANAGER), settings))
+    body = await manager(SET, input={"currency": "EUR", "validOn": "2026-01-01", "rate": "2"})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    viewer = Api(http, token_for(await make_user(org, Role.VIEWER), settings))
+    assert len((await viewer.data(LIST, c=None))["exchangeRates"]["nodes"]) == 1
+    stranger = Api(http, token_for(await make_user(await make_org()), settings))
+    assert (await stranger.data(LIST, c=None))["exchangeRates"]["nodes"] == []
+
+
+async def test_order_stats_convert_at_the_rate_of_the_day_and_report_the_rest(api, org) -> None:
+    await Organization.filter(id=org.id).update(currency="USD")
+    customer = await make_customer(org)
+    await api.data(UPLOAD, rows=[{"currency": "EUR", "validOn": "2026-01-01", "rate": "1.1"},
+                                 {"currency": "EUR", "validOn": "2026-01-15", "rate": "1.2"}])
+    for amount, currency, day in (("100", "USD", 5), ("100", "EUR", 10), ("100", "EUR", 20),
+                                  ("50", "GBP", 20), ("10", "EUR", 1)):
+        await make_order(customer, amount=Decimal(amount), currency=currency,
+                         placed_at=datetime(2026, 1, day, 12, tzinfo=UTC))
+    await make_order(customer, amount=Decimal("10"), currency="EUR",
+                     placed_at=datetime(2025, 12, 31, 12, tzinfo=UTC))  # before the first rate
+    groups = {g["currency"]: g for g in (await api.data(STATS))["orderStats"]["groups"]}
+    assert groups["EUR"]["total"] == {"amount": "220.00", "currency": "EUR"}  # unchanged
+    assert groups["EUR"]["convertedTotal"] == {"amount": "241.00", "currency": "USD"}
+    assert groups["EUR"]["unconvertedCount"] == 1
+    assert groups["GBP"]["convertedTotal"]["amount"] == "0.00"
+    assert groups["GBP"]["unconvertedCount"] == 1
+    assert (groups["USD"]["convertedTotal"]["amount"], groups["USD"]["unconvertedCount"]) == (
+        "100.00", 0)
