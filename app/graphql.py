@@ -50,6 +50,8 @@ from resolvers.product import ProductMutation, ProductQuery
 from resolvers.security import SecurityMutation, SecurityQuery
 from resolvers.subscription import InteractionSubscription
 from resolvers.task import TaskMutation, TaskQuery
+from resolvers.task_due import TaskSubscription
+from resolvers.team import TeamMutation, TeamQuery
 from resolvers.tokens import TokenMutation
 from resolvers.user import UserMutation, UserQuery
 from resolvers.webhook import WebhookMutation, WebhookQuery
@@ -67,7 +69,7 @@ Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
-     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery),
+     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, TeamQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -75,9 +77,9 @@ Mutation = merge_types(
      BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
-     TaskMutation),
+     TaskMutation, TeamMutation),
 )
-Subscription = merge_types("Subscription", (InteractionSubscription,))
+Subscription = merge_types("Subscription", (InteractionSubscription, TaskSubscription))
 
 
 def is_internal(error: GraphQLError) -> bool:

@@ -45,9 +45,12 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 
 # Operations only a signed-in person may call, never a key (they are about the person).
 USER_ONLY = frozenset({"Query.viewer", "Query.apiKeys", "Mutation.createApiKey",
-                       "Mutation.revokeApiKey", "Query.myTasks"})
+                       "Mutation.revokeApiKey", "Query.myTasks", "Mutation.changePassword",
+                       "Mutation.updateMyPreferences", "Subscription.taskDue"})
 # Operations anyone may call (they create the credentials).
-PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout"})
+PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout",
+                    "Mutation.acceptInvitation", "Mutation.requestPasswordReset",
+                    "Mutation.resetPassword"})
 
 # What an API key needs for each root field: all of the listed scopes.
 FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
@@ -136,6 +139,11 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.createTask": (S.TASKS_WRITE,),
     "Mutation.updateTask": (S.TASKS_WRITE,),
     "Mutation.completeTask": (S.TASKS_WRITE,),
+    "Query.users": (S.ADMIN,),
+    "Mutation.inviteUser": (S.ADMIN,),
+    "Mutation.updateUserRole": (S.ADMIN,),
+    "Mutation.deactivateUser": (S.ADMIN,),
+    "Mutation.updateOrganization": (S.ADMIN,),
     "Subscription.interactionCreated": (S.INTERACTIONS_READ,),
     "Subscription.interactionUpdated": (S.INTERACTIONS_READ,),
     "Subscription.emailStatusChanged": (S.EMAIL_READ,),

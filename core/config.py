@@ -122,6 +122,16 @@ class Settings(BaseSettings):
     email_poll_seconds: float = Field(default=2.0, gt=0)
     campaign_batch_size: int = Field(default=500, ge=1, le=10_000)
 
+    # the team through the API (issue 16): links sent by email, and task reminders
+    invitation_ttl_seconds: int = Field(default=7 * 86_400, ge=60)
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60)
+    # at most one reset email per address within this (requests in between change nothing)
+    password_reset_interval_seconds: float = Field(default=60.0, ge=0)
+    # the local hour (organization's time zone) from which each user's daily digest is sent
+    task_digest_hour: int = Field(default=7, ge=0, le=23)
+    # how often the worker looks for tasks that fell due and digests to send
+    task_reminder_poll_seconds: float = Field(default=15.0, gt=0)
+
     # customer analysis and prediction (issue 5): training and scoring in worker processes
     ml_horizon_days: int = Field(default=90, ge=7, le=730)
     ml_workers: int = Field(default=1, ge=1, le=16)
