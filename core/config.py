@@ -129,6 +129,8 @@ class Settings(BaseSettings):
     password_reset_interval_seconds: float = Field(default=60.0, ge=0)
     # the local hour (organization's time zone) from which each user's daily digest is sent
     task_digest_hour: int = Field(default=7, ge=0, le=23)
+    # the email worker publishes task reminders and queues digests (false: other workers do)
+    task_reminders: bool = True
     # how often the worker looks for tasks that fell due and digests to send
     task_reminder_poll_seconds: float = Field(default=15.0, gt=0)
 

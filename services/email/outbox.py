@@ -65,7 +65,8 @@ class Worker:
         tasks = [asyncio.create_task(self._send_loop(i))
                  for i in range(self.settings.email_worker_concurrency)]
         tasks.append(asyncio.create_task(self._campaign_loop()))
-        tasks.append(asyncio.create_task(self._reminder_loop()))
+        if self.settings.task_reminders:
+            tasks.append(asyncio.create_task(self._reminder_loop()))
         # renews leases until the senders are done, including the email in hand at stop()
         heartbeat = asyncio.create_task(self.leases.heartbeat())
         async with background.listening(
