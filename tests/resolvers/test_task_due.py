@@ -11,7 +11,7 @@ from db.enums import Role
 from schema.node import to_global_id
 from tests.factories import gid, make_customer, make_interaction, make_user, token_for
 from tests.resolvers.test_subscription import GraphQLSocket
-from tests.resolvers.test_subscription import live as live  # noqa: PLC0414 (the fixture)
+from tests.resolvers.test_subscription import live as live  # the fixture
 
 TASK_DUE = "subscription { taskDue { id title overdue assignee { email } } }"
 
