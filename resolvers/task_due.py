@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from functools import partial
 
 import strawberry
 
+from auth.context import Context
 from auth.permissions import IsAuthenticated
 from core.errors import AppError, ErrorCode
+from db.events import Event
 from resolvers.subscription import _check_token
 from schema.subscription import subscriber_too_slow
 from schema.task import Task
@@ -27,21 +29,18 @@ class TaskSubscription:
         if viewer.user_id is None:
             raise AppError(ErrorCode.FORBIDDEN, "this operation is for signed-in users only")
         user_id = viewer.user_id
-        broker = pubsub.broker_of(context.request.app)
-        subscription = broker.subscribe(
-            viewer.organization_id, lambda event: event.about_task and event.owner_id == user_id
-        )
-        return _stream(context, broker, subscription)
+        return _stream(context, lambda event: event.about_task and event.owner_id == user_id)
 
 
-async def _stream(
-    context: object, broker: pubsub.Broker, subscription: pubsub.Subscription
-) -> AsyncGenerator[Task, None]:
-    async with subscription:
+async def _stream(context: Context, accepts: Callable[[Event], bool]) -> AsyncGenerator[Task, None]:
+    """Tasks as the broker delivers them; registered on first iteration, removed on exit."""
+    broker = pubsub.broker_of(context.request.app)
+    org_id = context.require_viewer().organization_id
+    async with broker.subscribe(org_id, accepts) as subscription:
         try:
             async for event in subscription:
-                _check_token(context)  # type: ignore[arg-type]
-                context.reset_loaders()  # type: ignore[attr-defined]
+                _check_token(context)
+                context.reset_loaders()
                 if await fanout.deliver(event, partial(Task.from_row, event.row)):
                     continue
                 yield Task.from_row(event.row)

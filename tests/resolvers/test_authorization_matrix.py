@@ -128,6 +128,17 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Subscription.interactionCreated": (V, (IR,)),
     "Subscription.interactionUpdated": (V, (IR,)),
     "Subscription.emailStatusChanged": (V, (ER,)),
+    "Subscription.taskDue": (V, USER_ONLY),
+    "Query.users": (M, (ADM,)),
+    "Mutation.inviteUser": (AD, (ADM,)),
+    "Mutation.acceptInvitation": (PUBLIC, PUBLIC),
+    "Mutation.updateUserRole": (AD, (ADM,)),
+    "Mutation.deactivateUser": (AD, (ADM,)),
+    "Mutation.changePassword": (V, USER_ONLY),
+    "Mutation.requestPasswordReset": (PUBLIC, PUBLIC),
+    "Mutation.resetPassword": (PUBLIC, PUBLIC),
+    "Mutation.updateOrganization": (AD, (ADM,)),
+    "Mutation.updateMyPreferences": (V, USER_ONLY),
 }
 RANK = [V, A, M, AD]
 ALL_SCOPES = tuple(s.value for s in Scope)
@@ -275,6 +286,7 @@ async def other_tenant() -> dict[str, Any]:
     key = await ApiKey.filter(organization_id=org.id).first()
     assert key is not None
     sales = await _sales_objects(org, customer)
+    sales["user"] = await make_user(org, role=Role.AGENT)
     ids = {
         "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
         "order": gid(order), "product": to_global("Product", product.id),
@@ -370,6 +382,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Query.task": {"id": "task"},
     "Mutation.updateTask": {"id": "task"},
     "Mutation.completeTask": {"id": "task"},
+    "Mutation.updateUserRole": {"id": "user"},
+    "Mutation.deactivateUser": {"id": "user"},
 }
 
 
@@ -431,6 +445,10 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
     from db.sales_models import Company, CompanyMembership, Deal, Pipeline, Task
 
     assert (await Company.get(id=other["company"].id)).deleted_at is None
+    from db.models import User
+
+    user = await User.get(id=other["user"].id)
+    assert (user.role, user.is_active) == (Role.AGENT, True)
     assert (await CompanyMembership.get(id=other["membership"].id)).title == MARK
     assert (await Pipeline.get(id=other["pipeline"].id)).name == "Sales"
     deal = await Deal.get(id=other["deal"].id)
