@@ -221,3 +221,27 @@ async def test_team_changes_are_audited(http, api, org, admin) -> None:
         ("deactivateUser", admin.id, "User", user.id, ["id"]),
         ("updateOrganization", admin.id, "Organization", org.id, ["input.timeZone"]),
     ]
+
+
+ORGANIZATION = """mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) {
+  organization { name currency timeZone locale } errors { code field message } } }"""
+
+
+async def test_update_organization_validates_and_canonicalises(http, api, org, settings) -> None:
+    bad = await api.data(ORGANIZATION, input={
+        "currency": "XYZ", "timeZone": "Mars/Olympus", "locale": "english please"})
+    assert bad["updateOrganization"]["organization"] is None
+    assert sorted(e["field"][1] for e in bad["updateOrganization"]["errors"]) == [
+        "currency", "locale", "timeZone"]
+    good = await api.data(ORGANIZATION, input={
+        "name": " Acme GmbH ", "currency": "eur", "timeZone": "europe/berlin",
+        "locale": "DE-de"})
+    assert good["updateOrganization"] == {"organization": {
+        "name": "Acme GmbH", "currency": "EUR", "timeZone": "Europe/Berlin", "locale": "de-DE",
+    }, "errors": []}
+    seen = await api.data("{ viewer { organization { currency timeZone locale } } }")
+    assert seen["viewer"]["organization"] == {
+        "currency": "EUR", "timeZone": "Europe/Berlin", "locale": "de-DE"}
+    manager = Api(http, token_for(await make_user(org, role=Role.MANAGER), settings))
+    refused = await manager(ORGANIZATION, input={"currency": "USD"})
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
