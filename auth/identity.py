@@ -30,6 +30,9 @@ _SIGNED: dict[str, tuple[str, dict[str, Any]]] = {}  # verified tokens: (key, cl
 # read on every request, so a change still committing is not cached as it was before it.
 _UNSETTLED: dict[int, float] = {}
 SETTLE_SECONDS = 10.0
+# When each user's access last changed in this process (monotonic): an open websocket signed in
+# before it serves that user no more events
+_CHANGED: dict[int, float] = {}
 ALGORITHM = "HS256"
 ISSUER = "crm"
 _hasher = PasswordHasher()
@@ -179,7 +182,17 @@ def forget_user(user_id: int) -> None:
     for token, (_, _, viewer) in list(_ACTIVE.items()):
         if viewer.user_id == user_id:
             _ACTIVE.pop(token, None)
-    _UNSETTLED[user_id] = time.monotonic() + SETTLE_SECONDS
+    now = time.monotonic()
+    _UNSETTLED[user_id] = now + SETTLE_SECONDS
+    _CHANGED.pop(user_id, None)
+    _CHANGED[user_id] = now
+    if len(_CHANGED) > VIEWER_CACHE_SIZE:
+        _CHANGED.pop(next(iter(_CHANGED)))  # the oldest change
+
+
+def changed_since(user_id: int | None, moment: float) -> bool:
+    """Whether the user's access changed (``forget_user``) after ``moment`` (monotonic)."""
+    return user_id is not None and _CHANGED.get(user_id, float("-inf")) > moment
 
 
 def _unsettled(user_id: int | None) -> bool:

@@ -60,3 +60,20 @@ async def test_interaction_subscriptions_do_not_hear_task_events(live, org, sett
         first = await socket.data(updated)
     # the interaction subscription's first event is the interaction's, not the task's
     assert first == {"interactionUpdated": {"id": gid(interaction)}}
+
+
+async def test_a_deactivated_users_open_subscriptions_end(live, api, org, settings) -> None:
+    user = await make_user(org, role=Role.AGENT)
+    customer = await make_customer(org)
+    async with GraphQLSocket.open(live.url, token_for(user, settings)) as socket:
+        op = await socket.subscribe("subscription { interactionCreated { id } }")
+        await live.subscribed(org.id)
+        await make_interaction(customer)
+        assert (await socket.data(op))["interactionCreated"]["id"]
+        gone = await api.data("mutation($id: ID!) { deactivateUser(id: $id) { errors { code } } }",
+                              id=gid(user))
+        assert gone["deactivateUser"]["errors"] == []
+        await make_interaction(customer)
+        message = await socket.message(op)
+    assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert not (message["payload"].get("data") or {}).get("interactionCreated")
