@@ -41,6 +41,12 @@ async def _run(settings: Settings, work: Any) -> Any:
         await database.disconnect()
 
 
+async def _zone_known(values: dict[str, str]) -> bool:
+    from db import team
+
+    return "time_zone" not in values or await team.time_zone_known(values["time_zone"])
+
+
 def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
     from db import user as users
 
@@ -49,10 +55,16 @@ def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"[red]{values}[/red]")
         return 2
 
-    async def work() -> tuple[Any, bool]:
+    async def work() -> tuple[Any, bool] | None:
+        if not await _zone_known(values):
+            return None
         return await users.get_or_create_organization(args.name, values)
 
-    org, created = asyncio.run(_run(settings, work))
+    found = asyncio.run(_run(settings, work))
+    if found is None:
+        console.print("[red]--time-zone is not known to the database's time zone data[/red]")
+        return 2
+    org, created = found
     if not created:
         console.print(f"[red]Organization {org.slug!r} already exists (crm orgs update).[/red]")
         return 1
@@ -73,6 +85,9 @@ def cmd_update(args: argparse.Namespace, settings: Settings) -> int:
         values["name"] = args.new_name.strip()[:200]
 
     async def work() -> dict[str, Any] | None:
+        if not await _zone_known(values):
+            console.print("[red]--time-zone is not known to the database's time zone data[/red]")
+            return None
         org = await users.get_organization(args.org)
         return None if org is None else await team.update_organization(
             org_id=org.id, values=values)

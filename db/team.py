@@ -193,6 +193,14 @@ async def email_in_use(email: str) -> bool:
     return row is not None
 
 
+async def time_zone_known(name: str) -> bool:
+    """Whether PostgreSQL knows this time zone too (digests compute local days with it)."""
+    row = await fetch_one(
+        "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS known", [name]
+    )
+    return bool(row and row["known"])
+
+
 async def get_organization(org_id: int) -> dict[str, Any] | None:
     """An organization's settings."""
     return await fetch_one(f"SELECT {ORGANIZATION_COLUMNS} FROM organization WHERE id = $1",

@@ -61,7 +61,7 @@ async def _signed_in(info: strawberry.Info, work: Any) -> LoginPayload:
     return await signed_in(row, info.context.settings)
 
 
-def _organization_values(input: UpdateOrganizationInput) -> dict[str, Any]:
+async def _organization_values(input: UpdateOrganizationInput) -> dict[str, Any]:
     c = Cleaner()
     given = provided(input)
     values: dict[str, Any] = {}
@@ -77,6 +77,9 @@ def _organization_values(input: UpdateOrganizationInput) -> dict[str, Any]:
             values[key] = check(given[key] or "")
         except ValueError as exc:
             c.fail(path, str(exc))
+    zone = values.get("time_zone")
+    if zone is not None and not await team.time_zone_known(zone):
+        c.fail("timeZone", f"{zone} is not known to the database's time zone data")
     c.raise_if_any()
     return values
 
@@ -203,7 +206,7 @@ class TeamMutation:
 
         async def work() -> dict[str, Any]:
             return await team.update_organization(
-                org_id=org_id, values=_organization_values(input)
+                org_id=org_id, values=await _organization_values(input)
             )
 
         row, errors = await attempt(work)
