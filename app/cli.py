@@ -1,4 +1,4 @@
-"""The ``crm`` command: serve, migrate, seed, users, import and export."""
+"""The ``crm`` command: serve, migrate, seed, users, orgs, import and export."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from app import cli_orgs
 from app.backtest_table import backtest_table
+from auth import passwords
 from core import database, logs, tracing
 from core.config import Settings, get_settings
 from db.enums import Role
@@ -75,12 +77,13 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _create_user(
-    org_name: str, email: str, password: str, role: Role, name: str = ""
+    org_name: str, email: str, password: str, role: Role, name: str = "",
+    org_settings: dict[str, str] | None = None,
 ) -> tuple[Any, Any]:
     from auth.identity import hash_password
     from db import user as users
 
-    organization = await users.get_or_create_organization(org_name)
+    organization, _ = await users.get_or_create_organization(org_name, org_settings)
     user = await users.create(
         organization=organization, email=email, password_hash=hash_password(password),
         role=role, name=name,
@@ -96,15 +99,20 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         console.print(f"[red]--email {exc}[/red]")
         return 2
-    if len(args.password) < 8:
-        console.print("[red]--password must have at least 8 characters[/red]")
+    problem = passwords.problem(args.password)
+    if problem:
+        console.print(f"[red]--password {problem}[/red]")
+        return 2
+    org_settings = cli_orgs.settings_of(args)
+    if isinstance(org_settings, str):
+        console.print(f"[red]{org_settings}[/red]")
         return 2
     url = _url(settings)
     from tortoise.exceptions import IntegrityError
 
     try:
         org, user = asyncio.run(_with_db(url, settings, lambda: _create_user(
-            args.org, email, args.password, Role(args.role), args.name or "")))
+            args.org, email, args.password, Role(args.role), args.name or "", org_settings)))
     except IntegrityError:
         console.print(f"[red]A user with email {email} already exists.[/red]")
         return 1
@@ -117,7 +125,7 @@ async def _seed(url: str, settings: Settings, org_name: str, plan: Any) -> None:
     from db import user as users
     from db.models import User
 
-    organization = await users.get_or_create_organization(org_name)
+    organization, _ = await users.get_or_create_organization(org_name)
     owner_ids = [u.id for u in await User.filter(organization=organization).only("id")]
     with progress_bar() as bar:
         task = bar.add_task(f"Seeding {organization.slug}", total=plan.customers)
@@ -423,7 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
     create.add_argument("--name")
+    cli_orgs.add_setting_options(create)  # for a new organization
     create.set_defaults(func=cmd_users_create)
+    cli_orgs.add_commands(sub)
 
     for name, func, text in (
         ("import", cmd_import, "import a CSV file (idempotent: matched on external_ref, sku, or a"

@@ -56,6 +56,8 @@ from resolvers.saved_view import SavedViewMutation, SavedViewQuery
 from resolvers.security import SecurityMutation, SecurityQuery
 from resolvers.subscription import InteractionSubscription
 from resolvers.task import TaskMutation, TaskQuery
+from resolvers.task_due import TaskSubscription
+from resolvers.team import TeamMutation, TeamQuery
 from resolvers.tokens import TokenMutation
 from resolvers.user import UserMutation, UserQuery
 from resolvers.webhook import WebhookMutation, WebhookQuery
@@ -74,7 +76,7 @@ Query = merge_types(
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
      WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, EmailStatsQuery,
-     SavedViewQuery, MessageQuery, ExchangeRateQuery, CompanyMergeQuery),
+     SavedViewQuery, MessageQuery, ExchangeRateQuery, CompanyMergeQuery, TeamQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -82,9 +84,9 @@ Mutation = merge_types(
      BulkMutation, SalesBulkMutation, ExchangeRateMutation, CompanyMergeMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
-     TaskMutation, SavedViewMutation, MessageMutation, ConversationMutation),
+     TaskMutation, SavedViewMutation, MessageMutation, ConversationMutation, TeamMutation),
 )
-Subscription = merge_types("Subscription", (InteractionSubscription,))
+Subscription = merge_types("Subscription", (InteractionSubscription, TaskSubscription))
 
 
 def is_internal(error: GraphQLError) -> bool:

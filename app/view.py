@@ -8,6 +8,7 @@ Both write the same bytes (tests/compiled/).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -63,6 +64,9 @@ class SocketContext(Context):
 
     connection_params: dict[str, object] | None = None
     token_expires_at: float | None = None
+    # when the socket's viewer was read (monotonic): a later deactivation or role change ends
+    # its subscriptions (resolvers/subscription.py)
+    signed_in_at: float | None = None
 
 
 class SocketAdapter(ASGIWebSocketAdapter):
@@ -252,7 +256,10 @@ class CrmGraphQL(GraphQL[Context, None]):
             if given is not None:
                 context.viewer = context.auth_error = None
                 token = bearer_token({"authorization": str(given)}) or ""
+                signed_in_at = time.monotonic()
                 context.viewer = await viewer_for(token, self.settings)
+                if isinstance(context, SocketContext):
+                    context.signed_in_at = signed_in_at
             elif context.viewer is None and context.auth_error is None:
                 raise AppError(ErrorCode.UNAUTHENTICATED, 'connection_init payload needs'
                                ' {"Authorization": "Bearer <token>"}')

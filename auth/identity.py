@@ -26,6 +26,13 @@ VIEWER_CACHE_SIZE = 10_000
 _ACTIVE: dict[str, tuple[float, float, Viewer]] = {}
 EXPIRED = "access token expired: get a new one with the refreshToken mutation, or log in again"
 _SIGNED: dict[str, tuple[str, dict[str, Any]]] = {}  # verified tokens: (key, claims)
+# Users whose access just changed (deactivated, role changed): until the time given their row is
+# read on every request, so a change still committing is not cached as it was before it.
+_UNSETTLED: dict[int, float] = {}
+SETTLE_SECONDS = 10.0
+# When each user's access last changed in this process (monotonic): an open websocket signed in
+# before it serves that user no more events
+_CHANGED: dict[int, float] = {}
 ALGORITHM = "HS256"
 ISSUER = "crm"
 _hasher = PasswordHasher()
@@ -134,7 +141,7 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
         pii_roles=pii_roles(row["pii_roles"]),
         personal_fields=frozenset(row["personal_custom_fields"] or ()),
     )
-    if settings.viewer_cache_seconds > 0:
+    if settings.viewer_cache_seconds > 0 and not _unsettled(viewer.user_id):
         deadline = time.monotonic() + settings.viewer_cache_seconds
         _ACTIVE[token] = (deadline, float(claims["exp"]), viewer)
         if len(_ACTIVE) > VIEWER_CACHE_SIZE:
@@ -166,3 +173,32 @@ def verified_claims(token: str, settings: Settings) -> dict[str, Any]:
 def forget_viewers() -> None:
     """Drop every cached viewer (the next request of each user reads its row again)."""
     _ACTIVE.clear()
+
+
+def forget_user(user_id: int) -> None:
+    """Drop one user's cached viewers: its next request, in this process, reads its row again
+    (a deactivated user's access tokens fail at once). Called where the change is made and,
+    through ``db.team.USER_CHANNEL``, in every process when it commits."""
+    for token, (_, _, viewer) in list(_ACTIVE.items()):
+        if viewer.user_id == user_id:
+            _ACTIVE.pop(token, None)
+    now = time.monotonic()
+    _UNSETTLED[user_id] = now + SETTLE_SECONDS
+    _CHANGED.pop(user_id, None)
+    _CHANGED[user_id] = now
+    if len(_CHANGED) > VIEWER_CACHE_SIZE:
+        _CHANGED.pop(next(iter(_CHANGED)))  # the oldest change
+
+
+def changed_since(user_id: int | None, moment: float) -> bool:
+    """Whether the user's access changed (``forget_user``) after ``moment`` (monotonic)."""
+    return user_id is not None and _CHANGED.get(user_id, float("-inf")) > moment
+
+
+def _unsettled(user_id: int | None) -> bool:
+    if user_id is None or user_id not in _UNSETTLED:
+        return False
+    if _UNSETTLED[user_id] > time.monotonic():
+        return True
+    del _UNSETTLED[user_id]
+    return False

@@ -87,3 +87,23 @@ async def _attempt(
             return exc
         await store.clear_failures(key)
         return row
+
+
+async def check_link_attempt(ip: str | None, settings: Settings) -> None:
+    """Refuse a client IP locked out by failed sign-ins or by presenting bad links (invitation
+    and reset tokens are counted like passwords, so they cannot be guessed in bulk either)."""
+    if not ip:
+        return
+    until = await store.locked_until([ip_key(ip)])
+    if until is not None:
+        raise locked_out(max(1, math.ceil((until - datetime.now(UTC)).total_seconds())))
+
+
+async def record_link_failure(ip: str | None, settings: Settings) -> None:
+    """Count a bad invitation or reset token against the client IP."""
+    if ip:
+        await store.record_failure(
+            ip_key(ip), threshold=settings.login_ip_max_failures,
+            base=settings.login_lockout_base_seconds, cap=settings.login_lockout_max_seconds,
+            window=float(settings.login_failure_window_seconds),
+        )

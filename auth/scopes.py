@@ -48,9 +48,12 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 USER_ONLY = frozenset({"Query.viewer", "Query.apiKeys", "Mutation.createApiKey",
                        "Mutation.revokeApiKey", "Query.myTasks",
                        "Query.savedViews", "Mutation.saveView", "Mutation.deleteView",
-                       "Mutation.markRead"})
+                       "Mutation.markRead", "Mutation.changePassword",
+                       "Mutation.updateMyPreferences", "Subscription.taskDue"})
 # Operations anyone may call (they create the credentials).
-PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout"})
+PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout",
+                    "Mutation.acceptInvitation", "Mutation.requestPasswordReset",
+                    "Mutation.resetPassword"})
 
 # What an API key needs for each root field: all of the listed scopes.
 FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
@@ -159,6 +162,11 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.createTask": (S.TASKS_WRITE,),
     "Mutation.updateTask": (S.TASKS_WRITE,),
     "Mutation.completeTask": (S.TASKS_WRITE,),
+    "Query.users": (S.ADMIN,),
+    "Mutation.inviteUser": (S.ADMIN,),
+    "Mutation.updateUserRole": (S.ADMIN,),
+    "Mutation.deactivateUser": (S.ADMIN,),
+    "Mutation.updateOrganization": (S.ADMIN,),
     "Subscription.interactionCreated": (S.INTERACTIONS_READ,),
     "Subscription.interactionUpdated": (S.INTERACTIONS_READ,),
     "Subscription.emailStatusChanged": (S.EMAIL_READ,),

@@ -133,6 +133,17 @@ class Settings(BaseSettings):
     channel_retry_base_seconds: float = Field(default=10.0, gt=0)
     channel_retry_max_seconds: float = Field(default=3600.0, gt=0)
     channel_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    # the team through the API (issue 16): links sent by email, and task reminders
+    invitation_ttl_seconds: int = Field(default=7 * 86_400, ge=60)
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60)
+    # at most one reset email per address within this (requests in between change nothing)
+    password_reset_interval_seconds: float = Field(default=60.0, ge=0)
+    # the local hour (organization's time zone) from which each user's daily digest is sent
+    task_digest_hour: int = Field(default=7, ge=0, le=23)
+    # the email worker publishes task reminders and queues digests (false: other workers do)
+    task_reminders: bool = True
+    # how often the worker looks for tasks that fell due and digests to send
+    task_reminder_poll_seconds: float = Field(default=15.0, gt=0)
 
     # customer analysis and prediction (issue 5): training and scoring in worker processes
     ml_horizon_days: int = Field(default=90, ge=7, le=730)

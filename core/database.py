@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 APP_LABEL = "crm"
 MODEL_MODULES = ["db.models", "db.email_models", "db.prediction_models", "db.token_models",
                  "db.security_models", "db.webhook_models", "db.product_models",
-                 "db.sales_models", "db.channel_models"]
+                 "db.sales_models", "db.channel_models",
+                 "db.team_models"]
 MIGRATIONS_MODULE = "migrations"
 EMBEDDED_DATABASE = "crm"
 # Any constant works; it only has to be the same in every process that migrates.

@@ -14,6 +14,8 @@ class ErrorCode(StrEnum):
     DUPLICATE = "DUPLICATE"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    # the change would leave the organization without an active ADMIN
+    LAST_ADMIN = "LAST_ADMIN"
     # the database cannot be reached right now (restarting, failing over): retry shortly
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"

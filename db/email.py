@@ -17,7 +17,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from db import events
-from db.email_enums import EmailStatus, SuppressionReason
+from db.email_enums import EmailKind, EmailStatus, SuppressionReason
 from db.events import EventKind
 from db.sql import client, fetch, fetch_one, violated_constraint
 
@@ -44,7 +44,7 @@ class StatusChange:
     """An email's delivery status after a change."""
 
     organization_id: int
-    interaction_id: int
+    interaction_id: int | None  # None for staff email (no customer, no interaction)
     email_id: int
     status: EmailStatus
     attempts: int
@@ -61,8 +61,11 @@ async def status_changed(changes: Sequence[StatusChange], using: BaseDBAsyncClie
     """Publish changes to subscribers and status listeners (heard only if ``using`` commits)."""
     if not changes:
         return
-    interaction_ids = sorted({change.interaction_id for change in changes})
-    await events.publish(kind=EventKind.EMAIL_STATUS, interaction_ids=interaction_ids, using=using)
+    interaction_ids = sorted({c.interaction_id for c in changes if c.interaction_id is not None})
+    if interaction_ids:
+        await events.publish(
+            kind=EventKind.EMAIL_STATUS, interaction_ids=interaction_ids, using=using
+        )
     for listener in status_listeners:
         await listener(changes, using)
 
@@ -213,6 +216,39 @@ async def _insert(
     assert row is not None
     await wake_workers(conn)
     await status_changed([change_of(row)], conn)
+    return row
+
+
+@dataclass(frozen=True)
+class StaffEmail:
+    """A composed email to a user of the organization (no customer, no interaction)."""
+
+    kind: EmailKind
+    user_id: int | None
+    recipient: str
+    sender: str
+    message_id: str
+    mime: bytes
+
+
+async def queue_staff(
+    *, org_id: int, email: StaffEmail, using: BaseDBAsyncClient | None = None
+) -> dict[str, Any]:
+    """Put a staff email in the outbox (in the caller's transaction when ``using`` is one):
+    the same workers, retries and SMTP path as customer email, without an interaction."""
+    async with in_transaction() if using is None else _same(using) as conn:
+        row = await fetch_one(
+            "INSERT INTO email_message (organization_id, kind, user_id, message_id, sender,"
+            " recipient, mime, status, attempts, available_at, created_at, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', 0, now(), now(), now())"
+            f" RETURNING {DELIVERY_COLUMNS.replace('t.', '')}",
+            [org_id, email.kind.value, email.user_id, email.message_id, email.sender,
+             email.recipient, email.mime],
+            conn,
+        )
+        assert row is not None
+        await wake_workers(conn)
+        await status_changed([change_of(row)], conn)
     return row
 
 

@@ -13,6 +13,15 @@ class EmailStatus(StrEnum):
     BOUNCED = "BOUNCED"
 
 
+class EmailKind(StrEnum):
+    """Who an outbound email is for: a customer (recorded as an interaction) or a user."""
+
+    CUSTOMER = "CUSTOMER"
+    INVITATION = "INVITATION"
+    PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 (a purpose, not a password)
+    TASK_DIGEST = "TASK_DIGEST"
+
+
 class CampaignStatus(StrEnum):
     """QUEUEING while workers still add emails in batches, then QUEUED (or CANCELLED)."""
 

@@ -18,7 +18,8 @@ async def find_thread(message_ids: Sequence[str]) -> dict[str, Any] | None:
         return None
     rows = await fetch(
         "SELECT organization_id, interaction_id, customer_id, message_id FROM email_message"
-        " WHERE message_id = ANY($1::text[])",
+        # replies thread to customer email only (staff email has no interaction)
+        " WHERE message_id = ANY($1::text[]) AND interaction_id IS NOT NULL",
         [list(message_ids)],
     )
     by_id = {row["message_id"]: row for row in rows}

@@ -11,7 +11,7 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-from db.email_enums import CampaignStatus, EmailStatus, SuppressionReason
+from db.email_enums import CampaignStatus, EmailKind, EmailStatus, SuppressionReason
 from db.models import Customer, Interaction, Organization, User
 
 
@@ -70,17 +70,25 @@ class Campaign(Model):
 
 
 class EmailMessage(Model):
-    """The outbox: one rendered MIME message per outbound email interaction, and its delivery."""
+    """The outbox: one rendered MIME message and its delivery, for a customer (with its outbound
+    email interaction) or, by ``kind``, for a user (invitations, password resets, digests)."""
 
     id = fields.BigIntField(primary_key=True)
     organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "crm.Organization", related_name="email_messages", on_delete=fields.RESTRICT
     )
-    interaction: fields.OneToOneRelation[Interaction] = fields.OneToOneField(
-        "crm.Interaction", related_name="email_message", on_delete=fields.RESTRICT
+    kind = fields.CharEnumField(
+        EmailKind, max_length=16, default=EmailKind.CUSTOMER, db_default=EmailKind.CUSTOMER.value
     )
-    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
-        "crm.Customer", related_name="email_messages", on_delete=fields.RESTRICT
+    interaction: fields.OneToOneNullableRelation[Interaction] = fields.OneToOneField(
+        "crm.Interaction", related_name="email_message", null=True, on_delete=fields.RESTRICT
+    )
+    customer: fields.ForeignKeyNullableRelation[Customer] = fields.ForeignKeyField(
+        "crm.Customer", related_name="email_messages", null=True, on_delete=fields.RESTRICT
+    )
+    # the user a staff email is for (null for customer email)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "crm.User", related_name="email_messages", null=True, on_delete=fields.SET_NULL
     )
     campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
         "crm.Campaign", related_name="messages", null=True, on_delete=fields.RESTRICT
@@ -101,8 +109,9 @@ class EmailMessage(Model):
     updated_at = fields.DatetimeField(auto_now=True)
 
     organization_id: int
-    interaction_id: int
-    customer_id: int
+    interaction_id: int | None
+    customer_id: int | None
+    user_id: int | None
     campaign_id: int | None
 
     class Meta:

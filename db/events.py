@@ -20,6 +20,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from db.enums import Channel, Direction
 from db.interaction import COLUMNS
 from db.sql import client, fetch
+from db.task import COLUMNS as TASK_COLUMNS
 
 CHANNEL = "crm_interaction_events"
 PAGE_SIZE = 1000
@@ -32,6 +33,11 @@ class EventKind(StrEnum):
     UPDATED = "updated"
     # published by the email domain when a delivery status changes (see ``publish``)
     EMAIL_STATUS = "email_status"
+    # a task's due time came (db/task_reminder.py): the event's row is the task
+    TASK_DUE = "task_due"
+
+
+TASK_TOPIC = "task"  # notices of task events; interaction events' notices have no topic
 
 
 @dataclass(frozen=True, order=True)
@@ -40,6 +46,7 @@ class Notice:
 
     xid: int
     org_id: int
+    topic: str = ""  # "" for interaction events, TASK_TOPIC for task events
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,11 @@ class Event:
         """Whether the interaction is new (a later update in the same transaction included)."""
         return EventKind.CREATED in self.kinds
 
+    @property
+    def about_task(self) -> bool:
+        """Whether the event is about a task (its row is the task, ``owner_id`` its assignee)."""
+        return EventKind.TASK_DUE in self.kinds
+
 
 @dataclass(frozen=True)
 class EventFilter:
@@ -68,6 +80,8 @@ class EventFilter:
 
     def matches(self, event: Event) -> bool:
         """Whether ``event`` is about an interaction this filter selects."""
+        if event.about_task:
+            return False
         row = event.row
         return (
             (self.customer_id is None or row["customer_id"] == self.customer_id)
@@ -84,9 +98,10 @@ def parse_notice(payload: str) -> Notice | None:
         xid, org = data["xid"], data["org"]
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
-    if not isinstance(xid, int) or not isinstance(org, int):
+    topic = data.get("topic", "") if isinstance(data, dict) else ""
+    if not isinstance(xid, int) or not isinstance(org, int) or not isinstance(topic, str):
         return None
-    return Notice(xid, org)
+    return Notice(xid, org, topic)
 
 
 async def publish(
@@ -116,11 +131,13 @@ async def committed_since(conn: asyncpg.Connection, since: int) -> tuple[int, li
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         now = await horizon(conn)
         rows = await conn.fetch(
-            "SELECT DISTINCT xid, organization_id FROM interaction_event WHERE xid >= $1"
+            "SELECT DISTINCT xid, organization_id, '' AS topic FROM interaction_event"
+            " WHERE xid >= $1 UNION"
+            " SELECT DISTINCT xid, organization_id, $2 FROM task_event WHERE xid >= $1"
             " ORDER BY xid, organization_id",
-            since,
+            since, TASK_TOPIC,
         )
-    return now, [Notice(row["xid"], row["organization_id"]) for row in rows]
+    return now, [Notice(row["xid"], row["organization_id"], row["topic"]) for row in rows]
 
 
 _EVENTS_SQL = (
@@ -142,7 +159,19 @@ async def read(notices: Sequence[Notice], page_size: int = PAGE_SIZE) -> AsyncIt
     """The events of these notices in order, one per interaction and transaction.
 
     Reads a page at a time, so a transaction that wrote a million rows costs bounded memory.
+    Task events (few: one per task falling due) follow, read in one statement.
     """
+    tasks = [n for n in notices if n.topic == TASK_TOPIC]
+    notices = [n for n in notices if n.topic != TASK_TOPIC]
+    if notices:
+        async for event in _read_interactions(notices, page_size):
+            yield event
+    if tasks:
+        for event in await _read_tasks(tasks):
+            yield event
+
+
+async def _read_interactions(notices: Sequence[Notice], page_size: int) -> AsyncIterator[Event]:
     xids = [n.xid for n in notices]
     orgs = [n.org_id for n in notices]
     cursor: tuple[int, int] = (0, 0)
@@ -177,11 +206,32 @@ def _event(row: dict[str, Any], kinds: frozenset[EventKind]) -> Event:
 _INTERACTION_KEYS = tuple(column.strip().removeprefix("t.") for column in COLUMNS.split(","))
 
 
+_TASK_EVENTS_SQL = (
+    f"SELECT e.kind, e.organization_id AS event_org_id, {TASK_COLUMNS}"
+    " FROM unnest($1::bigint[], $2::bigint[]) AS p(xid, org)"
+    " JOIN task_event e ON e.xid = p.xid AND e.organization_id = p.org"
+    " JOIN task t ON t.id = e.task_id ORDER BY e.id"
+)
+
+
+async def _read_tasks(notices: Sequence[Notice]) -> list[Event]:
+    rows = await fetch(_TASK_EVENTS_SQL, [[n.xid for n in notices], [n.org_id for n in notices]])
+    return [
+        Event(frozenset({EventKind(row["kind"])}), row["event_org_id"],
+              {key: row[key] for key in _TASK_KEYS}, row["assignee_id"])
+        for row in rows
+    ]
+
+
+_TASK_KEYS = tuple(column.strip().removeprefix("t.") for column in TASK_COLUMNS.split(","))
+
+
 async def prune(older_than: timedelta) -> int:
     """Delete events older than ``older_than``; returns how many went."""
     rows = await fetch(
         "WITH gone AS (DELETE FROM interaction_event WHERE created_at < now() - $1::interval"
-        " RETURNING 1) SELECT count(*) AS n FROM gone",
+        " RETURNING 1), tasks AS (DELETE FROM task_event WHERE created_at < now() - $1::interval"
+        " RETURNING 1) SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM tasks) AS n",
         [older_than],
     )
     return int(rows[0]["n"])

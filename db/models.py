@@ -25,6 +25,9 @@ class Organization(Model):
     personal_custom_fields = ArrayField("text", null=True)
     # an order naming an unknown SKU: refused (False) or creates an inactive product (True)
     create_unknown_products = fields.BooleanField(default=False, db_default=False)
+    # IANA time zone and BCP 47 locale: due dates and digests follow the organization's day
+    time_zone = fields.CharField(max_length=64, default="UTC", db_default="UTC")
+    locale = fields.CharField(max_length=35, default="en-US", db_default="en-US")
 
     class Meta:
         table = "organization"
@@ -44,6 +47,10 @@ class User(Model):
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
+    # the daily email of due and overdue tasks (opt-out per user)
+    task_digest = fields.BooleanField(default=True, db_default=True)
+    # the organization-local day the last digest was handled for (sent, or nothing was due)
+    last_digest_on = fields.DateField(null=True)
 
     organization_id: int
 

@@ -27,7 +27,7 @@ class Claimed:
 
     id: int
     organization_id: int
-    interaction_id: int
+    interaction_id: int | None
     message_id: str
     sender: str
     recipient: str
@@ -90,11 +90,13 @@ async def claim(
             " updated_at = now()"
             " FROM (SELECT id FROM email_message"
             f"   WHERE organization_id = $1 AND {PENDING_SQL} AND available_at <= now()"
-            "   ORDER BY available_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) due, customer c"
-            " WHERE m.id = due.id AND c.id = m.customer_id"
+            "   ORDER BY available_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) due"
+            " WHERE m.id = due.id"
             " RETURNING m.id, m.organization_id, m.interaction_id, m.message_id, m.sender,"
             " m.recipient, m.mime, m.status, m.attempts, m.last_error, m.sent_at,"
-            " c.email_opt_out",
+            # opt-outs are customers': staff email (no customer) is never opted out
+            " coalesce((SELECT c.email_opt_out FROM customer c WHERE c.id = m.customer_id),"
+            " false) AS email_opt_out",
             [org_id, allowed, lease_seconds, worker], conn,
         )
         if rows:

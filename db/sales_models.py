@@ -245,6 +245,8 @@ class Task(Model):
         "crm.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
     completed_at = fields.DatetimeField(null=True)
+    # the due time a taskDue reminder went out for (a new due time is reminded again)
+    reminded_for = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

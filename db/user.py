@@ -34,11 +34,15 @@ def pii_roles(names: Sequence[str] | None) -> frozenset[Role]:
     return frozenset(known[n] for n in names if n in known) | {Role.ADMIN}
 
 
-async def get_or_create_organization(name_or_slug: str) -> Organization:
-    """The organization with this slug (or name), created if there is none."""
+async def get_or_create_organization(
+    name_or_slug: str, settings: dict[str, str] | None = None
+) -> tuple[Organization, bool]:
+    """The organization with this slug (or name), created (with ``settings``: currency,
+    time_zone, locale) if there is none; and whether it was created."""
     slug = slugify(name_or_slug)
-    organization, _ = await Organization.get_or_create(slug=slug, defaults={"name": name_or_slug})
-    return organization
+    return await Organization.get_or_create(
+        slug=slug, defaults={"name": name_or_slug, **(settings or {})}
+    )
 
 
 async def get_organization(name_or_slug: str) -> Organization | None:

@@ -8,6 +8,7 @@ from functools import partial
 
 import strawberry
 
+from auth import identity
 from auth.context import Context
 from auth.permissions import IsAuthenticated
 from core.errors import AppError, ErrorCode, not_found
@@ -82,9 +83,18 @@ async def _stream(
 
 
 def _check_token(context: Context) -> None:
-    """A socket whose access token has expired gets no more data (clients reconnect)."""
+    """A socket whose access token has expired, or whose user was deactivated or given another
+    role since it signed in, gets no more data (clients reconnect)."""
     expires_at = getattr(context, "token_expires_at", None)
     if expires_at is not None and time.time() >= expires_at:
         raise AppError(
             ErrorCode.UNAUTHENTICATED, "access token expired; reconnect with a fresh token"
+        )
+    signed_in_at = getattr(context, "signed_in_at", None)
+    if signed_in_at is not None and context.viewer is not None and identity.changed_since(
+        context.viewer.user_id, signed_in_at
+    ):
+        raise AppError(
+            ErrorCode.UNAUTHENTICATED, "your access changed (deactivated or a new role);"
+            " reconnect to continue"
         )

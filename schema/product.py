@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from core.errors import AppError, ErrorCode
 from db import product as products
+from db import validation
 from db.sql import Row
 from schema.errors import UserError
 from schema.money import Money
@@ -92,6 +93,13 @@ class ProductFilter:
             except ValueError as exc:
                 raise AppError(ErrorCode.BAD_USER_INPUT, f"category {exc}",
                                ["filter", "category"]) from None
+        for name, price in (("minPrice", self.min_price), ("maxPrice", self.max_price)):
+            if price is not None:  # beyond numeric(18, 4) the database would refuse it
+                try:
+                    validation.amount(price)
+                except ValueError as exc:
+                    raise AppError(ErrorCode.BAD_USER_INPUT, f"{name} {exc}",
+                                   ["filter", name]) from None
         return products.ProductFilter(
             search=self.search, category=category, min_price=self.min_price,
             max_price=self.max_price, active=self.active,

@@ -17,13 +17,24 @@ class Organization(Node):
     id: strawberry.ID
     name: str
     slug: str
-    currency: str
+    currency: str = strawberry.field(description="ISO 4217 code of the organization's money.")
+    time_zone: str = strawberry.field(
+        description="IANA time zone: the organization's days (task digests, due dates)."
+    )
+    locale: str = strawberry.field(description="BCP 47 language tag, e.g. en-US.")
 
     @classmethod
     def from_model(cls, org: Any) -> Organization:
         return cls(
             id=to_global_id("Organization", org.id), name=org.name, slug=org.slug,
-            currency=org.currency,
+            currency=org.currency, time_zone=org.time_zone, locale=org.locale,
+        )
+
+    @classmethod
+    def from_row(cls, row: Row) -> Organization:
+        return cls(
+            id=to_global_id("Organization", row["id"]), name=row["name"], slug=row["slug"],
+            currency=row["currency"], time_zone=row["time_zone"], locale=row["locale"],
         )
 
 

@@ -6,7 +6,9 @@ from datetime import datetime
 
 import strawberry
 
+from db import team
 from schema.errors import UserError
+from schema.team import Preferences
 from schema.user import Organization, User
 
 
@@ -14,6 +16,11 @@ from schema.user import Organization, User
 class Viewer:
     user: User
     organization: Organization
+
+    @strawberry.field(description="What you chose for yourself (see updateMyPreferences).")
+    async def preferences(self) -> Preferences:
+        member = await team.get_member(self.user.pk)
+        return Preferences(task_digest=bool(member and member["task_digest"]))
 
 
 @strawberry.type

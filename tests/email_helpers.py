@@ -25,6 +25,9 @@ def email_settings(base: Settings, port: int = 9, **overrides: Any) -> Settings:
         "email_retry_base_seconds": 0.05, "email_retry_max_seconds": 0.2,
         "email_poll_seconds": 0.05, "email_rate_per_second": 10_000.0,
         "email_rate_burst": 10_000, "email_lease_seconds": 60.0, "email_max_attempts": 5,
+        # reminders and digests are tested where they are meant (tests/services/email/
+        # test_digest.py): elsewhere other tests' tasks must not add email to a test's sink
+        "task_reminders": False,
     }
     return base.model_copy(update=values | overrides)
 

@@ -26,7 +26,7 @@ from core.config import Settings
 from db import email as emails
 from db import outbox
 from db.email_enums import EmailStatus
-from services.email import campaigns
+from services.email import campaigns, reminders
 from services.email.mailer import DeliveryError, Mailer
 from services.email.outbox_lease import Leases
 
@@ -65,6 +65,8 @@ class Worker:
         tasks = [asyncio.create_task(self._send_loop(i))
                  for i in range(self.settings.email_worker_concurrency)]
         tasks.append(asyncio.create_task(self._campaign_loop()))
+        if self.settings.task_reminders:
+            tasks.append(asyncio.create_task(self._reminder_loop()))
         # renews leases until the senders are done, including the email in hand at stop()
         heartbeat = asyncio.create_task(self.leases.heartbeat())
         async with background.listening(
@@ -124,6 +126,17 @@ class Worker:
                 busy = False
             if not busy:
                 await self._idle(wake)
+
+    async def _reminder_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                await reminders.run_once(self.settings, self.org_ids)
+            except Exception:
+                log.exception("task reminders failed; retrying after the poll interval")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.stopping.wait(), self.settings.task_reminder_poll_seconds
+                )
 
     async def send_due(self, mailer: Mailer) -> int:
         """One pass over the organizations with due email, a batch each; how many were handled."""

@@ -26,9 +26,10 @@ from typing import Any
 import asyncpg
 from starlette.applications import Starlette
 
+from auth import identity
 from core import database, metrics
 from core.config import Settings
-from db import events
+from db import events, team
 from db.events import Event, Notice
 
 log = logging.getLogger("crm.pubsub")
@@ -186,8 +187,11 @@ class Broker:
         try:
             conn.add_termination_listener(self._on_terminated)
             await conn.add_listener(events.CHANNEL, self._on_notification)
+            # a user deactivated or given another role: its cached viewers go at once
+            await conn.add_listener(team.USER_CHANNEL, self._on_user_changed)
             # LISTEN is active before this snapshot: later commits are notified, earlier seen
             if catch_up:
+                identity.forget_viewers()  # changes while disconnected were not heard
                 now, notices = await events.committed_since(conn, self._horizon)
                 for notice in notices:
                     self._accept(notice)
@@ -224,6 +228,10 @@ class Broker:
             log.warning("ignoring malformed notification %r", payload[:200])
             return
         self._accept(notice)
+
+    def _on_user_changed(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            identity.forget_user(int(payload))
 
     def _accept(self, notice: Notice) -> None:
         if notice.xid < self._horizon or notice in self._handled:

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
-from db.models import User
+from db.models import Organization, User
 
 COMMANDS = [[], ["serve"], ["migrate"], ["seed"], ["users"], ["users", "create"],
+            ["orgs"], ["orgs", "create"], ["orgs", "update"],
             ["import"], ["export"], ["worker"], ["train"]]
 
 
@@ -84,3 +85,25 @@ def test_several_server_processes_share_an_emptied_metrics_folder(
     _share_metrics(2, settings.model_copy(update={"data_dir": tmp_path}))
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "metrics")
     assert not list((tmp_path / "metrics").iterdir())
+
+
+async def test_an_organizations_currency_time_zone_and_locale_are_set_at_creation(db: str) -> None:
+    env = {"DATABASE_URL": db}
+    bad = _crm("orgs", "create", "Kyoto Tea", "--currency", "YEN", env=env)
+    assert bad.returncode == 2
+    assert "ISO 4217" in bad.stderr
+    made = _crm("orgs", "create", "Kyoto Tea", "--currency", "jpy", "--time-zone",
+                "asia/tokyo", "--locale", "JA-jp", env=env)
+    assert made.returncode == 0, made.stderr
+    org = await Organization.get(slug="kyoto-tea")
+    assert (org.currency, org.time_zone, org.locale) == ("JPY", "Asia/Tokyo", "ja-JP")
+    assert _crm("orgs", "create", "Kyoto Tea", env=env).returncode == 1
+    changed = _crm("orgs", "update", "kyoto-tea", "--currency", "EUR", env=env)
+    assert changed.returncode == 0, changed.stderr
+    assert (await Organization.get(slug="kyoto-tea")).currency == "EUR"
+    user = _crm("users", "create", "--org", "Lisbon Books", "--email", "lb@example.com",
+                "--password", "long enough password", "--currency", "EUR", "--time-zone",
+                "Europe/Lisbon", env=env)
+    assert user.returncode == 0, user.stderr
+    lisbon = await Organization.get(slug="lisbon-books")
+    assert (lisbon.currency, lisbon.time_zone, lisbon.locale) == ("EUR", "Europe/Lisbon", "en-US")

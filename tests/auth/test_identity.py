@@ -90,3 +90,19 @@ async def test_a_remembered_signature_does_not_hold_under_another_key(org, setti
         verified_claims(token, rotated)
     with pytest.raises(AppError, match="invalid access token"):
         await viewer_from_token(token, rotated.model_copy(update={"viewer_cache_seconds": 0}))
+
+
+async def test_forgetting_a_user_drops_its_cached_viewers_at_once(org, settings) -> None:
+    from auth.identity import forget_user
+
+    cached = settings.model_copy(update={"viewer_cache_seconds": 60})
+    user, other = await make_user(org, role=Role.AGENT), await make_user(org, role=Role.AGENT)
+    token, other_token = _token(user, cached), _token(other, cached)
+    await viewer_from_token(token, cached)
+    await viewer_from_token(other_token, cached)
+    await User.filter(id__in=[user.id, other.id]).update(is_active=False)
+    forget_user(user.id)
+    with pytest.raises(AppError, match="invalid access token"):
+        await viewer_from_token(token, cached)
+    assert (await viewer_from_token(other_token, cached)).user_id == other.id  # still cached
+    forget_viewers()

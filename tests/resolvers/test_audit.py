@@ -125,6 +125,23 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("saveView", """mutation { saveView(input: {name: "Big spenders",
         filter: {orders: {totalSpent: {gte: "100"}}}}) { view { id } errors { code } } }""", {}),
     ("deleteView", """mutation($v: ID!) { deleteView(id: $v) { errors { code } } }""", {}),
+    ("inviteUser", """mutation { inviteUser(email: "invited@example.com", role: VIEWER) {
+        errors { code } } }""", {}),
+    ("acceptInvitation", """mutation($it: String!) { acceptInvitation(token: $it, name: "J",
+        password: "long enough") { user { id } errors { code } } }""", {}),
+    ("updateUserRole", """mutation($u: ID!) { updateUserRole(id: $u, role: MANAGER) {
+        errors { code } } }""", {}),
+    ("deactivateUser", "mutation($u: ID!) { deactivateUser(id: $u) { errors { code } } }", {}),
+    ("updateOrganization", """mutation { updateOrganization(input: {currency: "eur"}) {
+        errors { code } } }""", {}),
+    ("updateMyPreferences", """mutation { updateMyPreferences(input: {taskDigest: false}) {
+        errors { code } } }""", {}),
+    ("requestPasswordReset", """mutation($email: String!) { requestPasswordReset(email: $email)
+        { errors { code } } }""", {}),
+    ("resetPassword", """mutation($rt: String!) { resetPassword(token: $rt,
+        password: "a new password") { errors { code } } }""", {}),
+    ("changePassword", """mutation { changePassword(currentPassword: "a new password",
+        newPassword: "another password") { errors { code } } }""", {}),
 ]
 
 
@@ -139,6 +156,18 @@ async def _company_id(org: Any) -> str:
     from schema.node import to_global_id
 
     return str(to_global_id("Company", (await Company.create(organization=org, name="Twin")).id))
+async def _link(org_id: int, purpose: str, email: str, user_id: int | None = None) -> str:
+    """A live invitation or reset link's token (as if read from its email)."""
+    from auth.account_links import INVITATION_PREFIX, RESET_PREFIX, new_token
+
+    token, digest = new_token(INVITATION_PREFIX if purpose == "INVITATION" else RESET_PREFIX)
+    await fetch(
+        "INSERT INTO account_token (organization_id, purpose, email, role, user_id, token_hash,"
+        " expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, now() + interval '1 hour',"
+        " now())",
+        [org_id, purpose, email, "AGENT" if purpose == "INVITATION" else None, user_id, digest],
+    )
+    return token
 
 
 def _declared(query: str) -> set[str]:
@@ -151,7 +180,9 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
     given: dict[str, Any] = {"email": admin.email, "password": PASSWORD, "c": gid(customer),
                              "o": gid(await make_order(customer)), "e": gid(doomed),
                              "d": gid(await make_customer(org)),
-                             "co2": await _company_id(org)}
+                             "co2": await _company_id(org),
+                             "it": await _link(org.id, "INVITATION", "joiner@example.com"),
+                             "rt": await _link(org.id, "PASSWORD_RESET", admin.email, admin.id)}
     for action, query, _ in CALLS:
         variables = {name: given[name] for name in _declared(query)}
         data = (await api.data(query, **variables))[action]
@@ -164,6 +195,7 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["pr"] = (data.get("product") or {}).get("id") or given.get("pr")
         given["v"] = (data.get("view") or {}).get("id") or given.get("v")
         given["mp"] = (data.get("provider") or {}).get("id") or given.get("mp")
+        given["u"] = (data.get("user") or {}).get("id") or given.get("u")
         for key, name in (("co", "company"), ("m", "membership"), ("p", "pipeline"),
                           ("dl", "deal"), ("tk", "task")):
             given[key] = (data.get(name) or {}).get("id") or given.get(key)

@@ -150,6 +150,17 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Subscription.interactionCreated": (V, (IR,)),
     "Subscription.interactionUpdated": (V, (IR,)),
     "Subscription.emailStatusChanged": (V, (ER,)),
+    "Subscription.taskDue": (V, USER_ONLY),
+    "Query.users": (M, (ADM,)),
+    "Mutation.inviteUser": (AD, (ADM,)),
+    "Mutation.acceptInvitation": (PUBLIC, PUBLIC),
+    "Mutation.updateUserRole": (AD, (ADM,)),
+    "Mutation.deactivateUser": (AD, (ADM,)),
+    "Mutation.changePassword": (V, USER_ONLY),
+    "Mutation.requestPasswordReset": (PUBLIC, PUBLIC),
+    "Mutation.resetPassword": (PUBLIC, PUBLIC),
+    "Mutation.updateOrganization": (AD, (ADM,)),
+    "Mutation.updateMyPreferences": (V, USER_ONLY),
 }
 RANK = [V, A, M, AD]
 ALL_SCOPES = tuple(s.value for s in Scope)
@@ -309,6 +320,7 @@ async def other_tenant() -> dict[str, Any]:
         " VALUES ($1, $2, $3, '{}', 'NAME_ASC') RETURNING id",
         [org.id, (await make_user(org)).id, f"{MARK} view"])
     assert view is not None
+    sales["user"] = await make_user(org, role=Role.AGENT)
     ids = {
         "view": to_global("SavedView", view["id"]),
         "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
@@ -417,6 +429,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Query.task": {"id": "task"},
     "Mutation.updateTask": {"id": "task"},
     "Mutation.completeTask": {"id": "task"},
+    "Mutation.updateUserRole": {"id": "user"},
+    "Mutation.deactivateUser": {"id": "user"},
 }
 
 
@@ -479,6 +493,10 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
 
     assert (await Company.get(id=other["company"].id)).deleted_at is None
     assert (await Company.get(id=other["twin"].id)).deleted_at is None
+    from db.models import User
+
+    user = await User.get(id=other["user"].id)
+    assert (user.role, user.is_active) == (Role.AGENT, True)
     assert (await CompanyMembership.get(id=other["membership"].id)).title == MARK
     assert (await Pipeline.get(id=other["pipeline"].id)).name == "Sales"
     deal = await Deal.get(id=other["deal"].id)

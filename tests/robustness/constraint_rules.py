@@ -35,6 +35,9 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "channel_send_bucket": "the channel outbox's send-rate buckets, one per provider",
     "channel_inbound": "written by the provider webhook routes from verified payloads",
     "conversation_read": "markRead takes a customer id only; the row holds ids and a time",
+    "account_token": "inviteUser's email is validated and its role is a Role; the rest (hash,"
+                     " purpose, expiry) is made by services/email/staff.py",
+    "task_event": "the reminder step's log of tasks falling due (db/task_reminder.py)",
 }
 
 # Tables the API writes whose rules are not mapped here yet: their resolvers validate with field
@@ -61,7 +64,12 @@ SERVER_SET: dict[str, str] = {
     **_server("email_campaign", "id", "organization_id", "created_at", "status", "cursor",
               "max_customer_id", "total", "queued", "skipped"),
     **_server("email_message", "id", "organization_id", "created_at", "updated_at", "status",
-              "attempts", "available_at", "mime", "interaction_id", "customer_id"),
+              "attempts", "available_at", "mime"),
+    "not null email_message.kind": "set by the server: CUSTOMER, or the staff email's kind",
+    "length email_message.kind 16": "an EmailKind value",
+    "check email_message.email_message_kind_known": "set by the server to EmailKind values",
+    "check email_message.email_message_customer_kind": "customer email is queued with its"
+        " customer and interaction (db/email.py queue), staff email with neither (queue_staff)",
     **_server("webhook", "id", "organization_id", "created_at", "updated_at",
               "consecutive_failures", "circuit_trips"),
     **_server("api_key", "id", "organization_id", "created_at"),
@@ -96,13 +104,12 @@ SERVER_SET: dict[str, str] = {
     "length api_key.prefix 20": "generated: the first SHOWN_PREFIX_LENGTH characters",
     "length api_key.secret_hash 64": "a SHA-256 hex digest",
     "unique api_key.api_key_secret_hash_key": "hashes of random secrets",
-    # organizations are made by the CLI; updatePrivacySettings writes nullable arrays only and
-    # updateCatalogSettings a flag (SCHEMA_REQUIRED)
-    **_server("organization", "id", "name", "slug", "currency", "created_at",
-              reason="set by the CLI (crm orgs create), not by a mutation"),
-    "length organization.name 200": "set by the CLI",
+    # organizations are made by the CLI; updatePrivacySettings writes nullable arrays only,
+    # updateCatalogSettings a flag (SCHEMA_REQUIRED), updateOrganization validated settings
+    # (VIOLATIONS)
+    **_server("organization", "id", "slug", "created_at",
+              reason="set by the CLI (crm users create / crm orgs create), not by a mutation"),
     "length organization.slug 100": "set by the CLI",
-    "length organization.currency 3": "set by the CLI",
     "unique organization.organization_slug_key": "set by the CLI",
     # companies, pipelines, deals and tasks
     **_server("company", "id", "organization_id", "created_at", "updated_at"),

@@ -136,6 +136,11 @@ def _flatten(fields: dict[str, Any]) -> list[tuple[str, ...]]:
     return [(k, *_flatten(v)[0]) if isinstance(v, dict) else (k,) for k, v in fields.items()]
 
 
+def _organization(name: str, value: Any) -> Violation:
+    return Violation("updateOrganization", lambda ids: {"input": {name: value}},
+                     ("input", name))
+
+
 LONG = "x" * 3000
 VIOLATIONS: dict[str, Violation] = {
     "check customer.customer_country_iso": _customer(address={"country": "XX"}),
@@ -200,6 +205,15 @@ VIOLATIONS: dict[str, Violation] = {
         "createApiKey", lambda ids: {"name": "n" * 201, "scopes": ["customers:read"]}, ("name",)),
     "not null api_key.name": Violation(
         "createApiKey", lambda ids: {"name": "   ", "scopes": ["customers:read"]}, ("name",)),
+    "not null organization.name": _organization("name", None),
+    "length organization.name 200": _organization("name", "n" * 201),
+    "not null organization.currency": _organization("currency", None),
+    "length organization.currency 3": _organization("currency", "EURO"),
+    "check organization.organization_currency_code": _organization("currency", "E1R"),
+    "not null organization.time_zone": _organization("timeZone", None),
+    "length organization.time_zone 64": _organization("timeZone", "Z" * 65),
+    "not null organization.locale": _organization("locale", None),
+    "length organization.locale 35": _organization("locale", "en-" + "x" * 40),
 }
 VIOLATIONS |= {
     "length company.name 200": _company(name="n" * 201),

@@ -250,3 +250,22 @@ async def test_in_process_service_follows_the_setting(org, settings, db) -> None
         async with service(app, on):
             await wait_status(email["id"], "SENT")
     assert email["message_id"] in sink.ids()
+
+
+async def test_staff_email_shares_the_outbox_without_an_interaction(org, settings) -> None:
+    from db.email import queue_staff
+    from db.email_enums import EmailKind
+    from services.email.staff import compose
+
+    customer = await make_customer(org, email="same@example.com", email_opt_out=True)
+    async with smtp_sink() as sink:
+        config = email_settings(settings, sink.port)
+        email = await queue_staff(org_id=org.id, email=compose(
+            config, kind=EmailKind.TASK_DIGEST, user_id=None, recipient="same@example.com",
+            name="Staff", subject="Your tasks", text="Nothing due.\n"))
+        async with running_worker(config, [org.id]):
+            row = await wait_status(email["id"], "SENT")
+    # a customer's opt-out is the customer's: a user with the same address still gets mail
+    assert [r.rcpt_tos for r in sink.received] == [["same@example.com"]]
+    assert (row["kind"], row["interaction_id"], row["customer_id"]) == ("TASK_DIGEST", None, None)
+    assert await Interaction.filter(customer_id=customer.id).count() == 0
