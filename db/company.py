@@ -12,12 +12,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
-from db import validation
+from db import search, validation
 from db.models import User
 from db.pagination import Sort, Source
 from db.sales_enums import CompanySize
 from db.sales_models import Company
-from db.sql import Params, escape_like, fetch, row_of, violated_constraint
+from db.sql import Params, fetch, row_of, violated_constraint
 
 COLUMNS = (
     "t.id, t.organization_id, t.name, t.domain, t.industry, t.size, t.street, t.city, t.region,"
@@ -70,19 +70,26 @@ def normalise_domain(value: str) -> str:
 
 def source(org_id: int, f: CompanyFilter) -> Source:
     """The organization's companies matching ``f``, as a pageable source."""
+    return ranked(org_id, f)[0]
+
+
+def ranked(org_id: int, f: CompanyFilter) -> tuple[Source, Sort]:
+    """``source`` with the ordering by relevance to ``f.search`` (newest first without one)."""
     params = Params()
     where = [f"t.organization_id = {params.add(org_id)}",
              "t.deleted_at IS NOT NULL" if f.deleted else "t.deleted_at IS NULL"]
-    if f.search:
-        term = params.add(f"%{escape_like(f.search.strip().lower())}%")
-        where.append(f"{SEARCH_EXPR} LIKE {term}")
+    sort = SORTS["CREATED_AT_DESC"]
+    if f.search and f.search.strip():
+        found = search.match(SEARCH_EXPR, f.search, params)
+        where.append(found.condition)
+        sort = search.relevance(found.rank)
     for column, values in (("domain", f.domains), ("industry", f.industries),
                            ("size", [s.value for s in f.sizes]), ("country", f.countries)):
         if values:
             where.append(f"t.{column} = ANY({params.add(list(values))}::text[])")
     if f.owner_ids:
         where.append(f"t.owner_id = ANY({params.add(list(f.owner_ids))}::bigint[])")
-    return Source("company", COLUMNS, " AND ".join(where), params)
+    return Source("company", COLUMNS, " AND ".join(where), params), sort
 
 
 async def get_many(

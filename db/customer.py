@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
-from db import customer_filter, validation
+from db import customer_filter, search, validation
 from db.customer_filter import CustomerFilter
 from db.enums import CustomerKind, LifecycleStage
 from db.models import Customer, User
@@ -68,11 +68,26 @@ class CustomerStats:
 
 def source(org_id: int, f: CustomerFilter) -> Source:
     """The organization's customers matching ``f``, as a pageable source."""
+    return ranked(org_id, f)[0]
+
+
+def ranked(org_id: int, f: CustomerFilter) -> tuple[Source, Sort]:
+    """``source`` with the ordering by relevance to ``f.search`` (newest first without one).
+
+    The search's parameters come first after the organization, so the ordering built from one
+    call fits every source built for the same filter.
+    """
     params = Params()
     where = [f"t.organization_id = {params.add(org_id)}"]
+    sort = SORTS["CREATED_AT_DESC"]
+    if f.search is not None and f.search.strip():
+        found = search.match("t.search_text", f.search, params)
+        where.append(found.condition)
+        sort = search.relevance(found.rank)
+        f = replace(f, search=None)
     where.append("t.deleted_at IS NOT NULL" if f.deleted else "t.deleted_at IS NULL")
     where.extend(customer_filter.conditions(f, params))
-    return Source(TABLE, COLUMNS, " AND ".join(where), params)
+    return Source(TABLE, COLUMNS, " AND ".join(where), params), sort
 
 
 async def get_many(

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from core.errors import AppError, ErrorCode
+from db import search
 from db.enums import Channel, Direction, LifecycleStage, OrderStatus, Role
 from db.sql import Params, escape_like
 
@@ -139,8 +140,7 @@ def _group(f: CustomerFilter, p: Params, now: datetime) -> str:
 def _own_columns(f: CustomerFilter, p: Params) -> list[str]:
     out = []
     if f.search is not None and f.search.strip():
-        term = escape_like(f.search.strip().lower())
-        out.append(f"t.search_text LIKE {p.add('%' + term + '%')}")
+        out.append(search.match("t.search_text", f.search, p).condition)
     if f.tags:
         out.append(f"t.tags @> {p.add(list(f.tags))}::text[]")
     if f.stages:

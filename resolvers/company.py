@@ -66,8 +66,10 @@ class CompanyQuery:
     ) -> Connection[Company]:
         """Your organization's companies, a page at a time."""
         f = filter.to_filter() if filter else companies.CompanyFilter()
+        sort = companies.ranked(0, f)[1] if order_by is CompanyOrderBy.RELEVANCE else (
+            companies.SORTS[order_by.value])
         return await relay.list_(
-            info, companies.SORTS[order_by.value], lambda org_id: companies.source(org_id, f),
+            info, sort, lambda org_id: companies.ranked(org_id, f)[0],
             Company.from_row, first, after, last, before,
         )
 

@@ -58,8 +58,10 @@ class CustomerQuery:
         """Your organization's customers, a page at a time."""
         f = filter.to_filter() if filter else facts.CustomerFilter()
         refuse_hidden_search(info.context, f)
+        sort = customers.ranked(0, f)[1] if order_by is CustomerOrderBy.RELEVANCE else (
+            customers.SORTS[order_by.value])
         return await relay.list_(
-            info, customers.SORTS[order_by.value], lambda org_id: customers.source(org_id, f),
+            info, sort, lambda org_id: customers.source(org_id, f),
             Customer.from_row, first, after, last, before,
         )
 

@@ -149,6 +149,10 @@ class CompanyOrderBy(Enum):
     UPDATED_AT_DESC = "UPDATED_AT_DESC"
     NAME_ASC = "NAME_ASC"
     NAME_DESC = "NAME_DESC"
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE",
+        description="Best match to filter.search first (newest first without a search).",
+    )
 
 
 @strawberry.input(description="Which companies to list; every given condition must hold.")

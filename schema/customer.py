@@ -207,6 +207,10 @@ class CustomerOrderBy(Enum):
     CHURN_RISK_DESC = "CHURN_RISK_DESC"
     CHURN_RISK_ASC = "CHURN_RISK_ASC"
     EXPECTED_REVENUE_DESC = "EXPECTED_REVENUE_DESC"
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE",
+        description="Best match to filter.search first (newest first without a search).",
+    )
 
 
 @strawberry.input(description="Which customers to list; every given condition must hold.")

@@ -135,6 +135,10 @@ class DealOrderBy(Enum):
     AMOUNT_DESC = "AMOUNT_DESC"
     EXPECTED_CLOSE_ASC = "EXPECTED_CLOSE_ASC"
     STAGE_ENTERED_AT_DESC = "STAGE_ENTERED_AT_DESC"
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE",
+        description="Best match to filter.search first (newest first without a search).",
+    )
 
 
 @strawberry.input(description="Which deals to list; every given condition must hold.")

@@ -1,0 +1,59 @@
+"""Search that forgives: word-level trigram similarity over an indexed text expression.
+
+A search term matches a row when its text holds the term as a substring (as before), or when
+every word of the term is close to some word of the text (``expr %> word``: pg_trgm's
+word_similarity at or above ``pg_trgm.word_similarity_threshold``, 0.6 by default). Each word is
+its own condition, so the words may come in any order and middle names may be left out; a word
+of six letters or more survives a one-letter typo ("Goddard" finds "Godard"). Every condition is
+served by the expression's GIN trigram index (a BitmapAnd/BitmapOr of index scans).
+
+Ranking sums the words' similarities (each word at most 1) and adds the whole term's strict
+word similarity and its similarity to the whole text (which extra words lower), so "Sara Mora"
+puts "Sara Mora" before "Sara Mora Diaz" and "Sara Ledesma Mora".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from db.pagination import Sort
+from db.sql import Params, escape_like
+
+MAX_WORDS = 8
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Match:
+    """A search's SQL condition and the ranking expression over the same parameters."""
+
+    condition: str
+    rank: str
+
+
+def words(term: str) -> list[str]:
+    """The distinct lower-case words of a search term, at most MAX_WORDS."""
+    return list(dict.fromkeys(_WORD.findall(term.lower())))[:MAX_WORDS]
+
+
+def match(expr: str, term: str, params: Params) -> Match:
+    """Rows whose lower-case ``expr`` contains ``term`` or is close to each of its words."""
+    text = term.strip().lower()
+    like = f"{expr} LIKE {params.add('%' + escape_like(text) + '%')}"
+    found = words(text)
+    if not found:
+        return Match(like, "0::float8")
+    placeholders = [params.add(w) for w in found]
+    # every parameter appears in the condition too, so a count over it binds them all
+    whole = " || ' ' || ".join(placeholders)
+    near = " AND ".join(f"{expr} %> {w}" for w in placeholders)
+    similar = " + ".join(f"word_similarity({w}, {expr})" for w in placeholders)
+    rank = (f"({similar} + strict_word_similarity({whole}, {expr})"
+            f" + similarity({whole}, {expr}))::float8")
+    return Match(f"({like} OR ({near}))", rank)
+
+
+def relevance(rank: str) -> Sort:
+    """Best match first (ties by newest id): the ordering RELEVANCE of a search."""
+    return Sort("RELEVANCE", rank, "number", descending=True)
