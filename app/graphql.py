@@ -37,6 +37,7 @@ from resolvers.bulk import BulkMutation
 from resolvers.company import CompanyMutation, CompanyQuery
 from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.deal import DealMutation, DealQuery
+from resolvers.deal_stats import DealStatsQuery
 from resolvers.duplicate import DuplicateQuery
 from resolvers.email import EmailMutation, EmailQuery
 from resolvers.interaction import InteractionMutation, InteractionQuery
@@ -67,7 +68,7 @@ Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
-     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery),
+     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, DealStatsQuery, TaskQuery),
 )
 Mutation = merge_types(
     "Mutation",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -50,7 +50,21 @@ class CompanyFilter:
     sizes: Sequence[CompanySize] = ()
     owner_ids: Sequence[int] = ()
     countries: Sequence[str] = ()
+    no_activity_within_days: int | None = None
     deleted: bool = False
+
+
+def _quiet(cutoff: str) -> str:
+    """No activity since ``cutoff``: no interaction with a current member of the company, and
+    none of its live deals created or moved to a stage."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM company_membership m JOIN interaction i"
+        " ON i.customer_id = m.customer_id WHERE m.company_id = t.id AND m.ended_on IS NULL"
+        f" AND i.occurred_at >= {cutoff})"
+        " AND NOT EXISTS (SELECT 1 FROM deal d WHERE d.company_id = t.id"
+        f" AND d.deleted_at IS NULL AND (d.created_at >= {cutoff} OR"
+        f" d.stage_entered_at >= {cutoff}))"
+    )
 
 
 def normalise_domain(value: str) -> str:
@@ -89,6 +103,9 @@ def ranked(org_id: int, f: CompanyFilter) -> tuple[Source, Sort]:
             where.append(f"t.{column} = ANY({params.add(list(values))}::text[])")
     if f.owner_ids:
         where.append(f"t.owner_id = ANY({params.add(list(f.owner_ids))}::bigint[])")
+    if f.no_activity_within_days is not None:
+        where.append(_quiet(params.add(
+            datetime.now(UTC) - timedelta(days=f.no_activity_within_days))))
     return Source("company", COLUMNS, " AND ".join(where), params), sort
 
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from core.errors import AppError, ErrorCode
-from db import search
+from db import deal_facts, search
+from db.deal_facts import DealFacts
 from db.enums import Channel, Direction, LifecycleStage, OrderStatus, Role
 from db.sql import Params, escape_like
 
@@ -88,6 +89,7 @@ class CustomerFilter:
     orders: OrderFacts | None = None
     interactions: InteractionFacts | None = None
     owner: OwnerFacts | None = None
+    deals: DealFacts | None = None
     all_of: Sequence[CustomerFilter] = ()
     any_of: Sequence[CustomerFilter] = ()
     not_: CustomerFilter | None = None
@@ -124,6 +126,8 @@ def _conditions(f: CustomerFilter, p: Params, now: datetime) -> list[str]:
         out.extend(_interactions(f.interactions, p, now))
     if f.owner is not None:
         out.append(_owner(f.owner, p))
+    if f.deals is not None:
+        out.extend(deal_facts.conditions(f.deals, p))
     out.extend(_group(child, p, now) for child in f.all_of)
     if f.any_of:
         out.append("(" + " OR ".join(_group(child, p, now) for child in f.any_of) + ")")

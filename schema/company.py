@@ -165,6 +165,10 @@ class CompanyFilter:
     sizes: list[CompanySize] | None = None  # type: ignore[valid-type]
     owner_ids: list[strawberry.ID] | None = None
     countries: list[str] | None = None
+    no_activity_within_days: int | None = strawberry.field(
+        default=None, description="No interaction with a current member and no deal created "
+        "or moved in the last N days.",
+    )
     deleted: bool = strawberry.field(default=False, description="List soft-deleted ones.")
 
     def to_filter(self) -> companies.CompanyFilter:
@@ -173,6 +177,10 @@ class CompanyFilter:
         if self.search is not None and len(self.search) > 200:
             raise AppError(ErrorCode.BAD_USER_INPUT, "search must be at most 200 characters",
                            ["filter", "search"])
+        days = self.no_activity_within_days
+        if days is not None and not 0 <= days <= 36_500:
+            raise AppError(ErrorCode.BAD_USER_INPUT, "noActivityWithinDays must be between 0"
+                           " and 36500", ["filter", "noActivityWithinDays"])
         domains = []
         for i, given in enumerate(self.domains or ()):
             try:
@@ -185,7 +193,7 @@ class CompanyFilter:
             sizes=tuple(self.sizes or ()),
             owner_ids=tuple(decode_id(i, "User", "filter.ownerIds") for i in self.owner_ids or ()),
             countries=tuple(c.strip().upper() for c in self.countries or ()),
-            deleted=self.deleted,
+            no_activity_within_days=days, deleted=self.deleted,
         )
 
 

@@ -17,6 +17,7 @@ from db import order as orders
 from db.sql import Row
 from schema.customer_filter import (
     MAX_FILTER_DEPTH,
+    DealFactsFilter,
     InteractionFactsFilter,
     OrderFactsFilter,
     OwnerFilter,
@@ -238,6 +239,9 @@ class CustomerFilter:
     orders: OrderFactsFilter | None = None
     interactions: InteractionFactsFilter | None = None
     owner: OwnerFilter | None = None
+    deals: DealFactsFilter | None = strawberry.field(
+        default=None, description="Takes part in deals like these (e.g. an open deal over X)."
+    )
     and_: list[CustomerFilter] | None = strawberry.field(
         default=None, name="and", description="Every one of these holds too."
     )
@@ -281,6 +285,7 @@ class CustomerFilter:
             orders=self.orders.to_facts() if self.orders else None,
             interactions=self.interactions.to_facts() if self.interactions else None,
             owner=self.owner.to_facts() if self.owner else None,
+            deals=self.deals.to_facts() if self.deals else None,
             all_of=tuple(c.to_filter(depth + 1) for c in self.and_ or ()),
             any_of=tuple(c.to_filter(depth + 1) for c in self.or_ or ()),
             not_=self.not_.to_filter(depth + 1) if self.not_ else None,

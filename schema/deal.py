@@ -13,13 +13,12 @@ from db.sales_enums import DealStatus as DbDealStatus
 from db.sql import Row
 from schema.company import Company, load_company, load_user
 from schema.customer import Customer
+from schema.enums import DealStatus
 from schema.errors import UserError
 from schema.money import Money
 from schema.node import Node, decode_id, to_global_id
 from schema.pipeline import Pipeline, PipelineStage, load_pipeline, load_stage
 from schema.user import User
-
-DealStatus = strawberry.enum(DbDealStatus, name="DealStatus")
 
 
 async def load_deal(info: strawberry.Info, pk: int) -> Deal | None:
