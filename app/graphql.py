@@ -35,6 +35,7 @@ from core.errors import AppError, ErrorCode
 from resolvers.analytics import AnalyticsQuery
 from resolvers.bulk import BulkMutation
 from resolvers.company import CompanyMutation, CompanyQuery
+from resolvers.custom_field import CustomFieldMutation, CustomFieldQuery
 from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.deal import DealMutation, DealQuery
 from resolvers.deal_stats import DealStatsQuery
@@ -68,7 +69,8 @@ Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
-     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, DealStatsQuery, TaskQuery),
+     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, DealStatsQuery, TaskQuery,
+     CustomFieldQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -76,7 +78,7 @@ Mutation = merge_types(
      BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
-     TaskMutation),
+     TaskMutation, CustomFieldMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription,))
 

@@ -135,7 +135,10 @@ async def _clean_customer(
         return
     try:
         data = differing(row, plan.existing)
-        plan.values = await customers.clean(org_id, data, creating=plan.existing is None)
+        plan.values = await customers.clean(
+            org_id, data, creating=plan.existing is None,
+            customer_id=plan.existing["id"] if plan.existing else None,
+        )
     except InputError as exc:
         plan.fail(rebase(plan.index, exc.errors))
         return

@@ -12,7 +12,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
+from db import custom_field_values as custom_values
 from db import customer_filter, search, validation
+from db.custom_field import ObjectType
 from db.customer_filter import CustomerFilter
 from db.enums import CustomerKind, LifecycleStage
 from db.models import Customer, User
@@ -131,7 +133,9 @@ async def stats(*, ids: Sequence[int]) -> dict[int, CustomerStats]:
     }
 
 
-async def clean(org_id: int, data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+async def clean(
+    org_id: int, data: dict[str, Any], *, creating: bool, customer_id: int | None = None
+) -> dict[str, Any]:
     """Validate and normalise customer fields (only those present in ``data``)."""
     c = validation.Cleaner()
     out: dict[str, Any] = {}
@@ -161,6 +165,12 @@ async def clean(org_id: int, data: dict[str, Any], *, creating: bool) -> dict[st
         out["custom_fields"] = c.apply(
             "customFields", data["custom_fields"] or {}, validation.json_object
         )
+    typed = await custom_values.clean_fields(
+        c, org_id=org_id, object_type=ObjectType.CUSTOMER, given=out.get("custom_fields"),
+        creating=creating, object_id=customer_id,
+    )
+    if typed is not None:
+        out["custom_fields"] = typed
     for key in ("kind", "stage", "email_opt_out"):
         if key in data and data[key] is not None:
             out[key] = data[key]
@@ -198,7 +208,7 @@ async def create(*, org_id: int, data: dict[str, Any]) -> dict[str, Any]:
 
 async def update(*, org_id: int, customer_id: int, data: dict[str, Any]) -> dict[str, Any] | None:
     """Change the given fields of a live customer; None if there is no such customer."""
-    values = await clean(org_id, data, creating=False)
+    values = await clean(org_id, data, creating=False, customer_id=customer_id)
     try:
         async with in_transaction() as conn:
             customer = await (

@@ -14,6 +14,7 @@ from db import company_membership as memberships
 from db import deal as deals
 from db.sales_enums import CompanySize as DbCompanySize
 from db.sql import Row
+from schema.custom_field import CustomFieldCondition
 from schema.customer import Address, AddressInput, Customer
 from schema.errors import UserError
 from schema.node import Node, decode_id, resolved, to_global_id
@@ -169,6 +170,9 @@ class CompanyFilter:
         default=None, description="No interaction with a current member and no deal created "
         "or moved in the last N days.",
     )
+    custom_fields: list[CustomFieldCondition] | None = strawberry.field(
+        default=None, description="Conditions on defined custom fields; all must hold."
+    )
     deleted: bool = strawberry.field(default=False, description="List soft-deleted ones.")
 
     def to_filter(self) -> companies.CompanyFilter:
@@ -194,6 +198,7 @@ class CompanyFilter:
             owner_ids=tuple(decode_id(i, "User", "filter.ownerIds") for i in self.owner_ids or ()),
             countries=tuple(c.strip().upper() for c in self.countries or ()),
             no_activity_within_days=days, deleted=self.deleted,
+            custom_fields=tuple(c.raw() for c in self.custom_fields or ()),
         )
 
 

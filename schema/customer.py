@@ -15,6 +15,7 @@ from db import customer_filter as facts
 from db import interaction as interactions
 from db import order as orders
 from db.sql import Row
+from schema.custom_field import CustomFieldCondition
 from schema.customer_filter import (
     MAX_FILTER_DEPTH,
     DealFactsFilter,
@@ -242,6 +243,9 @@ class CustomerFilter:
     deals: DealFactsFilter | None = strawberry.field(
         default=None, description="Takes part in deals like these (e.g. an open deal over X)."
     )
+    custom_fields: list[CustomFieldCondition] | None = strawberry.field(
+        default=None, description="Conditions on defined custom fields; all must hold."
+    )
     and_: list[CustomerFilter] | None = strawberry.field(
         default=None, name="and", description="Every one of these holds too."
     )
@@ -286,6 +290,7 @@ class CustomerFilter:
             interactions=self.interactions.to_facts() if self.interactions else None,
             owner=self.owner.to_facts() if self.owner else None,
             deals=self.deals.to_facts() if self.deals else None,
+            custom_fields=tuple(c.raw() for c in self.custom_fields or ()),
             all_of=tuple(c.to_filter(depth + 1) for c in self.and_ or ()),
             any_of=tuple(c.to_filter(depth + 1) for c in self.or_ or ()),
             not_=self.not_.to_filter(depth + 1) if self.not_ else None,
