@@ -1,9 +1,9 @@
 """Typed custom field definitions, their indexes, trigram search on deal names, and the
 adoption of existing free-form customer custom fields as defined fields.
 
-Written by hand. Values stay in each object's ``custom_fields`` JSONB (customer and company
-already have one; deals get theirs here), indexed with GIN ``jsonb_path_ops`` for the equality
-and containment filters; the definitions say how each key is typed and validated.
+Written by hand. Values stay in each object's ``custom_fields`` JSONB (customers and companies
+have one), indexed with GIN ``jsonb_path_ops`` for the equality and containment filters; the
+definitions say how each key is typed and validated.
 The adoption infers a type per (organization, key) from the values customers hold: all
 booleans, all numbers, all ISO dates, all emails, all URLs, all strings (TEXT), or all arrays
 of strings (MULTI_SELECT with the values seen as options); keys with mixed values stay
@@ -17,10 +17,8 @@ _KEY = "'^[a-z][a-z0-9_]{0,62}$'"
 
 FORWARD = [
     "CREATE INDEX deal_name_trgm_idx ON deal USING gin (lower(name) gin_trgm_ops)",
-    "ALTER TABLE deal ADD COLUMN custom_fields jsonb NOT NULL DEFAULT '{}'::jsonb",
     "CREATE INDEX customer_custom_fields_idx ON customer USING gin (custom_fields jsonb_path_ops)",
     "CREATE INDEX company_custom_fields_idx ON company USING gin (custom_fields jsonb_path_ops)",
-    "CREATE INDEX deal_custom_fields_idx ON deal USING gin (custom_fields jsonb_path_ops)",
     """
     CREATE TABLE custom_field_definition (
         id bigserial PRIMARY KEY,
@@ -87,10 +85,8 @@ FORWARD = [
 
 BACKWARD = [
     "DROP TABLE IF EXISTS custom_field_definition",
-    "DROP INDEX IF EXISTS deal_custom_fields_idx",
     "DROP INDEX IF EXISTS company_custom_fields_idx",
     "DROP INDEX IF EXISTS customer_custom_fields_idx",
-    "ALTER TABLE deal DROP COLUMN IF EXISTS custom_fields",
     "DROP INDEX IF EXISTS deal_name_trgm_idx",
 ]
 

@@ -290,6 +290,7 @@ async def other_tenant() -> dict[str, Any]:
         "key": str(to_global("ApiKey", key.id)),
         "webhook": str(to_global("Webhook", webhook.id)),
         **{name: str(to_global(type(obj).__name__, obj.id)) for name, obj in sales.items()},
+        "customField": await _custom_field(org.id),
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
             "webhook": webhook, "product": product, **sales,
@@ -320,6 +321,15 @@ async def _sales_objects(org: Any, customer: Any) -> dict[str, Any]:
     task = await Task.create(organization=org, title=f"{MARK} task")
     return {"company": company, "membership": membership, "pipeline": pipeline,
             "stage": stage, "deal": deal, "task": task}
+
+
+async def _custom_field(org_id: int) -> str:
+    """The other tenant's custom field definition, as a global id."""
+    from db.custom_field import ObjectType, create
+
+    row = await create(org_id=org_id, object_type=ObjectType.CUSTOMER,
+                       data={"key": "zq", "label": MARK, "field_type": "TEXT"})
+    return to_global("CustomFieldDefinition", row["id"])
 
 
 def to_global(type_name: str, pk: int) -> str:
@@ -376,6 +386,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Query.task": {"id": "task"},
     "Mutation.updateTask": {"id": "task"},
     "Mutation.completeTask": {"id": "task"},
+    "Mutation.updateCustomField": {"id": "customField"},
+    "Mutation.deleteCustomField": {"id": "customField"},
 }
 
 
@@ -442,6 +454,11 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
     deal = await Deal.get(id=other["deal"].id)
     assert (deal.stage_id, deal.deleted_at, deal.amount) == (other["stage"].id, None, 1)
     assert (await Task.get(id=other["task"].id)).status == "OPEN"
+    from db.sql import fetch
+
+    assert [r["label"] for r in await fetch(
+        "SELECT label FROM custom_field_definition WHERE organization_id = $1",
+        [other["org"].id])] == [MARK]
 
 
 # Personal data: who reads it unmasked, by default and after an ADMIN changes the roles.

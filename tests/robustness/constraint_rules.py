@@ -41,7 +41,10 @@ NOT_YET_MAPPED: dict[str, str] = dict.fromkeys(
     ("company", "company_membership", "deal", "deal_person", "deal_stage_change", "pipeline",
      "pipeline_stage", "task"),
     "companies, pipelines, deals and tasks (issue 16): rules still to map",
-)
+) | {
+    "custom_field_definition": "custom field definitions (issue 16): validated with field paths"
+    " in db/custom_field.py (tests/resolvers/test_custom_field.py); rules still to map",
+}
 
 _FILLED = "filled by the server on every write"
 
