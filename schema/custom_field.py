@@ -85,7 +85,7 @@ class CustomFieldPayload:
 @strawberry.input(description="A condition on one custom field's value; all given parts hold.")
 class CustomFieldCondition:
     key: str
-    equals: list[JSON] | None = strawberry.field(  # type: ignore[valid-type]
+    equals: list[JSON] | None = strawberry.field(
         default=None, description="Any of these values (a multi-select: holds any of them).")
     gte: JSON | None = strawberry.field(
         default=None, description="At least (number, money and date fields).")
