@@ -16,10 +16,12 @@ import asyncio
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+from faker import Faker
 
 from core import database
 from core.config import Settings
@@ -31,29 +33,43 @@ from db.sql import fetch
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def _names(text: str) -> list[str]:
-    return text.split()
+LOCALES = ("en_US", "es_ES", "de_DE", "fr_FR", "it_IT", "pl_PL", "nl_NL", "pt_BR")
+# the names the ranking cases need, beside Faker's
+KNOWN_FIRST = ("Sara", "Lucia", "Fatima", "Olga", "Peter")
+KNOWN_LAST = ("Mora", "Ledesma", "Godard", "Goddard", "Kowalski", "Petrov", "Tanaka")
 
 
-FIRST = _names(
-    "Sara Ana Lucia Maria Carmen Elena Paula Laura Marta Julia Peter John James Robert "
-    "Michael David William Richard Thomas Daniel Saul Ann Mary Linda Susan Karen Olga Ivan "
-    "Pierre Hans Yuki Chen Amir Fatima Noah Liam Emma Olivia Mia"
-)
-LAST = _names(
-    "Mora Ledesma Garcia Martinez Lopez Sanchez Perez Gomez Martin Jimenez Ruiz Hernandez "
-    "Diaz Moreno Alvarez Romero Alonso Gutierrez Navarro Torres Dominguez Vazquez Ramos "
-    "Gil Ramirez Serrano Blanco Suarez Molina Castro Ortega Rubio Marin Sanz Iglesias "
-    "Smith Johnson Williams Brown Jones Miller Davis Wilson Anderson Taylor Thomas Moore "
-    "Jackson White Harris Clark Lewis Walker Hall Allen Young King Wright Scott Green "
-    "Baker Adams Nelson Hill Campbell Mitchell Roberts Carter Phillips Evans Turner Godard "
-    "Goddard Petrov Ivanov Muller Schmidt Schneider Fischer Weber Meyer Wagner Becker "
-    "Tanaka Suzuki Watanabe Kowalski Nowak Novak Horvat Rossi Russo Ferrari Esposito"
-)
-COMPANIES = _names(
-    "Acme Globex Initech Umbrella Hooli Vandelay Stark Wayne Tyrell Cyberdyne Soylent "
-    "Wonka Gringotts Oscorp Aperture Monarch Nakatomi Dunder Prestige Massive"
-)
+@dataclass(frozen=True)
+class Pools:
+    """Names to draw from, each list with Zipf-like weights (a few names are common)."""
+
+    first: list[str]
+    last: list[str]
+    companies: list[str]
+    domains: list[str]
+
+    @staticmethod
+    def weights(values: list[str]) -> list[float]:
+        return [1 / (rank + 10) for rank in range(len(values))]
+
+
+def _pools(seed: int) -> Pools:
+    fake = Faker(list(LOCALES))
+    fake.seed_instance(seed)
+
+    def pool(make: Any, known: tuple[str, ...], draws: int) -> list[str]:
+        found = list(dict.fromkeys([*known, *(make() for _ in range(draws))]))
+        random.Random(seed).shuffle(found)
+        return found
+
+    return Pools(
+        first=pool(fake.first_name, KNOWN_FIRST, 30_000),
+        last=pool(fake.last_name, KNOWN_LAST, 40_000),
+        companies=pool(fake.company, ("Hooli Inc",), 20_000),
+        domains=pool(fake.free_email_domain, (), 2_000),
+    )
+
+
 TERMS = (
     ("two words", "Sara Mora"),
     ("reversed", "Mora Sara"),
@@ -67,16 +83,25 @@ TERMS = (
 )
 
 
-def _row(cid: int, org_id: int, rng: random.Random, stamp: datetime) -> tuple[Any, ...]:
-    first, last = rng.choice(FIRST), rng.choice(LAST)
-    middle = f" {rng.choice(LAST)}" if rng.random() < 0.3 else ""
-    name = f"{first}{middle} {last}"
-    email = f"{first}.{last}{cid}@example.com".lower() if rng.random() < 0.8 else None
-    phone = f"+49{rng.randrange(10**9, 10**10)}" if rng.random() < 0.5 else None
-    company = f"{rng.choice(COMPANIES)} {rng.choice(('Inc', 'GmbH', 'Ltd', 'SA'))}"
-    created = stamp - timedelta(minutes=cid % 1_000_000)
-    return (cid, org_id, "PERSON", name, email, phone, company, "CUSTOMER", [], "{}", False,
-            created, created)
+def _rows(
+    start: int, stop: int, org_id: int, pools: Pools, rng: random.Random, stamp: datetime
+) -> list[tuple[Any, ...]]:
+    """Customers ``start``..``stop - 1``: Zipf-distributed names, a third with a middle name."""
+    n = stop - start
+    first = rng.choices(pools.first, Pools.weights(pools.first), k=n)
+    last = rng.choices(pools.last, Pools.weights(pools.last), k=n * 2)
+    company = rng.choices(pools.companies, Pools.weights(pools.companies), k=n)
+    rows = []
+    for i, cid in enumerate(range(start, stop)):
+        middle = f" {last[n + i]}" if rng.random() < 0.3 else ""
+        name = f"{first[i]}{middle} {last[i]}"
+        local = f"{first[i]}.{last[i]}{cid}".lower().replace(" ", "")
+        email = f"{local}@{rng.choice(pools.domains)}" if rng.random() < 0.8 else None
+        phone = f"+49{rng.randrange(10**9, 10**10)}" if rng.random() < 0.5 else None
+        created = stamp - timedelta(minutes=cid)
+        rows.append((cid, org_id, "PERSON", name, email, phone, company[i], "CUSTOMER", [],
+                     "{}", False, created, created))
+    return rows
 
 
 async def _load(url: str, count: int, seed: int) -> int:
@@ -92,12 +117,12 @@ async def _load(url: str, count: int, seed: int) -> int:
             " VALUES ($1, $1, 'EUR', now()) RETURNING id", f"search-{uuid.uuid4().hex[:8]}")
         await conn.execute("DROP INDEX customer_search_trgm_idx")
         rng, stamp, chunk = random.Random(seed), datetime.now(UTC), 100_000
+        pools = _pools(seed)
         for start in range(1, count + 1, chunk):
             await conn.copy_records_to_table("customer", columns=(
                 "id", "organization_id", "kind", "name", "email", "phone", "company", "stage",
                 "tags", "custom_fields", "email_opt_out", "created_at", "updated_at"),
-                records=[_row(cid, org_id, rng, stamp)
-                         for cid in range(start, min(start + chunk, count + 1))])
+                records=_rows(start, min(start + chunk, count + 1), org_id, pools, rng, stamp))
         await conn.execute("SELECT setval('customer_id_seq', $1)", count + 1)
         t0 = time.perf_counter()
         await conn.execute("SET maintenance_work_mem = '512MB'")
@@ -168,11 +193,16 @@ async def _main(args: argparse.Namespace) -> None:
         await admin.execute(f'CREATE DATABASE "{name}"')
         url = SERVER.rsplit("/", 1)[0] + f"/{name}"
     try:
-        await database.migrate(url, settings)
-        t0 = time.perf_counter()
-        org_id = await _load(url, args.customers, args.seed)
-        print(f"{args.customers} customers generated, copied and indexed in"
-              f" {time.perf_counter() - t0:.0f} s")
+        if name is not None:
+            await database.migrate(url, settings)
+            t0 = time.perf_counter()
+            org_id = await _load(url, args.customers, args.seed)
+            print(f"{args.customers} customers generated, copied and indexed in"
+                  f" {time.perf_counter() - t0:.0f} s ({url})")
+        else:
+            conn = await asyncpg.connect(**database.connection_params(url))
+            org_id = await conn.fetchval("SELECT max(id) FROM organization")
+            await conn.close()
         await database.connect(url, settings)
         try:
             await _measure(org_id, args.runs)
@@ -180,7 +210,8 @@ async def _main(args: argparse.Namespace) -> None:
             await database.disconnect()
     finally:
         if admin is not None:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            if not args.keep:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
 
 
@@ -190,7 +221,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database-url")
+    parser.add_argument("--database-url", help="measure a database seeded before (--keep)")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     asyncio.run(_main(parser.parse_args()))
 
 

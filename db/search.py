@@ -7,9 +7,9 @@ its own condition, so the words may come in any order and middle names may be le
 of six letters or more survives a one-letter typo ("Goddard" finds "Godard"). Every condition is
 served by the expression's GIN trigram index (a BitmapAnd/BitmapOr of index scans).
 
-Ranking sums the words' similarities (each word at most 1) and adds the whole term's strict
-word similarity and its similarity to the whole text (which extra words lower), so "Sara Mora"
-puts "Sara Mora" before "Sara Mora Diaz" and "Sara Ledesma Mora".
+Ranking adds the whole term's word similarity (the best stretch of the text it matches: "Sara
+Mora" is closer to "Sara Mora" than to "Sara Ledesma Mora") and its similarity to the whole
+text (which extra words lower: "Sara Mora" before "Sara Mora Diaz").
 """
 
 from __future__ import annotations
@@ -38,19 +38,22 @@ def words(term: str) -> list[str]:
 
 
 def match(expr: str, term: str, params: Params) -> Match:
-    """Rows whose lower-case ``expr`` contains ``term`` or is close to each of its words."""
+    """Rows whose lower-case ``expr`` is close to each word of ``term`` (or, for a single word
+    or a term with punctuation such as an email, also contains it as a substring)."""
     text = term.strip().lower()
-    like = f"{expr} LIKE {params.add('%' + escape_like(text) + '%')}"
     found = words(text)
+    plain = len(found) > 1 and " ".join(found) == " ".join(text.split())
+    like = "" if plain else f"{expr} LIKE {params.add('%' + escape_like(text) + '%')}"
     if not found:
         return Match(like, "0::float8")
     placeholders = [params.add(w) for w in found]
+    near = " AND ".join(f"{expr} %> {w}" for w in placeholders)
     # every parameter appears in the condition too, so a count over it binds them all
     whole = " || ' ' || ".join(placeholders)
-    near = " AND ".join(f"{expr} %> {w}" for w in placeholders)
-    similar = " + ".join(f"word_similarity({w}, {expr})" for w in placeholders)
-    rank = (f"({similar} + strict_word_similarity({whole}, {expr})"
-            f" + similarity({whole}, {expr}))::float8")
+    rank = f"(word_similarity({whole}, {expr}) + similarity({whole}, {expr}))::float8"
+    if plain:
+        # plain words: each word's condition covers the substring (its words are in the text)
+        return Match(f"({near})", rank)
     return Match(f"({like} OR ({near}))", rank)
 
 
