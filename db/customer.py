@@ -83,7 +83,7 @@ def ranked(org_id: int, f: CustomerFilter) -> tuple[Source, Sort]:
     where = [f"t.organization_id = {params.add(org_id)}"]
     sort = SORTS["CREATED_AT_DESC"]
     if f.search is not None and f.search.strip():
-        found = search.match("t.search_text", f.search, params)
+        found = search.match_words("t.search_text", "t.search_words", f.search, params)
         where.append(found.condition)
         sort = search.relevance(found.rank)
         f = replace(f, search=None)

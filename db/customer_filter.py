@@ -175,7 +175,7 @@ def _group(f: CustomerFilter, p: Params, now: datetime) -> str:
 def _own_columns(f: CustomerFilter, p: Params) -> list[str]:
     out = []
     if f.search is not None and f.search.strip():
-        out.append(search.match("t.search_text", f.search, p).condition)
+        out.append(search.match_words("t.search_text", "t.search_words", f.search, p).condition)
     for cond in f.custom_fields:
         if not isinstance(cond, custom_values.Condition):
             raise TypeError("custom field conditions must be resolved (with_custom_fields)")

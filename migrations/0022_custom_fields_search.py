@@ -1,5 +1,6 @@
-"""Typed custom field definitions, their indexes, trigram search on deal names, and the
-adoption of existing free-form customer custom fields as defined fields.
+"""Typed custom field definitions, their indexes, the customers' search words and their
+dictionary, trigram search on deal names, and the adoption of existing free-form customer
+custom fields as defined fields.
 
 Written by hand. Values stay in each object's ``custom_fields`` JSONB (customers and companies
 have one), indexed with GIN ``jsonb_path_ops`` for the equality and containment filters; the
@@ -15,8 +16,36 @@ from tortoise.migrations import operations as ops
 
 _KEY = "'^[a-z][a-z0-9_]{0,62}$'"
 
+_WORDS = (
+    "array_remove(regexp_split_to_array(lower(coalesce(name, '') || ' ' || coalesce(email, '')"
+    " || ' ' || coalesce(company, '')), '[^[:alpha:]]+'), '')"
+)
+
 FORWARD = [
     "CREATE INDEX deal_name_trgm_idx ON deal USING gin (lower(name) gin_trgm_ops)",
+    # customers' words, and the dictionary of every word they hold (see db/search.py)
+    f"ALTER TABLE customer ADD COLUMN search_words text[] GENERATED ALWAYS AS ({_WORDS}) STORED",
+    "CREATE INDEX customer_search_words_idx ON customer USING gin (search_words)",
+    "CREATE TABLE search_word (word text PRIMARY KEY)",
+    "CREATE INDEX search_word_trgm_idx ON search_word USING gin (word gin_trgm_ops)",
+    "INSERT INTO search_word SELECT DISTINCT unnest(search_words) FROM customer"
+    " ON CONFLICT DO NOTHING",
+    """
+    CREATE FUNCTION crm_search_words_learn() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO search_word (word) SELECT DISTINCT unnest(w.search_words) FROM changed w
+        ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END
+    $$
+    """,
+    # one statement per writing statement (a bulk import adds its words at once)
+    "CREATE TRIGGER customer_search_words_insert AFTER INSERT ON customer"
+    " REFERENCING NEW TABLE AS changed FOR EACH STATEMENT"
+    " EXECUTE FUNCTION crm_search_words_learn()",
+    "CREATE TRIGGER customer_search_words_update AFTER UPDATE ON customer"
+    " REFERENCING NEW TABLE AS changed FOR EACH STATEMENT"
+    " EXECUTE FUNCTION crm_search_words_learn()",
     "CREATE INDEX customer_custom_fields_idx ON customer USING gin (custom_fields jsonb_path_ops)",
     "CREATE INDEX company_custom_fields_idx ON company USING gin (custom_fields jsonb_path_ops)",
     """
@@ -84,6 +113,12 @@ FORWARD = [
 ]
 
 BACKWARD = [
+    "DROP TRIGGER IF EXISTS customer_search_words_update ON customer",
+    "DROP TRIGGER IF EXISTS customer_search_words_insert ON customer",
+    "DROP FUNCTION IF EXISTS crm_search_words_learn()",
+    "DROP TABLE IF EXISTS search_word",
+    "DROP INDEX IF EXISTS customer_search_words_idx",
+    "ALTER TABLE customer DROP COLUMN IF EXISTS search_words",
     "DROP TABLE IF EXISTS custom_field_definition",
     "DROP INDEX IF EXISTS company_custom_fields_idx",
     "DROP INDEX IF EXISTS customer_custom_fields_idx",

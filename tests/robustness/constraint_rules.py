@@ -32,6 +32,7 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "recommendation_popular": "written by the recommender's training (ML workers)",
     "product_neighbour": "written by the recommender's training (ML workers)",
     "rate_limit": "the rate limiter's budgets (app/limits.py), keyed by principal",
+    "search_word": "the dictionary of customers' words, kept by a trigger (migration 0022)",
 }
 
 # Tables the API writes whose rules are not mapped here yet: their resolvers validate with field
