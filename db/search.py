@@ -9,7 +9,8 @@ served by the expression's GIN trigram index (a BitmapAnd/BitmapOr of index scan
 
 Customers, a million of them, go through a dictionary instead: ``search_word`` holds every
 alphabetic word customers' names, emails and companies contain (kept by a trigger), trigram-
-indexed; each word of the term picks its close dictionary words there, and customers holding one
+indexed; each word of the term picks its close dictionary words there (strict word similarity
+``%>>`` >= 0.5: whole words, so "mora" picks "moral" but not "zamora"), and customers holding one
 of them are found by the GIN index on their ``search_words`` array. Two small index lookups per
 word, rather than one over the long trigram lists of a million texts. Words with digits (phone
 numbers) match as substrings of the text.
@@ -68,14 +69,14 @@ def match_words(expr: str, words_expr: str, term: str, params: Params) -> Match:
     """Like ``match``, through the word dictionary: ``words_expr`` is the rows' word array."""
     text = term.strip().lower()
     found = words(text)
-    plain = bool(found) and " ".join(found) == " ".join(text.split())
+    plain = len(found) > 1 and " ".join(found) == " ".join(text.split())
     like = "" if plain else f"{expr} LIKE {params.add('%' + escape_like(text) + '%')}"
     if not found:
         return Match(like, "0::float8")
     placeholders = [params.add(w) for w in found]
     near = " AND ".join(
         f"{expr} LIKE '%' || {w} || '%'" if any(ch.isdigit() for ch in word) else
-        f"{words_expr} && ARRAY(SELECT d.word FROM search_word d WHERE d.word %> {w})"
+        f"{words_expr} && ARRAY(SELECT d.word FROM search_word d WHERE d.word %>> {w})"
         for w, word in zip(placeholders, found, strict=True)
     )
     whole = " || ' ' || ".join(placeholders)
