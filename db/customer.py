@@ -80,16 +80,21 @@ def ranked(org_id: int, f: CustomerFilter) -> tuple[Source, Sort]:
     call fits every source built for the same filter.
     """
     params = Params()
-    where = [f"t.organization_id = {params.add(org_id)}"]
-    sort = SORTS["CREATED_AT_DESC"]
+    org = params.add(org_id)
+    where = [f"t.organization_id = {org}"]
+    sort, table = SORTS["CREATED_AT_DESC"], TABLE
     if f.search is not None and f.search.strip():
         found = search.match_words("t.search_text", "t.search_words", f.search, params)
-        where.append(found.condition)
+        # the matches first, through the search indexes (OFFSET 0 keeps the planner from
+        # walking a sort index instead and filtering every row when it misjudges how many
+        # rows match, which costs seconds at a million customers when none does)
+        table = (f"(SELECT t.* FROM {TABLE} t WHERE t.organization_id = {org}"
+                 f" AND {found.condition} OFFSET 0)")
         sort = search.relevance(found.rank)
         f = replace(f, search=None)
     where.append("t.deleted_at IS NOT NULL" if f.deleted else "t.deleted_at IS NULL")
     where.extend(customer_filter.conditions(f, params))
-    return Source(TABLE, COLUMNS, " AND ".join(where), params), sort
+    return Source(table, COLUMNS, " AND ".join(where), params), sort
 
 
 async def get_many(
