@@ -89,3 +89,19 @@ def _gid(type_name: str, pk: int) -> str:
     from schema.node import to_global_id
 
     return to_global_id(type_name, pk)
+
+
+async def test_the_search_dictionary_forgets_an_erased_customers_words(api, org) -> None:
+    from db.sql import fetch
+    from tests.factories import gid
+
+    rare = await make_customer(org, name="Zebediah Quarrington", email="zq@rare.example")
+    await make_customer(org, name="Ann Quarrington")
+    assert await _names(api, "zebediah") == ["Zebediah Quarrington"]
+    erased = await api.data("mutation($id: ID!) { eraseCustomer(customerId: $id)"
+                            " { errors { code } } }", id=gid(rare))
+    assert erased["eraseCustomer"]["errors"] == []
+    words = {r["word"] for r in await fetch(
+        "SELECT word FROM search_word WHERE word = ANY($1::text[])",
+        [["zebediah", "quarrington", "zq", "rare"]])}
+    assert words == {"quarrington"}  # Ann still holds it
