@@ -37,8 +37,10 @@ from resolvers.bulk import BulkMutation
 from resolvers.bulk_sales import SalesBulkMutation
 from resolvers.company import CompanyMutation, CompanyQuery
 from resolvers.company_merge import CompanyMergeMutation, CompanyMergeQuery
+from resolvers.custom_field import CustomFieldMutation, CustomFieldQuery
 from resolvers.customer import CustomerMutation, CustomerQuery
 from resolvers.deal import DealMutation, DealQuery
+from resolvers.deal_stats import DealStatsQuery
 from resolvers.duplicate import DuplicateQuery
 from resolvers.email import EmailMutation, EmailQuery
 from resolvers.email_stats import EmailStatsQuery
@@ -76,7 +78,8 @@ Query = merge_types(
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
      WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, EmailStatsQuery,
-     SavedViewQuery, MessageQuery, ExchangeRateQuery, CompanyMergeQuery, TeamQuery),
+     SavedViewQuery, MessageQuery, ExchangeRateQuery, CompanyMergeQuery, TeamQuery,
+     DealStatsQuery, CustomFieldQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -84,7 +87,8 @@ Mutation = merge_types(
      BulkMutation, SalesBulkMutation, ExchangeRateMutation, CompanyMergeMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
-     TaskMutation, SavedViewMutation, MessageMutation, ConversationMutation, TeamMutation),
+     TaskMutation, SavedViewMutation, MessageMutation, ConversationMutation, TeamMutation,
+     CustomFieldMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription, TaskSubscription))
 

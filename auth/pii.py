@@ -124,6 +124,21 @@ def refuse_hidden_search(context: Any, db_filter: Any) -> None:
         )
 
 
+def refuse_personal_fields(context: Any, keys: set[str], order: Any = None) -> None:
+    """A viewer who may not read personal data may not filter or sort on personal custom
+    fields either (the results would tell their values)."""
+    personal = masking(context)
+    if not personal:
+        return
+    if keys & personal:
+        raise AppError(ErrorCode.FORBIDDEN, f"filtering on personal custom fields needs the"
+                       f" {Scope.PII_READ.value} scope or a PII role", ["filter", "customFields"])
+    if order is not None and order.key in personal:
+        raise AppError(ErrorCode.FORBIDDEN, f"ordering by a personal custom field needs the"
+                       f" {Scope.PII_READ.value} scope or a PII role",
+                       ["orderByCustomField", "key"])
+
+
 def _searches(value: Any) -> bool:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return any(

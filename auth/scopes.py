@@ -151,6 +151,13 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Query.deal": (S.DEALS_READ,),
     "Query.deals": (S.DEALS_READ,),
     "Query.dealStats": (S.DEALS_READ,),
+    "Query.dealStatsBy": (S.DEALS_READ,),
+    "Query.dealForecast": (S.DEALS_READ,),
+    # the fields' names and types, none of their values
+    "Query.customFieldDefinitions": (),
+    "Mutation.defineCustomField": (S.ADMIN,),
+    "Mutation.updateCustomField": (S.ADMIN,),
+    "Mutation.deleteCustomField": (S.ADMIN,),
     "Mutation.createDeal": (S.DEALS_WRITE,),
     "Mutation.updateDeal": (S.DEALS_WRITE,),
     "Mutation.moveDeal": (S.DEALS_WRITE,),

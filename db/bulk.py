@@ -34,8 +34,8 @@ from db.upsert import (
     write,
 )
 
-__all__ = ["MAX_ROWS", "MatchKey", "RowResult", "customer_key", "order_key", "refresh_statistics",
-           "upsert_customers", "upsert_orders"]
+__all__ = ["CUSTOM_FIELDS_PATCH", "MAX_ROWS", "MatchKey", "RowResult", "customer_key",
+           "order_key", "refresh_statistics", "upsert_customers", "upsert_orders"]
 
 MatchKey = Literal["external_ref", "email"]
 CUSTOMERS = Table(
@@ -46,6 +46,9 @@ CUSTOMERS = Table(
 )
 _PATHS = {"external_ref": "externalRef", "email": "email"}
 _CONSTRAINTS = {"external_ref": "customer_external_ref_uniq", "email": "customer_email_uniq"}
+
+# a row's partial custom fields (CSV columns): merged into the stored ones, None clears a key
+CUSTOM_FIELDS_PATCH = "custom_fields_patch"
 
 
 async def refresh_statistics(kind: Literal["customers", "orders"]) -> None:
@@ -133,9 +136,16 @@ async def _clean_customer(
         plan.error(ErrorCode.DUPLICATE, plan.key_path,
                    "belongs to a deleted customer; restore it before updating it")
         return
+    patch = row.pop(CUSTOM_FIELDS_PATCH, None)
+    if patch is not None:  # some fields' values from a file: the others stay as stored
+        merged = dict((plan.existing or {}).get("custom_fields") or {}) | patch
+        row["custom_fields"] = {k: v for k, v in merged.items() if v is not None}
     try:
         data = differing(row, plan.existing)
-        plan.values = await customers.clean(org_id, data, creating=plan.existing is None)
+        plan.values = await customers.clean(
+            org_id, data, creating=plan.existing is None,
+            customer_id=plan.existing["id"] if plan.existing else None,
+        )
     except InputError as exc:
         plan.fail(rebase(plan.index, exc.errors))
         return

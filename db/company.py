@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
-from db import validation
+from db import custom_field_values as custom_values
+from db import search, validation
+from db.custom_field import ObjectType
 from db.models import User
 from db.pagination import Sort, Source
 from db.sales_enums import CompanySize
 from db.sales_models import Company
-from db.sql import Params, escape_like, fetch, row_of, violated_constraint
+from db.sql import Params, fetch, row_of, violated_constraint
 
 COLUMNS = (
     "t.id, t.organization_id, t.name, t.domain, t.industry, t.size, t.street, t.city, t.region,"
@@ -50,7 +52,29 @@ class CompanyFilter:
     sizes: Sequence[CompanySize] = ()
     owner_ids: Sequence[int] = ()
     countries: Sequence[str] = ()
+    no_activity_within_days: int | None = None
+    custom_fields: Sequence[Any] = ()  # raw until with_custom_fields types them
     deleted: bool = False
+
+
+def _quiet(cutoff: str) -> str:
+    """No activity since ``cutoff``: no interaction with a current member of the company, and
+    none of its live deals created or moved to a stage."""
+    return (
+        "NOT EXISTS (SELECT 1 FROM company_membership m JOIN interaction i"
+        " ON i.customer_id = m.customer_id WHERE m.company_id = t.id AND m.ended_on IS NULL"
+        f" AND i.occurred_at >= {cutoff})"
+        " AND NOT EXISTS (SELECT 1 FROM deal d WHERE d.company_id = t.id"
+        f" AND d.deleted_at IS NULL AND (d.created_at >= {cutoff} OR"
+        f" d.stage_entered_at >= {cutoff}))"
+    )
+
+
+async def with_custom_fields(org_id: int, f: CompanyFilter) -> CompanyFilter:
+    """``f`` with its custom field conditions typed by their definitions."""
+    return replace(f, custom_fields=await custom_values.resolve(
+        org_id=org_id, object_type=ObjectType.COMPANY, raw=f.custom_fields,
+        path="filter.customFields"))
 
 
 def normalise_domain(value: str) -> str:
@@ -70,19 +94,33 @@ def normalise_domain(value: str) -> str:
 
 def source(org_id: int, f: CompanyFilter) -> Source:
     """The organization's companies matching ``f``, as a pageable source."""
+    return ranked(org_id, f)[0]
+
+
+def ranked(org_id: int, f: CompanyFilter) -> tuple[Source, Sort]:
+    """``source`` with the ordering by relevance to ``f.search`` (newest first without one)."""
     params = Params()
     where = [f"t.organization_id = {params.add(org_id)}",
              "t.deleted_at IS NOT NULL" if f.deleted else "t.deleted_at IS NULL"]
-    if f.search:
-        term = params.add(f"%{escape_like(f.search.strip().lower())}%")
-        where.append(f"{SEARCH_EXPR} LIKE {term}")
+    sort = SORTS["CREATED_AT_DESC"]
+    if f.search and f.search.strip():
+        found = search.match(SEARCH_EXPR, f.search, params)
+        where.append(found.condition)
+        sort = search.relevance(found.rank)
     for column, values in (("domain", f.domains), ("industry", f.industries),
                            ("size", [s.value for s in f.sizes]), ("country", f.countries)):
         if values:
             where.append(f"t.{column} = ANY({params.add(list(values))}::text[])")
     if f.owner_ids:
         where.append(f"t.owner_id = ANY({params.add(list(f.owner_ids))}::bigint[])")
-    return Source("company", COLUMNS, " AND ".join(where), params)
+    for cond in f.custom_fields:
+        if not isinstance(cond, custom_values.Condition):
+            raise TypeError("custom field conditions must be resolved (with_custom_fields)")
+        where.extend(custom_values.conditions(cond, params))
+    if f.no_activity_within_days is not None:
+        where.append(_quiet(params.add(
+            datetime.now(UTC) - timedelta(days=f.no_activity_within_days))))
+    return Source("company", COLUMNS, " AND ".join(where), params), sort
 
 
 async def get_many(
@@ -104,7 +142,8 @@ async def owner_exists(org_id: int, user_id: int | None) -> bool:
 
 
 async def clean(
-    org_id: int, data: dict[str, Any], *, creating: bool, prefix: tuple[str, ...] = ("input",)
+    org_id: int, data: dict[str, Any], *, creating: bool, prefix: tuple[str, ...] = ("input",),
+    company_id: int | None = None,
 ) -> dict[str, Any]:
     """Validate and normalise company fields (only those present in ``data``)."""
     c = validation.Cleaner(prefix)
@@ -128,6 +167,12 @@ async def clean(
         out["custom_fields"] = c.apply(
             "customFields", data["custom_fields"] or {}, validation.json_object
         )
+    typed = await custom_values.clean_fields(
+        c, org_id=org_id, object_type=ObjectType.COMPANY, given=out.get("custom_fields"),
+        creating=creating, object_id=company_id,
+    )
+    if typed is not None:
+        out["custom_fields"] = typed
     if "size" in data:
         out["size"] = data["size"]
     if "owner_id" in data:
@@ -159,7 +204,7 @@ async def create(*, org_id: int, data: dict[str, Any]) -> dict[str, Any]:
 
 async def update(*, org_id: int, company_id: int, data: dict[str, Any]) -> dict[str, Any] | None:
     """Change the given fields of a live company; None if there is no such company."""
-    values = await clean(org_id, data, creating=False)
+    values = await clean(org_id, data, creating=False, company_id=company_id)
     try:
         async with in_transaction() as conn:
             company = await (

@@ -7,11 +7,16 @@ exact complement of its operand (SQL's three-valued logic would otherwise drop r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from core.errors import AppError, ErrorCode
+from db import custom_field_values as custom_values
+from db import deal_facts, search
+from db.custom_field import ObjectType
+from db.deal_facts import DealFacts
 from db.enums import Channel, Direction, LifecycleStage, OrderStatus, Role
 from db.sql import Params, escape_like
 
@@ -87,10 +92,39 @@ class CustomerFilter:
     orders: OrderFacts | None = None
     interactions: InteractionFacts | None = None
     owner: OwnerFacts | None = None
+    deals: DealFacts | None = None
+    # raw conditions from the API until ``with_custom_fields`` types them (custom_values.Condition)
+    custom_fields: Sequence[Any] = ()
     all_of: Sequence[CustomerFilter] = ()
     any_of: Sequence[CustomerFilter] = ()
     not_: CustomerFilter | None = None
 
+
+
+async def with_custom_fields(
+    org_id: int, f: CustomerFilter, path: str = "filter"
+) -> CustomerFilter:
+    """``f`` with its custom field conditions (at every level) typed by their definitions."""
+    return replace(
+        f,
+        custom_fields=await custom_values.resolve(
+            org_id=org_id, object_type=ObjectType.CUSTOMER, raw=f.custom_fields,
+            path=f"{path}.customFields"),
+        all_of=[await with_custom_fields(org_id, g, f"{path}.and.{i}")
+                for i, g in enumerate(f.all_of)],
+        any_of=[await with_custom_fields(org_id, g, f"{path}.or.{i}")
+                for i, g in enumerate(f.any_of)],
+        not_=await with_custom_fields(org_id, f.not_, f"{path}.not") if f.not_ else None,
+    )
+
+
+def personal_keys(f: CustomerFilter) -> set[str]:
+    """The custom field keys ``f`` tests, at every level."""
+    keys = {c.key if isinstance(c, custom_values.Condition) else c["key"]
+            for c in f.custom_fields}
+    for child in (*f.all_of, *f.any_of, *((f.not_,) if f.not_ else ())):
+        keys |= personal_keys(child)
+    return keys
 
 
 def conditions(f: CustomerFilter, params: Params, now: datetime | None = None) -> list[str]:
@@ -123,6 +157,8 @@ def _conditions(f: CustomerFilter, p: Params, now: datetime) -> list[str]:
         out.extend(_interactions(f.interactions, p, now))
     if f.owner is not None:
         out.append(_owner(f.owner, p))
+    if f.deals is not None:
+        out.extend(deal_facts.conditions(f.deals, p))
     out.extend(_group(child, p, now) for child in f.all_of)
     if f.any_of:
         out.append("(" + " OR ".join(_group(child, p, now) for child in f.any_of) + ")")
@@ -139,8 +175,11 @@ def _group(f: CustomerFilter, p: Params, now: datetime) -> str:
 def _own_columns(f: CustomerFilter, p: Params) -> list[str]:
     out = []
     if f.search is not None and f.search.strip():
-        term = escape_like(f.search.strip().lower())
-        out.append(f"t.search_text LIKE {p.add('%' + term + '%')}")
+        out.append(search.match_words("t.search_text", "t.search_words", f.search, p).condition)
+    for cond in f.custom_fields:
+        if not isinstance(cond, custom_values.Condition):
+            raise TypeError("custom field conditions must be resolved (with_custom_fields)")
+        out.extend(custom_values.conditions(cond, p))
     if f.tags:
         out.append(f"t.tags @> {p.add(list(f.tags))}::text[]")
     if f.stages:

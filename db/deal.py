@@ -10,10 +10,12 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from db import company as companies
 from db import customer as customers
+from db import search
 from db.pagination import Sort, Source
 from db.sales_enums import DealStatus
-from db.sql import Params, escape_like, fetch, fetch_one
+from db.sql import Params, fetch, fetch_one
 
 # deals with what their stage says (the stage's default probability, its name and place)
 TABLE = (
@@ -44,6 +46,8 @@ SORTS = {
         Sort("STAGE_ENTERED_AT_DESC", "t.stage_entered_at", "datetime", descending=True),
     )
 }
+# the expression deal_name_trgm_idx indexes
+NAME_EXPR = "lower(t.name)"
 # the probability that counts: won deals are certain, lost ones are not going to happen
 EFFECTIVE_PROBABILITY = (
     "CASE t.status WHEN 'WON' THEN 100 WHEN 'LOST' THEN 0"
@@ -78,11 +82,31 @@ def effective_probability(row: Any) -> int:
     return int(chosen if chosen is not None else row["stage_probability"])
 
 
+def _search(org: str, term: str, params: Params) -> search.Match:
+    """Deals by name, or by their company's name or domain (both trigram-indexed)."""
+    by_name = search.match(NAME_EXPR, term, params)
+    by_company = search.match(companies.SEARCH_EXPR, term, params)
+    return search.Match(
+        f"({by_name.condition} OR t.company_id IN (SELECT t.id FROM company t"
+        f" WHERE t.organization_id = {org} AND t.deleted_at IS NULL"
+        f" AND {by_company.condition}))",
+        by_name.rank,
+    )
+
+
 def _conditions(org_id: int, f: DealFilter, params: Params) -> str:
-    where = [f"t.organization_id = {params.add(org_id)}",
+    return _ranked_conditions(org_id, f, params)[0]
+
+
+def _ranked_conditions(org_id: int, f: DealFilter, params: Params) -> tuple[str, Sort]:
+    org = params.add(org_id)
+    where = [f"t.organization_id = {org}",
              "t.deleted_at IS NOT NULL" if f.deleted else "t.deleted_at IS NULL"]
-    if f.search:
-        where.append(f"lower(t.name) LIKE {params.add(f'%{escape_like(f.search.lower())}%')}")
+    sort = SORTS["CREATED_AT_DESC"]
+    if f.search and f.search.strip():
+        found = _search(org, f.search, params)
+        where.append(found.condition)
+        sort = search.relevance(found.rank)
     if f.statuses:
         where.append(f"t.status = ANY({params.add([s.value for s in f.statuses])}::text[])")
     if f.pipeline_id is not None:
@@ -100,13 +124,19 @@ def _conditions(org_id: int, f: DealFilter, params: Params) -> str:
         where.append(f"t.expected_close_on < {params.add(f.expected_close_before)}")
     if f.min_amount is not None:
         where.append(f"t.amount >= {params.add(f.min_amount)}")
-    return " AND ".join(where)
+    return " AND ".join(where), sort
 
 
 def source(org_id: int, f: DealFilter) -> Source:
     """The organization's deals matching ``f``, as a pageable source."""
+    return ranked(org_id, f)[0]
+
+
+def ranked(org_id: int, f: DealFilter) -> tuple[Source, Sort]:
+    """``source`` with the ordering by relevance to ``f.search`` (newest first without one)."""
     params = Params()
-    return Source(TABLE, COLUMNS, _conditions(org_id, f, params), params)
+    where, sort = _ranked_conditions(org_id, f, params)
+    return Source(TABLE, COLUMNS, where, params), sort
 
 
 async def get_many(

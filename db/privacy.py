@@ -78,7 +78,8 @@ async def erase(*, org_id: int, customer_id: int) -> dict[str, Any] | None:
     """
     async with in_transaction() as conn:
         customer = await fetch_one(
-            "SELECT id, email FROM customer WHERE organization_id = $1 AND id = $2 FOR UPDATE",
+            "SELECT id, email, search_words FROM customer WHERE organization_id = $1 AND id = $2"
+            " FOR UPDATE",
             [org_id, customer_id], conn,
         )
         if customer is None:
@@ -91,6 +92,12 @@ async def erase(*, org_id: int, customer_id: int) -> dict[str, Any] | None:
             " deleted_at = coalesce(deleted_at, now()), updated_at = now()"
             " WHERE organization_id = $1 AND id = $2 RETURNING *",
             [org_id, customer_id, ERASED_NAME], conn,
+        )
+        # the search dictionary forgets the words (a rare surname) no one else holds
+        await fetch(
+            "DELETE FROM search_word w WHERE w.word = ANY($1::text[]) AND NOT EXISTS"
+            " (SELECT 1 FROM customer c WHERE c.search_words @> ARRAY[w.word])",
+            [list(customer["search_words"] or ())], conn,
         )
         await fetch(
             "INSERT INTO customer_erasure (organization_id, customer_id, erased_at)"

@@ -9,6 +9,8 @@ import strawberry
 from auth.permissions import IsAgent, IsAuthenticated, IsManager
 from db import company as companies
 from db import company_membership as memberships
+from db import custom_field_values as custom_values
+from db.custom_field import ObjectType
 from resolvers import relay
 from resolvers.common import attempt, missing, provided
 from resolvers.ids import maybe_pk, pk
@@ -25,6 +27,7 @@ from schema.company import (
     UpdateMembershipInput,
     load_company,
 )
+from schema.custom_field import CustomFieldOrder
 from schema.node import decode_id
 from schema.pagination import Connection
 
@@ -63,11 +66,20 @@ class CompanyQuery:
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
         last: int | None = None, before: str | None = None, filter: CompanyFilter | None = None,
         order_by: CompanyOrderBy = CompanyOrderBy.NAME_ASC,
+        order_by_custom_field: CustomFieldOrder | None = None,
     ) -> Connection[Company]:
         """Your organization's companies, a page at a time."""
-        f = filter.to_filter() if filter else companies.CompanyFilter()
+        org_id = info.context.require_viewer().organization_id
+        f = await companies.with_custom_fields(
+            org_id, filter.to_filter() if filter else companies.CompanyFilter())
+        sort = companies.ranked(0, f)[1] if order_by is CompanyOrderBy.RELEVANCE else (
+            companies.SORTS[order_by.value])
+        if order_by_custom_field is not None:
+            sort = await custom_values.order(
+                org_id=org_id, object_type=ObjectType.COMPANY, key=order_by_custom_field.key,
+                descending=order_by_custom_field.descending)
         return await relay.list_(
-            info, companies.SORTS[order_by.value], lambda org_id: companies.source(org_id, f),
+            info, sort, lambda org_id: companies.ranked(org_id, f)[0],
             Company.from_row, first, after, last, before,
         )
 

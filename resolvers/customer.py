@@ -7,11 +7,14 @@ from typing import Any
 import strawberry
 
 from auth.permissions import IsAgent, IsAuthenticated, IsManager
-from auth.pii import refuse_hidden_search
+from auth.pii import refuse_hidden_search, refuse_personal_fields
+from db import custom_field_values as custom_values
 from db import customer as customers
 from db import customer_filter as facts
+from db.custom_field import ObjectType
 from resolvers import relay
 from resolvers.common import attempt, missing, provided
+from schema.custom_field import CustomFieldOrder
 from schema.customer import (
     CreateCustomerInput,
     Customer,
@@ -54,12 +57,22 @@ class CustomerQuery:
         before: str | None = None,
         filter: CustomerFilter | None = None,
         order_by: CustomerOrderBy = CustomerOrderBy.CREATED_AT_DESC,
+        order_by_custom_field: CustomFieldOrder | None = None,
     ) -> Connection[Customer]:
         """Your organization's customers, a page at a time."""
         f = filter.to_filter() if filter else facts.CustomerFilter()
         refuse_hidden_search(info.context, f)
+        org_id = info.context.require_viewer().organization_id
+        refuse_personal_fields(info.context, facts.personal_keys(f), order_by_custom_field)
+        f = await facts.with_custom_fields(org_id, f)
+        sort = customers.ranked(0, f)[1] if order_by is CustomerOrderBy.RELEVANCE else (
+            customers.SORTS[order_by.value])
+        if order_by_custom_field is not None:
+            sort = await custom_values.order(
+                org_id=org_id, object_type=ObjectType.CUSTOMER, key=order_by_custom_field.key,
+                descending=order_by_custom_field.descending)
         return await relay.list_(
-            info, customers.SORTS[order_by.value], lambda org_id: customers.source(org_id, f),
+            info, sort, lambda org_id: customers.source(org_id, f),
             Customer.from_row, first, after, last, before,
         )
 

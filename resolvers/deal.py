@@ -69,8 +69,10 @@ class DealQuery:
     ) -> Connection[Deal]:
         """Your organization's deals, a page at a time."""
         f = filter.to_filter() if filter else deals.DealFilter()
+        sort = deals.ranked(0, f)[1] if order_by is DealOrderBy.RELEVANCE else (
+            deals.SORTS[order_by.value])
         return await relay.list_(
-            info, deals.SORTS[order_by.value], lambda org_id: deals.source(org_id, f),
+            info, sort, lambda org_id: deals.ranked(org_id, f)[0],
             Deal.from_row, first, after, last, before,
         )
 

@@ -11,7 +11,8 @@ from strawberry.scalars import JSON
 from schema.bulk import ROWS_DESCRIPTION, UpsertCounts, UpsertRowStatus
 from schema.company import Company, CompanySize
 from schema.customer import AddressInput
-from schema.deal import Deal, DealStatus
+from schema.deal import Deal
+from schema.enums import DealStatus
 from schema.errors import UserError
 from schema.input_conversion import planned
 

@@ -14,6 +14,7 @@ from db import company_membership as memberships
 from db import deal as deals
 from db.sales_enums import CompanySize as DbCompanySize
 from db.sql import Row
+from schema.custom_field import CustomFieldCondition
 from schema.customer import Address, AddressInput, Customer
 from schema.errors import UserError
 from schema.node import Node, decode_id, resolved, to_global_id
@@ -154,6 +155,10 @@ class CompanyOrderBy(Enum):
     UPDATED_AT_DESC = "UPDATED_AT_DESC"
     NAME_ASC = "NAME_ASC"
     NAME_DESC = "NAME_DESC"
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE",
+        description="Best match to filter.search first (newest first without a search).",
+    )
 
 
 @strawberry.input(description="Which companies to list; every given condition must hold.")
@@ -166,6 +171,13 @@ class CompanyFilter:
     sizes: list[CompanySize] | None = None  # type: ignore[valid-type]
     owner_ids: list[strawberry.ID] | None = None
     countries: list[str] | None = None
+    no_activity_within_days: int | None = strawberry.field(
+        default=None, description="No interaction with a current member and no deal created "
+        "or moved in the last N days.",
+    )
+    custom_fields: list[CustomFieldCondition] | None = strawberry.field(
+        default=None, description="Conditions on defined custom fields; all must hold."
+    )
     deleted: bool = strawberry.field(default=False, description="List soft-deleted ones.")
 
     def to_filter(self) -> companies.CompanyFilter:
@@ -174,6 +186,10 @@ class CompanyFilter:
         if self.search is not None and len(self.search) > 200:
             raise AppError(ErrorCode.BAD_USER_INPUT, "search must be at most 200 characters",
                            ["filter", "search"])
+        days = self.no_activity_within_days
+        if days is not None and not 0 <= days <= 36_500:
+            raise AppError(ErrorCode.BAD_USER_INPUT, "noActivityWithinDays must be between 0"
+                           " and 36500", ["filter", "noActivityWithinDays"])
         domains = []
         for i, given in enumerate(self.domains or ()):
             try:
@@ -186,7 +202,8 @@ class CompanyFilter:
             sizes=tuple(self.sizes or ()),
             owner_ids=tuple(decode_id(i, "User", "filter.ownerIds") for i in self.owner_ids or ()),
             countries=tuple(c.strip().upper() for c in self.countries or ()),
-            deleted=self.deleted,
+            no_activity_within_days=days, deleted=self.deleted,
+            custom_fields=tuple(c.raw() for c in self.custom_fields or ()),
         )
 
 

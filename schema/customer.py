@@ -17,8 +17,10 @@ from db import customer_filter as facts
 from db import interaction as interactions
 from db import order as orders
 from db.sql import Row
+from schema.custom_field import CustomFieldCondition
 from schema.customer_filter import (
     MAX_FILTER_DEPTH,
+    DealFactsFilter,
     InteractionFactsFilter,
     OrderFactsFilter,
     OwnerFilter,
@@ -238,6 +240,10 @@ class CustomerOrderBy(Enum):
     CHURN_RISK_DESC = "CHURN_RISK_DESC"
     CHURN_RISK_ASC = "CHURN_RISK_ASC"
     EXPECTED_REVENUE_DESC = "EXPECTED_REVENUE_DESC"
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE",
+        description="Best match to filter.search first (newest first without a search).",
+    )
 
 
 @strawberry.input(description="Which customers to list; every given condition must hold.")
@@ -265,6 +271,12 @@ class CustomerFilter:
     orders: OrderFactsFilter | None = None
     interactions: InteractionFactsFilter | None = None
     owner: OwnerFilter | None = None
+    deals: DealFactsFilter | None = strawberry.field(
+        default=None, description="Takes part in deals like these (e.g. an open deal over X)."
+    )
+    custom_fields: list[CustomFieldCondition] | None = strawberry.field(
+        default=None, description="Conditions on defined custom fields; all must hold."
+    )
     and_: list[CustomerFilter] | None = strawberry.field(
         default=None, name="and", description="Every one of these holds too."
     )
@@ -308,6 +320,8 @@ class CustomerFilter:
             orders=self.orders.to_facts() if self.orders else None,
             interactions=self.interactions.to_facts() if self.interactions else None,
             owner=self.owner.to_facts() if self.owner else None,
+            deals=self.deals.to_facts() if self.deals else None,
+            custom_fields=tuple(c.raw() for c in self.custom_fields or ()),
             all_of=tuple(c.to_filter(depth + 1) for c in self.and_ or ()),
             any_of=tuple(c.to_filter(depth + 1) for c in self.or_ or ()),
             not_=self.not_.to_filter(depth + 1) if self.not_ else None,

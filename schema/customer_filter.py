@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
 
 from core.errors import AppError, ErrorCode
 from db import customer_filter as facts
-from schema.enums import Channel, Direction, OrderStatus, Role
+from db import deal_facts
+from schema.enums import Channel, DealStatus, Direction, OrderStatus, Role
+from schema.node import decode_id
 
 MAX_DAYS = 36_500
 MAX_FILTER_DEPTH = facts.MAX_DEPTH
@@ -123,6 +125,46 @@ class OwnerFilter:
 
     def to_facts(self) -> facts.OwnerFacts:
         return facts.OwnerFacts(email=self.email, role=self.role, name=self.name)
+
+
+@strawberry.input(
+    description="Conditions on the deals a customer takes part in; all must hold. Only live "
+    "deals with one of `statuses` (default OPEN), in the pipeline and stages given, count."
+)
+class DealFactsFilter:
+    statuses: list[DealStatus] | None = None  # type: ignore[valid-type]
+    pipeline_id: strawberry.ID | None = None
+    stage_ids: list[strawberry.ID] | None = None
+    currency: str | None = strawberry.field(
+        default=None, description="Only deals in this currency count (ISO 4217)."
+    )
+    amount_over: Decimal | None = strawberry.field(
+        default=None, description="Only deals of more than this amount count."
+    )
+    expected_close_after: date | None = strawberry.field(default=None, description="Inclusive.")
+    expected_close_before: date | None = strawberry.field(default=None, description="Exclusive.")
+    count: CountRange | None = strawberry.field(
+        default=None, description="How many deals count (default: at least one)."
+    )
+
+    def to_facts(self) -> deal_facts.DealFacts:
+        currency = self.currency.strip().upper() if self.currency else None
+        if currency is not None and (len(currency) != 3 or not currency.isalpha()):
+            raise _bad("currency must be an ISO 4217 code", "deals", "currency")
+        if self.amount_over is not None and not self.amount_over.is_finite():
+            raise _bad("amountOver must be a number", "deals", "amountOver")
+        return deal_facts.DealFacts(
+            statuses=tuple(self.statuses) if self.statuses else deal_facts.DealFacts.statuses,
+            pipeline_id=decode_id(self.pipeline_id, "Pipeline", "filter.deals.pipelineId")
+            if self.pipeline_id else None,
+            stage_ids=tuple(decode_id(i, "PipelineStage", "filter.deals.stageIds")
+                            for i in self.stage_ids or ()),
+            currency=currency, amount_over=self.amount_over,
+            expected_close_after=self.expected_close_after,
+            expected_close_before=self.expected_close_before,
+            min_count=self.count.gte if self.count else None,
+            max_count=self.count.lte if self.count else None,
+        )
 
 
 def _bad(message: str, *path: str) -> AppError:

@@ -13,13 +13,12 @@ from db.sales_enums import DealStatus as DbDealStatus
 from db.sql import Row
 from schema.company import Company, load_company, load_user
 from schema.customer import Customer
+from schema.enums import DealStatus
 from schema.errors import UserError
 from schema.money import Money
 from schema.node import Node, decode_id, to_global_id
 from schema.pipeline import Pipeline, PipelineStage, load_pipeline, load_stage
 from schema.user import User
-
-DealStatus = strawberry.enum(DbDealStatus, name="DealStatus")
 
 
 async def load_deal(info: strawberry.Info, pk: int) -> Deal | None:
@@ -139,6 +138,10 @@ class DealOrderBy(Enum):
     AMOUNT_DESC = "AMOUNT_DESC"
     EXPECTED_CLOSE_ASC = "EXPECTED_CLOSE_ASC"
     STAGE_ENTERED_AT_DESC = "STAGE_ENTERED_AT_DESC"
+    RELEVANCE = strawberry.enum_value(
+        "RELEVANCE",
+        description="Best match to filter.search first (newest first without a search).",
+    )
 
 
 @strawberry.input(description="Which deals to list; every given condition must hold.")

@@ -3,8 +3,13 @@
 import strawberry
 
 from db.enums import Channel, CustomerKind, Direction, LifecycleStage, OrderStatus, Role
+from db.sales_enums import DealStatus as DbDealStatus
 
 for _enum in (Channel, CustomerKind, Direction, LifecycleStage, OrderStatus, Role):
     strawberry.enum(_enum)
 
-__all__ = ["Channel", "CustomerKind", "Direction", "LifecycleStage", "OrderStatus", "Role"]
+DealStatus = strawberry.enum(DbDealStatus, name="DealStatus")
+
+__all__ = [
+    "Channel", "CustomerKind", "DealStatus", "Direction", "LifecycleStage", "OrderStatus", "Role",
+]

@@ -44,10 +44,12 @@ class CsvError(Exception):
     """A file (or organization) an import or export cannot work with at all."""
 
 
-def check_header(kind: Kind, cells: list[str]) -> list[str]:
-    """The column names of a header row; unknown, repeated or too few columns reject the file."""
+def check_header(kind: Kind, cells: list[str], extra: tuple[str, ...] = ()) -> list[str]:
+    """The column names of a header row; unknown, repeated or too few columns reject the file.
+
+    ``extra``: columns this organization's files may have too (its custom fields)."""
     names = [cell.strip().lower() for cell in cells]
-    allowed = COLUMNS[kind]
+    allowed = (*COLUMNS[kind], *extra)
     unknown = [name for name in names if name not in allowed]
     if unknown:
         raise CsvError(

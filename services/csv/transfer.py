@@ -13,11 +13,13 @@ from typing import Any, TextIO
 from core.errors import FieldError
 from db import audit, bulk, bulk_companies, bulk_deals, bulk_products
 from db import company as companies
+from db import custom_field as custom_fields
 from db import customer as customers
 from db import exchange_rate as rates
 from db.models import Organization
 from db.sql import fetch, replica
 from db.user import get_organization
+from services.csv import custom
 from services.csv.rows import COLUMNS, CsvError, Kind, check_header, format_row, parse_row
 
 __all__ = ["CsvError", "ImportReport", "Rejected", "export_csv", "import_csv"]
@@ -147,21 +149,26 @@ class _Reader:
 
 
 def _rows(
-    kind: Kind, reader: _Reader, report: ImportReport
+    kind: Kind, reader: _Reader, report: ImportReport, defined: custom.Definitions
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, upsert fields) of each readable row; unreadable rows go to the report."""
     records = reader.records()
     first = next(records, None)
     if first is None:
         raise CsvError("the file is empty; it needs a header row")
-    header = check_header(kind, first[1])
+    header = check_header(kind, first[1], tuple(custom.columns(defined)))
     for line, cells in records:
         if len(cells) != len(header):
             report.rejected.append(Rejected(
                 line, f"has {len(cells)} fields where the header has {len(header)}"))
             continue
+        given = dict(zip(header, cells, strict=True))
+        typed = {c: given.pop(c) for c in list(given) if c.startswith(custom.PREFIX)}
         try:
-            yield line, parse_row(dict(zip(header, cells, strict=True)), kind)
+            row = parse_row(given, kind)
+            if typed:
+                row[bulk.CUSTOM_FIELDS_PATCH] = custom.parse(defined, typed)
+            yield line, row
         except ValueError as exc:
             report.rejected.append(Rejected(line, str(exc)))
 
@@ -180,7 +187,8 @@ async def import_csv(
     first_line: dict[str, int] = {}
     batch: list[tuple[int, dict[str, Any]]] = []
     analyze_at = bulk.MAX_ROWS
-    for line, row in _rows(kind, reader, report):
+    defined = await _definitions(kind, organization.id)
+    for line, row in _rows(kind, reader, report, defined):
         key = key_of(row)
         if key is not None and first_line.setdefault(key, line) != line:
             report.rejected.append(Rejected(line, f"repeats the key of line {first_line[key]}"))
@@ -201,6 +209,13 @@ async def import_csv(
     await _audit(f"cliImport{kind.title()}", organization.id,
                  report.created + report.updated + report.unchanged)
     return report
+
+
+async def _definitions(kind: Kind, org_id: int) -> custom.Definitions:
+    """The custom fields a file of ``kind`` may carry (customers' only)."""
+    if kind != "customers":
+        return {}
+    return await custom_fields.by_key(org_id=org_id, object_type=custom_fields.ObjectType.CUSTOMER)
 
 
 async def _audit(action: str, org_id: int, count: int) -> None:
@@ -235,13 +250,15 @@ async def export_csv(kind: Kind, org: str, out: TextIO) -> int:
     """Write the organization's live records of a kind as CSV (the import format)."""
     organization = await _organization(org)
     writer = csv.writer(out)
-    writer.writerow(COLUMNS[kind])
+    defined = await _definitions(kind, organization.id)
+    writer.writerow([*COLUMNS[kind], *custom.columns(defined)])
     count, after = 0, (datetime(1, 1, 1, tzinfo=UTC), 0)
     while True:
         rows = await fetch(
             _EXPORT_SQL[kind], [organization.id, *after, EXPORT_BATCH], replica()
         )
-        writer.writerows(format_row(kind, row) for row in rows)
+        writer.writerows([*format_row(kind, row), *custom.cells(defined, row.get("custom_fields"))]
+                         for row in rows)
         count += len(rows)
         if len(rows) < EXPORT_BATCH:
             await _audit(f"cliExport{kind.title()}", organization.id, count)

@@ -171,3 +171,16 @@ async def test_summaries_of_sibling_lists_stay_with_their_customers(api, org) ->
       b: customers(first: 1, orderBy: CREATED_AT_DESC) { nodes { lastInteractionAt } } }""")
     assert data["a"]["nodes"][0]["lastInteractionAt"].startswith("2026-01-01")
     assert data["b"]["nodes"][0]["lastInteractionAt"].startswith("2026-02-01")
+
+
+async def test_forgiving_search_answers_the_same_on_both_paths(api, org) -> None:
+    """``customers(filter: {search})`` runs its root resolver on the compiled path too, so the
+    ranking and the page are the generic path's (the suite's app verifies every answer)."""
+    for name in ("Sara Ledesma Mora", "Sara Mora", "Peter Godard"):
+        await make_customer(org, name=name)
+    data = await api.data("""{
+      ranked: customers(first: 2, filter: {search: "mora sara"}, orderBy: RELEVANCE) {
+        nodes { name } pageInfo { hasNextPage } }
+      typo: customers(filter: {search: "Goddard"}) { nodes { name } totalCount } }""")
+    assert [n["name"] for n in data["ranked"]["nodes"]] == ["Sara Mora", "Sara Ledesma Mora"]
+    assert data["typo"] == {"nodes": [{"name": "Peter Godard"}], "totalCount": 1}

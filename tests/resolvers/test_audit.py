@@ -114,6 +114,12 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("trainModels", "mutation { trainModels { errors { code } } }", {}),
     ("updatePrivacySettings", """mutation { updatePrivacySettings(input: {
         personalCustomFields: ["birthday"]}) { errors { code } } }""", {}),
+    ("defineCustomField", """mutation { defineCustomField(input: {objectType: CUSTOMER,
+        key: "tier", label: "Tier", type: TEXT}) { field { id } errors { code } } }""", {}),
+    ("updateCustomField", """mutation($cf: ID!) {
+        updateCustomField(input: {id: $cf, label: "Level"}) { errors { code } } }""", {}),
+    ("deleteCustomField", """mutation($cf: ID!) {
+        deleteCustomField(id: $cf) { errors { code } } }""", {}),
     ("createProduct", """mutation { createProduct(input: {sku: "P-1", name: "P", price: "1",
         currency: "EUR"}) { product { id } errors { code } } }""", {}),
     ("updateProduct", """mutation($pr: ID!) {
@@ -197,7 +203,7 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["mp"] = (data.get("provider") or {}).get("id") or given.get("mp")
         given["u"] = (data.get("user") or {}).get("id") or given.get("u")
         for key, name in (("co", "company"), ("m", "membership"), ("p", "pipeline"),
-                          ("dl", "deal"), ("tk", "task")):
+                          ("dl", "deal"), ("tk", "task"), ("cf", "field")):
             given[key] = (data.get(name) or {}).get("id") or given.get(key)
         given["s"] = ((data.get("pipeline") or {}).get("stages") or [{}])[0].get("id") or (
             given.get("s"))

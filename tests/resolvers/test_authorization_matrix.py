@@ -127,6 +127,12 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Query.deal": (V, (DR,)),
     "Query.deals": (V, (DR,)),
     "Query.dealStats": (V, (DR,)),
+    "Query.dealStatsBy": (V, (DR,)),
+    "Query.dealForecast": (V, (DR,)),
+    "Query.customFieldDefinitions": (V, ()),
+    "Mutation.defineCustomField": (AD, (ADM,)),
+    "Mutation.updateCustomField": (AD, (ADM,)),
+    "Mutation.deleteCustomField": (AD, (ADM,)),
     "Mutation.createDeal": (A, (DW,)),
     "Mutation.updateDeal": (A, (DW,)),
     "Mutation.moveDeal": (A, (DW,)),
@@ -332,6 +338,7 @@ async def other_tenant() -> dict[str, Any]:
         "webhook": str(to_global("Webhook", webhook.id)),
         "provider": str(to_global("MessageProvider", provider.id)),
         **{name: str(to_global(type(obj).__name__, obj.id)) for name, obj in sales.items()},
+        "customField": await _custom_field(org.id),
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
             "webhook": webhook, "product": product, **sales,
@@ -363,6 +370,15 @@ async def _sales_objects(org: Any, customer: Any) -> dict[str, Any]:
     twin = await Company.create(organization=org, name=f"{MARK} co")
     return {"company": company, "membership": membership, "pipeline": pipeline,
             "stage": stage, "deal": deal, "task": task, "twin": twin}
+
+
+async def _custom_field(org_id: int) -> str:
+    """The other tenant's custom field definition, as a global id."""
+    from db.custom_field import ObjectType, create
+
+    row = await create(org_id=org_id, object_type=ObjectType.CUSTOMER,
+                       data={"key": "zq", "label": MARK, "field_type": "TEXT"})
+    return to_global("CustomFieldDefinition", row["id"])
 
 
 def to_global(type_name: str, pk: int) -> str:
@@ -431,6 +447,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.completeTask": {"id": "task"},
     "Mutation.updateUserRole": {"id": "user"},
     "Mutation.deactivateUser": {"id": "user"},
+    "Mutation.updateCustomField": {"id": "customField"},
+    "Mutation.deleteCustomField": {"id": "customField"},
 }
 
 
@@ -506,6 +524,11 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
 
     assert await fetch_one("SELECT id FROM saved_view WHERE organization_id = $1",
                            [other["org"].id]) is not None
+    from db.sql import fetch
+
+    assert [r["label"] for r in await fetch(
+        "SELECT label FROM custom_field_definition WHERE organization_id = $1",
+        [other["org"].id])] == [MARK]
 
 
 # Personal data: who reads it unmasked, by default and after an ADMIN changes the roles.

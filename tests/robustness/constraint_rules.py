@@ -38,6 +38,7 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "account_token": "inviteUser's email is validated and its role is a Role; the rest (hash,"
                      " purpose, expiry) is made by services/email/staff.py",
     "task_event": "the reminder step's log of tasks falling due (db/task_reminder.py)",
+    "search_word": "the dictionary of customers' words, kept by a trigger (migration 0022)",
 }
 
 # Tables the API writes whose rules are not mapped here yet: their resolvers validate with field
@@ -46,7 +47,10 @@ NOT_YET_MAPPED: dict[str, str] = dict.fromkeys(
     ("message_provider", "channel_message", "channel_consent", "customer_handle"),
     "messaging channels (issue 19): validated with field paths (tests/services/messaging,"
     " tests/resolvers/test_message.py); rules still to map",
-)
+) | {
+    "custom_field_definition": "custom field definitions (issue 16): validated with field paths"
+    " in db/custom_field.py (tests/resolvers/test_custom_field.py); rules still to map",
+}
 
 _FILLED = "filled by the server on every write"
 

@@ -54,3 +54,17 @@ def test_text_to_html_escapes_and_keeps_paragraphs() -> None:
     html = text_to_html("a < b\nnext line\n\nsecond")
     assert "<p>a &lt; b<br>\nnext line</p>\n<p>second</p>" in html
     assert html_to_text(html) == "a < b\nnext line\n\nsecond\n"
+
+
+def test_typed_custom_fields_are_template_variables() -> None:
+    from services.email.compose import customer_context
+
+    customer = {"name": "Ada Lovelace", "email": None, "phone": None, "company": None,
+                "city": None, "country": None, "stage": "LEAD", "tags": [],
+                "custom_fields": {"tier": "gold", "budget": "1500.50", "topics": ["ml", "crm"]}}
+    rendered = render("{{ customer.custom_fields.tier }} for {{ customer.first_name }}",
+                      "{{ customer.custom_fields.budget }}: "
+                      "{{ customer.custom_fields.topics | join(', ') }}", None,
+                      {"customer": customer_context(customer)})
+    assert rendered.subject == "gold for Ada"
+    assert rendered.text == "1500.50: ml, crm"

@@ -1,0 +1,67 @@
+"""Customer CSV files carry the organization's custom fields as ``custom.<key>`` columns."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from db import custom_field as definitions
+from db.models import Customer
+from services.csv.transfer import Rejected, export_csv, import_csv
+from tests.factories import make_customer
+
+FIELDS = (
+    ("tier", "SINGLE_SELECT", ["gold", "silver"]), ("seats", "NUMBER", []),
+    ("budget", "MONEY", []), ("renewal", "DATE", []), ("vip", "BOOLEAN", []),
+    ("topics", "MULTI_SELECT", ["ml", "crm", "erp"]),
+)
+FILE = """external_ref,name,custom.tier,custom.seats,custom.budget,custom.renewal,custom.vip,\
+custom.topics
+E-1,Ada,gold,12,1500.5,2031-01-31,yes,ml;crm
+E-2,Bob,platinum,3,,,,
+E-3,Cy,,x,,,,
+E-4,Di,silver,,,,false,
+"""
+
+
+async def _define(org_id: int) -> None:
+    for key, kind, options in FIELDS:
+        await definitions.create(
+            org_id=org_id, object_type=definitions.ObjectType.CUSTOMER,
+            data={"key": key, "label": key.title(), "field_type": kind, "options": options})
+
+
+async def test_custom_fields_round_trip(tmp_path: Path, org) -> None:
+    await _define(org.id)
+    await make_customer(org, name="Eve", external_ref="E-5",
+                        custom_fields={"tier": "gold", "free": "kept"})
+    path = tmp_path / "in.csv"
+    path.write_text(FILE, encoding="utf-8", newline="")
+    report = await import_csv("customers", path, org.slug)
+    assert (report.created, report.updated) == (2, 0)
+    assert report.rejected == [
+        Rejected(3, "tier: must be one of gold, silver"),
+        Rejected(4, "custom.seats: is not a number"),
+    ]
+    ada = await Customer.get(organization=org, external_ref="E-1")
+    assert ada.custom_fields == {"tier": "gold", "seats": 12, "budget": "1500.50",
+                                 "renewal": "2031-01-31", "vip": True, "topics": ["ml", "crm"]}
+    out = io.StringIO()
+    assert await export_csv("customers", org.slug, out) == 3
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith(",custom.tier,custom.seats,custom.budget,custom.renewal,"
+                             "custom.vip,custom.topics")
+    exported = {line.split(",")[0]: line for line in lines[1:]}
+    assert exported["E-1"].endswith(",gold,12,1500.50,2031-01-31,true,ml;crm")
+    assert exported["E-4"].endswith(",silver,,,,false,")
+    # the exported file imports as it is: nothing changes
+    again = tmp_path / "again.csv"
+    again.write_text(out.getvalue(), encoding="utf-8", newline="")
+    report = await import_csv("customers", again, org.slug)
+    assert (report.created, report.updated, report.unchanged, report.rejected) == (0, 0, 3, [])
+    # a file with only some columns keeps the other fields (and free-form keys) as stored
+    part = tmp_path / "part.csv"
+    part.write_text("external_ref,name,custom.seats\nE-5,Eve,7\n", encoding="utf-8", newline="")
+    await import_csv("customers", part, org.slug)
+    eve = await Customer.get(organization=org, external_ref="E-5")
+    assert eve.custom_fields == {"tier": "gold", "free": "kept", "seats": 7}
