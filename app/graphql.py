@@ -45,6 +45,7 @@ from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
 from resolvers.pipeline import PipelineMutation, PipelineQuery
 from resolvers.prediction import PredictionMutation, PredictionQuery
+from resolvers.prediction_score import PredictionScoreMutation, PredictionScoreQuery
 from resolvers.privacy import PrivacyMutation, PrivacyQuery
 from resolvers.product import ProductMutation, ProductQuery
 from resolvers.security import SecurityMutation, SecurityQuery
@@ -67,7 +68,7 @@ Query = merge_types(
     "Query",
     (NodeQuery, UserQuery, CustomerQuery, InteractionQuery, OrderQuery, ProductQuery, EmailQuery,
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
-     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery),
+     WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, PredictionScoreQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -75,7 +76,7 @@ Mutation = merge_types(
      BulkMutation,
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
-     TaskMutation),
+     TaskMutation, PredictionScoreMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription,))
 

@@ -14,6 +14,7 @@ from db import email as emails
 from db import interaction as interactions
 from db import merge as merges
 from db import order as orders
+from db import customer_score
 from db import prediction as predictions
 from db import product as products
 from db import recommendation as recommendations
@@ -108,6 +109,11 @@ class Loaders:
     @cached_property
     def prediction(self) -> DataLoader[int, Row | None]:
         return _by_key(lambda ids: predictions.get_many(org_id=self.org_id, customer_ids=ids))
+
+    @cached_property
+    def scores(self) -> DataLoader[int, list[Row] | None]:
+        return _by_key(lambda ids: customer_score.for_customers(org_id=self.org_id,
+                                                                customer_ids=ids))
 
     @cached_property
     def email_delivery(self) -> DataLoader[int, Row | None]:

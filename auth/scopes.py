@@ -68,6 +68,7 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Query.latestTrainingRun": (S.PREDICTIONS_READ,),
     "Query.models": (S.PREDICTIONS_READ,),
     "Query.segments": (S.PREDICTIONS_READ,),
+    "Query.predictionDefinitions": (S.PREDICTIONS_READ,),
     "Query.salesForecast": (S.PREDICTIONS_READ,),
     "Query.customerStats": (S.CUSTOMERS_READ,),
     # its customer filter and groupings reveal customer fields too
@@ -104,6 +105,9 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.sendCampaign": (S.EMAIL_SEND, S.CUSTOMERS_READ),  # selects by a customer filter
     "Mutation.cancelCampaign": (S.EMAIL_SEND,),
     "Mutation.trainModels": (S.ADMIN,),
+    "Mutation.definePrediction": (S.ADMIN,),
+    "Mutation.updatePrediction": (S.ADMIN,),
+    "Mutation.deletePrediction": (S.ADMIN,),
     "Query.webhooks": (S.ADMIN,),
     "Query.webhook": (S.ADMIN,),
     "Mutation.createWebhook": (S.ADMIN,),
@@ -149,6 +153,7 @@ NESTED_SCOPES: dict[str, Scope] = {
     "Customer.orderCount": S.ORDERS_READ,
     "Customer.lastOrderAt": S.ORDERS_READ,
     "Customer.prediction": S.PREDICTIONS_READ,
+    "Customer.scores": S.PREDICTIONS_READ,
     "Customer.recommendations": S.PREDICTIONS_READ,
     "Interaction.customer": S.CUSTOMERS_READ,
     "Interaction.email": S.EMAIL_READ,

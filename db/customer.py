@@ -39,6 +39,17 @@ SORTS = {
              descending=True),
     )
 }
+
+
+def score_sort(definition_id: int, *, descending: bool) -> Sort:
+    """Order by a custom prediction's probability (unscored customers last either way)."""
+    missing = -1 if descending else 2
+    expr = (f"coalesce((SELECT s.probability FROM customer_score s WHERE s.customer_id = t.id"
+            f" AND s.definition_id = {int(definition_id)}), {missing})")
+    name = f"SCORE_{'DESC' if descending else 'ASC'}:{int(definition_id)}"
+    return Sort(name, expr, "number", descending=descending)
+
+
 # Customers with their latest scores; PostgreSQL drops the join when no score is used.
 TABLE = (
     "(SELECT c.*, p.churn_risk, p.expected_revenue, p.segment FROM customer c"

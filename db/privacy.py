@@ -85,6 +85,9 @@ async def erase(*, org_id: int, customer_id: int) -> dict[str, Any] | None:
             " WHERE organization_id = $1 AND id = $2 RETURNING *",
             [org_id, customer_id, ERASED_NAME], conn,
         )
+        # clearing the tags and custom fields just logged their removal: that goes too
+        await fetch("DELETE FROM customer_change WHERE " + _ORG_CUSTOMER, [org_id, customer_id],
+                    conn)
         await fetch(
             "INSERT INTO customer_erasure (organization_id, customer_id, erased_at)"
             " VALUES ($1, $2, now()) ON CONFLICT (customer_id) DO NOTHING",
@@ -105,6 +108,8 @@ ERASE_STATEMENTS = (
     "UPDATE interaction SET subject = NULL, body = '', metadata = '{}'"
     " WHERE " + _ORG_CUSTOMER,
     "DELETE FROM prediction WHERE " + _ORG_CUSTOMER,
+    "DELETE FROM customer_score WHERE " + _ORG_CUSTOMER,
+    "DELETE FROM customer_change WHERE " + _ORG_CUSTOMER,
 )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
 from auth.permissions import IsAgent, IsAuthenticated, IsManager
 from auth.pii import refuse_hidden_search
+from core.errors import AppError, ErrorCode
 from db import customer as customers
+from db import prediction_definition as definitions
 from db import customer_filter as facts
 from resolvers import relay
 from resolvers.common import attempt, missing, provided
@@ -20,7 +22,9 @@ from schema.customer import (
     CustomerPayload,
     UpdateCustomerInput,
 )
+from db.pagination import Sort
 from schema.node import decode_id
+from schema.prediction_score import ScoreOrder
 from schema.pagination import Connection
 
 
@@ -54,14 +58,28 @@ class CustomerQuery:
         before: str | None = None,
         filter: CustomerFilter | None = None,
         order_by: CustomerOrderBy = CustomerOrderBy.CREATED_AT_DESC,
+        order_by_score: Annotated[ScoreOrder | None, strawberry.argument(
+            description="Order by a custom prediction's score instead of orderBy.")] = None,
     ) -> Connection[Customer]:
         """Your organization's customers, a page at a time."""
         f = filter.to_filter() if filter else facts.CustomerFilter()
         refuse_hidden_search(info.context, f)
+        sort = customers.SORTS[order_by.value]
+        if order_by_score is not None:
+            sort = await _score_sort(info, order_by_score)
         return await relay.list_(
-            info, customers.SORTS[order_by.value], lambda org_id: customers.source(org_id, f),
+            info, sort, lambda org_id: customers.source(org_id, f),
             Customer.from_row, first, after, last, before,
         )
+
+
+async def _score_sort(info: strawberry.Info, order: ScoreOrder) -> Sort:
+    org_id = info.context.require_viewer().organization_id
+    found = [d for d in await definitions.list_(org_id=org_id) if d["name"] == order.name]
+    if not found:
+        raise AppError(ErrorCode.BAD_USER_INPUT, f"no custom prediction named {order.name!r}",
+                       ["orderByScore", "name"])
+    return customers.score_sort(found[0]["id"], descending=order.descending)
 
 
 @strawberry.type
