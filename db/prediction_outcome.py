@@ -110,22 +110,22 @@ def _custom(o: Outcome, path: list[str]) -> Outcome:
 
 KINDS: dict[str, OutcomeKind] = {
     "ORDER_STATUS": OutcomeKind(
-        _order_status, lambda o: f"places an order that ends up {o['status']}",
+        _order_status, lambda o: f"place an order that ends up {o['status'].lower()}",
         _order_status_events),
     "ORDER_UNPAID": OutcomeKind(
-        _unpaid, lambda o: f"places an order still unpaid {o['days']} days later",
+        _unpaid, lambda o: f"place an order still unpaid {o['days']} days later",
         _unpaid_events),
     "TAG_ADDED": OutcomeKind(
-        _tag, lambda o: f"gets the tag \"{o['tag']}\"",
+        _tag, lambda o: f"get the tag \"{o['tag']}\"",
         lambda o, _: _changes("tag", o["tag"])),
     "STAGE_REACHED": OutcomeKind(
-        _stage, lambda o: f"reaches the stage {o['stage']}",
+        _stage, lambda o: f"reach the stage {o['stage']}",
         lambda o, _: _changes("stage", o["stage"])),
     "DEAL_STAGE_REACHED": OutcomeKind(
-        _deal_stage, lambda o: f"is on a deal that reaches the stage \"{o['stage']}\"",
+        _deal_stage, lambda o: f"are on a deal that reaches the stage \"{o['stage']}\"",
         _deal_stage_events),
     "CUSTOM_FIELD": OutcomeKind(
-        _custom, lambda o: f"gets {o['field']} = \"{o['value']}\"",
+        _custom, lambda o: f"get {o['field']} = \"{o['value']}\"",
         lambda o, _: _changes("custom:" + o["field"], o["value"])),
 }
 
@@ -140,7 +140,7 @@ def clean(outcome: Outcome, path: list[str]) -> Outcome:
 
 
 def words(outcome: Outcome) -> str:
-    """The outcome in words: what the customer does (``gets the tag "vip"``)."""
+    """The outcome in words, after "the chance that they" (``get the tag "vip"``)."""
     return KINDS[outcome["kind"]].words(outcome)
 
 

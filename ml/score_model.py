@@ -35,7 +35,7 @@ class ScoreModel:
 
     definition_id: int
     name: str
-    words: str  # the outcome in words: "gets the tag \"vip\""
+    words: str  # the outcome in words: "get the tag \"vip\""
     horizon: float
     names: tuple[str, ...]
     vocabulary: tuple[str, ...]
