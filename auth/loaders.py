@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from db import customer as customers
+from db import customer_score
 from db import email as emails
 from db import interaction as interactions
 from db import merge as merges
 from db import order as orders
-from db import customer_score
 from db import prediction as predictions
 from db import product as products
 from db import recommendation as recommendations

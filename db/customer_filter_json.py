@@ -82,8 +82,10 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
         elif key == "not_":
             out[key] = from_json(value)
         elif key == "scores":
-            out[key] = tuple(ScoreCondition(**{k: tuple(v) if k == "bands" else v
-                                               for k, v in item.items()}) for item in value)
+            out[key] = tuple(ScoreCondition(
+                name=item["name"], min=item.get("min"), max=item.get("max"),
+                bands=tuple(item.get("bands", ())),
+            ) for item in value)
         elif isinstance(value, list):
             out[key] = tuple(value)
         else:

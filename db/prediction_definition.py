@@ -36,7 +36,7 @@ def _error(path: Sequence[str], message: str, code: ErrorCode = ErrorCode.BAD_US
 def clean(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     """Checked values of the given fields (InputError with ``input.<field>`` paths)."""
     out: dict[str, Any] = {}
-    if creating or "name" in data:
+    if creating or data.get("name") is not None:
         name = data.get("name")
         if not isinstance(name, str) or not NAME.match(name):
             raise _error(["input", "name"], "name must be 1 to 60 lower-case letters, digits"

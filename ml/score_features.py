@@ -20,7 +20,8 @@ OUTCOME = ("outcome_before", "outcome_365d", "days_since_outcome")
 def tag_vocabulary(history: ScoreHistory, limit: int = MAX_TAGS) -> tuple[str, ...]:
     """The ``limit`` tags most customers were ever given (the model's tag features)."""
     tags = history.tags
-    assert tags.kind is not None and tags.inbound is not None
+    assert tags.kind is not None
+    assert tags.inbound is not None
     added = ~tags.inbound
     pairs = np.unique(np.stack([tags.customer[added], tags.kind[added]]), axis=1) \
         if added.any() else np.zeros((2, 0), np.int64)
@@ -38,7 +39,8 @@ def _last(events: Events, mask: np.ndarray, size: int) -> Floats:
 def _tags_at(history: ScoreHistory, cutoff: float, rows: Ints,
              vocabulary: tuple[str, ...]) -> dict[str, Floats]:
     tags, size = history.tags, history.base.size
-    assert tags.kind is not None and tags.inbound is not None
+    assert tags.kind is not None
+    assert tags.inbound is not None
     before = tags.before(cutoff)
     out = {}
     for name in vocabulary:

@@ -118,13 +118,12 @@ def train(history: ScoreHistory, definition: dict[str, Any], words: str, as_of: 
         return Outcome("SCORE", NOT_ENOUGH_DATA, f"not enough data: {exc}")
     classifier = _fit(train_set, seed)
     metrics, beats = evaluate(classifier, validation)
-    windows = {"train_window": (min(split.train), split.validation),
-               "validation_window": (split.validation, split.as_of)}
+    windows = ((min(split.train), split.validation), (split.validation, split.as_of))
     counts = (train_set.names, len(train_set), len(validation))
     if not beats:
         return Outcome("SCORE", NOT_ACTIVATED, "did not beat the base rate on the validation"
                        f" window (ROC AUC {metrics['roc_auc']}, Brier {metrics['brier']} against"
-                       f" {metrics['baseline']['brier']})", metrics, None, *counts, **windows)
+                       f" {metrics['baseline']['brier']})", metrics, None, *counts, *windows)
     metrics["importances"] = importances(classifier, validation.X, validation.y,
                                          validation.names, "roc_auc", seed)
     both = ScoreExamples(train_set.names, np.concatenate([train_set.X, validation.X]),
@@ -134,7 +133,7 @@ def train(history: ScoreHistory, definition: dict[str, Any], words: str, as_of: 
                        np.median(train_set.X, axis=0), metrics["importances"])
     return Outcome("SCORE", ACTIVATED, "beat the base rate on the validation window (ROC AUC"
                    f" {metrics['roc_auc']}, Brier {metrics['brier']} against"
-                   f" {metrics['baseline']['brier']})", metrics, model, *counts, **windows)
+                   f" {metrics['baseline']['brier']})", metrics, model, *counts, *windows)
 
 
 def _phrase(feature: str, value: float) -> str:

@@ -10,8 +10,9 @@ from auth.permissions import IsAgent, IsAuthenticated, IsManager
 from auth.pii import refuse_hidden_search
 from core.errors import AppError, ErrorCode
 from db import customer as customers
-from db import prediction_definition as definitions
 from db import customer_filter as facts
+from db import prediction_definition as definitions
+from db.pagination import Sort
 from resolvers import relay
 from resolvers.common import attempt, missing, provided
 from schema.customer import (
@@ -22,10 +23,9 @@ from schema.customer import (
     CustomerPayload,
     UpdateCustomerInput,
 )
-from db.pagination import Sort
 from schema.node import decode_id
-from schema.prediction_score import ScoreOrder
 from schema.pagination import Connection
+from schema.prediction_score import ScoreOrder
 
 
 def _customer_data(input: CreateCustomerInput | UpdateCustomerInput) -> dict[str, Any]:

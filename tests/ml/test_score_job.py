@@ -48,7 +48,8 @@ async def test_the_builder_learns_a_planted_rule_and_not_noise() -> None:
     p = np.array([served[i][0]["probability"] for i in world.ids])
     assert roc_auc_score(world.rule, p) > 0.85  # the rule is what the score found
     reasons = served[world.ids[int(np.argmax(p))]][0]["reasons"]
-    assert reasons and all("refunded within 30 days" in r["text"] for r in reasons)
+    assert reasons
+    assert all("refunded within 30 days" in r["text"] for r in reasons)
     assert all(r["about"] == "refund_risk" for r in reasons)
 
     rows = {d["name"]: d for d in await definitions.list_(org_id=org.id)}

@@ -90,6 +90,10 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.sendCampaign": (M, (ES, CR)),
     "Mutation.cancelCampaign": (M, (ES,)),
     "Mutation.trainModels": (AD, (ADM,)),
+    "Query.predictionDefinitions": (V, (PR,)),
+    "Mutation.definePrediction": (AD, (ADM,)),
+    "Mutation.updatePrediction": (AD, (ADM,)),
+    "Mutation.deletePrediction": (AD, (ADM,)),
     "Mutation.createApiKey": (AD, USER_ONLY),
     "Mutation.revokeApiKey": (AD, USER_ONLY),
     "Mutation.eraseCustomer": (M, (CW, ADM)),
@@ -275,6 +279,11 @@ async def other_tenant() -> dict[str, Any]:
     key = await ApiKey.filter(organization_id=org.id).first()
     assert key is not None
     sales = await _sales_objects(org, customer)
+    from db import prediction_definition as definitions
+
+    prediction = await definitions.create(org_id=org.id, user_id=None, data={
+        "name": "zq_tenant_b", "description": MARK, "horizon_days": 30,
+        "outcome": {"kind": "TAG_ADDED", "tag": MARK}})
     ids = {
         "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
         "order": gid(order), "product": to_global("Product", product.id),
@@ -283,6 +292,7 @@ async def other_tenant() -> dict[str, Any]:
         "run": str(to_global("TrainingRun", run.id)),
         "key": str(to_global("ApiKey", key.id)),
         "webhook": str(to_global("Webhook", webhook.id)),
+        "prediction": to_global("PredictionDefinition", prediction["id"]),
         **{name: str(to_global(type(obj).__name__, obj.id)) for name, obj in sales.items()},
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
@@ -370,6 +380,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Query.task": {"id": "task"},
     "Mutation.updateTask": {"id": "task"},
     "Mutation.completeTask": {"id": "task"},
+    "Mutation.updatePrediction": {"id": "prediction"},
+    "Mutation.deletePrediction": {"id": "prediction"},
 }
 
 
@@ -436,6 +448,10 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
     deal = await Deal.get(id=other["deal"].id)
     assert (deal.stage_id, deal.deleted_at, deal.amount) == (other["stage"].id, None, 1)
     assert (await Task.get(id=other["task"].id)).status == "OPEN"
+    from db import prediction_definition as definitions
+
+    kept = await definitions.list_(org_id=other["org"].id)
+    assert [(d["name"], d["horizon_days"]) for d in kept] == [("zq_tenant_b", 30)]
 
 
 # Personal data: who reads it unmasked, by default and after an ADMIN changes the roles.

@@ -13,6 +13,7 @@ MUTATION = SCHEMA.mutation_type
 assert MUTATION is not None
 TAKEN_EMAIL, TAKEN_REF, TAKEN_ORDER, TAKEN_TEMPLATE = (
     "taken@example.com", "taken-ref", "taken-order", "Taken Template")
+TAKEN_PREDICTION = "taken_prediction"
 Ids = dict[str, str]
 
 
@@ -59,4 +60,8 @@ async def complete(api: Api, ids: Ids) -> Ids:
             'mutation { createWebhook(input: {url: "https://hooks.invalid/x",'
             " events: [CUSTOMER_CREATED]}) { webhook { id } } }")
         ids["webhook"] = hook["createWebhook"]["webhook"]["id"]
+        await api.data(
+            "mutation($n: String!) { definePrediction(input: {name: $n, horizonDays: 30,"
+            " outcome: {kind: TAG_ADDED, tag: \"x\"}}) { prediction { id } } }",
+            n=TAKEN_PREDICTION)
     return ids

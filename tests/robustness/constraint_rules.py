@@ -31,6 +31,8 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "recommendation": "written by the recommender's training (ML workers)",
     "recommendation_popular": "written by the recommender's training (ML workers)",
     "product_neighbour": "written by the recommender's training (ML workers)",
+    "customer_score": "written by ML workers from custom prediction models",
+    "customer_change": "written by triggers on customer (tags, stage, custom fields history)",
     "rate_limit": "the rate limiter's budgets (app/limits.py), keyed by principal",
 }
 
@@ -64,6 +66,11 @@ SERVER_SET: dict[str, str] = {
               "consecutive_failures", "circuit_trips"),
     **_server("api_key", "id", "organization_id", "created_at"),
     **_server("product", "id", "organization_id", "created_at", "updated_at"),
+    **_server("prediction_definition", "id", "organization_id", "created_at", "updated_at",
+              "status", "message"),
+    "length prediction_definition.status 16": "a training outcome the server records",
+    "check prediction_definition.prediction_definition_outcome_object":
+        "built from PredictionOutcomeInput by db.prediction_outcome.clean (always an object)",
     "unique product.product_sku_uniq": "upsertProducts' match key: a known SKU (in any case)"
                                        " updates its product",
     "not null email_message.sender": "the organization's configured sender",
@@ -116,6 +123,9 @@ SCHEMA_REQUIRED: dict[str, str] = {
     "not null email_campaign.template_id": "SendCampaignInput.templateId",
     "not null api_key.scopes": "Mutation.createApiKey.scopes",
     "not null product.sku": "ProductUpsertRow.sku",
+    "not null prediction_definition.name": "DefinePredictionInput.name",
+    "not null prediction_definition.outcome": "DefinePredictionInput.outcome",
+    "not null prediction_definition.horizon_days": "DefinePredictionInput.horizonDays",
     "not null organization.create_unknown_products":
         "Mutation.updateCatalogSettings.createUnknownProducts",
 }
@@ -133,6 +143,7 @@ DEFAULTED: dict[str, str] = {
     "not null email_campaign.variables": "null: {}",
     "not null product.active": "null or omitted: active (true)",
     "not null product.attributes": "null or omitted: {}",
+    "not null prediction_definition.description": "null or omitted: ''",
 }
 
 # Unique keys a repeated call is meant to hit: it returns the first call's result.
