@@ -46,7 +46,7 @@ GENERATE = [
          UNION ALL SELECT 'REFUNDED' FROM generate_series(1,
            CASE WHEN 'trial' = ANY(c.tags) AND c.id % 2 = 0 THEN 12
                 WHEN random() < 0.5 THEN 1 ELSE 0 END)
-         UNION ALL SELECT 'CANCELLED' FROM generate_series(1, (random() * 4)::int)) s
+         UNION ALL SELECT 'CANCELLED' FROM generate_series(1, (random() * 4 + c.id * 0)::int)) s
        WHERE c.organization_id = $1""",
 ]
 

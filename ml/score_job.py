@@ -28,7 +28,7 @@ from ml.score_model import ScoreModel, score
 from ml.score_model import train as fit
 
 SCORE_BATCH = 20_000
-MAX_TRAIN_CUSTOMERS = 30_000
+MAX_TRAIN_CUSTOMERS = 20_000
 Progress = Callable[[float, str], None]
 
 

@@ -25,8 +25,9 @@ from ml.score_history import ScoreHistory
 MIN_PER_CLASS = 10
 MIN_AUC = 0.55
 MIN_SKILL = 0.01  # at least 1 % lower Brier score than always saying the base rate
-MAX_TRAIN_ROWS = 150_000
-REASON_CANDIDATES = 8
+MAX_TRAIN_ROWS = 80_000
+REASON_CANDIDATES = 5
+IMPORTANCE_ROWS = 5_000
 
 
 @dataclass
@@ -124,8 +125,9 @@ def train(history: ScoreHistory, definition: dict[str, Any], words: str, as_of: 
         return Outcome("SCORE", NOT_ACTIVATED, "did not beat the base rate on the validation"
                        f" window (ROC AUC {metrics['roc_auc']}, Brier {metrics['brier']} against"
                        f" {metrics['baseline']['brier']})", metrics, None, *counts, *windows)
-    metrics["importances"] = importances(classifier, validation.X, validation.y,
-                                         validation.names, "roc_auc", seed)
+    sample = _sample(validation, IMPORTANCE_ROWS, seed)
+    metrics["importances"] = importances(classifier, sample.X, sample.y, sample.names,
+                                         "roc_auc", seed)
     both = ScoreExamples(train_set.names, np.concatenate([train_set.X, validation.X]),
                          np.concatenate([train_set.y, validation.y]))
     model = ScoreModel(definition_id, definition["name"], words, horizon, train_set.names,
