@@ -105,7 +105,12 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
     await predictions.report_progress(run["id"], 0.8, "scoring customers")
     scores = await asyncio.to_thread(publish.score_rows, history, as_of, models)
     await predictions.report_progress(run["id"], 0.9, "training custom predictions")
-    custom = await score_job.train_and_score(org_id=org_id, run_id=run["id"], as_of=as_of)
+    try:
+        custom = await score_job.train_and_score(org_id=org_id, run_id=run["id"], as_of=as_of)
+    except Exception as exc:  # the other kinds stay trained and served
+        log.exception("custom predictions of run %s failed", run["id"])
+        custom = [{"kind": "SCORE", "status": "NOT_ACTIVATED", "metrics": {},
+                   "message": f"custom predictions failed: {type(exc).__name__}: {exc}"}]
     await predictions.report_progress(run["id"], 0.95, "saving")
     async with in_transaction() as conn:
         active = await registry.publish(
