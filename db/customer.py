@@ -11,12 +11,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.errors import ErrorCode, FieldError, InputError
+from core.errors import AppError, ErrorCode, FieldError, InputError
 from db import customer_filter, validation
 from db.customer_filter import CustomerFilter
 from db.enums import CustomerKind, LifecycleStage
 from db.models import Customer, User
 from db.pagination import Sort, Source
+from db.prediction_definition import NAME
 from db.sql import Params, fetch, fetch_one, row_of, violated_constraint
 
 COLUMNS = (
@@ -41,13 +42,18 @@ SORTS = {
 }
 
 
-def score_sort(definition_id: int, *, descending: bool) -> Sort:
-    """Order by a custom prediction's probability (unscored customers last either way)."""
+def score_sort(name: str, *, descending: bool) -> Sort:
+    """Order by a custom prediction's probability, by its name (a checked one: it is written
+    into the SQL); unscored customers come last either way."""
+    if not NAME.match(name):
+        raise AppError(ErrorCode.BAD_USER_INPUT, f"{name!r} is not a prediction name",
+                       ["orderByScore", "name"])
     missing = -1 if descending else 2
-    expr = (f"coalesce((SELECT s.probability FROM customer_score s WHERE s.customer_id = t.id"
-            f" AND s.definition_id = {int(definition_id)}), {missing})")
-    name = f"SCORE_{'DESC' if descending else 'ASC'}:{int(definition_id)}"
-    return Sort(name, expr, "number", descending=descending)
+    expr = (f"coalesce((SELECT s.probability FROM customer_score s JOIN prediction_definition d"
+            f" ON d.id = s.definition_id WHERE s.customer_id = t.id AND d.name = '{name}'),"
+            f" {missing})")
+    return Sort(f"SCORE_{'DESC' if descending else 'ASC'}:{name}", expr, "number",
+                descending=descending)
 
 
 # Customers with their latest scores; PostgreSQL drops the join when no score is used.

@@ -8,11 +8,8 @@ import strawberry
 
 from auth.permissions import IsAgent, IsAuthenticated, IsManager
 from auth.pii import refuse_hidden_search
-from core.errors import AppError, ErrorCode
 from db import customer as customers
 from db import customer_filter as facts
-from db import prediction_definition as definitions
-from db.pagination import Sort
 from resolvers import relay
 from resolvers.common import attempt, missing, provided
 from schema.customer import (
@@ -66,20 +63,11 @@ class CustomerQuery:
         refuse_hidden_search(info.context, f)
         sort = customers.SORTS[order_by.value]
         if order_by_score is not None:
-            sort = await _score_sort(info, order_by_score)
+            sort = customers.score_sort(order_by_score.name, descending=order_by_score.descending)
         return await relay.list_(
             info, sort, lambda org_id: customers.source(org_id, f),
             Customer.from_row, first, after, last, before,
         )
-
-
-async def _score_sort(info: strawberry.Info, order: ScoreOrder) -> Sort:
-    org_id = info.context.require_viewer().organization_id
-    found = [d for d in await definitions.list_(org_id=org_id) if d["name"] == order.name]
-    if not found:
-        raise AppError(ErrorCode.BAD_USER_INPUT, f"no custom prediction named {order.name!r}",
-                       ["orderByScore", "name"])
-    return customers.score_sort(found[0]["id"], descending=order.descending)
 
 
 @strawberry.type
