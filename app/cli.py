@@ -345,7 +345,8 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     for result in run["results"]:
         version = f" v{result['version']}" if result.get("version") else ""
-        console.print(f"{result['kind']:<9} {result['status']:<16}{version} {result['message']}")
+        kind = result["kind"] + (f" {result['prediction']}" if result.get("prediction") else "")
+        console.print(f"{kind:<9} {result['status']:<16}{version} {result['message']}")
     if run["backtest"] and run["status"] == "SUCCEEDED":
         console.print(backtest_table(run))
     if run["status"] != "SUCCEEDED":

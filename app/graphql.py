@@ -52,6 +52,7 @@ from resolvers.node import NodeQuery
 from resolvers.order import OrderMutation, OrderQuery
 from resolvers.pipeline import PipelineMutation, PipelineQuery
 from resolvers.prediction import PredictionMutation, PredictionQuery
+from resolvers.prediction_score import PredictionScoreMutation, PredictionScoreQuery
 from resolvers.privacy import PrivacyMutation, PrivacyQuery
 from resolvers.product import ProductMutation, ProductQuery
 from resolvers.saved_view import SavedViewMutation, SavedViewQuery
@@ -79,7 +80,8 @@ Query = merge_types(
      PredictionQuery, AnalyticsQuery, SecurityQuery, PrivacyQuery, DuplicateQuery, MergeQuery,
      WebhookQuery, CompanyQuery, PipelineQuery, DealQuery, TaskQuery, EmailStatsQuery,
      SavedViewQuery, MessageQuery, ExchangeRateQuery, CompanyMergeQuery, TeamQuery,
-     DealStatsQuery, CustomFieldQuery),
+     DealStatsQuery, CustomFieldQuery,
+     PredictionScoreQuery),
 )
 Mutation = merge_types(
     "Mutation",
@@ -88,7 +90,8 @@ Mutation = merge_types(
      EmailMutation, PredictionMutation, TokenMutation, SecurityMutation, PrivacyMutation,
      MergeMutation, WebhookMutation, CompanyMutation, PipelineMutation, DealMutation,
      TaskMutation, SavedViewMutation, MessageMutation, ConversationMutation, TeamMutation,
-     CustomFieldMutation),
+     CustomFieldMutation,
+     PredictionScoreMutation),
 )
 Subscription = merge_types("Subscription", (InteractionSubscription, TaskSubscription))
 

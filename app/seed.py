@@ -24,6 +24,7 @@ from core import database
 
 CHANNELS = ["EMAIL", "EMAIL", "EMAIL", "PHONE", "PHONE", "SMS", "MEETING", "CHAT", "SOCIAL", "NOTE"]
 CONTACT_CHANNELS = ["EMAIL", "EMAIL", "PHONE", "SMS", "CHAT", "SOCIAL", "MEETING"]
+DEMO_PREDICTION = json.dumps({"kind": "ORDER_STATUS", "status": "REFUNDED"})
 TAGS = ["vip", "newsletter", "b2b", "b2c", "trade-show", "partner", "wholesale", "online"]
 LOCALES = ["en_US", "de_DE", "fr_FR", "zh_CN", "ja_JP", "es_ES", "en_GB"]
 COUNTRY_OF = {"en_US": "US", "de_DE": "DE", "fr_FR": "FR", "zh_CN": "CN", "ja_JP": "JP",
@@ -195,6 +196,11 @@ async def seed(
             done += size
             if progress:
                 progress(size)
+        # a question of the organization's own for the prediction builder (README)
+        await conn.execute(
+            "INSERT INTO prediction_definition (organization_id, name, description, outcome,"
+            " horizon_days) VALUES ($1, 'refund_risk', 'Will they have an order refunded?',"
+            " $2::jsonb, 90) ON CONFLICT DO NOTHING", org_id, DEMO_PREDICTION)
         await conn.execute("ANALYZE customer; ANALYZE customer_order; ANALYZE interaction")
     finally:
         await conn.close()

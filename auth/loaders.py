@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 
 from db import customer as customers
+from db import customer_score
 from db import email as emails
 from db import interaction as interactions
 from db import merge as merges
@@ -108,6 +109,11 @@ class Loaders:
     @cached_property
     def prediction(self) -> DataLoader[int, Row | None]:
         return _by_key(lambda ids: predictions.get_many(org_id=self.org_id, customer_ids=ids))
+
+    @cached_property
+    def scores(self) -> DataLoader[int, list[Row] | None]:
+        return _by_key(lambda ids: customer_score.for_customers(org_id=self.org_id,
+                                                                customer_ids=ids))
 
     @cached_property
     def email_delivery(self) -> DataLoader[int, Row | None]:

@@ -18,6 +18,7 @@ from db import channel_contact as contacts
 from db import channel_message as channel_messages
 from db import conversation as conversations
 from db import customer as customers
+from db import customer_score
 from db import email as emails
 from db import interaction as interactions
 from db import merge as merges
@@ -47,6 +48,7 @@ from schema.node import decode_id
 from schema.order import Order
 from schema.pagination import Connection
 from schema.prediction import CustomerPrediction
+from schema.prediction_score import CustomerScore
 from schema.product import Product, check_together, together
 from schema.recommendation import build, check_first, chosen
 from schema.user import User
@@ -176,6 +178,20 @@ async def customer_prediction(
     )
     return [
         CustomerPrediction.from_row(rows[p.pk], rows[p.pk]["currency"]) if p.pk in rows else None
+        for p in parents
+    ]
+
+
+async def customer_scores(
+    work: Work, parents: list[Any], args: dict[str, Any], selected: Selected
+) -> list[Any]:
+    names = args.get("names")
+    rows = await customer_score.for_customers(
+        org_id=work.org_id, customer_ids=_unique([p.pk for p in parents])
+    )
+    return [
+        [CustomerScore.from_row(r) for r in rows.get(p.pk, [])
+         if names is None or r["name"] in names]
         for p in parents
     ]
 
@@ -465,6 +481,7 @@ BATCHES: dict[str, Batch] = {
     "Customer.lastInteractionAt": customer_last_interaction_at,
     "Customer.mergedInto": customer_merged_into,
     "Customer.prediction": customer_prediction,
+    "Customer.scores": customer_scores,
     "Customer.interactions": customer_interactions,
     "Customer.orders": customer_orders,
     "Connection.totalCount": connection_total_count,

@@ -11,7 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from core.errors import ErrorCode, FieldError, InputError
+from core.errors import AppError, ErrorCode, FieldError, InputError
 from db import custom_field_values as custom_values
 from db import customer_filter, search, validation
 from db.custom_field import ObjectType
@@ -19,6 +19,7 @@ from db.customer_filter import CustomerFilter
 from db.enums import CustomerKind, LifecycleStage
 from db.models import Customer, User
 from db.pagination import Sort, Source
+from db.prediction_definition import NAME
 from db.sql import Params, fetch, fetch_one, row_of, violated_constraint
 
 COLUMNS = (
@@ -41,6 +42,22 @@ SORTS = {
              descending=True),
     )
 }
+
+
+def score_sort(name: str, *, descending: bool) -> Sort:
+    """Order by a custom prediction's probability, by its name (a checked one: it is written
+    into the SQL); unscored customers come last either way."""
+    if not NAME.match(name):
+        raise AppError(ErrorCode.BAD_USER_INPUT, f"{name!r} is not a prediction name",
+                       ["orderByScore", "name"])
+    missing = -1 if descending else 2
+    expr = (f"coalesce((SELECT s.probability FROM customer_score s JOIN prediction_definition d"
+            f" ON d.id = s.definition_id WHERE s.customer_id = t.id AND d.name = '{name}'),"
+            f" {missing})")
+    return Sort(f"SCORE_{'DESC' if descending else 'ASC'}:{name}", expr, "number",
+                descending=descending)
+
+
 # Customers with their latest scores; PostgreSQL drops the join when no score is used.
 TABLE = (
     "(SELECT c.*, p.churn_risk, p.expected_revenue, p.segment FROM customer c"

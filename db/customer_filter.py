@@ -74,6 +74,17 @@ class OwnerFacts:
 
 
 @dataclass(frozen=True)
+class ScoreCondition:
+    """A custom prediction's score (by name) in a range or bands; unscored customers match
+    none."""
+
+    name: str
+    min: float | None = None
+    max: float | None = None
+    bands: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class CustomerFilter:
     """Which customers to list; every condition must hold."""
 
@@ -88,6 +99,7 @@ class CustomerFilter:
     min_churn_risk: float | None = None
     max_churn_risk: float | None = None
     min_expected_revenue: float | None = None
+    scores: Sequence[ScoreCondition] = ()
     countries: Sequence[str] = ()
     orders: OrderFacts | None = None
     interactions: InteractionFacts | None = None
@@ -201,7 +213,20 @@ def _own_columns(f: CustomerFilter, p: Params) -> list[str]:
     ):
         if value is not None:
             out.append(f"coalesce(t.{column} {op} {p.add(value)}, false)")
+    out.extend(_score(s, p) for s in f.scores)
     return out
+
+
+def _score(s: ScoreCondition, p: Params) -> str:
+    scope = ("SELECT 1 FROM customer_score s JOIN prediction_definition d"
+             f" ON d.id = s.definition_id WHERE s.customer_id = t.id AND d.name = {p.add(s.name)}")
+    if s.min is not None:
+        scope += f" AND s.probability >= {p.add(s.min)}"
+    if s.max is not None:
+        scope += f" AND s.probability <= {p.add(s.max)}"
+    if s.bands:
+        scope += f" AND s.band = ANY({p.add(list(s.bands))}::text[])"
+    return f"EXISTS ({scope})"
 
 
 def _bounded(r: Range | None) -> bool:

@@ -8,7 +8,14 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from db.customer_filter import CustomerFilter, InteractionFacts, OrderFacts, OwnerFacts, Range
+from db.customer_filter import (
+    CustomerFilter,
+    InteractionFacts,
+    OrderFacts,
+    OwnerFacts,
+    Range,
+    ScoreCondition,
+)
 from db.enums import Channel, Direction, LifecycleStage, OrderStatus, Role
 
 _TIMES = {
@@ -74,6 +81,11 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
             out[key] = tuple(from_json(v) for v in value)
         elif key == "not_":
             out[key] = from_json(value)
+        elif key == "scores":
+            out[key] = tuple(ScoreCondition(
+                name=item["name"], min=item.get("min"), max=item.get("max"),
+                bands=tuple(item.get("bands", ())),
+            ) for item in value)
         elif isinstance(value, list):
             out[key] = tuple(value)
         else:

@@ -59,6 +59,11 @@ REPOINT = (
     "DELETE FROM prediction WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
     # so are their recommendation lists (the primary's is recomputed at the next training)
     "DELETE FROM recommendation WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
+    # and their custom prediction scores
+    "DELETE FROM customer_score WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
+    # their tag, stage and custom field history is the primary's now (custom predictions learn
+    # from it)
+    "UPDATE customer_change SET customer_id = $2 WHERE customer_id = ANY($1::bigint[])",
     # jobs come along as history; the primary's own primary company stays the primary one
     "UPDATE company_membership SET customer_id = $2, is_primary = false, updated_at = now()"
     " WHERE customer_id = ANY($1::bigint[])",

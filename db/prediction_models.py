@@ -17,6 +17,7 @@ class ModelKind(StrEnum):
     SEGMENTS = "SEGMENTS"
     FORECAST = "FORECAST"
     RECOMMENDATIONS = "RECOMMENDATIONS"
+    SCORE = "SCORE"
 
 
 class RunStatus(StrEnum):

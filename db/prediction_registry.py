@@ -81,7 +81,8 @@ async def publish(
     active only for the kinds in ``keep``. Returns the active set afterwards (by kind)."""
     await fetch(
         "UPDATE prediction_model SET active = false WHERE organization_id = $1 AND active"
-        " AND NOT (kind = ANY($2::text[]))", [org_id, list(keep)], using,
+        " AND definition_id IS NULL AND NOT (kind = ANY($2::text[]))", [org_id, list(keep)],
+        using,
     )
     for model in models:
         train = model.train_window or (None, None)

@@ -99,6 +99,9 @@ async def erase(*, org_id: int, customer_id: int) -> dict[str, Any] | None:
             " (SELECT 1 FROM customer c WHERE c.search_words @> ARRAY[w.word])",
             [list(customer["search_words"] or ())], conn,
         )
+        # clearing the tags and custom fields just logged their removal: that goes too
+        await fetch("DELETE FROM customer_change WHERE " + _ORG_CUSTOMER, [org_id, customer_id],
+                    conn)
         await fetch(
             "INSERT INTO customer_erasure (organization_id, customer_id, erased_at)"
             " VALUES ($1, $2, now()) ON CONFLICT (customer_id) DO NOTHING",
@@ -125,6 +128,8 @@ ERASE_STATEMENTS = (
     "UPDATE channel_message SET recipient = '', body = '', idempotency_key = NULL"
     " WHERE " + _ORG_CUSTOMER,
     "DELETE FROM customer_handle WHERE " + _ORG_CUSTOMER,
+    "DELETE FROM customer_score WHERE " + _ORG_CUSTOMER,
+    "DELETE FROM customer_change WHERE " + _ORG_CUSTOMER,
 )
 
 

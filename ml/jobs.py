@@ -74,7 +74,7 @@ async def _train(settings: Settings, run_id: int) -> None:
 
 async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
     # scikit-learn and scipy load in workers only, not in the server
-    from ml import publish, recommend_job
+    from ml import publish, recommend_job, score_job
     from ml.training import train_all
 
     loop = asyncio.get_running_loop()
@@ -104,6 +104,13 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
     models = publish.scoring_models(outcomes, previous, keep)
     await predictions.report_progress(run["id"], 0.8, "scoring customers")
     scores = await asyncio.to_thread(publish.score_rows, history, as_of, models)
+    await predictions.report_progress(run["id"], 0.9, "training custom predictions")
+    try:
+        custom = await score_job.train_and_score(org_id=org_id, run_id=run["id"], as_of=as_of)
+    except Exception as exc:  # the other kinds stay trained and served
+        log.exception("custom predictions of run %s failed", run["id"])
+        custom = [{"kind": "SCORE", "status": "NOT_ACTIVATED", "metrics": {},
+                   "message": f"custom predictions failed: {type(exc).__name__}: {exc}"}]
     await predictions.report_progress(run["id"], 0.95, "saving")
     async with in_transaction() as conn:
         active = await registry.publish(
@@ -117,8 +124,8 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
         if lists is not None:
             await recommendations.replace(org_id=org_id, lists=lists, using=conn)
         await predictions.finish_run(
-            run["id"], RunStatus.SUCCEEDED, results=publish.results(outcomes, active, run["id"]),
-            using=conn,
+            run["id"], RunStatus.SUCCEEDED,
+            results=publish.results(outcomes, active, run["id"]) + custom, using=conn,
         )
     if lists is not None:
         await recommendations.refresh_statistics()
@@ -177,6 +184,11 @@ async def _rescore_locked(settings: Settings, org_id: int, conn: BaseDBAsyncClie
     await predictions.write_predictions(
         scores, org_id=org_id, model_version=registry.version_label(active), as_of=now,
         horizon_days=horizon, replace_all=False, using=conn,
+    )
+    from ml import score_job
+    await score_job.score_customers(
+        await score_job.served_models(org_id=org_id), org_id=org_id, as_of=now,
+        customer_ids=stale,
     )
     return len(scores.customer_ids)
 

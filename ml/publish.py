@@ -11,11 +11,12 @@ import numpy as np
 from db.prediction import ScoreRows
 from db.prediction_registry import NewModel
 from ml import registry
-from ml.features import History, from_day, to_day
-from ml.scoring import ActiveModels, score
+from ml.features import History, existing_at, from_day, to_day
+from ml.scoring import ActiveModels, Scores, score
 from ml.training import ACTIVATED, NOT_ENOUGH_DATA, Outcome
 
 Rows = Mapping[str, dict[str, Any]]
+SCORE_BATCH = 20_000
 
 
 def _window(window: tuple[float, float] | None) -> tuple[datetime, datetime] | None:
@@ -109,7 +110,12 @@ def score_rows(history: History, as_of: datetime, models: ActiveModels) -> Score
     """Score everyone existing at ``as_of`` and shape the result for writing (no model, no row)."""
     if not has_scoring_model(models):
         return ScoreRows([], [], [], [], [], [])
-    scores = score(history, to_day(as_of), models)
+    day = to_day(as_of)
+    index = existing_at(history, day)
+    # a batch at a time: feature tables and reason passes are held for one batch only
+    parts = [score(history, day, models, index[start:start + SCORE_BATCH])
+             for start in range(0, len(index), SCORE_BATCH)] or [score(history, day, models)]
+    scores = parts[0] if len(parts) == 1 else _joined(parts)
     n = len(scores.customer_ids)
 
     def floats(values: Any) -> list[float | None]:
@@ -124,6 +130,20 @@ def score_rows(history: History, as_of: datetime, models: ActiveModels) -> Score
         reasons=[[r.as_dict() for r in row] for row in scores.reasons]
         if scores.reasons is not None else [[] for _ in range(n)],
     )
+
+
+def _joined(parts: list[Scores]) -> Scores:
+    def cat(name: str) -> Any:
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else np.concatenate(values)
+
+    def flat(name: str) -> Any:
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else [x for v in values for x in v]
+
+    return Scores(customer_ids=np.concatenate([p.customer_ids for p in parts]),
+                  churn=cat("churn"), revenue=cat("revenue"), orders=cat("orders"),
+                  segments=flat("segments"), reasons=flat("reasons"))
 
 
 def backtest_results(

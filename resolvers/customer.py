@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -25,6 +25,7 @@ from schema.customer import (
 )
 from schema.node import decode_id
 from schema.pagination import Connection
+from schema.prediction_score import ScoreOrder
 
 
 def _customer_data(input: CreateCustomerInput | UpdateCustomerInput) -> dict[str, Any]:
@@ -58,6 +59,8 @@ class CustomerQuery:
         filter: CustomerFilter | None = None,
         order_by: CustomerOrderBy = CustomerOrderBy.CREATED_AT_DESC,
         order_by_custom_field: CustomFieldOrder | None = None,
+        order_by_score: Annotated[ScoreOrder | None, strawberry.argument(
+            description="Order by a custom prediction's score instead of orderBy.")] = None,
     ) -> Connection[Customer]:
         """Your organization's customers, a page at a time."""
         f = filter.to_filter() if filter else facts.CustomerFilter()
@@ -71,6 +74,8 @@ class CustomerQuery:
             sort = await custom_values.order(
                 org_id=org_id, object_type=ObjectType.CUSTOMER, key=order_by_custom_field.key,
                 descending=order_by_custom_field.descending)
+        if order_by_score is not None:
+            sort = customers.score_sort(order_by_score.name, descending=order_by_score.descending)
         return await relay.list_(
             info, sort, lambda org_id: customers.source(org_id, f),
             Customer.from_row, first, after, last, before,

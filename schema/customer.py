@@ -33,6 +33,7 @@ from schema.nested_filter import CustomerInteractionFilter, CustomerOrderFilter
 from schema.node import Node, decode_id, resolved, to_global_id
 from schema.pagination import Connection, child_connection, page_args_for
 from schema.prediction import CustomerPrediction
+from schema.prediction_score import CustomerScore, ScoreFilter
 from schema.recommendation import Recommendation, RecommendationFilter, for_customer
 from schema.user import User
 
@@ -207,6 +208,15 @@ class Customer(Node):
         return CustomerPrediction.from_row(row, row["currency"]) if row else None
 
     @strawberry.field(description=(
+        "The customer's probabilities of the organization's custom predictions (by name; only"
+        " those with an active model), with the reasons behind each."))
+    async def scores(
+        self, info: strawberry.Info, names: list[str] | None = None
+    ) -> list[CustomerScore]:
+        rows = await info.context.loaders.scores.load(self.pk) or []
+        return [CustomerScore.from_row(r) for r in rows if names is None or r["name"] in names]
+
+    @strawberry.field(description=(
         "The next best products for this customer, best first (up to 20), from the active"
         " recommender; a customer without history gets what is popular in its segment."))
     async def recommendations(
@@ -265,6 +275,9 @@ class CustomerFilter:
     min_expected_revenue: float | None = strawberry.field(
         default=None, description="In the organization's currency."
     )
+    scores: list[ScoreFilter] | None = strawberry.field(
+        default=None, description="Custom prediction scores in these ranges (all must hold)."
+    )
     countries: list[str] | None = strawberry.field(
         default=None, description="In these countries (ISO 3166-1 alpha-2 codes)."
     )
@@ -316,6 +329,9 @@ class CustomerFilter:
             min_churn_risk=self.min_churn_risk,
             max_churn_risk=self.max_churn_risk,
             min_expected_revenue=self.min_expected_revenue,
+            scores=tuple(facts.ScoreCondition(
+                name=c.name, min=c.min, max=c.max, bands=tuple(b.value for b in c.bands or ()),
+            ) for c in self.scores or ()),
             countries=tuple(c.strip().upper() for c in self.countries or ()),
             orders=self.orders.to_facts() if self.orders else None,
             interactions=self.interactions.to_facts() if self.interactions else None,

@@ -23,6 +23,7 @@ class ModelKind(Enum):
     SEGMENTS = "SEGMENTS"
     FORECAST = "FORECAST"
     RECOMMENDATIONS = "RECOMMENDATIONS"
+    SCORE = "SCORE"
 
 
 @strawberry.enum
@@ -168,6 +169,9 @@ class TrainingResult:
         " happened (churn: ROC AUC, Brier, calibration and lift by decile; revenue and orders:"
         " MAE, RMSE, totals and lift by decile).",
     )
+    prediction: str | None = strawberry.field(
+        default=None, description="SCORE: the name of the custom prediction."
+    )
 
 
 @strawberry.type(description="A request to train the organization's models, and its progress.")
@@ -192,7 +196,8 @@ class TrainingRun(Node):
     def metrics(self) -> JSON | None:
         if not self.results:
             return None
-        return JSON({r.kind.value: r.metrics for r in self.results})
+        return JSON({r.kind.value + (f":{r.prediction}" if r.prediction else ""): r.metrics
+                     for r in self.results})
 
     @classmethod
     def from_row(cls, row: Row) -> TrainingRun:
@@ -203,6 +208,7 @@ class TrainingRun(Node):
             results=[
                 TrainingResult(kind=ModelKind(r["kind"]), outcome=TrainingOutcome(r["status"]),
                                message=r["message"], version=r.get("version"),
+                               prediction=r.get("prediction"),
                                metrics=JSON(r.get("metrics") or {}),
                                backtest=JSON(r["backtest"]) if r.get("backtest") else None)
                 for r in row["results"] or []

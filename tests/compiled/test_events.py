@@ -130,6 +130,11 @@ async def test_compiled_subscription_payloads_are_the_generic_bytes(app, world, 
         if plan == "invalid":
             served["invalid"] += 1  # refused when subscribing: never rendered
             continue
+        if isinstance(plan, str) and plan.startswith("resolver "):
+            # a field with no batched counterpart (Customer.companies): the generic executor
+            # serves the whole document, by design
+            served["generic"] += 1
+            continue
         assert not isinstance(plan, str), plan
         for principal, context in contexts.items():
             viewer = context.require_viewer()

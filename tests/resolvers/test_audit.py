@@ -112,6 +112,13 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("eraseCustomer", """mutation($e: ID!) {
         eraseCustomer(customerId: $e) { errors { code } } }""", {}),
     ("trainModels", "mutation { trainModels { errors { code } } }", {}),
+    ("definePrediction", """mutation { definePrediction(input: {name: "refund_risk",
+        horizonDays: 30, outcome: {kind: ORDER_STATUS, orderStatus: REFUNDED}}) {
+        prediction { id } errors { code } } }""", {}),
+    ("updatePrediction", """mutation($pd: ID!) {
+        updatePrediction(input: {id: $pd, horizonDays: 60}) { errors { code } } }""", {}),
+    ("deletePrediction", "mutation($pd: ID!) { deletePrediction(id: $pd) { errors { code } } }",
+     {}),
     ("updatePrivacySettings", """mutation { updatePrivacySettings(input: {
         personalCustomFields: ["birthday"]}) { errors { code } } }""", {}),
     ("defineCustomField", """mutation { defineCustomField(input: {objectType: CUSTOMER,
@@ -203,7 +210,8 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["mp"] = (data.get("provider") or {}).get("id") or given.get("mp")
         given["u"] = (data.get("user") or {}).get("id") or given.get("u")
         for key, name in (("co", "company"), ("m", "membership"), ("p", "pipeline"),
-                          ("dl", "deal"), ("tk", "task"), ("cf", "field")):
+                          ("dl", "deal"), ("tk", "task"), ("cf", "field"),
+                          ("pd", "prediction")):
             given[key] = (data.get(name) or {}).get("id") or given.get(key)
         given["s"] = ((data.get("pipeline") or {}).get("stages") or [{}])[0].get("id") or (
             given.get("s"))

@@ -96,6 +96,10 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Mutation.sendCampaign": (M, (ES, CR)),
     "Mutation.cancelCampaign": (M, (ES,)),
     "Mutation.trainModels": (AD, (ADM,)),
+    "Query.predictionDefinitions": (V, (PR,)),
+    "Mutation.definePrediction": (AD, (ADM,)),
+    "Mutation.updatePrediction": (AD, (ADM,)),
+    "Mutation.deletePrediction": (AD, (ADM,)),
     "Mutation.createApiKey": (AD, USER_ONLY),
     "Mutation.revokeApiKey": (AD, USER_ONLY),
     "Mutation.eraseCustomer": (M, (CW, ADM)),
@@ -327,6 +331,11 @@ async def other_tenant() -> dict[str, Any]:
         [org.id, (await make_user(org)).id, f"{MARK} view"])
     assert view is not None
     sales["user"] = await make_user(org, role=Role.AGENT)
+    from db import prediction_definition as definitions
+
+    prediction = await definitions.create(org_id=org.id, user_id=None, data={
+        "name": "zq_tenant_b", "description": MARK, "horizon_days": 30,
+        "outcome": {"kind": "TAG_ADDED", "tag": MARK}})
     ids = {
         "view": to_global("SavedView", view["id"]),
         "customer": gid(customer), "gone": gid(gone), "interaction": gid(interaction),
@@ -337,6 +346,7 @@ async def other_tenant() -> dict[str, Any]:
         "key": str(to_global("ApiKey", key.id)),
         "webhook": str(to_global("Webhook", webhook.id)),
         "provider": str(to_global("MessageProvider", provider.id)),
+        "prediction": to_global("PredictionDefinition", prediction["id"]),
         **{name: str(to_global(type(obj).__name__, obj.id)) for name, obj in sales.items()},
         "customField": await _custom_field(org.id),
     }
@@ -449,6 +459,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.deactivateUser": {"id": "user"},
     "Mutation.updateCustomField": {"id": "customField"},
     "Mutation.deleteCustomField": {"id": "customField"},
+    "Mutation.updatePrediction": {"id": "prediction"},
+    "Mutation.deletePrediction": {"id": "prediction"},
 }
 
 
@@ -529,6 +541,10 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
     assert [r["label"] for r in await fetch(
         "SELECT label FROM custom_field_definition WHERE organization_id = $1",
         [other["org"].id])] == [MARK]
+    from db import prediction_definition as definitions
+
+    kept = await definitions.list_(org_id=other["org"].id)
+    assert [(d["name"], d["horizon_days"]) for d in kept] == [("zq_tenant_b", 30)]
 
 
 # Personal data: who reads it unmasked, by default and after an ADMIN changes the roles.

@@ -14,6 +14,7 @@ assert MUTATION is not None
 TAKEN_EMAIL, TAKEN_REF, TAKEN_ORDER, TAKEN_TEMPLATE = (
     "taken@example.com", "taken-ref", "taken-order", "Taken Template")
 TAKEN_DOMAIN, TAKEN_DEAL = "taken.example", "taken-deal"
+TAKEN_PREDICTION = "taken_prediction"
 Ids = dict[str, str]
 
 
@@ -60,6 +61,10 @@ async def complete(api: Api, ids: Ids) -> Ids:
             'mutation { createWebhook(input: {url: "https://hooks.invalid/x",'
             " events: [CUSTOMER_CREATED]}) { webhook { id } } }")
         ids["webhook"] = hook["createWebhook"]["webhook"]["id"]
+        await api.data(
+            "mutation($n: String!) { definePrediction(input: {name: $n, horizonDays: 30,"
+            " outcome: {kind: TAG_ADDED, tag: \"x\"}}) { prediction { id } } }",
+            n=TAKEN_PREDICTION)
     if "company" not in ids:
         await _complete_sales(api, ids)
     return ids

@@ -31,6 +31,8 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "recommendation": "written by the recommender's training (ML workers)",
     "recommendation_popular": "written by the recommender's training (ML workers)",
     "product_neighbour": "written by the recommender's training (ML workers)",
+    "customer_score": "written by ML workers from custom prediction models",
+    "customer_change": "written by triggers on customer (tags, stage, custom fields history)",
     "rate_limit": "the rate limiter's budgets (app/limits.py), keyed by principal",
     "channel_send_bucket": "the channel outbox's send-rate buckets, one per provider",
     "channel_inbound": "written by the provider webhook routes from verified payloads",
@@ -84,6 +86,11 @@ SERVER_SET: dict[str, str] = {
     "unique saved_view.saved_view_name_uniq": "saveView replaces the user's view of that name"
                                               " (ON CONFLICT)",
     **_server("product", "id", "organization_id", "created_at", "updated_at"),
+    **_server("prediction_definition", "id", "organization_id", "created_at", "updated_at",
+              "status", "message"),
+    "length prediction_definition.status 16": "a training outcome the server records",
+    "check prediction_definition.prediction_definition_outcome_object":
+        "built from PredictionOutcomeInput by db.prediction_outcome.clean (always an object)",
     "unique product.product_sku_uniq": "upsertProducts' match key: a known SKU (in any case)"
                                        " updates its product",
     "not null email_message.sender": "the organization's configured sender",
@@ -166,6 +173,9 @@ SCHEMA_REQUIRED: dict[str, str] = {
     "not null exchange_rate.currency": "ExchangeRateInput.currency",
     "not null exchange_rate.valid_on": "ExchangeRateInput.validOn",
     "not null exchange_rate.rate": "ExchangeRateInput.rate",
+    "not null prediction_definition.name": "DefinePredictionInput.name",
+    "not null prediction_definition.outcome": "DefinePredictionInput.outcome",
+    "not null prediction_definition.horizon_days": "DefinePredictionInput.horizonDays",
     "not null organization.create_unknown_products":
         "Mutation.updateCatalogSettings.createUnknownProducts",
 }
@@ -188,6 +198,7 @@ DEFAULTED: dict[str, str] = {
     "not null deal.pipeline_id": "null or omitted: the default pipeline (or the stage's)",
     "not null deal.stage_id": "null or omitted: the first stage of the pipeline",
     "not null task.notes": "null: no notes",
+    "not null prediction_definition.description": "null or omitted: ''",
 }
 
 # Unique keys a repeated call is meant to hit: it returns the first call's result.

@@ -63,6 +63,9 @@ NULL_DEFAULTS: dict[str, Callable[[Ids], tuple[str, dict[str, Any]]]] = {
     "not null email_campaign.name": _campaign(name=None),
     "not null email_campaign.customer_filter": _campaign(filter=None),
     "not null email_campaign.variables": _campaign(variables=None),
+    "not null prediction_definition.description": lambda ids: ("definePrediction", {
+        "input": {"name": "described", "horizonDays": 30, "description": None,
+                  "outcome": {"kind": "TAG_ADDED", "tag": "x"}}}),
     **{f"not null product.{column}": _product_row(name, None)
        for column, name in (("active", "active"), ("attributes", "attributes"))},
     "not null company.custom_fields": lambda ids: (

@@ -27,6 +27,7 @@ from tests.robustness.constraint_calls import (
     TAKEN_DOMAIN,
     TAKEN_EMAIL,
     TAKEN_ORDER,
+    TAKEN_PREDICTION,
     TAKEN_REF,
     TAKEN_TEMPLATE,
     Ids,
@@ -73,6 +74,12 @@ def _order(name: str, value: Any, code: str = "BAD_USER_INPUT") -> Violation:
                           "placedAt": "2026-01-01T00:00:00Z", name: value}}
 
     return Violation("createOrder", args, ("input", name), code)
+
+
+def _prediction(name: str, value: Any, code: str = "BAD_USER_INPUT") -> Violation:
+    given = {"name": "refund_risk", "horizonDays": 30,
+             "outcome": {"kind": "ORDER_STATUS", "orderStatus": "REFUNDED"}, name: value}
+    return Violation("definePrediction", lambda ids: {"input": given}, ("input", name), code)
 
 
 def _update(field: str, id_key: str, name: str, value: Any = None) -> Violation:
@@ -201,6 +208,13 @@ VIOLATIONS: dict[str, Violation] = {
     "not null product.name": _product(name=None),
     "not null product.price": _product(price=None),
     "not null product.currency": _product(currency=None),
+    "check prediction_definition.prediction_definition_horizon_range": _prediction(
+        "horizonDays", 3),
+    "check prediction_definition.prediction_definition_name_format": _prediction(
+        "name", "Refund Risk"),
+    "length prediction_definition.name 60": _prediction("name", "n" * 61),
+    "unique prediction_definition.prediction_definition_name_uniq": _prediction(
+        "name", TAKEN_PREDICTION, "DUPLICATE"),
     "length api_key.name 200": Violation(
         "createApiKey", lambda ids: {"name": "n" * 201, "scopes": ["customers:read"]}, ("name",)),
     "not null api_key.name": Violation(
