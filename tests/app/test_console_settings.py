@@ -123,3 +123,34 @@ async def test_a_template_is_created_with_field_errors_and_previewed(  # type: i
     await expect(page.locator("table.users")).to_contain_text(demo.admin.email)
     assert console.problems == []
     await page.close()
+
+
+async def test_users_are_listed_invited_and_given_roles(  # type: ignore[no-untyped-def]
+    served: Served, browser: Any, demo: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    from db.sql import fetch
+    from tests.factories import make_user
+
+    colleague = await make_user(demo.org, name="Colleague Console")
+    console = await open_console(browser, served, demo.admin, "/settings/users")
+    page = console.page
+    row = page.locator("table.users tbody tr", has_text=colleague.email)
+    await expect(row).to_be_visible()  # the `users` query lists every user, owners or not
+    async with page.expect_response(lambda r: "/graphql" in r.url and r.request.post_data
+                                    is not None and "updateUserRole" in r.request.post_data):
+        await row.locator("select").select_option("MANAGER")
+    listed = await graphql(served, demo.admin, "{ users(first: 100) { nodes { email role } } }")
+    assert {"email": colleague.email, "role": "MANAGER"} in listed["users"]["nodes"]
+
+    form = page.locator("form", has=page.locator("input[name=email]"))
+    await form.locator("input[name=email]").fill("new.hire@example.com")
+    await form.locator("select[name=role]").select_option("VIEWER")
+    await form.locator("button[type=submit]").click()
+    await expect(form.locator("input[name=email]")).to_have_value("")  # accepted, form reset
+    invited = await fetch("SELECT kind FROM email_message WHERE recipient = $1",
+                          ["new.hire@example.com"])
+    assert [r["kind"] for r in invited] == ["INVITATION"]
+    assert console.problems == []
+    await page.close()

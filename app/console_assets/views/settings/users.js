@@ -1,10 +1,9 @@
 // Users of the organization.
 //
-// HOOK (team management, issue 16): the API has no user list or user mutations yet; another
-// branch adds `inviteUser`, `updateUserRole` and `deactivateUser`. This view asks the schema
-// (introspection) which of them exist and shows their controls only then, so nothing here
-// changes when they land. Until a `users` query exists, the list is the signed-in user and the
-// users who own customers (customerStats grouped by OWNER), which the API does expose.
+// The team through the API (issue 16): `users` (MANAGER and up), `inviteUser`, `updateUserRole`
+// and `deactivateUser` (ADMIN). The view asks the schema (introspection) which of them the
+// signed-in user's server has and shows their controls only then; without a `users` query the
+// list is the signed-in user and the users who own customers (customerStats grouped by OWNER).
 
 import {gql} from "../../api.js";
 import {errorBox, h, replace} from "../../dom.js";
@@ -21,13 +20,13 @@ const OWNERS = `query ConsoleOwners {
   viewer { user { ${USER_FIELDS} } }
   customerStats(groupBy: [OWNER]) { groups { count owner { ${USER_FIELDS} } } }
 }`;
-// the shapes the team-management branch announced; used only when the schema has them
 const USERS = `query ConsoleUsers { users(first: 100) { nodes { ${USER_FIELDS} } } }`;
-const INVITE = `mutation ConsoleInviteUser($input: InviteUserInput!) {
-  inviteUser(input: $input) { user { id } errors { code field message } }
+// the invitee chooses their name and password when they accept the emailed link
+const INVITE = `mutation ConsoleInviteUser($email: String!, $role: Role!) {
+  inviteUser(email: $email, role: $role) { errors { code field message } }
 }`;
-const SET_ROLE = `mutation ConsoleUpdateUserRole($input: UpdateUserRoleInput!) {
-  updateUserRole(input: $input) { user { id role } errors { code field message } }
+const SET_ROLE = `mutation ConsoleUpdateUserRole($id: ID!, $role: Role!) {
+  updateUserRole(id: $id, role: $role) { user { id role } errors { code field message } }
 }`;
 const DEACTIVATE = `mutation ConsoleDeactivateUser($id: ID!) {
   deactivateUser(id: $id) { user { id isActive } errors { code field message } }
@@ -53,23 +52,23 @@ async function listUsers(can) {
 function roleControl(user, can, reload) {
   if (!can.has("updateUserRole")) return fmt.words(user.role);
   return h("select", {"aria-label": `Role of ${user.name}`, onchange: async (event) => {
-    await gql(SET_ROLE, {input: {id: user.id, role: event.target.value}});
+    const {updateUserRole: payload} = await gql(SET_ROLE, {id: user.id, role: event.target.value});
+    if (payload.errors.length) window.alert(payload.errors.map((e) => e.message).join("\n"));
     await reload();
   }}, ROLES.map((r) => h("option", {value: r, selected: r === user.role}, fmt.words(r))));
 }
 
 function inviteForm(reload) {
   const email = h("input", {name: "email", type: "email", required: true});
-  const name = h("input", {name: "name", type: "text", required: true});
   const role = h("select", {name: "role"}, ROLES.map((r) => h("option", {value: r, selected: r === "AGENT"}, fmt.words(r))));
   const general = h("div", {});
   const form = h("form", {class: "stacked", novalidate: true, onsubmit: async (event) => {
     event.preventDefault();
-    const {inviteUser: payload} = await gql(INVITE, {input: {email: email.value, name: name.value, role: role.value}});
+    const {inviteUser: payload} = await gql(INVITE, {email: email.value, role: role.value});
     if (showErrors(form, payload.errors, general)) return;
     form.reset();
     await reload();
-  }}, field("Email", email), field("Name", name), field("Role", role),
+  }}, field("Email", email), field("Role", role),
   h("button", {type: "submit"}, "Invite"), general);
   return form;
 }
@@ -85,7 +84,8 @@ export async function render(root) {
           u.customers === undefined ? "–" : fmt.number(u.customers),
           can.has("deactivateUser") && u.isActive ? actionButton("Deactivate", async () => {
             if (!window.confirm(`Deactivate ${u.name}? They can no longer sign in.`)) return;
-            await gql(DEACTIVATE, {id: u.id});
+            const {deactivateUser: payload} = await gql(DEACTIVATE, {id: u.id});
+            if (payload.errors.length) window.alert(payload.errors.map((e) => e.message).join("\n"));
             await reload();
           }, {class: "link danger"}) : ""]), {className: "users", numeric: [4]}));
     } catch (error) {
