@@ -1,11 +1,13 @@
 // The console's entry: sign-in state, the shell (navigation, sign-out) and the router over
-// the URL fragment: #/dashboard, #/customers, #/customers/<id>, #/settings/<tab>.
+// the URL fragment: #/dashboard, #/customers, #/customers/<id>, #/settings/<tab>, and the pages
+// emailed links open (#/invitation?token=..., #/reset-password?token=...).
 
 import {gql} from "./api.js";
 import {errorBox, h, replace} from "./dom.js";
 import {setCurrency} from "./format.js";
 import {disconnect} from "./live.js";
 import {accessToken, logout, onChange} from "./session.js";
+import * as accountLink from "./views/account_link.js";
 import * as customer from "./views/customer.js";
 import * as customers from "./views/customers.js";
 import * as dashboard from "./views/dashboard.js";
@@ -26,6 +28,9 @@ function route() {
   if (section === "customers" && id) return {name: "customer", id: decodeURIComponent(id)};
   if (section === "customers") return {name: "customers", params: new URLSearchParams(query)};
   if (section === "settings") return {name: "settings", id};
+  if (section === "invitation" || section === "reset-password") {
+    return {name: section, token: new URLSearchParams(query).get("token") || ""};
+  }
   return {name: "dashboard"};
 }
 
@@ -47,6 +52,12 @@ function shell(user, organization) {
 async function show() {
   cleanup?.();
   cleanup = null;
+  const linked = route();
+  if (linked.token !== undefined) {  // an emailed link: signed in or not, its page
+    viewer = null;
+    accountLink.render(root, linked.name, linked.token);
+    return;
+  }
   if (!accessToken()) {
     viewer = null;
     disconnect();

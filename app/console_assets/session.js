@@ -15,6 +15,16 @@ const LOGIN = `mutation ConsoleLogin($email: String!, $password: String!) {
 const REFRESH = `mutation ConsoleRefresh($token: String!) {
   refreshToken(token: $token) { ${TOKEN_FIELDS} errors { code message } }
 }`;
+const ACCEPT = `mutation ConsoleAcceptInvitation($token: String!, $name: String!, $password: String!) {
+  acceptInvitation(token: $token, name: $name, password: $password) {
+    ${TOKEN_FIELDS} errors { code field message }
+  }
+}`;
+const RESET = `mutation ConsoleResetPassword($token: String!, $password: String!) {
+  resetPassword(token: $token, password: $password) {
+    ${TOKEN_FIELDS} errors { code field message }
+  }
+}`;
 const LOGOUT = `mutation ConsoleLogout($token: String) {
   logout(refreshToken: $token) { revoked errors { message } }
 }`;
@@ -67,6 +77,23 @@ export function onChange(listener) {
 /** Signs in; returns the API's field errors (empty on success). */
 export async function login(email, password) {
   const {login: payload} = await post(LOGIN, {email, password});
+  if (payload.errors.length) return payload.errors;
+  store(tokens(payload));
+  return [];
+}
+
+/** Accepts an emailed invitation (choosing a name and password) and signs in; returns the
+ * API's field errors (empty on success). */
+export async function acceptInvitation(token, name, password) {
+  const {acceptInvitation: payload} = await post(ACCEPT, {token, name, password});
+  if (payload.errors.length) return payload.errors;
+  store(tokens(payload));
+  return [];
+}
+
+/** Sets a new password with an emailed reset link and signs in; returns the API's errors. */
+export async function resetPassword(token, password) {
+  const {resetPassword: payload} = await post(RESET, {token, password});
   if (payload.errors.length) return payload.errors;
   store(tokens(payload));
   return [];

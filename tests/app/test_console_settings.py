@@ -1,9 +1,11 @@
 """The console's settings for admins in a real browser: API keys (the secret shown once, and it
 works), webhooks (a delivery replayed from the log), email templates (field errors from the
-API, a server preview), users."""
+API, a server preview), users (listed, invited, given roles) and the pages emailed links open."""
 
 from __future__ import annotations
 
+import re
+from email import message_from_bytes, policy
 from typing import Any
 
 import httpx
@@ -149,8 +151,48 @@ async def test_users_are_listed_invited_and_given_roles(  # type: ignore[no-unty
     await form.locator("select[name=role]").select_option("VIEWER")
     await form.locator("button[type=submit]").click()
     await expect(form.locator("input[name=email]")).to_have_value("")  # accepted, form reset
-    invited = await fetch("SELECT kind FROM email_message WHERE recipient = $1",
+    invited = await fetch("SELECT kind, mime FROM email_message WHERE recipient = $1",
                           ["new.hire@example.com"])
     assert [r["kind"] for r in invited] == ["INVITATION"]
     assert console.problems == []
     await page.close()
+
+    # the emailed link opens the console's invitation page: a name, a password, and in
+    mail = message_from_bytes(invited[0]["mime"], policy=policy.default)
+    body = mail.get_body(("plain",))
+    assert body is not None
+    found = re.search(r"/console#/invitation\?token=\S+", body.get_content())
+    assert found is not None
+    newcomer = await browser.new_page()
+    problems: list[str] = []
+    newcomer.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    await newcomer.goto(served.url + found.group(0))
+    await newcomer.fill("#account-name", "New Hire")
+    await newcomer.fill("#account-password", "short")
+    await newcomer.click("form.account-link button[type=submit]")
+    await expect(newcomer.locator("#account-password")).to_have_attribute("aria-invalid", "true")
+    await newcomer.fill("#account-password", "a long enough password")
+    await newcomer.click("form.account-link button[type=submit]")
+    await expect(newcomer.locator("header .user")).to_have_text("New Hire (viewer)")
+    await expect(newcomer.locator(".kpi").first).to_be_visible()
+    await newcomer.close()
+
+    # a reset link opens its page the same way, and signs the colleague in
+    async with httpx.AsyncClient(base_url=served.url) as anyone:
+        await anyone.post("/graphql", json={"query": "mutation($e: String!) {"
+                          " requestPasswordReset(email: $e) { errors { code } } }",
+                          "variables": {"e": colleague.email}})
+    [reset] = await fetch("SELECT mime FROM email_message WHERE recipient = $1"
+                          " AND kind = 'PASSWORD_RESET'", [colleague.email])
+    body = message_from_bytes(reset["mime"], policy=policy.default).get_body(("plain",))
+    assert body is not None
+    found = re.search(r"/console#/reset-password\?token=\S+", body.get_content())
+    assert found is not None
+    returning = await browser.new_page()
+    returning.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    await returning.goto(served.url + found.group(0))
+    await returning.fill("#account-password", "a brand new password")
+    await returning.click("form.account-link button[type=submit]")
+    await expect(returning.locator("header .user")).to_have_text("Colleague Console (manager)")
+    assert problems == []
+    await returning.close()
