@@ -206,10 +206,20 @@ def _scoped(resolve: Resolver | None, *, scope: scopes.Scope) -> Resolver:
     assert resolve is not None
 
     def run(source: Any, info: Any, **args: Any) -> Any:
-        _forbid_without(info.context, scope)
+        try:
+            _forbid_without(info.context, scope)
+        except AppError as exc:
+            return _raising(exc)
         return resolve(source, info, **args)
 
     return run
+
+
+async def _raising(error: AppError) -> Any:
+    """A refusal delivered as the field's awaited value. Raised at once, in a non-null field it
+    would end its parent before graphql-core awaits the siblings it already started (their
+    coroutines then never run, and Python warns of each)."""
+    raise error
 
 
 def _node_scoped(resolve: Resolver | None) -> Resolver:
@@ -220,7 +230,10 @@ def _node_scoped(resolve: Resolver | None) -> Resolver:
             type_name, _ = parse_global_id(str(args.get("id", "")))
         except AppError:
             return resolve(source, info, **args)  # the resolver reports the malformed id
-        _forbid_without(info.context, scopes.NODE_SCOPES.get(type_name, scopes.Scope.ADMIN))
+        try:
+            _forbid_without(info.context, scopes.NODE_SCOPES.get(type_name, scopes.Scope.ADMIN))
+        except AppError as exc:
+            return _raising(exc)
         return resolve(source, info, **args)
 
     return run

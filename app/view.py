@@ -281,10 +281,15 @@ class CrmGraphQL(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
         http_media.shape(request, result, response)  # type: ignore[arg-type]
-        for error in response.get("errors") or ():
+        errors = response.get("errors")
+        for error in errors or ():
             # documents that fail to parse never reach the schema's error policy
             if isinstance(error, dict):
                 error.setdefault("extensions", {}).setdefault("code", "GRAPHQL_VALIDATION_FAILED")
+        if errors:
+            # in document order: sibling fields resolve concurrently, so the order they fail in
+            # is the database's timing, and the same request must read the same every time
+            errors.sort(key=_document_order)
         paced: GraphQLHTTPResponse = self._paced(request, response)
         return paced
 
@@ -303,6 +308,14 @@ class CrmGraphQL(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+def _document_order(error: Any) -> tuple[Any, ...]:
+    """Where an error's field stands in the document (errors without a place keep theirs)."""
+    if not isinstance(error, dict) or not error.get("locations"):
+        return (0, 0, 0, "")
+    first = error["locations"][0]
+    return (1, first.get("line", 0), first.get("column", 0), str(error.get("path") or ""))
 
 
 async def _reject_socket(

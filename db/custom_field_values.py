@@ -272,9 +272,12 @@ async def resolve(
 
 
 async def order(*, org_id: int, object_type: ObjectType, key: str, descending: bool) -> Sort:
-    """The ordering by a defined field (AppError at ``orderByCustomField.key`` if none)."""
-    d = (await custom_fields.by_key(org_id=org_id, object_type=object_type)).get(key)
-    if d is None:
-        raise AppError(ErrorCode.BAD_USER_INPUT, f"no custom field {key!r}",
+    """The ordering by a field: typed when defined; a key nobody defined orders its free-form
+    values as text (as ``orderByScore`` orders by a prediction nobody has a score for: no
+    error that would race the operation's other fields). A key that cannot be one is an
+    AppError at ``orderByCustomField.key``."""
+    if not custom_fields.KEY.match(key):
+        raise AppError(ErrorCode.BAD_USER_INPUT, f"{key!r} is not a custom field key",
                        ["orderByCustomField", "key"])
-    return sort(d, descending)
+    d = (await custom_fields.by_key(org_id=org_id, object_type=object_type)).get(key)
+    return sort(d if d is not None else {"key": key, "field_type": FieldType.TEXT}, descending)

@@ -128,6 +128,23 @@ def _app(db: str, settings: Settings, compiled: bool) -> Any:
     }), db)
 
 
+def _same_null_data(a: httpx.Response, b: httpx.Response) -> bool:
+    """Both answers null the whole ``data`` with the same status and extensions, and agree on
+    at least one error. Once a non-null root field fails, graphql-core stops collecting the
+    errors of fields still running, so which of them are listed follows the database's timing
+    (the generic executor run twice differs the same way); the rest must match byte for byte."""
+    if a.status_code != b.status_code:
+        return False
+    left, right = a.json(), b.json()
+    if "data" not in left or left.get("data") is not None or right.get("data", 1) is not None:
+        return False
+    if left.get("extensions") != right.get("extensions"):
+        return False
+    mine = {orjson.dumps(e) for e in left.get("errors") or ()}
+    theirs = {orjson.dumps(e) for e in right.get("errors") or ()}
+    return bool(mine & theirs)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_generated_documents_answer_the_same_bytes(db, settings, seed) -> None:
     tokens, ids = await _world(settings)
@@ -148,7 +165,9 @@ async def test_generated_documents_answer_the_same_bytes(db, settings, seed) -> 
                 headers = {"Authorization": f"Bearer {token}"} if token else {}
                 a = await fast.post("/graphql", json=body, headers=headers)
                 b = await slow.post("/graphql", json=body, headers=headers)
-                if (a.status_code, a.content) != (b.status_code, b.content):
+                if (a.status_code, a.content) != (b.status_code, b.content) and not (
+                    _same_null_data(a, b)
+                ):
                     differences.append(
                         f"{principal}: {document.query} {document.variables}\n"
                         f"  compiled {a.status_code} {a.text[:600]}\n"
