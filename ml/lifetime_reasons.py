@@ -59,8 +59,10 @@ def revenue_reasons(
         "expected_orders", "UP" if orders >= 1 else "DOWN", round(orders, 4), EXPECTED_REVENUE,
         f"expected to order {orders:.1f} times in the next {horizon:.0f} days",
     )]
-    if np.isfinite(value) and typical_value > 0:
-        higher = value >= typical_value
+    # within a cent of the typical value (a customer the spend model knows too little about
+    # is given the typical value itself) the order value explains nothing either way
+    if np.isfinite(value) and typical_value > 0 and round(value, 2) != round(typical_value, 2):
+        higher = value > typical_value
         reasons.append(Reason(
             "avg_order_value", "UP" if higher else "DOWN",
             round((value - typical_value) * orders, 2), EXPECTED_REVENUE,

@@ -46,3 +46,9 @@ def test_expected_revenue_is_explained_by_orders_and_spend() -> None:
     assert small[1].direction == "DOWN"
     newcomer = revenue_reasons(scores, 3, 90.0, 35.0, "EUR")
     assert newcomer[0].text.startswith("has not bought yet: 10 % of such customers")
+
+
+def test_a_spend_equal_to_the_typical_one_is_not_given_as_a_reason() -> None:
+    # customer 2 bought once: the spend model gives them the typical value itself
+    once = revenue_reasons(_scores(), 2, 90.0, 35.0, "EUR")
+    assert [r.text for r in once] == ["expected to order 0.4 times in the next 90 days"]
