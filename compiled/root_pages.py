@@ -35,7 +35,6 @@ from schema.interaction import Interaction, InteractionOrderBy
 from schema.order import Order, OrderOrderBy
 
 PAGE_ARGUMENTS = ("first", "after", "last", "before")
-_ABSENT = object()
 
 
 @dataclass(frozen=True)
