@@ -27,6 +27,7 @@ if str(REPO) not in sys.path:
 BENCH_SETTINGS = {
     "CRM_RATE_LIMIT_POINTS": "1000000000",
     "CRM_ML_RESCORE_INTERVAL_SECONDS": "0", "CRM_LOG_LEVEL": "WARNING",
+    "CRM_ML_RETRAIN_INTERVAL": "0",  # no training in the measured server
 }
 for _name, _value in BENCH_SETTINGS.items():
     os.environ.setdefault(_name, _value)
