@@ -68,8 +68,16 @@ class Work:
     user_id: int | None = None  # the signed-in user (None for API keys)
 
 
-# the fields a document selects on the objects of a batched connection (None: not one)
-Selected = frozenset[str] | None
+@dataclass(frozen=True)
+class Nodes:
+    """What a document asks of a batched connection's nodes."""
+
+    fields: frozenset[str]  # the fields it selects on them
+    rows: bool = False  # every node selection reads only row columns: the rows are the nodes
+
+
+# None: the field is not a connection
+Selected = Nodes | None
 Batch = Callable[[Work, list[Any], dict[str, Any], Selected], Awaitable[list[Any]]]
 
 
@@ -210,6 +218,10 @@ class ChildCount:
         return counts.get(self.parent_id) or 0
 
 
+def _itself(row: Row) -> Row:
+    return row
+
+
 class LazyEdge:
     """An edge whose cursor is encoded only if the document asks for it."""
 
@@ -276,8 +288,12 @@ async def _child_connections(
     filter_of: Callable[[Any], Any],
     node_of: Callable[[Row], Any],
     columns: str | None = None,
+    rows: bool = False,
 ) -> list[Any]:
-    """Each parent's page, in one statement reading ``columns`` (None: every column)."""
+    """Each parent's page, in one statement reading ``columns`` (None: every column); with
+    ``rows``, the rows themselves are the nodes (``Nodes.rows``)."""
+    if rows:
+        node_of = _itself
     order_by = args.get("order_by")
     sort = sorts[order_by.value if order_by else default_sort]
     given = args.get("filter")
@@ -320,7 +336,8 @@ async def customer_interactions(
         source_of=lambda f: interactions.source(work.org_id, f),
         filter_of=lambda given: given.to_filter() if given else interactions.InteractionFilter(),
         node_of=Interaction.from_row,
-        columns=needed("Interaction", selected),
+        columns=needed("Interaction", selected.fields if selected else None),
+        rows=selected is not None and selected.rows,
     )
 
 
@@ -414,7 +431,8 @@ async def customer_conversation(
         source_of=lambda f: interactions.source(work.org_id, f),
         filter_of=lambda _: conversations.thread_filter(Channel(channel) if channel else None),
         node_of=Interaction.from_row,
-        columns=needed("Interaction", selected),
+        columns=needed("Interaction", selected.fields if selected else None),
+        rows=selected is not None and selected.rows,
     )
 
 
@@ -471,6 +489,9 @@ async def customer_recommendations(
     basis = {i: Product.from_row(row) for i, row in found.items()}
     return [build(rows, basis) for rows in picked]
 
+
+# the batches whose connections give their rows as nodes when ``Nodes.rows`` says they may
+ROW_NODES: frozenset[Batch] = frozenset({customer_interactions, customer_conversation})
 
 # Keyed by Strawberry type name (generic connections share "Connection") and GraphQL field.
 BATCHES: dict[str, Batch] = {

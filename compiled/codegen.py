@@ -13,7 +13,9 @@ from datetime import datetime
 from math import isfinite
 from typing import Any
 
+from compiled.columns import ROWS
 from compiled.plan import MAX_INT, ORJSON_ZONES, Field, Selection, Serialize, identity
+from schema.node import to_global_id
 
 # objects, columns, the personal custom-field keys masks need (None: nothing is masked)
 Builder = Callable[[list[Any], list[list[Any]], frozenset[str] | None], list[dict[str, Any]]]
@@ -57,6 +59,7 @@ def _generate(selection: Selection, masked: bool) -> Builder:
     names: dict[str, Any] = {
         "_null": _null, "_str": str, "_bool": bool, "_int": int, "_float": float,
         "_datetime": datetime, "_isfinite": isfinite, "_zones": ORJSON_ZONES,
+        "_gid": to_global_id,
     }
     entries: list[str] = []
     columns: list[str] = []
@@ -65,7 +68,8 @@ def _generate(selection: Selection, masked: bool) -> Builder:
         if field.typename is not None:
             entries.append(f"{key}: {field.typename!r}")
         elif inline(field):
-            entries.append(f"{key}: {_leaf(field, n, masked, names)}")
+            source = _row_value(selection, field, n, names) if selection.rows else f"o.{field.attr}"
+            entries.append(f"{key}: {_leaf(field, n, masked, names, source)}")
         else:
             columns.append(f"c{n}")
             entries.append(f"{key}: c{n}[i]")
@@ -81,11 +85,17 @@ def _generate(selection: Selection, masked: bool) -> Builder:
     return built
 
 
-def _leaf(field: Field, n: int, masked: bool, names: dict[str, Any]) -> str:
-    attr = field.attr
-    assert attr is not None
+def _row_value(selection: Selection, field: Field, n: int, names: dict[str, Any]) -> str:
+    """The expression reading ``field`` from a row as the type's ``from_row`` fills it."""
+    column, global_type = ROWS[selection.type_name][field.name]
+    if global_type is None:
+        return f"o[{column!r}]"
+    names[f"G{n}"] = global_type
+    return f"(_gid(G{n}, g) if (g := o[{column!r}]) else None)"
+
+
+def _leaf(field: Field, n: int, masked: bool, names: dict[str, Any], value: str) -> str:
     assert field.serialize is not None
-    value = f"o.{attr}"
     if field.mask is not None and masked:
         names[f"M{n}"] = field.mask
         value = f"M{n}({value}, personal)"

@@ -41,7 +41,8 @@ from strawberry.types.field import StrawberryField
 
 from auth.pii import MASKS, Mask
 from auth.scopes import NESTED_SCOPES, Scope
-from compiled.batches import BATCHES, Batch
+from compiled.batches import BATCHES, ROW_NODES, Batch, Nodes
+from compiled.columns import ROWS
 from compiled.root_pages import DirectPage, direct_page
 from compiled.roots import DirectRoot, direct_root
 from compiled.variables import Leaf
@@ -73,7 +74,7 @@ class Field:
     enum_names: dict[Any, str] = field(default_factory=dict)  # enum leaves: value -> name
     mask: Mask | None = None  # applied for viewers who may not read personal data
     child: Selection | None = None  # objects only
-    selected: frozenset[str] | None = None  # connections: the fields asked of their nodes
+    selected: Nodes | None = None  # connections: what is asked of their nodes
     typename: str | None = None  # ``__typename``: the constant it answers
 
 
@@ -84,6 +85,7 @@ class Selection:
     type_name: str
     fields: list[Field]
     builders: dict[bool, Any] = field(default_factory=dict)  # compiled.codegen, per PII mode
+    rows: bool = False  # its objects are the rows themselves (compiled.columns.ROWS)
 
 
 @dataclass(eq=False)
@@ -278,18 +280,34 @@ class _Builder:
         children = [self.field(type_, key, nodes) for key, nodes in collected.items()]
         out.child = Selection(type_.name, children)
         if isinstance(definition, StrawberryObjectDefinition) and definition.name == "Connection":
-            out.selected = _node_fields(out.child)
+            out.selected = _nodes(out.child, rows=out.batch in ROW_NODES)
 
 
-def _node_fields(connection: Selection) -> frozenset[str]:
-    """The fields selected on a connection's nodes (under ``edges { node }`` or ``nodes``)."""
+def _rows_suffice(selection: Selection) -> bool:
+    """Whether every field of ``selection`` is a leaf its rows hold (compiled.columns.ROWS)."""
+    readers = ROWS.get(selection.type_name)
+    return readers is not None and all(
+        f.typename is not None or (
+            f.name in readers and f.attr is not None and f.serialize is not None
+            and not f.is_list
+        )
+        for f in selection.fields
+    )
+
+
+def _nodes(connection: Selection, *, rows: bool) -> Nodes:
+    """What a connection's nodes must give (under ``edges { node }`` or ``nodes``); with
+    ``rows`` (its batch can give rows), the node selections are row-backed when all can be."""
     nodes: list[Selection] = []
     for part in connection.fields:
         if part.name == "nodes" and part.child:
             nodes.append(part.child)
         elif part.name == "edges" and part.child:
             nodes += [f.child for f in part.child.fields if f.name == "node" and f.child]
-    return frozenset(f.name for node in nodes for f in node.fields)
+    rows = rows and bool(nodes) and all(_rows_suffice(node) for node in nodes)
+    for node in nodes:
+        node.rows = rows
+    return Nodes(frozenset(f.name for node in nodes for f in node.fields), rows)
 
 
 _TYPENAME = GraphQLField(GraphQLNonNull(GraphQLString))
