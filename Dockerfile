@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Build: docker build -t crm .
 # Run:   docker run -p 8000:8000 -e DATABASE_URL=postgresql://user:pass@db:5432/crm \
 #          -e CRM_ENV=production -e CRM_SECRET_KEY=... crm
