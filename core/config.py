@@ -159,7 +159,8 @@ class Settings(BaseSettings):
     ml_retrain_check_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator(
-        "metrics_token", "otel_exporter_otlp_endpoint", "database_replica_url", mode="before"
+        "metrics_token", "otel_exporter_otlp_endpoint", "database_replica_url", "smtp_port",
+        "smtp_username", "smtp_password", mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -10,6 +10,7 @@ when scraped.
 
 from __future__ import annotations
 
+import os
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -22,6 +23,11 @@ from prometheus_client import Counter, Gauge, Histogram
 MAX_OPERATION_NAMES = 200
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 STATEMENT_BUCKETS = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144)
+
+# the library opens its sample files there as the metrics below are made (at import, before any
+# command runs): a folder that does not exist yet (compose.yaml names one under /tmp) is made
+if _shared := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(_shared, exist_ok=True)
 
 HTTP_REQUESTS = Histogram(
     "crm_http_request_duration_seconds", "HTTP requests by method, route and status",

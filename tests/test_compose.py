@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,6 +30,29 @@ def test_services_volume_and_secrets() -> None:
             "service_completed_successfully")
         assert services[name]["environment"]["CRM_ENV"] == "production"
         assert services[name]["environment"]["CRM_SECRET_KEY"].startswith("${CRM_SECRET_KEY:?")
+        # the image's /data (embedded PostgreSQL) is unused: no anonymous volume per container
+        assert services[name]["tmpfs"] == ["/data"]
+
+
+def test_one_image_built_once() -> None:
+    """Three `build:` entries built three images under one tag; the next `up` recreated (and
+    briefly cut off) whichever container ran one of the others (seen: docs/DEPLOYMENT-RUN.md)."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert [name for name, spec in services.items() if "build" in spec] == ["migrate"]
+    for name in ("migrate", "api", "worker"):
+        assert services[name]["image"] == "crm:latest"
+        assert services[name]["pull_policy"] == "never"
+
+
+def test_health_checks_and_email_settings() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert "healthcheck" not in services["api"]  # the image's /readyz check
+    for name in ("migrate", "worker"):  # no HTTP port to ask
+        assert services[name]["healthcheck"] == {"disable": True}
+    environment = services["worker"]["environment"]
+    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_TLS", "SMTP_USERNAME", "SMTP_PASSWORD",
+                 "SMTP_FROM"):
+        assert environment[name].startswith("${" + name + ":-"), name
 
 
 def _compose_available() -> bool:
@@ -45,6 +69,16 @@ def test_docker_compose_config_validates() -> None:
     result = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
                             env=env, capture_output=True, text=True, check=False, timeout=60)
     assert result.returncode == 0, result.stderr
+    rendered = subprocess.run(
+        ["docker", "compose", "-f", str(COMPOSE), "config", "--format", "json"],
+        env={**env, "SMTP_HOST": "relay.example", "SMTP_TLS": "none"},
+        capture_output=True, text=True, check=True, timeout=60)
+    services = json.loads(rendered.stdout)["services"]
+    worker = services["worker"]["environment"]
+    assert worker["CRM_SECRET_KEY"] == SECRETS["CRM_SECRET_KEY"]
+    assert (worker["SMTP_HOST"], worker["SMTP_TLS"], worker["SMTP_PORT"]) == (
+        "relay.example", "none", "")
+    assert services["api"]["ports"][0]["target"] == 8000
     env.pop("CRM_SECRET_KEY")
     refused = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
                              env=env, capture_output=True, text=True, check=False, timeout=60)

@@ -34,6 +34,18 @@ def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.smtp_host == "mail.example"
 
 
+def test_empty_optional_variables_are_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose.yaml passes ``SMTP_PORT: ${SMTP_PORT:-}``: empty means the default."""
+    for name in ("SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "CRM_METRICS_TOKEN"):
+        monkeypatch.setenv(name, "")
+    settings = Settings()
+    assert (settings.smtp_port, settings.smtp_username, settings.smtp_password,
+            settings.metrics_token) == (None, None, None, None)
+    monkeypatch.setenv("SMTP_USERNAME", "relay-user")  # a password is still required with it
+    with pytest.raises(ValidationError, match="SMTP_USERNAME and SMTP_PASSWORD"):
+        Settings()
+
+
 def test_page_sizes_must_be_consistent() -> None:
     with pytest.raises(ValidationError, match="DEFAULT_PAGE_SIZE"):
         Settings(default_page_size=200, max_page_size=100)

@@ -36,6 +36,14 @@ def test_processes_sharing_a_folder_are_added_up(tmp_path: Path) -> None:
         "method": "POST", "route": "/graphql", "status": "200"}) == 7
 
 
+def test_a_shared_folder_that_does_not_exist_yet_is_made(tmp_path: Path) -> None:
+    folder = tmp_path / "not" / "yet"  # as compose.yaml sets it for a fresh container
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    subprocess.run([sys.executable, "-c", RECORD.format(n=1)], env=env, check=True,
+                   cwd=Path(__file__).resolve().parents[2], timeout=60)
+    assert any(folder.glob("histogram_*.db"))
+
+
 def test_operation_names_are_bounded_labels() -> None:
     assert metrics.operation_label(None) == "anonymous"
     assert metrics.operation_label("not a name!") == "other"
