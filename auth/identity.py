@@ -11,6 +11,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from auth.pii import PersonalFields
 from auth.scopes import ROLE_SCOPES, Scope
 from core.config import Settings
 from core.errors import AppError, ErrorCode
@@ -139,7 +140,8 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
     viewer = Viewer(
         int(row["id"]), int(row["organization_id"]), Role(row["role"]),
         pii_roles=pii_roles(row["pii_roles"]),
-        personal_fields=frozenset(row["personal_custom_fields"] or ()),
+        personal_fields=PersonalFields(row["personal_custom_fields"] or (),
+                                       row["personal_deal_fields"] or ()),
     )
     if settings.viewer_cache_seconds > 0 and not _unsettled(viewer.user_id):
         deadline = time.monotonic() + settings.viewer_cache_seconds

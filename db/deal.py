@@ -1,9 +1,10 @@
-"""Deals: filters, keyset pages, batched people and stage history, and stats by stage."""
+"""Deals: filters (custom fields too), keyset pages, batched people and stage history, and
+stats by stage."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -11,8 +12,10 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from db import company as companies
+from db import custom_field_values as custom_values
 from db import customer as customers
 from db import search
+from db.custom_field import ObjectType
 from db.pagination import Sort, Source
 from db.sales_enums import DealStatus
 from db.sql import Params, fetch, fetch_one
@@ -26,7 +29,7 @@ COLUMNS = (
     "t.id, t.organization_id, t.name, t.amount, t.currency, t.pipeline_id, t.stage_id,"
     " t.probability, t.stage_probability, t.expected_close_on, t.status, t.lost_reason,"
     " t.closed_at, t.owner_id, t.company_id, t.stage_entered_at, t.created_at, t.updated_at,"
-    " t.deleted_at, t.external_ref"
+    " t.deleted_at, t.external_ref, t.custom_fields"
 )
 HISTORY_COLUMNS = (
     "h.id, h.deal_id, h.from_stage_id, h.from_stage_name, h.to_stage_id, h.to_stage_name,"
@@ -69,7 +72,21 @@ class DealFilter:
     expected_close_after: date | None = None
     expected_close_before: date | None = None
     min_amount: Decimal | None = None
+    custom_fields: Sequence[Any] = ()  # raw until with_custom_fields types them
     deleted: bool = False
+
+
+async def with_custom_fields(org_id: int, f: DealFilter) -> DealFilter:
+    """``f`` with its custom field conditions typed by their definitions."""
+    return replace(f, custom_fields=await custom_values.resolve(
+        org_id=org_id, object_type=ObjectType.DEAL, raw=f.custom_fields,
+        path="filter.customFields"))
+
+
+def custom_field_keys(f: DealFilter) -> set[str]:
+    """The custom field keys ``f`` tests."""
+    return {c.key if isinstance(c, custom_values.Condition) else c["key"]
+            for c in f.custom_fields}
 
 
 def effective_probability(row: Any) -> int:
@@ -124,6 +141,10 @@ def _ranked_conditions(org_id: int, f: DealFilter, params: Params) -> tuple[str,
         where.append(f"t.expected_close_on < {params.add(f.expected_close_before)}")
     if f.min_amount is not None:
         where.append(f"t.amount >= {params.add(f.min_amount)}")
+    for cond in f.custom_fields:
+        if not isinstance(cond, custom_values.Condition):
+            raise TypeError("custom field conditions must be resolved (with_custom_fields)")
+        where.extend(custom_values.conditions(cond, params))
     return " AND ".join(where), sort
 
 

@@ -10,9 +10,9 @@ import strawberry
 
 from auth.permissions import IsAuthenticated
 from core.errors import AppError, ErrorCode
-from db import deal as deals
 from db import deal_stats
 from db.sales_enums import DealStatus
+from resolvers.deal import deal_filter
 from schema.deal import DealFilter
 from schema.deal_stats import DealForecast, DealGroupBy, DealGroupStats
 from schema.node import decode_id
@@ -29,7 +29,7 @@ class DealStatsQuery:
         """The deals matching the filter (open ones if it names no statuses) grouped by stage
         (in pipeline order), owner or expected close month: count, sum and weighted value."""
         org_id = info.context.require_viewer().organization_id
-        f = filter.to_filter() if filter else deals.DealFilter()
+        f = await deal_filter(info, filter)
         if not f.statuses:
             f = replace(f, statuses=(DealStatus.OPEN,))
         rows = await deal_stats.grouped(org_id=org_id, group_by=group_by.value, f=f)

@@ -7,11 +7,13 @@ from decimal import Decimal
 from enum import Enum
 
 import strawberry
+from strawberry.scalars import JSON
 
 from db import deal as deals
 from db.sales_enums import DealStatus as DbDealStatus
 from db.sql import Row
 from schema.company import Company, load_company, load_user
+from schema.custom_field import CustomFieldCondition
 from schema.customer import Customer
 from schema.enums import DealStatus
 from schema.errors import UserError
@@ -71,6 +73,9 @@ class Deal(Node):
     lost_reason: str | None
     closed_at: datetime | None
     stage_entered_at: datetime
+    custom_fields: JSON = strawberry.field(
+        description="Values by key: typed by the DEAL custom field definitions (personal ones "
+        "masked for viewers who may not read personal data); other keys free-form.")
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
@@ -92,7 +97,8 @@ class Deal(Node):
             weighted_amount=Money.of(amount * probability / 100, row["currency"]),
             expected_close_on=row["expected_close_on"], status=row["status"],
             lost_reason=row["lost_reason"], closed_at=row["closed_at"],
-            stage_entered_at=row["stage_entered_at"], created_at=row["created_at"],
+            stage_entered_at=row["stage_entered_at"],
+            custom_fields=row["custom_fields"], created_at=row["created_at"],
             updated_at=row["updated_at"], deleted_at=row["deleted_at"], pk=row["id"],
             stage_pk=row["stage_id"], pipeline_pk=row["pipeline_id"], owner_pk=row["owner_id"],
             company_pk=row["company_id"],
@@ -158,6 +164,9 @@ class DealFilter:
     expected_close_after: date | None = strawberry.field(default=None, description="Inclusive.")
     expected_close_before: date | None = strawberry.field(default=None, description="Exclusive.")
     min_amount: Decimal | None = None
+    custom_fields: list[CustomFieldCondition] | None = strawberry.field(
+        default=None, description="Conditions on defined DEAL custom fields; all must hold."
+    )
     deleted: bool = strawberry.field(default=False, description="List soft-deleted ones.")
 
     def to_filter(self) -> deals.DealFilter:
@@ -181,7 +190,7 @@ class DealFilter:
             if self.person_id else None,
             expected_close_after=self.expected_close_after,
             expected_close_before=self.expected_close_before, min_amount=self.min_amount,
-            deleted=self.deleted,
+            custom_fields=tuple(c.raw() for c in self.custom_fields or ()), deleted=self.deleted,
         )
 
 
@@ -208,6 +217,9 @@ class CreateDealInput:
     person_ids: list[strawberry.ID] | None = None
     status: DealStatus = DbDealStatus.OPEN  # type: ignore[valid-type]
     lost_reason: str | None = None
+    custom_fields: JSON | None = strawberry.field(
+        default=None, description="Values by key, checked against the DEAL custom fields "
+        "(every required one must be given).")
 
 
 @strawberry.input(description="Changes to a deal; omitted fields stay, null clears. "
@@ -231,6 +243,8 @@ class UpdateDealInput:
         default=strawberry.UNSET, description="LOST needs a lostReason; OPEN reopens."
     )
     lost_reason: str | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="The whole new object (null clears it).")
 
 
 @strawberry.input(description="A deal entering another stage (of any pipeline).")
