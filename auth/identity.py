@@ -114,6 +114,8 @@ def issue_token(user: dict[str, object], settings: Settings) -> str:
         "iat": now,
         "exp": now + timedelta(seconds=settings.access_token_ttl_seconds),
         "typ": "access",
+        # the user's token epoch: a deactivation ends it (see viewer_from_token)
+        "gen": int(str(user.get("token_epoch") or 0)),
     }
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
 
@@ -136,6 +138,8 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
     row = await users.get_active(user_id)
     if row is None or row["organization_id"] != claims["org"]:
+        raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
+    if claims.get("gen", 0) != row["token_epoch"]:  # issued before a deactivation
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
     viewer = Viewer(
         int(row["id"]), int(row["organization_id"]), Role(row["role"]),

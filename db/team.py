@@ -112,7 +112,8 @@ async def deactivate(*, org_id: int, user_id: int) -> dict[str, Any] | None:
             return None
         await _keep_an_admin(conn, org_id, user, ("id",))
         row = await fetch_one(
-            f"UPDATE app_user t SET is_active = false WHERE t.id = $1 RETURNING {MEMBER_COLUMNS}",
+            "UPDATE app_user t SET is_active = false, token_epoch = token_epoch + 1"
+            f" WHERE t.id = $1 RETURNING {MEMBER_COLUMNS}",
             [user_id], conn,
         )
         await client(conn).execute_query(
@@ -122,6 +123,21 @@ async def deactivate(*, org_id: int, user_id: int) -> dict[str, Any] | None:
         await client(conn).execute_query(
             "UPDATE account_token SET used_at = now() WHERE user_id = $1 AND used_at IS NULL"
             " AND purpose = 'PASSWORD_RESET'", [user_id],
+        )
+        await _announce(conn, user_id)
+    return row
+
+
+async def reactivate(*, org_id: int, user_id: int) -> dict[str, Any] | None:
+    """Let a deactivated user sign in again (with its password; its old tokens stay refused:
+    refresh tokens were revoked and access tokens belong to an ended epoch); None if there is
+    no such user."""
+    async with in_transaction() as conn:
+        if await _locked(conn, org_id, user_id) is None:
+            return None
+        row = await fetch_one(
+            f"UPDATE app_user t SET is_active = true WHERE t.id = $1 RETURNING {MEMBER_COLUMNS}",
+            [user_id], conn,
         )
         await _announce(conn, user_id)
     return row

@@ -18,7 +18,9 @@ from db.sql import fetch, fetch_one
 # Roles whose users read personal data unless their organization's ADMIN says otherwise;
 # ADMIN always does (it could grant itself anyway).
 DEFAULT_PII_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.AGENT})
-COLUMNS = "t.id, t.organization_id, t.email, t.name, t.role, t.is_active, t.created_at"
+COLUMNS = (
+    "t.id, t.organization_id, t.email, t.name, t.role, t.is_active, t.created_at, t.token_epoch"
+)
 
 
 def slugify(name: str) -> str:

@@ -10,6 +10,7 @@ import strawberry
 from auth import accounts, identity, login_throttle
 from auth.permissions import IsAdmin, IsAuthenticated, IsManager
 from core.errors import AppError, ErrorCode
+from db import account_token as account_tokens
 from db import org_settings, team
 from db.enums import Role as DbRole
 from db.validation import Cleaner
@@ -22,6 +23,7 @@ from schema.errors import UserError
 from schema.pagination import Connection
 from schema.team import (
     Invitation,
+    InvitationPayload,
     InviteUserPayload,
     OrganizationPayload,
     Preferences,
@@ -98,6 +100,16 @@ class TeamQuery:
         return await list_(info, team.SORTS[order_by.value], lambda org: team.source(org, f),
                            User.from_row, first, after, last, before)
 
+    @strawberry.field(permission_classes=[IsAdmin])
+    async def invitations(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[Invitation]:
+        """Your organization's pending invitations (ADMIN), newest first: links not yet
+        accepted, revoked, replaced or expired."""
+        return await list_(info, account_tokens.INVITATION_SORT, account_tokens.pending_invitations,
+                           Invitation.from_row, first, after, last, before)
+
 
 @strawberry.type
 class TeamMutation:
@@ -114,8 +126,26 @@ class TeamMutation:
         ))
         if row is None:
             return InviteUserPayload(errors=errors)
-        return InviteUserPayload(invitation=Invitation(
-            email=row["email"], role=row["role"], expires_at=row["expires_at"]))
+        return InviteUserPayload(invitation=Invitation.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def revoke_invitation(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> InvitationPayload:
+        """Make a pending invitation's link stop working at once (NOT_FOUND if it is not
+        pending: accepted, revoked, replaced or expired)."""
+        org_id = info.context.require_viewer().organization_id
+
+        async def work() -> dict[str, Any]:
+            row = await account_tokens.revoke_invitation(
+                org_id=org_id, token_id=pk(id, "Invitation", "id"))
+            if row is None:
+                raise missing("pending invitation", "id")
+            return row
+
+        row, errors = await attempt(work)
+        return InvitationPayload(
+            invitation=Invitation.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation
     async def accept_invitation(
@@ -158,6 +188,21 @@ class TeamMutation:
             if row is None:
                 raise missing("user", "id")
             identity.forget_user(user_id)
+            return row
+
+        row, errors = await attempt(work)
+        return UserPayload(user=User.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def reactivate_user(self, info: strawberry.Info, id: strawberry.ID) -> UserPayload:
+        """Let a deactivated user sign in again with its password; the tokens it held before
+        the deactivation stay refused."""
+        org_id = info.context.require_viewer().organization_id
+
+        async def work() -> dict[str, Any]:
+            row = await team.reactivate(org_id=org_id, user_id=pk(id, "User", "id"))
+            if row is None:
+                raise missing("user", "id")
             return row
 
         row, errors = await attempt(work)

@@ -139,12 +139,15 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         filter: {orders: {totalSpent: {gte: "100"}}}}) { view { id } errors { code } } }""", {}),
     ("deleteView", """mutation($v: ID!) { deleteView(id: $v) { errors { code } } }""", {}),
     ("inviteUser", """mutation { inviteUser(email: "invited@example.com", role: VIEWER) {
+        invitation { id } errors { code } } }""", {}),
+    ("revokeInvitation", """mutation($iv: ID!) { revokeInvitation(id: $iv) {
         errors { code } } }""", {}),
     ("acceptInvitation", """mutation($it: String!) { acceptInvitation(token: $it, name: "J",
         password: "long enough") { user { id } errors { code } } }""", {}),
     ("updateUserRole", """mutation($u: ID!) { updateUserRole(id: $u, role: MANAGER) {
         errors { code } } }""", {}),
     ("deactivateUser", "mutation($u: ID!) { deactivateUser(id: $u) { errors { code } } }", {}),
+    ("reactivateUser", "mutation($u: ID!) { reactivateUser(id: $u) { errors { code } } }", {}),
     ("updateOrganization", """mutation { updateOrganization(input: {currency: "eur"}) {
         errors { code } } }""", {}),
     ("updateMyPreferences", """mutation { updateMyPreferences(input: {taskDigest: false}) {
@@ -211,7 +214,7 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["u"] = (data.get("user") or {}).get("id") or given.get("u")
         for key, name in (("co", "company"), ("m", "membership"), ("p", "pipeline"),
                           ("dl", "deal"), ("tk", "task"), ("cf", "field"),
-                          ("pd", "prediction")):
+                          ("pd", "prediction"), ("iv", "invitation")):
             given[key] = (data.get(name) or {}).get("id") or given.get(key)
         given["s"] = ((data.get("pipeline") or {}).get("stages") or [{}])[0].get("id") or (
             given.get("s"))
