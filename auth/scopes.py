@@ -53,7 +53,7 @@ USER_ONLY = frozenset({"Query.viewer", "Query.apiKeys", "Mutation.createApiKey",
 # Operations anyone may call (they create the credentials).
 PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout",
                     "Mutation.acceptInvitation", "Mutation.requestPasswordReset",
-                    "Mutation.resetPassword"})
+                    "Mutation.resetPassword", "Mutation.signUp"})
 
 # What an API key needs for each root field: all of the listed scopes.
 FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {

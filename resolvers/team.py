@@ -11,7 +11,7 @@ from auth import accounts, identity, login_throttle
 from auth.permissions import IsAdmin, IsAuthenticated, IsManager
 from core.errors import AppError, ErrorCode
 from db import account_token as account_tokens
-from db import org_settings, team
+from db import team
 from db.enums import Role as DbRole
 from db.validation import Cleaner
 from resolvers.common import attempt, missing, provided
@@ -29,6 +29,7 @@ from schema.team import (
     Preferences,
     PreferencesPayload,
     RequestPasswordResetPayload,
+    SignUpInput,
     UpdateMyPreferencesInput,
     UpdateOrganizationInput,
     UserFilter,
@@ -65,23 +66,7 @@ async def _signed_in(info: strawberry.Info, work: Any) -> LoginPayload:
 
 async def _organization_values(input: UpdateOrganizationInput) -> dict[str, Any]:
     c = Cleaner()
-    given = provided(input)
-    values: dict[str, Any] = {}
-    if "name" in given:
-        values["name"] = c.text("name", given["name"], 200, required=True)
-    checks = {"currency": org_settings.currency, "time_zone": org_settings.time_zone,
-              "locale": org_settings.locale}
-    for key, check in checks.items():
-        if key not in given:
-            continue
-        path = "timeZone" if key == "time_zone" else key
-        try:
-            values[key] = check(given[key] or "")
-        except ValueError as exc:
-            c.fail(path, str(exc))
-    zone = values.get("time_zone")
-    if zone is not None and not await team.time_zone_known(zone):
-        c.fail("timeZone", f"{zone} is not known to the database's time zone data")
+    values = await team.organization_values(c, provided(input))
     c.raise_if_any()
     return values
 
@@ -155,6 +140,18 @@ class TeamMutation:
         least 8 characters; returns tokens as ``login`` does."""
         return await _signed_in(info, lambda: accounts.accept_invitation(
             info.context.settings, token=token, name=name, password=password, ip=_ip(info),
+        ))
+
+    @strawberry.mutation
+    async def sign_up(self, info: strawberry.Info, input: SignUpInput) -> LoginPayload:
+        """Create an organization with you as its first ADMIN and sign in; only on servers that
+        allow self-service sign-up (``CRM_SIGNUP_ENABLED``, off by default)."""
+        given = {key: value for key, value in (
+            ("name", input.organization_name), ("currency", input.currency),
+            ("time_zone", input.time_zone), ("locale", input.locale)) if value is not None}
+        return await _signed_in(info, lambda: accounts.sign_up(
+            info.context.settings, organization=given, email=input.email, name=input.name,
+            password=input.password, ip=_ip(info),
         ))
 
     @strawberry.mutation(permission_classes=[IsAdmin])

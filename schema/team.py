@@ -97,6 +97,23 @@ class UpdateOrganizationInput:
     )
 
 
+@strawberry.input(description="A new organization and its first ADMIN (signUp).")
+class SignUpInput:
+    organization_name: str
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code; USD if omitted."
+    )
+    time_zone: str | None = strawberry.field(
+        default=None, description="IANA time zone; UTC if omitted."
+    )
+    locale: str | None = strawberry.field(
+        default=None, description="BCP 47 language tag; en-US if omitted."
+    )
+    email: str
+    name: str
+    password: str = strawberry.field(description="At least 8 characters.")
+
+
 @strawberry.type
 class OrganizationPayload:
     organization: Organization | None = None

@@ -164,6 +164,7 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Query.users": (M, (ADM,)),
     "Mutation.inviteUser": (AD, (ADM,)),
     "Mutation.acceptInvitation": (PUBLIC, PUBLIC),
+    "Mutation.signUp": (PUBLIC, PUBLIC),  # and only where CRM_SIGNUP_ENABLED is on
     "Mutation.updateUserRole": (AD, (ADM,)),
     "Mutation.deactivateUser": (AD, (ADM,)),
     "Mutation.reactivateUser": (AD, (ADM,)),

@@ -35,7 +35,7 @@ async def _deal(api: Api, name: str, fields: dict[str, Any]) -> dict[str, Any]:
     return data["createDeal"]["deal"]  # type: ignore[no-any-return]
 
 
-async def test_deal_fields_are_typed_on_create_and_update(api) -> None:
+async def test_deal_fields_are_typed_on_create_and_update(api, org) -> None:
     await _define(api, key="source", label="Source", type="SINGLE_SELECT",
                   options=["web", "partner"], required=True)
     await _define(api, key="seats", label="Seats", type="NUMBER")
@@ -56,7 +56,8 @@ async def test_deal_fields_are_typed_on_create_and_update(api) -> None:
         "message": "Source is required"}]
     not_object = await api.data(CREATE, input={"name": "D", "amount": "1", "customFields": [1]})
     assert ["input", "customFields"] in [e["field"] for e in not_object["createDeal"]["errors"]]
-    assert [r["name"] for r in await fetch("SELECT name FROM deal ORDER BY id")] == ["A"]
+    assert [r["name"] for r in await fetch(
+        "SELECT name FROM deal WHERE organization_id = $1", [org.id])] == ["A"]
     changed = await api.data(UPDATE, input={"id": deal["id"], "customFields": {
         "source": "partner", "seats": 4.5}})
     assert changed["updateDeal"] == {"deal": {"customFields": {"source": "partner",
@@ -66,7 +67,7 @@ async def test_deal_fields_are_typed_on_create_and_update(api) -> None:
     untouched = await api.data(UPDATE, input={"id": deal["id"], "name": "A2"})
     assert untouched["updateDeal"]["deal"]["customFields"]["source"] == "partner"
     audit = await fetch("SELECT action, changed_fields FROM audit_event WHERE action ="
-                        " 'updateDeal' ORDER BY id")
+                        " 'updateDeal' AND organization_id = $1 ORDER BY id", [org.id])
     assert "input.customFields" in audit[0]["changed_fields"]
 
 
