@@ -21,7 +21,8 @@ from db import team
 from db import user as users
 from db.enums import Role
 from db.team_models import TokenPurpose
-from db.validation import Cleaner, email as valid_email
+from db.validation import Cleaner
+from db.validation import email as valid_email
 
 
 class _Spent(Exception):

@@ -191,6 +191,7 @@ NESTED_SCOPES: dict[str, Scope] = {
     "Customer.interactions": S.INTERACTIONS_READ,
     "Customer.orders": S.ORDERS_READ,
     "Customer.lifetimeValue": S.ORDERS_READ,
+    "Customer.lifetimeValueConverted": S.ORDERS_READ,
     "Customer.orderCount": S.ORDERS_READ,
     "Customer.lastOrderAt": S.ORDERS_READ,
     "Customer.prediction": S.PREDICTIONS_READ,

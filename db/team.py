@@ -248,14 +248,13 @@ async def create_organization(
 ) -> dict[str, Any] | None:
     """A new organization (its slug made from its name; the default pipeline comes with it);
     None if the slug is taken."""
-    row = await fetch_one(
+    return await fetch_one(
         "INSERT INTO organization (name, slug, currency, time_zone, locale, created_at)"
         " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (slug) DO NOTHING"
         f" RETURNING {ORGANIZATION_COLUMNS}",
         [values["name"], slugify(values["name"]), values.get("currency") or "USD",
          values.get("time_zone") or "UTC", values.get("locale") or "en-US"], using,
     )
-    return row
 
 
 async def get_organization(org_id: int) -> dict[str, Any] | None:

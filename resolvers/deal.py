@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -32,12 +31,10 @@ from schema.deal import (
     UpdateDealInput,
     load_deal,
 )
-from schema.money import Money
 from schema.node import decode_id
 from schema.pagination import Connection
 from schema.pipeline import PipelineStage
 
-_PLACES = Decimal("0.0001")
 _IDS = {"owner_id": "User", "company_id": "Company", "pipeline_id": "Pipeline",
         "stage_id": "PipelineStage"}
 
@@ -112,18 +109,10 @@ class DealQuery:
         if not stages or stages[0]["organization_id"] != org_id:
             raise AppError(ErrorCode.NOT_FOUND, "pipeline not found", ["pipelineId"])
         rows = await deals.stats(org_id=org_id, pipeline_id=stages[0]["pipeline_id"], f=f)
-        return [_stage_stats(stage, [r for r in rows if r["stage_id"] == stage["id"]])
+        currency = await deals.org_currency(org_id)
+        return [DealStageStats.of(PipelineStage.from_row(stage),
+                                  [r for r in rows if r["stage_id"] == stage["id"]], currency)
                 for stage in stages]
-
-
-def _stage_stats(stage: dict[str, Any], rows: list[dict[str, Any]]) -> DealStageStats:
-    counted = [r for r in rows if r["currency"] is not None]
-    return DealStageStats(
-        stage=PipelineStage.from_row(stage), count=sum(r["n"] for r in counted),
-        amount=[Money.of(r["total"], r["currency"]) for r in counted],
-        weighted_amount=[Money.of(r["weighted"].quantize(_PLACES), r["currency"])
-                         for r in counted],
-    )
 
 
 @strawberry.type

@@ -33,7 +33,8 @@ class DealStatsQuery:
         if not f.statuses:
             f = replace(f, statuses=(DealStatus.OPEN,))
         rows = await deal_stats.grouped(org_id=org_id, group_by=group_by.value, f=f)
-        return [DealGroupStats.of(group_by, list(group))
+        currency = await deal_stats.org_currency(org_id)
+        return [DealGroupStats.of(group_by, list(group), currency)
                 for _, group in groupby(rows, key=lambda r: r["group_key"])]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
@@ -51,4 +52,4 @@ class DealStatsQuery:
         rows = await deal_stats.forecast(org_id=org_id, start=start, months=months,
                                          pipeline_id=chosen)
         wanted = [deal_stats.add_months(start, n) for n in range(months)]
-        return DealForecast.of(start, wanted, rows)
+        return DealForecast.of(start, wanted, rows, await deal_stats.org_currency(org_id))

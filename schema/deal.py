@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,12 +16,15 @@ from db.sql import Row
 from schema.company import Company, load_company, load_user
 from schema.custom_field import CustomFieldCondition
 from schema.customer import Customer
+from schema.deal_stats import CONVERTED, converted
 from schema.enums import DealStatus
 from schema.errors import UserError
-from schema.money import Money
+from schema.money import ConvertedMoney, Money
 from schema.node import Node, decode_id, to_global_id
 from schema.pipeline import Pipeline, PipelineStage, load_pipeline, load_stage
 from schema.user import User
+
+_PLACES = Decimal("0.0001")
 
 
 async def load_deal(info: strawberry.Info, pk: int) -> Deal | None:
@@ -266,3 +270,19 @@ class DealStageStats:
     count: int
     amount: list[Money]
     weighted_amount: list[Money]
+    converted_amount: ConvertedMoney = strawberry.field(description=CONVERTED)
+    converted_weighted_amount: ConvertedMoney = strawberry.field(description=CONVERTED)
+
+    @classmethod
+    def of(cls, stage: PipelineStage, rows: list[dict[str, Any]], org_currency: str
+           ) -> DealStageStats:
+        """A stage's stats from its rows (one per currency; none without deals)."""
+        counted = [r for r in rows if r["currency"] is not None]
+        converted_amount, converted_weighted = converted(counted, org_currency)
+        return cls(
+            stage=stage, count=sum(r["n"] for r in counted),
+            amount=[Money.of(r["total"], r["currency"]) for r in counted],
+            weighted_amount=[Money.of(r["weighted"].quantize(_PLACES), r["currency"])
+                             for r in counted],
+            converted_amount=converted_amount, converted_weighted_amount=converted_weighted,
+        )

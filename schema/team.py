@@ -10,8 +10,8 @@ import strawberry
 
 from db import team
 from db.enums import Role as DbRole
-from schema.enums import Role
 from db.sql import Row
+from schema.enums import Role
 from schema.errors import UserError
 from schema.node import to_global_id
 from schema.user import Organization, User
