@@ -8,7 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError, specified_rules
+from graphql import (
+    BREAK,
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    SelectionSetNode,
+    ValidationContext,
+    Visitor,
+    specified_rules,
+    visit,
+)
 from starlette.responses import Response
 from strawberry.extensions import (
     AddValidationRules,
@@ -215,10 +225,44 @@ class CrmSchema(strawberry.Schema):
                 )
 
 
+def _empty_selection(document: DocumentNode) -> SelectionSetNode | None:
+    """The first ``{ }`` of a document: the GraphQL grammar has none (``{ Selection+ }``), but
+    the parser lets them through."""
+    found: list[SelectionSetNode] = []
+
+    class Finder(Visitor):
+        def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> Any:
+            if not node.selections:
+                found.append(node)
+                return BREAK
+            return None
+
+    visit(document, Finder())
+    return found[0] if found else None
+
+
+def _depth_rule(max_depth: int) -> type[ASTValidationRule]:
+    """strawberry's depth limit, refusing an empty selection set first (measuring its depth
+    raised ValueError, out of the request: a crash any client could cause)."""
+    (measured,) = QueryDepthLimiter(max_depth=max_depth).validation_rules
+
+    class DepthLimit(measured):  # type: ignore[misc,valid-type]
+        def __init__(self, context: ValidationContext) -> None:
+            empty = _empty_selection(context.document)
+            if empty is None:
+                super().__init__(context)
+                return
+            context.report_error(GraphQLError("Syntax Error: a selection set must not be"
+                                              " empty.", [empty]))
+            ASTValidationRule.__init__(self, context)
+
+    return DepthLimit
+
+
 def limit_rules(settings: Settings) -> list[type[ASTValidationRule]]:
     """Validation rules refusing documents nested too deep or with too many aliases."""
     return [
-        *QueryDepthLimiter(max_depth=settings.query_max_depth).validation_rules,
+        _depth_rule(settings.query_max_depth),
         *MaxAliasesLimiter(max_alias_count=settings.query_max_aliases).validation_rules,
     ]
 

@@ -1,4 +1,5 @@
-"""A person's own account: accepting an invitation, resetting and changing a password.
+"""A person's own account: accepting an invitation, signing up a new organization (when the
+server allows it), resetting and changing a password.
 
 Links are spent atomically in the same transaction as what they do, so a link works once even
 under races, and a failure writes nothing. Bad links count against the client IP like failed
@@ -21,6 +22,7 @@ from db import user as users
 from db.enums import Role
 from db.team_models import TokenPurpose
 from db.validation import Cleaner
+from db.validation import email as valid_email
 
 
 class _Spent(Exception):
@@ -64,6 +66,41 @@ async def accept_invitation(
     except InputError as exc:  # the address signed up meanwhile: the invitation stays unused
         raise InputError([FieldError(e.code, ("token",), e.message) for e in exc.errors]) from None
     return user
+
+
+async def sign_up(
+    settings: Settings, *, organization: dict[str, Any], email: str, name: str, password: str,
+    ip: str | None,
+) -> dict[str, Any]:
+    """A new organization (name, and optionally currency, time_zone, locale) with its first
+    user, an ADMIN with this email, name and password; both or neither are written. Only when
+    ``CRM_SIGNUP_ENABLED`` is on (FORBIDDEN otherwise); a locked-out IP is refused."""
+    if not settings.signup_enabled:
+        raise AppError(ErrorCode.FORBIDDEN, "sign-up is turned off on this server"
+                       " (CRM_SIGNUP_ENABLED); ask its operator for an organization")
+    await login_throttle.check_link_attempt(ip, settings)
+    c = Cleaner()
+    values = await team.organization_values(c, organization, name_path="organizationName")
+    address = c.apply("email", email, valid_email)
+    clean_name = c.text("name", name, 200, required=True) or ""
+    problem = passwords.problem(password)
+    if problem:
+        c.fail("password", problem)
+    if address and await team.email_in_use(address):
+        c.fail("email", "a user with this email already exists", ErrorCode.DUPLICATE)
+    c.raise_if_any()
+    async with in_transaction() as conn:
+        org = await team.create_organization(values=values, using=conn)
+        if org is None:
+            raise InputError([FieldError(ErrorCode.DUPLICATE, ("input", "organizationName"),
+                                         "an organization with this name already exists")])
+        try:
+            return await team.create_member(
+                org_id=org["id"], email=address, name=clean_name, role=Role.ADMIN,
+                password_hash=hash_password(password))
+        except InputError as exc:  # the address signed up meanwhile
+            raise InputError([FieldError(e.code, ("input", *e.field), e.message)
+                              for e in exc.errors]) from None
 
 
 async def reset_password(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auth.identity import Viewer, viewer_from_token
+from auth.pii import PersonalFields
 from auth.scopes import Scope
 from core.config import Settings
 from core.errors import AppError, ErrorCode
@@ -67,7 +68,8 @@ async def viewer_from_key(secret: str) -> Viewer:
     role = Role.ADMIN if Scope.ADMIN in scopes else Role.VIEWER
     return Viewer(
         None, int(row["organization_id"]), role, int(row["id"]), scopes,
-        personal_fields=frozenset(row["personal_custom_fields"] or ()),
+        personal_fields=PersonalFields(row["personal_custom_fields"] or (),
+                                       row["personal_deal_fields"] or ()),
     )
 
 

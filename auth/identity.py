@@ -11,6 +11,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from auth.pii import PersonalFields
 from auth.scopes import ROLE_SCOPES, Scope
 from core.config import Settings
 from core.errors import AppError, ErrorCode
@@ -113,6 +114,8 @@ def issue_token(user: dict[str, object], settings: Settings) -> str:
         "iat": now,
         "exp": now + timedelta(seconds=settings.access_token_ttl_seconds),
         "typ": "access",
+        # the user's token epoch: a deactivation ends it (see viewer_from_token)
+        "gen": int(str(user.get("token_epoch") or 0)),
     }
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
 
@@ -136,10 +139,13 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
     row = await users.get_active(user_id)
     if row is None or row["organization_id"] != claims["org"]:
         raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
+    if claims.get("gen", 0) != row["token_epoch"]:  # issued before a deactivation
+        raise AppError(ErrorCode.UNAUTHENTICATED, "invalid access token")
     viewer = Viewer(
         int(row["id"]), int(row["organization_id"]), Role(row["role"]),
         pii_roles=pii_roles(row["pii_roles"]),
-        personal_fields=frozenset(row["personal_custom_fields"] or ()),
+        personal_fields=PersonalFields(row["personal_custom_fields"] or (),
+                                       row["personal_deal_fields"] or ()),
     )
     if settings.viewer_cache_seconds > 0 and not _unsettled(viewer.user_id):
         deadline = time.monotonic() + settings.viewer_cache_seconds

@@ -3,14 +3,15 @@
 Users read personal data when their organization's PII roles include their role (ADMIN always;
 MANAGER and AGENT by default, VIEWER only when an ADMIN grants it); API keys when they hold
 ``pii:read``. Everyone else sees, on every path (HTTP, compiled plans, websockets): contact
-data masked, the values of custom fields the organization marks personal hidden, message
+data masked, the values of custom fields the organization marks personal (on customers and
+deals) hidden, message
 bodies hidden and the addresses in an interaction's metadata masked.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from auth.scopes import Scope
@@ -22,6 +23,23 @@ ADDRESS_KEYS = ("from", "to", "cc", "bcc", "replyTo")
 
 # A mask: the value and the organization's personal custom-field keys -> what is shown.
 Mask = Callable[[Any, frozenset[str]], Any]
+
+
+class PersonalFields(frozenset[str]):
+    """The organization's personal customer custom-field keys (the set itself, as masks have
+    always read it) and, in ``deal``, the keys of its personal deal fields."""
+
+    deal: frozenset[str]
+
+    def __new__(cls, customer: Iterable[str] = (), deal: Iterable[str] = ()) -> PersonalFields:
+        keys = super().__new__(cls, customer)
+        keys.deal = frozenset(deal)
+        return keys
+
+
+def deal_keys(personal: frozenset[str]) -> frozenset[str]:
+    """The personal deal field keys carried by ``personal`` (none for a plain set)."""
+    return getattr(personal, "deal", frozenset())
 
 
 def masking(context: Any) -> frozenset[str] | None:
@@ -74,6 +92,12 @@ def mask_custom_fields(value: Any, personal: frozenset[str]) -> Any:
     return {k: HIDDEN if k in personal and v is not None else v for k, v in value.items()}
 
 
+def mask_deal_custom_fields(value: Any, personal: frozenset[str]) -> Any:
+    """A deal's custom fields with the values of its organization's personal deal fields
+    hidden."""
+    return mask_custom_fields(value, deal_keys(personal))
+
+
 def mask_body(value: str | None) -> str | None:
     """A message body, hidden whole (free text: any part of it may be personal)."""
     return HIDDEN if value else value
@@ -107,6 +131,7 @@ MASKS: dict[tuple[str, str], Mask] = {
     ("Customer", "phone"): _plain(mask_phone),
     ("Customer", "address"): _plain(mask_address),
     ("Customer", "customFields"): mask_custom_fields,
+    ("Deal", "customFields"): mask_deal_custom_fields,
     ("Interaction", "body"): _plain(mask_body),
     ("Interaction", "metadata"): _plain(mask_metadata),
 }
@@ -124,10 +149,13 @@ def refuse_hidden_search(context: Any, db_filter: Any) -> None:
         )
 
 
-def refuse_personal_fields(context: Any, keys: set[str], order: Any = None) -> None:
+def refuse_personal_fields(
+    context: Any, keys: set[str], order: Any = None, *, deals: bool = False
+) -> None:
     """A viewer who may not read personal data may not filter or sort on personal custom
-    fields either (the results would tell their values)."""
-    personal = masking(context)
+    fields either (the results would tell their values). ``deals``: the keys are deal fields."""
+    masked = masking(context)
+    personal = deal_keys(masked) if deals and masked is not None else masked
     if not personal:
         return
     if keys & personal:

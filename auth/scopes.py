@@ -53,7 +53,7 @@ USER_ONLY = frozenset({"Query.viewer", "Query.apiKeys", "Mutation.createApiKey",
 # Operations anyone may call (they create the credentials).
 PUBLIC = frozenset({"Mutation.login", "Mutation.refreshToken", "Mutation.logout",
                     "Mutation.acceptInvitation", "Mutation.requestPasswordReset",
-                    "Mutation.resetPassword"})
+                    "Mutation.resetPassword", "Mutation.signUp"})
 
 # What an API key needs for each root field: all of the listed scopes.
 FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
@@ -177,6 +177,9 @@ FIELD_SCOPES: dict[str, tuple[Scope, ...]] = {
     "Mutation.inviteUser": (S.ADMIN,),
     "Mutation.updateUserRole": (S.ADMIN,),
     "Mutation.deactivateUser": (S.ADMIN,),
+    "Mutation.reactivateUser": (S.ADMIN,),
+    "Query.invitations": (S.ADMIN,),
+    "Mutation.revokeInvitation": (S.ADMIN,),
     "Mutation.updateOrganization": (S.ADMIN,),
     "Subscription.interactionCreated": (S.INTERACTIONS_READ,),
     "Subscription.interactionUpdated": (S.INTERACTIONS_READ,),
@@ -188,6 +191,7 @@ NESTED_SCOPES: dict[str, Scope] = {
     "Customer.interactions": S.INTERACTIONS_READ,
     "Customer.orders": S.ORDERS_READ,
     "Customer.lifetimeValue": S.ORDERS_READ,
+    "Customer.lifetimeValueConverted": S.ORDERS_READ,
     "Customer.orderCount": S.ORDERS_READ,
     "Customer.lastOrderAt": S.ORDERS_READ,
     "Customer.prediction": S.PREDICTIONS_READ,

@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     password_reset_ttl_seconds: int = Field(default=3600, ge=60)
     # at most one reset email per address within this (requests in between change nothing)
     password_reset_interval_seconds: float = Field(default=60.0, ge=0)
+    # the public signUp mutation (a new organization with its first ADMIN): off unless the
+    # operator opens the server to self-service sign-ups; crm orgs create is the other way
+    signup_enabled: bool = False
     # the local hour (organization's time zone) from which each user's daily digest is sent
     task_digest_hour: int = Field(default=7, ge=0, le=23)
     # the email worker publishes task reminders and queues digests (false: other workers do)

@@ -9,10 +9,17 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from db.enums import Role
-from db.sql import client, fetch_one
+from db.pagination import Sort, Source
+from db.sql import Params, client, fetch_one
 from db.team_models import TokenPurpose
 
-COLUMNS = "id, organization_id, purpose, email, role, user_id, created_by_id, expires_at, used_at"
+COLUMNS = (
+    "id, organization_id, purpose, email, role, user_id, created_by_id, expires_at, used_at,"
+    " created_at"
+)
+INVITATION_SORT = Sort("CREATED_AT_DESC", "t.created_at", "datetime", descending=True)
+# an invitation whose link still works
+_PENDING = "t.purpose = 'INVITATION' AND t.used_at IS NULL AND t.expires_at > now()"
 
 
 async def create(
@@ -46,6 +53,23 @@ async def use(
         "UPDATE account_token SET used_at = now() WHERE token_hash = $1 AND purpose = $2"
         f" AND used_at IS NULL AND expires_at > now() RETURNING {COLUMNS}",
         [token_hash, purpose.value], using,
+    )
+
+
+def pending_invitations(org_id: int) -> Source:
+    """The organization's invitations whose links still work (not accepted, revoked,
+    superseded or expired)."""
+    params = Params()
+    where = f"t.organization_id = {params.add(org_id)} AND {_PENDING}"
+    return Source("account_token", ", ".join(f"t.{c.strip()}" for c in COLUMNS.split(",")),
+                  where, params)
+
+
+async def revoke_invitation(*, org_id: int, token_id: int) -> dict[str, Any] | None:
+    """Make a pending invitation's link stop working now; None if there is no pending one."""
+    return await fetch_one(
+        f"UPDATE account_token t SET used_at = now() WHERE t.id = $1 AND t.organization_id = $2"
+        f" AND {_PENDING} RETURNING {COLUMNS}", [token_id, org_id],
     )
 
 

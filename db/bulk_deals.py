@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 from core.errors import ErrorCode, InputError
 from db import deal as deals
 from db import deal_write
+from db.bulk import CUSTOM_FIELDS_PATCH
 from db.bulk_companies import name_key
 from db.company import normalise_domain
 from db.sql import fetch
@@ -30,7 +31,7 @@ from db.upsert import Plan, RowResult, check_size, rebase, reject_repeated_keys,
 
 # fields a row compares with the stored deal to tell an update from no change
 COMPARED = ("name", "amount", "currency", "probability", "expected_close_on", "status",
-            "lost_reason", "company_id", "owner_id", "external_ref")
+            "lost_reason", "company_id", "owner_id", "external_ref", "custom_fields")
 
 
 @dataclass
@@ -215,6 +216,10 @@ async def _store(
     org_id: int, user_id: int | None, index: int, row: dict[str, Any],
     existing: dict[str, Any] | None,
 ) -> RowResult:
+    patch = row.pop(CUSTOM_FIELDS_PATCH, None)
+    if patch is not None:  # CSV columns: merged into the stored values, None clears a key
+        merged = dict((existing or {}).get("custom_fields") or {}) | patch
+        row["custom_fields"] = {k: v for k, v in merged.items() if v is not None}
     if existing is None:
         created = await deal_write.create(org_id=org_id, user_id=user_id, data=row)
         return RowResult(index, "created", created)

@@ -12,6 +12,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
 from db import customer as customers
@@ -59,7 +60,10 @@ async def set_consent(
         "INSERT INTO channel_consent (organization_id, customer_id, channel, opted_out, source,"
         " updated_at) VALUES ($1, $2, $3, $4, $5, now())"
         " ON CONFLICT (customer_id, channel) DO UPDATE SET opted_out = EXCLUDED.opted_out,"
-        " source = EXCLUDED.source, updated_at = now()",
+        " source = EXCLUDED.source, updated_at = now()"
+        # the same choice again changes nothing (its time stays that of the choice)
+        " WHERE (channel_consent.opted_out, channel_consent.source)"
+        " IS DISTINCT FROM (EXCLUDED.opted_out, EXCLUDED.source)",
         [org_id, customer_id, channel.value, opted_out, source[:100]],
     )
 
@@ -75,11 +79,12 @@ async def latest_handle(*, customer_id: int) -> dict[str, Any] | None:
 async def add_handle(*, org_id: int, customer_id: int, platform: str, handle: str) -> None:
     """Give the customer a handle on ``platform`` (DUPLICATE if another customer has it)."""
     try:
-        await client().execute_query(
-            "INSERT INTO customer_handle (organization_id, customer_id, platform, handle,"
-            " created_at) VALUES ($1, $2, $3, $4, now())",
-            [org_id, customer_id, platform, handle],
-        )
+        async with in_transaction() as conn:  # a savepoint: the caller's transaction goes on
+            await client(conn).execute_query(
+                "INSERT INTO customer_handle (organization_id, customer_id, platform, handle,"
+                " created_at) VALUES ($1, $2, $3, $4, now())",
+                [org_id, customer_id, platform, handle],
+            )
     except IntegrityError as exc:
         if violated_constraint(exc) != "customer_handle_uniq":
             raise

@@ -1,9 +1,10 @@
-"""Custom field definitions: typed fields an ADMIN adds to customers and companies.
+"""Custom field definitions: typed fields an ADMIN adds to customers, companies and deals.
 
 Values live in each object's ``custom_fields`` JSONB under the definition's key (a GIN
 ``jsonb_path_ops`` index serves equality and containment filters); keys without a definition
 stay free-form JSON as before. A personal definition of a customer field joins the
-organization's ``personal_custom_fields``, which the PII rules mask.
+organization's ``personal_custom_fields``, which the PII rules mask; personal deal fields are
+masked on deals by their definitions (see ``PERSONAL_DEAL_KEYS``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ COLUMNS = (
 class ObjectType(StrEnum):
     CUSTOMER = "CUSTOMER"
     COMPANY = "COMPANY"
+    DEAL = "DEAL"
 
 
 class FieldType(StrEnum):
@@ -49,6 +51,11 @@ class FieldType(StrEnum):
 
 
 SELECTS = (FieldType.SINGLE_SELECT, FieldType.MULTI_SELECT)
+# the personal deal field keys of organization ``o`` (read with the viewer, for the PII masks)
+PERSONAL_DEAL_KEYS = (
+    "ARRAY(SELECT d.key FROM custom_field_definition d WHERE d.organization_id = o.id"
+    " AND d.object_type = 'DEAL' AND d.personal ORDER BY d.key)"
+)
 
 
 async def list_(

@@ -1,9 +1,10 @@
-"""Deals: filters, keyset pages, batched people and stage history, and stats by stage."""
+"""Deals: filters (custom fields too), keyset pages, batched people and stage history, and
+stats by stage."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -11,8 +12,11 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from db import company as companies
+from db import custom_field_values as custom_values
 from db import customer as customers
+from db import exchange_rate as rates
 from db import search
+from db.custom_field import ObjectType
 from db.pagination import Sort, Source
 from db.sales_enums import DealStatus
 from db.sql import Params, fetch, fetch_one
@@ -26,7 +30,7 @@ COLUMNS = (
     "t.id, t.organization_id, t.name, t.amount, t.currency, t.pipeline_id, t.stage_id,"
     " t.probability, t.stage_probability, t.expected_close_on, t.status, t.lost_reason,"
     " t.closed_at, t.owner_id, t.company_id, t.stage_entered_at, t.created_at, t.updated_at,"
-    " t.deleted_at, t.external_ref"
+    " t.deleted_at, t.external_ref, t.custom_fields"
 )
 HISTORY_COLUMNS = (
     "h.id, h.deal_id, h.from_stage_id, h.from_stage_name, h.to_stage_id, h.to_stage_name,"
@@ -69,7 +73,44 @@ class DealFilter:
     expected_close_after: date | None = None
     expected_close_before: date | None = None
     min_amount: Decimal | None = None
+    custom_fields: Sequence[Any] = ()  # raw until with_custom_fields types them
     deleted: bool = False
+
+
+async def with_custom_fields(org_id: int, f: DealFilter) -> DealFilter:
+    """``f`` with its custom field conditions typed by their definitions."""
+    return replace(f, custom_fields=await custom_values.resolve(
+        org_id=org_id, object_type=ObjectType.DEAL, raw=f.custom_fields,
+        path="filter.customFields"))
+
+
+def custom_field_keys(f: DealFilter) -> set[str]:
+    """The custom field keys ``f`` tests."""
+    return {c.key if isinstance(c, custom_values.Condition) else c["key"]
+            for c in f.custom_fields}
+
+
+def converted_sums(org_id: int, params: Params) -> tuple[str, str]:
+    """A join giving each deal ``t`` its exchange rate (``x.rate``: NULL when none covers its
+    currency on its day, see ``rates.deal_day``), and the aggregates it allows: the amount and
+    weighted amount converted to the organization's currency, and the parts left unconverted."""
+    org = params.add(org_id)
+    org_currency = f"(SELECT currency FROM organization WHERE id = {org})"
+    rate = rates.rate_of("t.currency", rates.deal_day("t.closed_at"), org, org_currency)
+    weighted = f"t.amount * ({EFFECTIVE_PROBABILITY}) / 100"
+    return (
+        f" LEFT JOIN LATERAL (SELECT {rate} AS rate) x ON true",
+        "sum(t.amount * x.rate) AS total_converted,"
+        " sum(t.amount) FILTER (WHERE x.rate IS NULL) AS total_unconverted,"
+        f" sum({weighted} * x.rate) AS weighted_converted,"
+        f" sum({weighted}) FILTER (WHERE x.rate IS NULL) AS weighted_unconverted",
+    )
+
+
+async def org_currency(org_id: int) -> str:
+    """The organization's currency (what deal figures are converted to)."""
+    row = await fetch_one("SELECT currency FROM organization WHERE id = $1", [org_id])
+    return str((row or {}).get("currency") or "")
 
 
 def effective_probability(row: Any) -> int:
@@ -124,6 +165,10 @@ def _ranked_conditions(org_id: int, f: DealFilter, params: Params) -> tuple[str,
         where.append(f"t.expected_close_on < {params.add(f.expected_close_before)}")
     if f.min_amount is not None:
         where.append(f"t.amount >= {params.add(f.min_amount)}")
+    for cond in f.custom_fields:
+        if not isinstance(cond, custom_values.Condition):
+            raise TypeError("custom field conditions must be resolved (with_custom_fields)")
+        where.extend(custom_values.conditions(cond, params))
     return " AND ".join(where), sort
 
 
@@ -190,16 +235,19 @@ async def history(*, org_id: int, deal_ids: Sequence[int]) -> dict[int, list[dic
 
 
 async def stats(*, org_id: int, pipeline_id: int, f: DealFilter) -> list[dict[str, Any]]:
-    """Per stage of the pipeline (in order) and currency: count, sum and weighted sum."""
+    """Per stage of the pipeline (in order) and currency: count, sum and weighted sum, and
+    both converted to the organization's currency (see ``converted_sums``)."""
     params = Params()
     conditions = _conditions(org_id, f, params)
     pipeline = params.add(pipeline_id)
+    join, sums = converted_sums(org_id, params)
     return await fetch(
-        "SELECT s.id AS stage_id, g.currency, coalesce(g.n, 0) AS n, g.total, g.weighted"
+        "SELECT s.id AS stage_id, g.currency, coalesce(g.n, 0) AS n, g.total, g.weighted,"
+        " g.total_converted, g.total_unconverted, g.weighted_converted, g.weighted_unconverted"
         " FROM pipeline_stage s LEFT JOIN ("
         f"  SELECT t.stage_id, t.currency, count(*) AS n, sum(t.amount) AS total,"
-        f"  sum(t.amount * ({EFFECTIVE_PROBABILITY}) / 100) AS weighted"
-        f"  FROM {TABLE} t WHERE {conditions} AND t.pipeline_id = {pipeline}"
+        f"  sum(t.amount * ({EFFECTIVE_PROBABILITY}) / 100) AS weighted, {sums}"
+        f"  FROM {TABLE} t{join} WHERE {conditions} AND t.pipeline_id = {pipeline}"
         "  GROUP BY t.stage_id, t.currency) g ON g.stage_id = s.id"
         f" WHERE s.pipeline_id = {pipeline} ORDER BY s.position, s.id, g.currency",
         params.values,

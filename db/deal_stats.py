@@ -18,22 +18,25 @@ GROUP_KEYS: dict[GroupBy, str] = {
     "MONTH": "date_trunc('month', t.expected_close_on)::date",
 }
 WEIGHTED = f"sum(t.amount * ({deals.EFFECTIVE_PROBABILITY}) / 100)"
+org_currency = deals.org_currency
 
 
 async def grouped(*, org_id: int, group_by: GroupBy, f: deals.DealFilter) -> list[dict[str, Any]]:
     """Per group and currency: count, sum and weighted sum of the deals matching ``f``.
 
     Rows carry ``group_key`` and, for stages, the stage's name and place; ordered by stage
-    position, owner id or month (nulls last), then currency.
+    position, owner id or month (nulls last), then currency. The sums come converted to the
+    organization's currency too (``deals.converted_sums``).
     """
     source = deals.source(org_id, f)
     params = source.params
     key = GROUP_KEYS[group_by]
+    join, sums = deals.converted_sums(org_id, params)
     return await fetch(
         f"SELECT {key} AS group_key, t.currency, count(*) AS n, sum(t.amount) AS total,"
         f" {WEIGHTED} AS weighted, min(t.stage_position) AS stage_position,"
-        f" min(t.pipeline_id) AS pipeline_id"
-        f" FROM {source.table} t WHERE {source.where}"
+        f" min(t.pipeline_id) AS pipeline_id, {sums}"
+        f" FROM {source.table} t{join} WHERE {source.where}"
         f" GROUP BY {key}, t.currency"
         f" ORDER BY {'min(t.stage_position), ' if group_by == 'STAGE' else ''}"
         f"{key} NULLS LAST, t.currency",
@@ -57,10 +60,11 @@ async def forecast(
               f" WHEN t.expected_close_on < {first} THEN 'OVERDUE' ELSE 'MONTH' END")
     month = f"CASE WHEN t.expected_close_on >= {first} THEN" \
             " date_trunc('month', t.expected_close_on)::date END"
+    join, sums = deals.converted_sums(org_id, p)
     return await fetch(
         f"SELECT {bucket} AS bucket, {month} AS month, t.currency, count(*) AS n,"
-        f" sum(t.amount) AS total, {WEIGHTED} AS weighted"
-        f" FROM {source.table} t WHERE {source.where}"
+        f" sum(t.amount) AS total, {WEIGHTED} AS weighted, {sums}"
+        f" FROM {source.table} t{join} WHERE {source.where}"
         f" AND (t.expected_close_on IS NULL OR t.expected_close_on < {end})"
         f" GROUP BY 1, 2, t.currency ORDER BY 2 NULLS FIRST, 1, t.currency",
         p.values,

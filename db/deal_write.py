@@ -10,16 +10,18 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
+from db import custom_field_values as custom_values
 from db import deal as deals
 from db import pipeline as pipelines
 from db import validation
 from db.company import owner_exists
+from db.custom_field import ObjectType
 from db.sales_enums import DealStatus
 from db.sql import Params, fetch, fetch_one, violated_constraint
 
 MAX_PEOPLE = 50
 EDITABLE = ("external_ref", "name", "amount", "currency", "probability", "expected_close_on",
-            "owner_id", "company_id", "status", "lost_reason")
+            "owner_id", "company_id", "status", "lost_reason", "custom_fields")
 
 
 def conflict(exc: IntegrityError, prefix: tuple[str, ...] = ("input",)) -> FieldError:
@@ -72,6 +74,7 @@ async def _clean(
         c.fail("companyId", "company not found", ErrorCode.NOT_FOUND)
     if "company_id" in data:
         out["company_id"] = data["company_id"]
+    await _clean_custom_fields(c, org_id, data, before, out)
     if data.get("person_ids") is not None:
         wanted = list(dict.fromkeys(data["person_ids"]))
         if len(wanted) > MAX_PEOPLE:
@@ -81,6 +84,22 @@ async def _clean(
     _clean_status(c, data, before, out)
     c.raise_if_any()
     return out
+
+
+async def _clean_custom_fields(
+    c: validation.Cleaner, org_id: int, data: dict[str, Any], before: dict[str, Any] | None,
+    out: dict[str, Any],
+) -> None:
+    """The deal's customFields checked against the organization's DEAL definitions."""
+    given = None
+    if "custom_fields" in data:
+        given = c.apply("customFields", data["custom_fields"] or {}, validation.json_object)
+    typed = await custom_values.clean_fields(
+        c, org_id=org_id, object_type=ObjectType.DEAL, given=given, creating=before is None,
+        object_id=before["id"] if before else None,
+    )
+    if typed is not None:
+        out["custom_fields"] = typed
 
 
 def _clean_status(

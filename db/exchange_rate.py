@@ -3,7 +3,8 @@
 A rate says what one unit of ``currency`` is worth in the organization's currency from
 ``valid_on`` on, until the next rate of that currency. An order is converted at the rate in
 effect on the (UTC) day it was placed; without one it is *unconverted*: analytics count and
-report it instead of summing it at a wrong value or leaving it out unseen.
+report it instead of summing it at a wrong value or leaving it out unseen. A deal is converted
+at the rate in effect on the day it closed, or today while it is open (``deal_day``).
 """
 
 from __future__ import annotations
@@ -29,12 +30,24 @@ def converted(amount: str, currency: str, day: str, org_id: str, org_currency: s
     """SQL: ``amount`` (in ``currency``) in the organization's currency at the rate in effect
     on ``day``; NULL when there is none. The arguments are SQL expressions (columns qualified
     by their table's alias: a bare ``currency`` would name the rate's own)."""
+    return f"{amount} * {rate_of(currency, day, org_id, org_currency)}"
+
+
+def rate_of(currency: str, day: str, org_id: str, org_currency: str) -> str:
+    """SQL: what one unit of ``currency`` is worth in the organization's currency on ``day``
+    (1 for its own currency, the latest rate on or before the day otherwise); NULL when no
+    rate covers it. Arguments as for ``converted``."""
     return (
-        f"CASE WHEN {currency} = {org_currency} THEN {amount} ELSE {amount} * ("
+        f"(CASE WHEN {currency} = {org_currency} THEN 1 ELSE ("
         f"SELECT r.rate FROM exchange_rate r WHERE r.organization_id = {org_id}"
         f" AND r.currency = {currency} AND r.valid_on <= {day}"
-        " ORDER BY r.valid_on DESC LIMIT 1) END"
+        " ORDER BY r.valid_on DESC LIMIT 1) END)"
     )
+
+
+def deal_day(closed_at: str) -> str:
+    """SQL: the UTC day a deal's amount is valued on: the day it closed, else today."""
+    return f"(coalesce({closed_at}, now()) AT TIME ZONE 'UTC')::date"
 
 
 def order_day(placed_at: str) -> str:

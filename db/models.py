@@ -51,6 +51,9 @@ class User(Model):
     task_digest = fields.BooleanField(default=True, db_default=True)
     # the organization-local day the last digest was handled for (sent, or nothing was due)
     last_digest_on = fields.DateField(null=True)
+    # access tokens carry the epoch they were issued in; deactivation starts a new one, so
+    # tokens from before it stay dead after a reactivation
+    token_epoch = fields.IntField(default=0, db_default=0)
 
     organization_id: int
 

@@ -148,6 +148,7 @@ class Deal(Model):
     )
     stage_entered_at = fields.DatetimeField()
     external_ref = fields.CharField(max_length=100, null=True)  # unique in the organization
+    custom_fields: Any = fields.JSONField(default=dict, db_default={})
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     deleted_at = fields.DatetimeField(null=True)

@@ -13,10 +13,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
+from db import org_settings
 from db.enums import Role
 from db.pagination import Sort, Source
 from db.sql import Params, client, fetch, fetch_one, violated_constraint
-from db.user import COLUMNS
+from db.user import COLUMNS, slugify
+from db.validation import Cleaner
 
 USER_CHANNEL = "crm_user_changes"  # payload: the id of a user whose access changed
 MEMBER_COLUMNS = f"{COLUMNS}, t.task_digest"
@@ -112,7 +114,8 @@ async def deactivate(*, org_id: int, user_id: int) -> dict[str, Any] | None:
             return None
         await _keep_an_admin(conn, org_id, user, ("id",))
         row = await fetch_one(
-            f"UPDATE app_user t SET is_active = false WHERE t.id = $1 RETURNING {MEMBER_COLUMNS}",
+            "UPDATE app_user t SET is_active = false, token_epoch = token_epoch + 1"
+            f" WHERE t.id = $1 RETURNING {MEMBER_COLUMNS}",
             [user_id], conn,
         )
         await client(conn).execute_query(
@@ -122,6 +125,21 @@ async def deactivate(*, org_id: int, user_id: int) -> dict[str, Any] | None:
         await client(conn).execute_query(
             "UPDATE account_token SET used_at = now() WHERE user_id = $1 AND used_at IS NULL"
             " AND purpose = 'PASSWORD_RESET'", [user_id],
+        )
+        await _announce(conn, user_id)
+    return row
+
+
+async def reactivate(*, org_id: int, user_id: int) -> dict[str, Any] | None:
+    """Let a deactivated user sign in again (with its password; its old tokens stay refused:
+    refresh tokens were revoked and access tokens belong to an ended epoch); None if there is
+    no such user."""
+    async with in_transaction() as conn:
+        if await _locked(conn, org_id, user_id) is None:
+            return None
+        row = await fetch_one(
+            f"UPDATE app_user t SET is_active = true WHERE t.id = $1 RETURNING {MEMBER_COLUMNS}",
+            [user_id], conn,
         )
         await _announce(conn, user_id)
     return row
@@ -199,6 +217,44 @@ async def time_zone_known(name: str) -> bool:
         "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS known", [name]
     )
     return bool(row and row["known"])
+
+
+async def organization_values(
+    c: Cleaner, given: dict[str, Any], name_path: str = "name"
+) -> dict[str, Any]:
+    """The given organization settings (name, currency, time_zone, locale) checked and in
+    canonical spelling; errors recorded in ``c`` (the name at ``name_path``)."""
+    values: dict[str, Any] = {}
+    if "name" in given:
+        values["name"] = c.text(name_path, given["name"], 200, required=True)
+    checks = {"currency": org_settings.currency, "time_zone": org_settings.time_zone,
+              "locale": org_settings.locale}
+    for key, check in checks.items():
+        if key not in given:
+            continue
+        path = "timeZone" if key == "time_zone" else key
+        try:
+            values[key] = check(given[key] or "")
+        except ValueError as exc:
+            c.fail(path, str(exc))
+    zone = values.get("time_zone")
+    if zone is not None and not await time_zone_known(zone):
+        c.fail("timeZone", f"{zone} is not known to the database's time zone data")
+    return values
+
+
+async def create_organization(
+    *, values: dict[str, Any], using: BaseDBAsyncClient | None = None
+) -> dict[str, Any] | None:
+    """A new organization (its slug made from its name; the default pipeline comes with it);
+    None if the slug is taken."""
+    return await fetch_one(
+        "INSERT INTO organization (name, slug, currency, time_zone, locale, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (slug) DO NOTHING"
+        f" RETURNING {ORGANIZATION_COLUMNS}",
+        [values["name"], slugify(values["name"]), values.get("currency") or "USD",
+         values.get("time_zone") or "UTC", values.get("locale") or "en-US"], using,
+    )
 
 
 async def get_organization(org_id: int) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ class CustomFieldQuery:
     async def custom_field_definitions(
         self, info: strawberry.Info, object_type: ObjectType  # type: ignore[valid-type]
     ) -> list[CustomFieldDefinition]:
-        """The custom fields of customers or companies, in their order."""
+        """The custom fields of customers, companies or deals, in their order."""
         org_id = info.context.require_viewer().organization_id
         rows = await definitions.list_(
             org_id=org_id, object_type=definitions.ObjectType(object_type))

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 import strawberry
 
 from auth.permissions import IsAgent, IsAuthenticated, IsManager
+from auth.pii import refuse_personal_fields
 from core.errors import AppError, ErrorCode
+from db import custom_field_values as custom_values
 from db import deal as deals
 from db import deal_write
 from db import pipeline as pipelines
+from db.custom_field import ObjectType
 from db.sales_enums import DealStatus
 from resolvers import relay
 from resolvers.common import attempt, missing, provided
 from resolvers.ids import maybe_pk, pk, pks
+from schema.custom_field import CustomFieldOrder
 from schema.deal import (
     CreateDealInput,
     Deal,
@@ -28,12 +31,10 @@ from schema.deal import (
     UpdateDealInput,
     load_deal,
 )
-from schema.money import Money
 from schema.node import decode_id
 from schema.pagination import Connection
 from schema.pipeline import PipelineStage
 
-_PLACES = Decimal("0.0001")
 _IDS = {"owner_id": "User", "company_id": "Company", "pipeline_id": "Pipeline",
         "stage_id": "PipelineStage"}
 
@@ -48,6 +49,16 @@ def _deal_data(input: CreateDealInput | UpdateDealInput) -> dict[str, Any]:
     if data.get("person_ids") is not None:
         data["person_ids"] = pks(data["person_ids"], "Customer", "input", "personIds")
     return data
+
+
+async def deal_filter(
+    info: strawberry.Info, filter: DealFilter | None, order: CustomFieldOrder | None = None
+) -> deals.DealFilter:
+    """The db filter of a ``DealFilter`` argument, its custom field conditions typed; a viewer
+    who may not read personal data may not filter or order on personal deal fields."""
+    f = filter.to_filter() if filter else deals.DealFilter()
+    refuse_personal_fields(info.context, deals.custom_field_keys(f), order, deals=True)
+    return await deals.with_custom_fields(info.context.require_viewer().organization_id, f)
 
 
 def _payload(row: dict[str, Any] | None, errors: list[Any]) -> DealPayload:
@@ -66,11 +77,16 @@ class DealQuery:
         self, info: strawberry.Info, first: int | None = None, after: str | None = None,
         last: int | None = None, before: str | None = None, filter: DealFilter | None = None,
         order_by: DealOrderBy = DealOrderBy.CREATED_AT_DESC,
+        order_by_custom_field: CustomFieldOrder | None = None,
     ) -> Connection[Deal]:
         """Your organization's deals, a page at a time."""
-        f = filter.to_filter() if filter else deals.DealFilter()
+        f = await deal_filter(info, filter, order_by_custom_field)
         sort = deals.ranked(0, f)[1] if order_by is DealOrderBy.RELEVANCE else (
             deals.SORTS[order_by.value])
+        if order_by_custom_field is not None:
+            sort = await custom_values.order(
+                org_id=info.context.require_viewer().organization_id, object_type=ObjectType.DEAL,
+                key=order_by_custom_field.key, descending=order_by_custom_field.descending)
         return await relay.list_(
             info, sort, lambda org_id: deals.ranked(org_id, f)[0],
             Deal.from_row, first, after, last, before,
@@ -84,7 +100,7 @@ class DealQuery:
         """Per stage of a pipeline (the default one if omitted), in order: the deals matching
         the filter (open ones if it names no statuses), their sum and weighted sum."""
         org_id = info.context.require_viewer().organization_id
-        f = filter.to_filter() if filter else deals.DealFilter()
+        f = await deal_filter(info, filter)
         if not f.statuses:
             f = replace(f, statuses=(DealStatus.OPEN,))
         chosen = decode_id(pipeline_id, "Pipeline", "pipelineId") if pipeline_id else (
@@ -93,18 +109,10 @@ class DealQuery:
         if not stages or stages[0]["organization_id"] != org_id:
             raise AppError(ErrorCode.NOT_FOUND, "pipeline not found", ["pipelineId"])
         rows = await deals.stats(org_id=org_id, pipeline_id=stages[0]["pipeline_id"], f=f)
-        return [_stage_stats(stage, [r for r in rows if r["stage_id"] == stage["id"]])
+        currency = await deals.org_currency(org_id)
+        return [DealStageStats.of(PipelineStage.from_row(stage),
+                                  [r for r in rows if r["stage_id"] == stage["id"]], currency)
                 for stage in stages]
-
-
-def _stage_stats(stage: dict[str, Any], rows: list[dict[str, Any]]) -> DealStageStats:
-    counted = [r for r in rows if r["currency"] is not None]
-    return DealStageStats(
-        stage=PipelineStage.from_row(stage), count=sum(r["n"] for r in counted),
-        amount=[Money.of(r["total"], r["currency"]) for r in counted],
-        weighted_amount=[Money.of(r["weighted"].quantize(_PLACES), r["currency"])
-                         for r in counted],
-    )
 
 
 @strawberry.type

@@ -10,9 +10,9 @@ import strawberry
 
 from auth.permissions import IsAuthenticated
 from core.errors import AppError, ErrorCode
-from db import deal as deals
 from db import deal_stats
 from db.sales_enums import DealStatus
+from resolvers.deal import deal_filter
 from schema.deal import DealFilter
 from schema.deal_stats import DealForecast, DealGroupBy, DealGroupStats
 from schema.node import decode_id
@@ -29,11 +29,12 @@ class DealStatsQuery:
         """The deals matching the filter (open ones if it names no statuses) grouped by stage
         (in pipeline order), owner or expected close month: count, sum and weighted value."""
         org_id = info.context.require_viewer().organization_id
-        f = filter.to_filter() if filter else deals.DealFilter()
+        f = await deal_filter(info, filter)
         if not f.statuses:
             f = replace(f, statuses=(DealStatus.OPEN,))
         rows = await deal_stats.grouped(org_id=org_id, group_by=group_by.value, f=f)
-        return [DealGroupStats.of(group_by, list(group))
+        currency = await deal_stats.org_currency(org_id)
+        return [DealGroupStats.of(group_by, list(group), currency)
                 for _, group in groupby(rows, key=lambda r: r["group_key"])]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
@@ -51,4 +52,4 @@ class DealStatsQuery:
         rows = await deal_stats.forecast(org_id=org_id, start=start, months=months,
                                          pipeline_id=chosen)
         wanted = [deal_stats.add_months(start, n) for n in range(months)]
-        return DealForecast.of(start, wanted, rows)
+        return DealForecast.of(start, wanted, rows, await deal_stats.org_currency(org_id))

@@ -221,8 +221,10 @@ class MessageMutation:
             customer_id = decode_id(input.customer_id, "Customer", "input.customerId")
             customer = await _customer(org_id, customer_id)
             platform, handle = input.platform.strip().lower(), input.handle.strip()
-            if not 1 <= len(platform) <= 50 or not 1 <= len(handle) <= 200:
-                raise _bad("handle", "platform: 1 to 50 characters, handle: 1 to 200")
+            if not 1 <= len(platform) <= 50:
+                raise _bad("platform", "must be 1 to 50 characters")
+            if not 1 <= len(handle) <= 200:
+                raise _bad("handle", "must be 1 to 200 characters")
             await contacts.add_handle(org_id=org_id, customer_id=customer_id,
                                       platform=platform, handle=handle)
             return customer

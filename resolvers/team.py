@@ -10,7 +10,8 @@ import strawberry
 from auth import accounts, identity, login_throttle
 from auth.permissions import IsAdmin, IsAuthenticated, IsManager
 from core.errors import AppError, ErrorCode
-from db import org_settings, team
+from db import account_token as account_tokens
+from db import team
 from db.enums import Role as DbRole
 from db.validation import Cleaner
 from resolvers.common import attempt, missing, provided
@@ -22,11 +23,13 @@ from schema.errors import UserError
 from schema.pagination import Connection
 from schema.team import (
     Invitation,
+    InvitationPayload,
     InviteUserPayload,
     OrganizationPayload,
     Preferences,
     PreferencesPayload,
     RequestPasswordResetPayload,
+    SignUpInput,
     UpdateMyPreferencesInput,
     UpdateOrganizationInput,
     UserFilter,
@@ -63,23 +66,7 @@ async def _signed_in(info: strawberry.Info, work: Any) -> LoginPayload:
 
 async def _organization_values(input: UpdateOrganizationInput) -> dict[str, Any]:
     c = Cleaner()
-    given = provided(input)
-    values: dict[str, Any] = {}
-    if "name" in given:
-        values["name"] = c.text("name", given["name"], 200, required=True)
-    checks = {"currency": org_settings.currency, "time_zone": org_settings.time_zone,
-              "locale": org_settings.locale}
-    for key, check in checks.items():
-        if key not in given:
-            continue
-        path = "timeZone" if key == "time_zone" else key
-        try:
-            values[key] = check(given[key] or "")
-        except ValueError as exc:
-            c.fail(path, str(exc))
-    zone = values.get("time_zone")
-    if zone is not None and not await team.time_zone_known(zone):
-        c.fail("timeZone", f"{zone} is not known to the database's time zone data")
+    values = await team.organization_values(c, provided(input))
     c.raise_if_any()
     return values
 
@@ -98,6 +85,16 @@ class TeamQuery:
         return await list_(info, team.SORTS[order_by.value], lambda org: team.source(org, f),
                            User.from_row, first, after, last, before)
 
+    @strawberry.field(permission_classes=[IsAdmin])
+    async def invitations(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[Invitation]:
+        """Your organization's pending invitations (ADMIN), newest first: links not yet
+        accepted, revoked, replaced or expired."""
+        return await list_(info, account_tokens.INVITATION_SORT, account_tokens.pending_invitations,
+                           Invitation.from_row, first, after, last, before)
+
 
 @strawberry.type
 class TeamMutation:
@@ -114,8 +111,26 @@ class TeamMutation:
         ))
         if row is None:
             return InviteUserPayload(errors=errors)
-        return InviteUserPayload(invitation=Invitation(
-            email=row["email"], role=row["role"], expires_at=row["expires_at"]))
+        return InviteUserPayload(invitation=Invitation.from_row(row))
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def revoke_invitation(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> InvitationPayload:
+        """Make a pending invitation's link stop working at once (NOT_FOUND if it is not
+        pending: accepted, revoked, replaced or expired)."""
+        org_id = info.context.require_viewer().organization_id
+
+        async def work() -> dict[str, Any]:
+            row = await account_tokens.revoke_invitation(
+                org_id=org_id, token_id=pk(id, "Invitation", "id"))
+            if row is None:
+                raise missing("pending invitation", "id")
+            return row
+
+        row, errors = await attempt(work)
+        return InvitationPayload(
+            invitation=Invitation.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation
     async def accept_invitation(
@@ -125,6 +140,18 @@ class TeamMutation:
         least 8 characters; returns tokens as ``login`` does."""
         return await _signed_in(info, lambda: accounts.accept_invitation(
             info.context.settings, token=token, name=name, password=password, ip=_ip(info),
+        ))
+
+    @strawberry.mutation
+    async def sign_up(self, info: strawberry.Info, input: SignUpInput) -> LoginPayload:
+        """Create an organization with you as its first ADMIN and sign in; only on servers that
+        allow self-service sign-up (``CRM_SIGNUP_ENABLED``, off by default)."""
+        given = {key: value for key, value in (
+            ("name", input.organization_name), ("currency", input.currency),
+            ("time_zone", input.time_zone), ("locale", input.locale)) if value is not None}
+        return await _signed_in(info, lambda: accounts.sign_up(
+            info.context.settings, organization=given, email=input.email, name=input.name,
+            password=input.password, ip=_ip(info),
         ))
 
     @strawberry.mutation(permission_classes=[IsAdmin])
@@ -158,6 +185,21 @@ class TeamMutation:
             if row is None:
                 raise missing("user", "id")
             identity.forget_user(user_id)
+            return row
+
+        row, errors = await attempt(work)
+        return UserPayload(user=User.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def reactivate_user(self, info: strawberry.Info, id: strawberry.ID) -> UserPayload:
+        """Let a deactivated user sign in again with its password; the tokens it held before
+        the deactivation stay refused."""
+        org_id = info.context.require_viewer().organization_id
+
+        async def work() -> dict[str, Any]:
+            row = await team.reactivate(org_id=org_id, user_id=pk(id, "User", "id"))
+            if row is None:
+                raise missing("user", "id")
             return row
 
         row, errors = await attempt(work)

@@ -73,6 +73,9 @@ class DealUpsertRow:
     company_id: strawberry.ID | None = strawberry.UNSET
     company_domain: str | None = strawberry.UNSET
     company_name: str | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="The whole object: checked against the DEAL "
+        "custom fields as on createDeal.")
 
 
 @planned

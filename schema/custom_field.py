@@ -19,8 +19,8 @@ FieldType = strawberry.enum(definitions.FieldType, name="CustomFieldType",
                             description="How a custom field's values are typed and checked.")
 
 
-@strawberry.type(description="A typed field an ADMIN added to customers or companies; values "
-                 "live under `key` in the records' customFields.")
+@strawberry.type(description="A typed field an ADMIN added to customers, companies or deals; "
+                 "values live under `key` in the records' customFields.")
 class CustomFieldDefinition:
     id: strawberry.ID
     object_type: ObjectType  # type: ignore[valid-type]
@@ -32,7 +32,7 @@ class CustomFieldDefinition:
     required: bool
     unique: bool = strawberry.field(description="No two live records share a value.")
     personal: bool = strawberry.field(
-        description="Personal data: masked by the PII rules for customers.")
+        description="Personal data: masked by the PII rules (customers and deals).")
     position: int
     created_at: datetime
     updated_at: datetime

@@ -28,7 +28,7 @@ from schema.customer_filter import (
 from schema.enums import Channel, CustomerKind, LifecycleStage
 from schema.errors import UserError
 from schema.input_conversion import planned
-from schema.money import Money
+from schema.money import ConvertedMoney, Money
 from schema.nested_filter import CustomerInteractionFilter, CustomerOrderFilter
 from schema.node import Node, decode_id, resolved, to_global_id
 from schema.pagination import Connection, child_connection, page_args_for
@@ -176,6 +176,15 @@ class Customer(Node):
     async def lifetime_value(self, info: strawberry.Info) -> list[Money]:
         stats = await self._stats(info)
         return [Money.of(amount, cur) for cur, amount in stats.lifetime_value]
+
+    @strawberry.field(description="Sum of PAID orders in the organization's currency (each "
+                      "order at the exchange rate of its day), with what no rate covers.")
+    async def lifetime_value_converted(self, info: strawberry.Info) -> ConvertedMoney:
+        loader = info.context.loaders.keyed(
+            "lifetime_values",
+            lambda org_id, ids: customers.lifetime_values(org_id=org_id, ids=ids))
+        value: customers.LifetimeValue = await loader.load(self.pk)
+        return ConvertedMoney.of(value.org_currency, value.parts)
 
     @strawberry.field(description="Number of orders of any status.")
     async def order_count(self, info: strawberry.Info) -> int:

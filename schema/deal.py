@@ -5,20 +5,26 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from db import deal as deals
 from db.sales_enums import DealStatus as DbDealStatus
 from db.sql import Row
 from schema.company import Company, load_company, load_user
+from schema.custom_field import CustomFieldCondition
 from schema.customer import Customer
+from schema.deal_stats import CONVERTED, converted
 from schema.enums import DealStatus
 from schema.errors import UserError
-from schema.money import Money
+from schema.money import ConvertedMoney, Money
 from schema.node import Node, decode_id, to_global_id
 from schema.pipeline import Pipeline, PipelineStage, load_pipeline, load_stage
 from schema.user import User
+
+_PLACES = Decimal("0.0001")
 
 
 async def load_deal(info: strawberry.Info, pk: int) -> Deal | None:
@@ -71,6 +77,9 @@ class Deal(Node):
     lost_reason: str | None
     closed_at: datetime | None
     stage_entered_at: datetime
+    custom_fields: JSON = strawberry.field(
+        description="Values by key: typed by the DEAL custom field definitions (personal ones "
+        "masked for viewers who may not read personal data); other keys free-form.")
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
@@ -92,7 +101,8 @@ class Deal(Node):
             weighted_amount=Money.of(amount * probability / 100, row["currency"]),
             expected_close_on=row["expected_close_on"], status=row["status"],
             lost_reason=row["lost_reason"], closed_at=row["closed_at"],
-            stage_entered_at=row["stage_entered_at"], created_at=row["created_at"],
+            stage_entered_at=row["stage_entered_at"],
+            custom_fields=row["custom_fields"], created_at=row["created_at"],
             updated_at=row["updated_at"], deleted_at=row["deleted_at"], pk=row["id"],
             stage_pk=row["stage_id"], pipeline_pk=row["pipeline_id"], owner_pk=row["owner_id"],
             company_pk=row["company_id"],
@@ -158,6 +168,9 @@ class DealFilter:
     expected_close_after: date | None = strawberry.field(default=None, description="Inclusive.")
     expected_close_before: date | None = strawberry.field(default=None, description="Exclusive.")
     min_amount: Decimal | None = None
+    custom_fields: list[CustomFieldCondition] | None = strawberry.field(
+        default=None, description="Conditions on defined DEAL custom fields; all must hold."
+    )
     deleted: bool = strawberry.field(default=False, description="List soft-deleted ones.")
 
     def to_filter(self) -> deals.DealFilter:
@@ -181,7 +194,7 @@ class DealFilter:
             if self.person_id else None,
             expected_close_after=self.expected_close_after,
             expected_close_before=self.expected_close_before, min_amount=self.min_amount,
-            deleted=self.deleted,
+            custom_fields=tuple(c.raw() for c in self.custom_fields or ()), deleted=self.deleted,
         )
 
 
@@ -208,6 +221,9 @@ class CreateDealInput:
     person_ids: list[strawberry.ID] | None = None
     status: DealStatus = DbDealStatus.OPEN  # type: ignore[valid-type]
     lost_reason: str | None = None
+    custom_fields: JSON | None = strawberry.field(
+        default=None, description="Values by key, checked against the DEAL custom fields "
+        "(every required one must be given).")
 
 
 @strawberry.input(description="Changes to a deal; omitted fields stay, null clears. "
@@ -231,6 +247,8 @@ class UpdateDealInput:
         default=strawberry.UNSET, description="LOST needs a lostReason; OPEN reopens."
     )
     lost_reason: str | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="The whole new object (null clears it).")
 
 
 @strawberry.input(description="A deal entering another stage (of any pipeline).")
@@ -252,3 +270,19 @@ class DealStageStats:
     count: int
     amount: list[Money]
     weighted_amount: list[Money]
+    converted_amount: ConvertedMoney = strawberry.field(description=CONVERTED)
+    converted_weighted_amount: ConvertedMoney = strawberry.field(description=CONVERTED)
+
+    @classmethod
+    def of(cls, stage: PipelineStage, rows: list[dict[str, Any]], org_currency: str
+           ) -> DealStageStats:
+        """A stage's stats from its rows (one per currency; none without deals)."""
+        counted = [r for r in rows if r["currency"] is not None]
+        converted_amount, converted_weighted = converted(counted, org_currency)
+        return cls(
+            stage=stage, count=sum(r["n"] for r in counted),
+            amount=[Money.of(r["total"], r["currency"]) for r in counted],
+            weighted_amount=[Money.of(r["weighted"].quantize(_PLACES), r["currency"])
+                             for r in counted],
+            converted_amount=converted_amount, converted_weighted_amount=converted_weighted,
+        )

@@ -11,7 +11,7 @@ from typing import Any
 import strawberry
 
 from schema.company import load_user
-from schema.money import Money
+from schema.money import ConvertedMoney, Money
 from schema.pipeline import PipelineStage, load_stage
 from schema.user import User
 
@@ -25,11 +25,29 @@ class DealGroupBy(Enum):
     MONTH = strawberry.enum_value("MONTH", description="Expected close month.")
 
 
+CONVERTED = ("In the organization's currency, each deal at the exchange rate of the day it "
+             "closed (today while open); what no rate covers is listed per currency.")
+
+
 def _sums(rows: Sequence[dict[str, Any]]) -> tuple[int, list[Money], list[Money]]:
     return (
         sum(r["n"] for r in rows),
         [Money.of(r["total"], r["currency"]) for r in rows],
         [Money.of(r["weighted"].quantize(_PLACES), r["currency"]) for r in rows],
+    )
+
+
+def converted(
+    rows: Sequence[dict[str, Any]], org_currency: str
+) -> tuple[ConvertedMoney, ConvertedMoney]:
+    """The amount and weighted amount of deal rows (see db.deal.converted_sums) in the
+    organization's currency."""
+    return (
+        ConvertedMoney.of(org_currency, (
+            (r["currency"], r["total_converted"], r["total_unconverted"]) for r in rows)),
+        ConvertedMoney.of(org_currency, (
+            (r["currency"], r["weighted_converted"], r["weighted_unconverted"]) for r in rows),
+            _PLACES),
     )
 
 
@@ -39,18 +57,24 @@ class DealGroupStats:
     count: int
     amount: list[Money]
     weighted_amount: list[Money]
+    converted_amount: ConvertedMoney = strawberry.field(description=CONVERTED)
+    converted_weighted_amount: ConvertedMoney = strawberry.field(description=CONVERTED)
     month: date | None = strawberry.field(
         description="The expected close month's first day (MONTH; null: no date).")
     stage_pk: strawberry.Private[int | None]
     owner_pk: strawberry.Private[int | None]
 
     @classmethod
-    def of(cls, group_by: DealGroupBy, rows: Sequence[dict[str, Any]]) -> DealGroupStats:
+    def of(
+        cls, group_by: DealGroupBy, rows: Sequence[dict[str, Any]], org_currency: str
+    ) -> DealGroupStats:
         """One group's stats from its rows (one per currency)."""
         key = rows[0]["group_key"]
         count, amount, weighted = _sums(rows)
+        converted_amount, converted_weighted = converted(rows, org_currency)
         return cls(
             count=count, amount=amount, weighted_amount=weighted,
+            converted_amount=converted_amount, converted_weighted_amount=converted_weighted,
             month=key if group_by is DealGroupBy.MONTH else None,
             stage_pk=key if group_by is DealGroupBy.STAGE else None,
             owner_pk=key if group_by is DealGroupBy.OWNER else None,
@@ -73,6 +97,8 @@ class DealForecastMonth:
     amount: list[Money]
     weighted_amount: list[Money] = strawberry.field(
         description="Sum of amount x probability: the revenue to expect.")
+    converted_amount: ConvertedMoney = strawberry.field(description=CONVERTED)
+    converted_weighted_amount: ConvertedMoney = strawberry.field(description=CONVERTED)
 
 
 @strawberry.type(description="Revenue to expect from open deals by expected close month "
@@ -85,12 +111,16 @@ class DealForecast:
         description="Open deals without an expected close date (not forecast).")
 
     @classmethod
-    def of(cls, start: date, months: list[date], rows: Sequence[dict[str, Any]]) -> DealForecast:
+    def of(
+        cls, start: date, months: list[date], rows: Sequence[dict[str, Any]], org_currency: str
+    ) -> DealForecast:
         """The forecast from per-bucket rows (see db.deal_stats.forecast)."""
         def month_of(day: date, chosen: list[dict[str, Any]]) -> DealForecastMonth:
             count, amount, weighted = _sums(chosen)
+            converted_amount, converted_weighted = converted(chosen, org_currency)
             return DealForecastMonth(month=day, count=count, amount=amount,
-                                     weighted_amount=weighted)
+                                     weighted_amount=weighted, converted_amount=converted_amount,
+                                     converted_weighted_amount=converted_weighted)
 
         overdue = [r for r in rows if r["bucket"] == "OVERDUE"]
         return cls(

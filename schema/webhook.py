@@ -39,6 +39,9 @@ class WebhookEventType(Enum):
     DEAL_DELETED = "deal.deleted"
     TASK_CREATED = "task.created"
     TASK_UPDATED = "task.updated"
+    CUSTOM_FIELD_DEFINED = "custom_field.defined"
+    CUSTOM_FIELD_UPDATED = "custom_field.updated"
+    CUSTOM_FIELD_DELETED = "custom_field.deleted"
 
 
 @strawberry.type(description="A logged change, as delivered to webhooks.")

@@ -54,7 +54,8 @@ _EXPORT_SQL = {
     "deals": (
         "SELECT t.id, t.external_ref, t.name, t.amount, t.currency, p.name AS pipeline_name,"
         " s.name AS stage_name, t.probability, t.expected_close_on, t.status, t.lost_reason,"
-        " c.domain AS company_domain, c.name AS company_name, t.created_at AS sort_key"
+        " c.domain AS company_domain, c.name AS company_name, t.custom_fields,"
+        " t.created_at AS sort_key"
         " FROM deal t JOIN pipeline p ON p.id = t.pipeline_id"
         " JOIN pipeline_stage s ON s.id = t.stage_id LEFT JOIN company c ON c.id = t.company_id"
         " WHERE t.organization_id = $1 AND t.deleted_at IS NULL"
@@ -211,11 +212,15 @@ async def import_csv(
     return report
 
 
+_CUSTOM_FIELD_OBJECTS = {"customers": custom_fields.ObjectType.CUSTOMER,
+                         "deals": custom_fields.ObjectType.DEAL}
+
+
 async def _definitions(kind: Kind, org_id: int) -> custom.Definitions:
-    """The custom fields a file of ``kind`` may carry (customers' only)."""
-    if kind != "customers":
+    """The custom fields a file of ``kind`` may carry (customers' and deals')."""
+    if kind not in _CUSTOM_FIELD_OBJECTS:
         return {}
-    return await custom_fields.by_key(org_id=org_id, object_type=custom_fields.ObjectType.CUSTOMER)
+    return await custom_fields.by_key(org_id=org_id, object_type=_CUSTOM_FIELD_OBJECTS[kind])
 
 
 async def _audit(action: str, org_id: int, count: int) -> None:

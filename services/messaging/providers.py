@@ -16,12 +16,21 @@ from services.messaging import credentials
 
 TWILIO_BASE_URL = "https://api.twilio.com"
 MIN_SECRET = {ProviderKind.TWILIO: 8, ProviderKind.WEBHOOK: 16}
+# settings every provider has: an update may change them, never clear them
+_REQUIRED = {"name": "name", "channels": "channels", "sender": "sender", "secret": "secret",
+             "base_url": "baseUrl", "account_id": "accountId", "rate_per_second": "ratePerSecond",
+             "rate_burst": "rateBurst", "time_zone": "timeZone", "create_leads": "createLeads"}
 
 
 def _check(data: dict[str, Any], kind: ProviderKind, errors: list[FieldError]) -> None:
     def bad(name: str, message: str) -> None:
         errors.append(FieldError(ErrorCode.BAD_USER_INPUT, ("input", name), message))
 
+    cleared = {key for key in _REQUIRED if key in data and data[key] is None}
+    for key in sorted(cleared):
+        bad(_REQUIRED[key], "cannot be cleared (null): give a value")
+    if cleared:
+        return
     if "name" in data and not 1 <= len(data["name"].strip()) <= 100:
         bad("name", "must be 1 to 100 characters")
     channels = data.get("channels")
@@ -32,6 +41,10 @@ def _check(data: dict[str, Any], kind: ProviderKind, errors: list[FieldError]) -
     url = urlparse(data.get("base_url") or "https://x")
     if url.scheme not in ("http", "https") or not url.netloc:
         bad("baseUrl", "must be an http(s) URL")
+    elif len(data.get("base_url") or "") > 500:
+        bad("baseUrl", "must be at most 500 characters")
+    if len(data.get("account_id") or "") > 200:
+        bad("accountId", "must be at most 200 characters")
     if kind == ProviderKind.TWILIO and "account_id" in data and not data["account_id"]:
         bad("accountId", "the Account SID is required")
     if kind == ProviderKind.TWILIO and data.get("sender"):
@@ -81,6 +94,7 @@ async def create(settings: Settings, *, org_id: int, data: dict[str, Any]) -> di
     if not data.get("base_url"):
         errors.append(FieldError(ErrorCode.BAD_USER_INPUT, ("input", "baseUrl"),
                                  "the webhook URL messages are posted to is required"))
+        data.pop("base_url", None)
     _check(data, kind, errors)
     if errors:
         raise InputError(errors)

@@ -120,3 +120,15 @@ async def test_the_cost_is_left_for_response_extensions(schema) -> None:
     refused = await schema.execute(BIG, variable_values={"n": 100}, context_value=context)
     assert refused.errors
     assert cost_of(request) == BIG_COST
+
+
+async def test_an_empty_selection_set_is_refused_not_a_crash(http, org, settings) -> None:
+    """The parser lets ``{ }`` through; measuring its depth used to raise out of the request."""
+    api = Api(http, token_for(await make_user(org), settings))
+    for query in ("{ viewer { } }", "{ viewer { ... on Viewer { } } }",
+                  "{ viewer { ...V } } fragment V on Viewer { }", "query Q { }"):
+        body = await api(query)
+        assert body.get("data") is None, query
+        [error] = body["errors"]
+        assert error["message"] == "Syntax Error: a selection set must not be empty.", query
+    assert "errors" not in await api("{ viewer { user { email } } }")

@@ -139,12 +139,18 @@ CALLS: list[tuple[str, str, dict[str, Any]]] = [
         filter: {orders: {totalSpent: {gte: "100"}}}}) { view { id } errors { code } } }""", {}),
     ("deleteView", """mutation($v: ID!) { deleteView(id: $v) { errors { code } } }""", {}),
     ("inviteUser", """mutation { inviteUser(email: "invited@example.com", role: VIEWER) {
+        invitation { id } errors { code } } }""", {}),
+    ("revokeInvitation", """mutation($iv: ID!) { revokeInvitation(id: $iv) {
         errors { code } } }""", {}),
     ("acceptInvitation", """mutation($it: String!) { acceptInvitation(token: $it, name: "J",
         password: "long enough") { user { id } errors { code } } }""", {}),
     ("updateUserRole", """mutation($u: ID!) { updateUserRole(id: $u, role: MANAGER) {
         errors { code } } }""", {}),
     ("deactivateUser", "mutation($u: ID!) { deactivateUser(id: $u) { errors { code } } }", {}),
+    ("reactivateUser", "mutation($u: ID!) { reactivateUser(id: $u) { errors { code } } }", {}),
+    ("signUp", """mutation { signUp(input: {organizationName: "Audit Newco",
+        email: "founder@audit-newco.example", name: "F", password: "long enough"}) {
+        errors { code } } }""", {}),
     ("updateOrganization", """mutation { updateOrganization(input: {currency: "eur"}) {
         errors { code } } }""", {}),
     ("updateMyPreferences", """mutation { updateMyPreferences(input: {taskDigest: false}) {
@@ -188,7 +194,10 @@ def _declared(query: str) -> set[str]:
     return {part.split(":")[0].strip(" ($") for part in head.split("$")[1:]}
 
 
-async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None:  # type: ignore[no-untyped-def]
+async def test_each_successful_mutation_is_audited_once(  # type: ignore[no-untyped-def]
+    api, admin, org, settings, monkeypatch
+) -> None:
+    monkeypatch.setattr(settings, "signup_enabled", True)
     customer, doomed = await make_customer(org, email="c@example.com"), await make_customer(org)
     given: dict[str, Any] = {"email": admin.email, "password": PASSWORD, "c": gid(customer),
                              "o": gid(await make_order(customer)), "e": gid(doomed),
@@ -211,10 +220,12 @@ async def test_each_successful_mutation_is_audited_once(api, admin, org) -> None
         given["u"] = (data.get("user") or {}).get("id") or given.get("u")
         for key, name in (("co", "company"), ("m", "membership"), ("p", "pipeline"),
                           ("dl", "deal"), ("tk", "task"), ("cf", "field"),
-                          ("pd", "prediction")):
+                          ("pd", "prediction"), ("iv", "invitation")):
             given[key] = (data.get(name) or {}).get("id") or given.get(key)
         given["s"] = ((data.get("pipeline") or {}).get("stages") or [{}])[0].get("id") or (
             given.get("s"))
-    rows = await fetch("SELECT action FROM audit_event WHERE organization_id = $1 ORDER BY id",
-                       [org.id])
+    # signing up is audited in the organization it created
+    rows = await fetch("SELECT action FROM audit_event WHERE organization_id = $1"
+                       " OR organization_id = (SELECT id FROM organization"
+                       " WHERE slug = 'audit-newco') ORDER BY id", [org.id])
     assert [row["action"] for row in rows] == [name for name, _, _ in CALLS]

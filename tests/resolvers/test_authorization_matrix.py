@@ -164,8 +164,12 @@ EXPECTED: dict[str, tuple[Role | str, tuple[str, ...] | str]] = {
     "Query.users": (M, (ADM,)),
     "Mutation.inviteUser": (AD, (ADM,)),
     "Mutation.acceptInvitation": (PUBLIC, PUBLIC),
+    "Mutation.signUp": (PUBLIC, PUBLIC),  # and only where CRM_SIGNUP_ENABLED is on
     "Mutation.updateUserRole": (AD, (ADM,)),
     "Mutation.deactivateUser": (AD, (ADM,)),
+    "Mutation.reactivateUser": (AD, (ADM,)),
+    "Query.invitations": (AD, (ADM,)),
+    "Mutation.revokeInvitation": (AD, (ADM,)),
     "Mutation.changePassword": (V, USER_ONLY),
     "Mutation.requestPasswordReset": (PUBLIC, PUBLIC),
     "Mutation.resetPassword": (PUBLIC, PUBLIC),
@@ -349,6 +353,7 @@ async def other_tenant() -> dict[str, Any]:
         "prediction": to_global("PredictionDefinition", prediction["id"]),
         **{name: str(to_global(type(obj).__name__, obj.id)) for name, obj in sales.items()},
         "customField": await _custom_field(org.id),
+        "invitation": await _invitation(org.id),
     }
     return {"org": org, "ids": ids, "customer": customer, "gone": gone, "key": key,
             "webhook": webhook, "product": product, **sales,
@@ -389,6 +394,19 @@ async def _custom_field(org_id: int) -> str:
     row = await create(org_id=org_id, object_type=ObjectType.CUSTOMER,
                        data={"key": "zq", "label": MARK, "field_type": "TEXT"})
     return to_global("CustomFieldDefinition", row["id"])
+
+
+async def _invitation(org_id: int) -> str:
+    """A pending invitation of the other tenant, as a global id."""
+    from datetime import UTC, datetime, timedelta
+
+    from db import account_token
+    from db.team_models import TokenPurpose
+
+    row = await account_token.create(
+        org_id=org_id, purpose=TokenPurpose.INVITATION, email="zq-invited@example.com",
+        token_hash="f" * 64, expires_at=datetime.now(UTC) + timedelta(days=1), role=Role.AGENT)
+    return to_global("Invitation", row["id"])
 
 
 def to_global(type_name: str, pk: int) -> str:
@@ -457,6 +475,8 @@ CROSS: dict[str, dict[str, str]] = {
     "Mutation.completeTask": {"id": "task"},
     "Mutation.updateUserRole": {"id": "user"},
     "Mutation.deactivateUser": {"id": "user"},
+    "Mutation.reactivateUser": {"id": "user"},
+    "Mutation.revokeInvitation": {"id": "invitation"},
     "Mutation.updateCustomField": {"id": "customField"},
     "Mutation.deleteCustomField": {"id": "customField"},
     "Mutation.updatePrediction": {"id": "prediction"},
@@ -527,6 +547,9 @@ async def _assert_untouched(other: dict[str, Any]) -> None:
 
     user = await User.get(id=other["user"].id)
     assert (user.role, user.is_active) == (Role.AGENT, True)
+    from db.team_models import AccountToken
+
+    assert await AccountToken.filter(organization_id=other["org"].id, used_at=None).count() == 1
     assert (await CompanyMembership.get(id=other["membership"].id)).title == MARK
     assert (await Pipeline.get(id=other["pipeline"].id)).name == "Sales"
     deal = await Deal.get(id=other["deal"].id)

@@ -8,6 +8,7 @@ from typing import Any
 from db.enums import Role
 from db.models import Customer
 from tests.factories import Api, make_customer, make_org, make_user, token_for
+from tests.webhook_receiver import logged, make_webhook
 
 DEFINE = """mutation($input: DefineCustomFieldInput!) { defineCustomField(input: $input) {
   field { id key label type options currency required unique personal }
@@ -210,3 +211,34 @@ async def test_definitions_and_filters_stay_inside_the_organization(http, settin
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     mine = await other.data(CREATE, input={"name": "Ada", "customFields": {"tier": 5}})
     assert mine["createCustomer"]["errors"] == []  # undefined there: free-form
+
+
+async def test_definition_changes_are_webhook_events_with_before_and_after(api, org) -> None:
+    await make_webhook(org.id, types=("custom_field.defined", "custom_field.updated",
+                                      "custom_field.deleted"))
+    field = await _define(api, objectType="DEAL", key="tier", label="Tier", type="SINGLE_SELECT",
+                          options=["gold"])
+    await api.data("""mutation($id: ID!) { updateCustomField(input: {id: $id, label: "Level",
+      options: ["gold", "silver"]}) { errors { field } } }""", id=field["id"])
+    await api.data("""mutation($id: ID!) { updateCustomField(input: {id: $id, label: "Level"})
+      { errors { field } } }""", id=field["id"])  # no change: no event
+    await api.data("mutation($id: ID!) { deleteCustomField(id: $id) { errors { field } } }",
+                   id=field["id"])
+    events = await logged(org.id)
+    assert [e["type"] for e in events] == ["custom_field.defined", "custom_field.updated",
+                                           "custom_field.deleted"]
+    defined, updated, deleted = events
+    assert defined["data"]["after"] | {"id": field["id"]} == {
+        "id": field["id"], "objectType": "DEAL", "key": "tier", "label": "Tier",
+        "type": "SINGLE_SELECT", "options": ["gold"], "currency": None, "required": False,
+        "unique": False, "personal": False, "position": 0}
+    assert defined["data"]["after"]["id"] == field["id"]
+    assert updated["data"]["changes"] == {
+        "label": {"before": "Tier", "after": "Level"},
+        "options": {"before": ["gold"], "after": ["gold", "silver"]}}
+    assert deleted["data"]["before"]["label"] == "Level"
+    # the webhook's subscribable events name them
+    made = await api.data("""mutation { createWebhook(input: {url: "https://93.184.216.34/h",
+      events: [CUSTOM_FIELD_DEFINED, CUSTOM_FIELD_UPDATED, CUSTOM_FIELD_DELETED]})
+      { errors { field } } }""")
+    assert made["createWebhook"]["errors"] == []

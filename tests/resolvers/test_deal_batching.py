@@ -14,7 +14,7 @@ query($first: Int!) {
   deals(first: $first) {
     totalCount
     nodes {
-      id name amount { amount currency } probability weightedAmount { amount }
+      id name amount { amount currency } probability weightedAmount { amount } customFields
       stage { name } pipeline { name } owner { name }
       company { name domain owner { name } }
       people { name email }

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from db.enums import Role
 from db.models import Organization
-from tests.factories import Api, make_customer, make_order, make_org, make_user, token_for
+from db.sql import fetch
+from tests.factories import Api, gid, make_customer, make_order, make_org, make_user, token_for
 
 ERRORS = "errors { code field message }"
 SET = f"""
@@ -94,3 +95,88 @@ async def test_order_stats_convert_at_the_rate_of_the_day_and_report_the_rest(ap
     assert groups["GBP"]["unconvertedCount"] == 1
     assert (groups["USD"]["convertedTotal"]["amount"], groups["USD"]["unconvertedCount"]) == (
         "100.00", 0)
+
+
+async def test_lifetime_value_converts_each_order_at_its_day_and_lists_the_rest(
+    api, org
+) -> None:
+    await Organization.filter(id=org.id).update(currency="USD")
+    ada, bob = await make_customer(org), await make_customer(org)
+    await api.data(UPLOAD, rows=[{"currency": "EUR", "validOn": "2026-01-01", "rate": "1.1"},
+                                 {"currency": "EUR", "validOn": "2026-01-15", "rate": "1.2"}])
+    for amount, currency, day, status in (
+            ("100", "USD", 5, "PAID"), ("100", "EUR", 10, "PAID"), ("100", "EUR", 20, "PAID"),
+            ("50", "GBP", 20, "PAID"), ("999", "EUR", 20, "CANCELLED")):
+        await make_order(ada, amount=Decimal(amount), currency=currency, status=status,
+                         placed_at=datetime(2026, 1, day, 12, tzinfo=UTC))
+    await make_order(ada, amount=Decimal("10"), currency="EUR",
+                     placed_at=datetime(2025, 12, 31, 12, tzinfo=UTC))  # before the first rate
+    query = """query($a: ID!, $b: ID!) { a: customer(id: $a) { lifetimeValue { amount currency }
+      lifetimeValueConverted { amount { amount currency } unconverted { amount currency } } }
+      b: customer(id: $b) { lifetimeValueConverted { amount { amount currency }
+      unconverted { amount } } } }"""
+    data = await api.data(query, a=gid(ada), b=gid(bob))
+    assert data["a"]["lifetimeValue"] == [  # as it was: per currency, nothing converted
+        {"amount": "210.00", "currency": "EUR"}, {"amount": "50.00", "currency": "GBP"},
+        {"amount": "100.00", "currency": "USD"}]
+    assert data["a"]["lifetimeValueConverted"] == {
+        "amount": {"amount": "330.00", "currency": "USD"},  # 100 + 110 + 120
+        "unconverted": [{"amount": "10.00", "currency": "EUR"},
+                        {"amount": "50.00", "currency": "GBP"}]}
+    assert data["b"]["lifetimeValueConverted"] == {
+        "amount": {"amount": "0.00", "currency": "USD"}, "unconverted": []}
+
+
+DEAL_FIGURES = """{
+  dealStats { count convertedAmount { amount { amount currency } unconverted { amount currency } }
+    convertedWeightedAmount { amount { amount } unconverted { amount currency } } }
+  dealStatsBy(groupBy: OWNER, filter: {statuses: [OPEN, WON]}) { count amount { amount currency }
+    convertedAmount { amount { amount currency } unconverted { amount currency } } }
+  dealForecast(months: 2) { months { count convertedWeightedAmount {
+    amount { amount currency } unconverted { amount currency } } } }
+}"""
+
+
+async def test_deal_figures_convert_at_the_latest_rate_and_say_what_they_could_not(
+    api, org
+) -> None:
+    await Organization.filter(id=org.id).update(currency="USD")
+    today = datetime.now(UTC).date()
+    await api.data(UPLOAD, rows=[{"currency": "EUR", "validOn": "2020-01-01", "rate": "1.5"},
+                                 {"currency": "EUR", "validOn": today.isoformat(), "rate": "2"},
+                                 {"currency": "EUR", "validOn": "2099-01-01", "rate": "9"}])
+    create = """mutation($input: CreateDealInput!) { createDeal(input: $input) {
+      deal { id } errors { code } } }"""
+    month_end = today.replace(day=28).isoformat()
+    for name, amount, currency, status in (("usd", "100", "USD", "OPEN"),
+                                           ("eur", "100", "EUR", "OPEN"),
+                                           ("gbp", "40", "GBP", "OPEN"),
+                                           ("won", "10", "EUR", "WON")):
+        made = await api.data(create, input={"name": name, "amount": amount, "currency": currency,
+                                             "status": status, "expectedCloseOn": month_end,
+                                             "probability": 50})
+        assert made["createDeal"]["errors"] == []
+    # the won deal closed long ago: it is valued at the rate of that day
+    await fetch("UPDATE deal SET closed_at = '2021-06-01' WHERE organization_id = $1"
+                " AND status = 'WON'", [org.id])
+    data = await api.data(DEAL_FIGURES)
+    stages = [s for s in data["dealStats"] if s["count"]]
+    assert [s["count"] for s in stages] == [3]  # open deals, first stage
+    [first] = stages
+    assert first["convertedAmount"] == {
+        "amount": {"amount": "300.00", "currency": "USD"},  # 100 + 100 x 2 (today's rate)
+        "unconverted": [{"amount": "40.00", "currency": "GBP"}]}
+    assert first["convertedWeightedAmount"] == {
+        "amount": {"amount": "150.00"}, "unconverted": [{"amount": "20.00", "currency": "GBP"}]}
+    [owner] = data["dealStatsBy"]
+    assert owner["count"] == 4
+    assert owner["convertedAmount"] == {
+        "amount": {"amount": "315.00", "currency": "USD"},  # + 10 x 1.5 (closed in 2021)
+        "unconverted": [{"amount": "40.00", "currency": "GBP"}]}
+    this_month = data["dealForecast"]["months"][0]
+    assert this_month["count"] == 3
+    assert this_month["convertedWeightedAmount"] == {
+        "amount": {"amount": "150.00", "currency": "USD"},
+        "unconverted": [{"amount": "20.00", "currency": "GBP"}]}
+    empty = data["dealForecast"]["months"][1]["convertedWeightedAmount"]
+    assert empty == {"amount": {"amount": "0.00", "currency": "USD"}, "unconverted": []}

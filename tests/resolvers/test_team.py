@@ -245,3 +245,123 @@ async def test_update_organization_validates_and_canonicalises(http, api, org, s
     manager = Api(http, token_for(await make_user(org, role=Role.MANAGER), settings))
     refused = await manager(ORGANIZATION, input={"currency": "USD"})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+REACTIVATE = """mutation($id: ID!) { reactivateUser(id: $id) {
+  user { id isActive } errors { code field message } } }"""
+INVITATIONS = """{ invitations(first: 10) { totalCount
+  nodes { id email role expiresAt invitedBy { email } } } }"""
+REVOKE = """mutation($id: ID!) { revokeInvitation(id: $id) {
+  invitation { email } errors { code field message } } }"""
+
+
+async def test_reactivation_lets_the_user_in_again_and_old_tokens_stay_dead(
+    http, api, org, admin, settings
+) -> None:
+    user = await make_user(org, role=Role.AGENT)
+    signed = await Api(http).data(LOGIN, email=user.email, password=PASSWORD)
+    old = Api(http, signed["login"]["accessToken"])
+    assert (await old.data(VIEWER))["viewer"]["user"]["role"] == "AGENT"
+    await api.data(DEACTIVATE, id=gid(user))
+    manager = Api(http, token_for(await make_user(org, role=Role.MANAGER), settings))
+    body = await manager(REACTIVATE, id=gid(user))
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    back = await api.data(REACTIVATE, id=gid(user))
+    assert back["reactivateUser"] == {"user": {"id": gid(user), "isActive": True}, "errors": []}
+    refused = await old(VIEWER)  # issued before the deactivation
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    refreshed = await Api(http).data(REFRESH, t=signed["login"]["refreshToken"])
+    assert refreshed["refreshToken"]["errors"][0]["code"] == "UNAUTHENTICATED"
+    again = await Api(http).data(LOGIN, email=user.email, password=PASSWORD)
+    fresh = Api(http, again["login"]["accessToken"])
+    assert (await fresh.data(VIEWER))["viewer"]["user"]["role"] == "AGENT"
+    renewed = await Api(http).data(REFRESH, t=again["login"]["refreshToken"])
+    assert renewed["refreshToken"]["errors"] == []
+    audit = await fetch_one("SELECT actor_user_id, target_type, target_id FROM audit_event"
+                            " WHERE action = 'reactivateUser' AND organization_id = $1",
+                            [org.id])
+    assert audit == {"actor_user_id": admin.id, "target_type": "User", "target_id": user.id}
+    other = Api(http, token_for(await make_user(await make_org(), role=Role.ADMIN), settings))
+    foreign = await other.data(REACTIVATE, id=gid(user))
+    assert foreign["reactivateUser"]["errors"] == [
+        {"code": "NOT_FOUND", "field": ["id"], "message": "user not found"}]
+    bad = await api.data(REACTIVATE, id="not an id")
+    assert bad["reactivateUser"]["errors"][0]["field"] == ["id"]
+
+
+async def test_pending_invitations_are_listed_and_a_revoked_link_stops_at_once(
+    http, api, org, admin, settings
+) -> None:
+    async with smtp_sink() as sink:
+        await api.data(INVITE, email="keep@example.com", role="VIEWER")
+        await api.data(INVITE, email="drop@example.com", role="MANAGER")
+        await _mail(settings, org.id, sink, 2)
+        dropped = link_token(sink, "drop@example.com")
+    listed = (await api.data(INVITATIONS))["invitations"]
+    assert listed["totalCount"] == 2
+    assert [(n["email"], n["role"], n["invitedBy"]) for n in listed["nodes"]] == [
+        ("drop@example.com", "MANAGER", {"email": admin.email}),
+        ("keep@example.com", "VIEWER", {"email": admin.email})]
+    manager = Api(http, token_for(await make_user(org, role=Role.MANAGER), settings))
+    assert (await manager(INVITATIONS))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    other = Api(http, token_for(await make_user(await make_org(), role=Role.ADMIN), settings))
+    assert (await other.data(INVITATIONS))["invitations"]["totalCount"] == 0
+    target = listed["nodes"][0]["id"]
+    foreign = await other.data(REVOKE, id=target)
+    assert foreign["revokeInvitation"]["errors"][0]["code"] == "NOT_FOUND"
+    revoked = await api.data(REVOKE, id=target)
+    assert revoked["revokeInvitation"] == {"invitation": {"email": "drop@example.com"},
+                                           "errors": []}
+    refused = await Api(http).data(ACCEPT, token=dropped, name="Drop", password="long enough")
+    assert refused["acceptInvitation"]["errors"][0]["field"] == ["token"]
+    twice = await api.data(REVOKE, id=target)
+    assert twice["revokeInvitation"]["errors"] == [
+        {"code": "NOT_FOUND", "field": ["id"], "message": "pending invitation not found"}]
+    left = (await api.data(INVITATIONS))["invitations"]
+    assert [n["email"] for n in left["nodes"]] == ["keep@example.com"]
+    audit = await fetch("SELECT target_type FROM audit_event WHERE action = 'revokeInvitation'"
+                        " AND organization_id = $1", [org.id])
+    assert [r["target_type"] for r in audit] == ["Invitation"]
+
+
+SIGN_UP = """mutation($input: SignUpInput!) { signUp(input: $input) {
+  accessToken user { email role } errors { code field message } } }"""
+NEWCO = {"organizationName": "Newco Iberia", "currency": "eur", "timeZone": "europe/madrid",
+         "email": "founder@newco.example", "name": "Founder", "password": "long enough"}
+
+
+async def test_sign_up_is_off_unless_the_server_allows_it(http) -> None:
+    body = await Api(http).data(SIGN_UP, input=NEWCO | {"organizationName": "Closed Co"})
+    assert body["signUp"]["accessToken"] is None
+    assert body["signUp"]["errors"][0]["code"] == "FORBIDDEN"
+    assert await fetch_one("SELECT 1 AS x FROM organization WHERE slug = 'closed-co'") is None
+
+
+async def test_sign_up_creates_an_organization_and_its_first_admin(
+    http, settings, monkeypatch
+) -> None:
+    monkeypatch.setattr(settings, "signup_enabled", True)
+    bad = await Api(http).data(SIGN_UP, input=NEWCO | {
+        "organizationName": " ", "currency": "EURO", "timeZone": "Mars/Base", "locale": "??",
+        "email": "nope", "name": "", "password": "short"})
+    assert sorted(e["field"][-1] for e in bad["signUp"]["errors"]) == [
+        "currency", "email", "locale", "name", "organizationName", "password", "timeZone"]
+    assert all(e["field"][0] == "input" for e in bad["signUp"]["errors"])
+    made = await Api(http).data(SIGN_UP, input=NEWCO)
+    assert made["signUp"]["errors"] == []
+    assert made["signUp"]["user"] == {"email": "founder@newco.example", "role": "ADMIN"}
+    me = await Api(http, made["signUp"]["accessToken"]).data(
+        "{ viewer { organization { name currency timeZone locale } } pipelines { name } }")
+    assert me["viewer"]["organization"] == {"name": "Newco Iberia", "currency": "EUR",
+                                            "timeZone": "Europe/Madrid", "locale": "en-US"}
+    assert me["pipelines"] == [{"name": "Sales"}]
+    again = await Api(http).data(SIGN_UP, input=NEWCO | {"email": "other@newco.example"})
+    assert again["signUp"]["errors"][0]["field"] == ["input", "organizationName"]
+    taken = await Api(http).data(SIGN_UP, input=NEWCO | {"organizationName": "Newco Two"})
+    assert taken["signUp"]["errors"] == [{"code": "DUPLICATE", "field": ["input", "email"],
+                                          "message": "a user with this email already exists"}]
+    assert await fetch_one("SELECT 1 AS x FROM organization WHERE slug = 'newco-two'") is None
+    audit = await fetch_one("SELECT a.action, a.target_type FROM audit_event a"
+                            " JOIN organization o ON o.id = a.organization_id"
+                            " WHERE o.slug = 'newco-iberia'")
+    assert audit == {"action": "signUp", "target_type": "User"}

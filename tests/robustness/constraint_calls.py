@@ -15,6 +15,7 @@ TAKEN_EMAIL, TAKEN_REF, TAKEN_ORDER, TAKEN_TEMPLATE = (
     "taken@example.com", "taken-ref", "taken-order", "Taken Template")
 TAKEN_DOMAIN, TAKEN_DEAL = "taken.example", "taken-deal"
 TAKEN_PREDICTION = "taken_prediction"
+TAKEN_FIELD, TAKEN_PROVIDER, TAKEN_HANDLE = "taken_field", "Taken Provider", "@taken"
 Ids = dict[str, str]
 
 
@@ -67,7 +68,30 @@ async def complete(api: Api, ids: Ids) -> Ids:
             n=TAKEN_PREDICTION)
     if "company" not in ids:
         await _complete_sales(api, ids)
+    if "provider" not in ids:
+        await _complete_channels(api, ids)
     return ids
+
+
+async def _complete_channels(api: Api, ids: Ids) -> None:
+    """A custom field, a chat provider, and another customer holding the taken handle."""
+    made = await api.data(
+        "mutation($k: String!) { defineCustomField(input: {objectType: CUSTOMER, key: $k,"
+        ' label: "Taken", type: TEXT}) { field { id } } }', k=TAKEN_FIELD)
+    ids["customField"] = made["defineCustomField"]["field"]["id"]
+    made = await api.data(
+        "mutation($n: String!) { createMessageProvider(input: {name: $n, kind: WEBHOOK,"
+        ' channels: [CHAT, SOCIAL], sender: "crm", secret: "s3cret-s3cret-s3cret",'
+        ' baseUrl: "https://hooks.invalid/chat"}) { provider { id } errors { message } } }',
+        n=TAKEN_PROVIDER)
+    ids["provider"] = made["createMessageProvider"]["provider"]["id"]
+    made = await api.data('mutation { createCustomer(input: {name: "Handle holder"})'
+                          " { customer { id } } }")
+    ids["holder"] = made["createCustomer"]["customer"]["id"]
+    await api.data(
+        "mutation($c: ID!, $h: String!) { addCustomerHandle(input: {customerId: $c,"
+        ' platform: "instagram", handle: $h}) { errors { message } } }',
+        c=ids["holder"], h=TAKEN_HANDLE)
 
 
 async def _complete_sales(api: Api, ids: Ids) -> None:

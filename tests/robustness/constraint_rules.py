@@ -10,7 +10,9 @@ from typing import Any
 
 # Tables no mutation writes from its input (the server, the CLI, workers or routes do).
 SERVER_ONLY_TABLES: dict[str, str] = {
-    "app_user": "created by the CLI (crm users create); login only reads it",
+    "app_user": "created by the CLI (crm users create), acceptInvitation and signUp from checked"
+                " inputs (email <= 254 and unused: DUPLICATE at input.email; name <= 200; the"
+                " password only as a hash; tests/resolvers/test_team.py); login only reads it",
     "audit_event": "written by app/guards.py from the mutation's name and argument names",
     "refresh_token": "random tokens and hashes made by auth/tokens.py",
     "login_throttle": "failure counters keyed by hashes (auth/login_throttle.py)",
@@ -45,14 +47,7 @@ SERVER_ONLY_TABLES: dict[str, str] = {
 
 # Tables the API writes whose rules are not mapped here yet: their resolvers validate with field
 # paths, but no row below proves each database rule is foreseen. Debt, listed so it stays visible.
-NOT_YET_MAPPED: dict[str, str] = dict.fromkeys(
-    ("message_provider", "channel_message", "channel_consent", "customer_handle"),
-    "messaging channels (issue 19): validated with field paths (tests/services/messaging,"
-    " tests/resolvers/test_message.py); rules still to map",
-) | {
-    "custom_field_definition": "custom field definitions (issue 16): validated with field paths"
-    " in db/custom_field.py (tests/resolvers/test_custom_field.py); rules still to map",
-}
+NOT_YET_MAPPED: dict[str, str] = {}
 
 _FILLED = "filled by the server on every write"
 
@@ -115,13 +110,16 @@ SERVER_SET: dict[str, str] = {
     "length api_key.prefix 20": "generated: the first SHOWN_PREFIX_LENGTH characters",
     "length api_key.secret_hash 64": "a SHA-256 hex digest",
     "unique api_key.api_key_secret_hash_key": "hashes of random secrets",
-    # organizations are made by the CLI; updatePrivacySettings writes nullable arrays only,
+    # organizations are made by the CLI or signUp (off unless CRM_SIGNUP_ENABLED; its slug is
+    # made from the name, cut to 100, a taken one is DUPLICATE at input.organizationName:
+    # tests/resolvers/test_team.py); updatePrivacySettings writes nullable arrays only,
     # updateCatalogSettings a flag (SCHEMA_REQUIRED), updateOrganization validated settings
     # (VIOLATIONS)
     **_server("organization", "id", "slug", "created_at",
-              reason="set by the CLI (crm users create / crm orgs create), not by a mutation"),
-    "length organization.slug 100": "set by the CLI",
-    "unique organization.organization_slug_key": "set by the CLI",
+              reason="set by the CLI (crm users create / crm orgs create) or signUp"),
+    "length organization.slug 100": "made from the name by db.user.slugify (cut to 100)",
+    "unique organization.organization_slug_key": "the CLI reuses the organization; signUp"
+                                                 " answers DUPLICATE at input.organizationName",
     # companies, pipelines, deals and tasks
     **_server("company", "id", "organization_id", "created_at", "updated_at"),
     **_server("company_membership", "id", "organization_id", "created_at", "updated_at"),
@@ -141,6 +139,40 @@ SERVER_SET: dict[str, str] = {
                                              " trigger) is the default; createPipeline's never",
     "unique company_membership.company_membership_primary_uniq":
         "a new current primary membership unsets the person's other one first",
+    # custom field definitions
+    **_server("custom_field_definition", "id", "organization_id", "created_at", "updated_at"),
+    "check custom_field_definition.custom_field_definition_object_type_check":
+        "objectType is a CustomFieldObjectType: exactly the values the check allows",
+    "check custom_field_definition.custom_field_definition_type_check":
+        "type is a CustomFieldType: exactly the values the check allows",
+    # messaging: providers, consent, handles, queued messages
+    **_server("message_provider", "id", "organization_id", "created_at", "updated_at",
+              "inbound_key"),
+    "length message_provider.inbound_key 64": "generated: secrets.token_urlsafe(24), 32 chars",
+    "unique message_provider.message_provider_inbound_key_key": "generated random keys",
+    **_server("channel_consent", "id", "organization_id", "updated_at"),
+    "not null channel_consent.source": "set by the server: 'agent', or the inbound keyword",
+    "length channel_consent.source 100": "set by the server, cut to 100 characters",
+    **_server("customer_handle", "id", "organization_id", "created_at"),
+    **_server("channel_message", "id", "organization_id", "created_at", "updated_at", "status",
+              "attempts", "available_at", "encoding", "segments", "interaction_id",
+              "provider_id", reason="set by sendMessage's queueing (db/channel_message.py)"),
+    "not null channel_message.body": "the given text or the rendered template, refused when"
+                                     " empty (input.text / input.templateId)",
+    "not null channel_message.recipient": "the customer's phone or latest handle; a customer"
+                                          " without one is refused (NO_ADDRESS at customerId)",
+    "length channel_message.recipient 254": "a phone (<= 20) or platform:handle (<= 50+1+200)",
+    "length channel_message.encoding 8": "GSM-7 or UCS-2, counted by services/messaging",
+    "length channel_message.status 16": "a MessageStatus value set by the outbox",
+    "length channel_message.locked_by 100": "the channel outbox worker's id",
+    "length channel_message.provider_message_id 200": "a provider's id, stored by the worker"
+                                                      " and the receipt routes",
+    "check channel_message.channel_message_counts_check": "attempts and segments are counted"
+                                                          " up from 0 by the server",
+    "unique channel_message.channel_message_interaction_id_key": "one message per new"
+                                                                 " interaction",
+    "unique channel_message.channel_message_provider_message_uniq": "a provider's own ids,"
+                                                                    " unique per provider",
 }
 
 # varchar columns holding a GraphQL enum's value: every value fits (proven by a test).
@@ -154,6 +186,11 @@ ENUM_BOUND: dict[str, str] = {
     "length deal.status 8": "DealStatus",
     "length task.priority 16": "TaskPriority",
     "length task.status 16": "TaskStatus",
+    "length custom_field_definition.object_type 16": "CustomFieldObjectType",
+    "length custom_field_definition.field_type 16": "CustomFieldType",
+    "length message_provider.kind 16": "ProviderKind",
+    "length channel_consent.channel 16": "Channel",
+    "length channel_message.channel 16": "Channel",
 }
 
 # NOT NULL columns whose input field (or root field argument) is non-null in the schema.
@@ -178,6 +215,18 @@ SCHEMA_REQUIRED: dict[str, str] = {
     "not null prediction_definition.horizon_days": "DefinePredictionInput.horizonDays",
     "not null organization.create_unknown_products":
         "Mutation.updateCatalogSettings.createUnknownProducts",
+    "not null custom_field_definition.object_type": "DefineCustomFieldInput.objectType",
+    "not null custom_field_definition.key": "DefineCustomFieldInput.key",
+    "not null custom_field_definition.field_type": "DefineCustomFieldInput.type",
+    "not null message_provider.kind": "CreateMessageProviderInput.kind",
+    "not null channel_consent.customer_id": "SetChannelConsentInput.customerId",
+    "not null channel_consent.channel": "SetChannelConsentInput.channel",
+    "not null channel_consent.opted_out": "SetChannelConsentInput.optedOut",
+    "not null customer_handle.customer_id": "AddCustomerHandleInput.customerId",
+    "not null customer_handle.platform": "AddCustomerHandleInput.platform",
+    "not null customer_handle.handle": "AddCustomerHandleInput.handle",
+    "not null channel_message.customer_id": "SendMessageInput.customerId",
+    "not null channel_message.channel": "SendMessageInput.channel",
 }
 
 # NOT NULL columns where a missing or null input means a documented default, not an error.
@@ -194,11 +243,14 @@ DEFAULTED: dict[str, str] = {
     "not null product.active": "null or omitted: active (true)",
     "not null product.attributes": "null or omitted: {}",
     "not null company.custom_fields": "null clears: {}",
+    "not null deal.custom_fields": "null clears: {}",
     "not null deal.currency": "null or omitted: the organization's currency",
     "not null deal.pipeline_id": "null or omitted: the default pipeline (or the stage's)",
     "not null deal.stage_id": "null or omitted: the first stage of the pipeline",
     "not null task.notes": "null: no notes",
     "not null prediction_definition.description": "null or omitted: ''",
+    "not null custom_field_definition.options": "null or omitted: none (a select field's"
+                                                " null is refused at input.options)",
 }
 
 # Unique keys a repeated call is meant to hit: it returns the first call's result.
@@ -207,6 +259,9 @@ IDEMPOTENT: dict[str, str] = {
     "unique email_message.email_message_idempotency_uniq": "sendEmail idempotencyKey",
     "unique exchange_rate.exchange_rate_uniq": "setExchangeRate and uploadExchangeRates: the same"
                                                " currency and day replaces that day's rate",
+    "unique channel_consent.channel_consent_uniq": "setChannelConsent on the same customer and"
+                                                   " channel replaces the choice (ON CONFLICT)",
+    "unique channel_message.channel_message_idempotency_uniq": "sendMessage idempotencyKey",
 }
 
 # NOT NULL columns an update leaves as they are when its input gives null (a test proves it):
@@ -225,4 +280,12 @@ KEPT_ON_NULL: dict[str, tuple[str, str, str, str, Any]] = {
         "updateWebhook", "webhook", "events", "webhook", ["CUSTOMER_CREATED"]),
     "not null webhook.enabled": ("updateWebhook", "webhook", "enabled", "webhook", True),
     "not null task.status": ("updateTask", "task", "status", "task", "OPEN"),
+    "not null custom_field_definition.required": (
+        "updateCustomField", "customField", "required", "field", False),
+    "not null custom_field_definition.is_unique": (
+        "updateCustomField", "customField", "unique", "field", False),
+    "not null custom_field_definition.personal": (
+        "updateCustomField", "customField", "personal", "field", False),
+    "not null custom_field_definition.position": (
+        "updateCustomField", "customField", "position", "field", 0),
 }

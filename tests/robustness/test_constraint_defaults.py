@@ -73,7 +73,12 @@ NULL_DEFAULTS: dict[str, Callable[[Ids], tuple[str, dict[str, Any]]]] = {
     **{f"not null deal.{column}": _deal_with_null(name)
        for column, name in (("currency", "currency"), ("pipeline_id", "pipelineId"),
                             ("stage_id", "stageId"))},
+    "not null deal.custom_fields": lambda ids: (
+        "createDeal", {"input": {"name": "D", "amount": "1", "customFields": None}}),
     "not null task.notes": lambda ids: ("createTask", {"input": {"title": "T", "notes": None}}),
+    "not null custom_field_definition.options": lambda ids: ("defineCustomField", {"input": {
+        "objectType": "COMPANY", "key": "no_options", "label": "N", "type": "TEXT",
+        "options": None}}),
 }
 
 
@@ -98,6 +103,11 @@ async def test_null_where_a_default_applies_succeeds(
     ("unique email_campaign.email_campaign_idempotency_uniq", _campaign(idempotencyKey="same")),
     ("unique exchange_rate.exchange_rate_uniq", lambda ids: ("setExchangeRate", {"input": {
         "currency": "CHF", "validOn": "2026-03-01", "rate": "1.05"}})),
+    ("unique channel_consent.channel_consent_uniq", lambda ids: ("setChannelConsent", {
+        "input": {"customerId": ids["customer"], "channel": "SMS", "optedOut": True}})),
+    ("unique channel_message.channel_message_idempotency_uniq", lambda ids: ("sendMessage", {
+        "input": {"customerId": ids["holder"], "channel": "SOCIAL", "text": "hi",
+                  "idempotencyKey": "same-message"}})),
 ])
 async def test_a_repeated_idempotency_key_writes_once(
     http: Any, taken: dict[str, Any], key: str, call: Any

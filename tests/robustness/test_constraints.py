@@ -26,8 +26,11 @@ from tests.robustness.constraint_calls import (
     TAKEN_DEAL,
     TAKEN_DOMAIN,
     TAKEN_EMAIL,
+    TAKEN_FIELD,
+    TAKEN_HANDLE,
     TAKEN_ORDER,
     TAKEN_PREDICTION,
+    TAKEN_PROVIDER,
     TAKEN_REF,
     TAKEN_TEMPLATE,
     Ids,
@@ -137,6 +140,25 @@ def _rate(name: str, value: Any) -> Violation:
     return Violation("setExchangeRate", lambda ids: {"input": {
         "currency": "GBP", "validOn": "2026-01-01", "rate": "1.2", name: value}},
         ("input", name))
+
+
+def _field(name: str, value: Any, code: str = "BAD_USER_INPUT") -> Violation:
+    given = {"objectType": "DEAL", "key": "fresh", "label": "F", "type": "MONEY", name: value}
+    return Violation("defineCustomField", lambda ids: {"input": given}, ("input", name), code)
+
+
+def _provider(name: str, value: Any, code: str = "BAD_USER_INPUT", path: str = "",
+              **more: Any) -> Violation:
+    given = {"name": "P", "kind": "WEBHOOK", "channels": ["CHAT"], "sender": "crm",
+             "secret": "s" * 16, "baseUrl": "https://hooks.invalid/p", name: value, **more}
+    return Violation("createMessageProvider", lambda ids: {"input": given},
+                     ("input", path or name), code)
+
+
+def _handle(path: str, code: str = "BAD_USER_INPUT", **fields: Any) -> Violation:
+    return Violation("addCustomerHandle", lambda ids: {"input": {
+        "customerId": ids["customer"], "platform": "instagram", "handle": "@fresh", **fields}},
+        ("input", path), code)
 
 
 def _flatten(fields: dict[str, Any]) -> list[tuple[str, ...]]:
@@ -274,6 +296,39 @@ VIOLATIONS |= {
     "check exchange_rate.exchange_rate_rate_positive": _rate("rate", "0"),
     "length exchange_rate.currency 3": _rate("currency", "EURO"),
     "not null task.title": _task("title", title="   "),
+    "check custom_field_definition.custom_field_definition_key_check": _field("key", "Bad Key"),
+    "length custom_field_definition.key 63": _field("key", "k" * 64),
+    "length custom_field_definition.label 200": _field("label", "l" * 201),
+    "length custom_field_definition.currency 3": _field("currency", "EURO"),
+    "not null custom_field_definition.label": _update("updateCustomField", "customField",
+                                                      "label"),
+    "unique custom_field_definition.custom_field_definition_key_uniq": Violation(
+        "defineCustomField", lambda ids: {"input": {"objectType": "CUSTOMER", "key": TAKEN_FIELD,
+                                                    "label": "T", "type": "TEXT"}},
+        ("input", "key"), "DUPLICATE"),
+    "check message_provider.message_provider_quiet_hours_check": _provider(
+        "quietHoursStart", 24, quietHoursEnd=6),
+    "check message_provider.message_provider_rate_check": _provider("ratePerSecond", 0),
+    "length message_provider.name 100": _provider("name", "n" * 101),
+    "length message_provider.sender 200": _provider("sender", "s" * 201),
+    "length message_provider.base_url 500": _provider("baseUrl", "https://hooks.invalid/" + LONG),
+    "length message_provider.account_id 200": _provider("accountId", "a" * 201),
+    "length message_provider.time_zone 64": _provider("timeZone", "Z" * 65),
+    "unique message_provider.message_provider_name_uniq": _provider(
+        "name", TAKEN_PROVIDER.upper(), "DUPLICATE"),
+    **{f"not null message_provider.{column}": _update("updateMessageProvider", "provider", name)
+       for column, name in (
+           ("name", "name"), ("channels", "channels"), ("sender", "sender"),
+           ("credentials", "secret"), ("base_url", "baseUrl"), ("account_id", "accountId"),
+           ("rate_per_second", "ratePerSecond"), ("rate_burst", "rateBurst"),
+           ("time_zone", "timeZone"), ("create_leads", "createLeads"))},
+    "length customer_handle.platform 50": _handle("platform", platform="p" * 51),
+    "length customer_handle.handle 200": _handle("handle", handle="h" * 201),
+    "unique customer_handle.customer_handle_uniq": _handle(
+        "handle", "DUPLICATE", handle=TAKEN_HANDLE.upper()),
+    "length channel_message.idempotency_key 200": Violation("sendMessage", lambda ids: {
+        "input": {"customerId": ids["customer"], "channel": "CHAT", "text": "hi",
+                  "idempotencyKey": "k" * 201}}, ("input", "idempotencyKey")),
 }
 FORESEEN = {**SERVER_SET, **ENUM_BOUND, **SCHEMA_REQUIRED, **DEFAULTED, **IDEMPOTENT,
             **KEPT_ON_NULL}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from db import custom_field as definitions
 from db.models import Customer
+from db.sales_models import Deal
 from services.csv.transfer import Rejected, export_csv, import_csv
 from tests.factories import make_customer
 
@@ -65,3 +66,47 @@ async def test_custom_fields_round_trip(tmp_path: Path, org) -> None:
     await import_csv("customers", part, org.slug)
     eve = await Customer.get(organization=org, external_ref="E-5")
     assert eve.custom_fields == {"tier": "gold", "free": "kept", "seats": 7}
+
+
+DEAL_FILE = """external_ref,name,amount,custom.tier,custom.seats
+D-1,Alpha,100,gold,12
+D-2,Beta,200,platinum,3
+D-3,Gamma,300,,x
+D-4,Delta,400,silver,
+"""
+
+
+async def test_deal_custom_fields_round_trip(tmp_path: Path, org) -> None:
+    for key, kind, options in FIELDS[:2]:
+        await definitions.create(
+            org_id=org.id, object_type=definitions.ObjectType.DEAL,
+            data={"key": key, "label": key.title(), "field_type": kind, "options": options})
+    path = tmp_path / "deals.csv"
+    path.write_text(DEAL_FILE, encoding="utf-8", newline="")
+    report = await import_csv("deals", path, org.slug)
+    assert (report.created, report.updated) == (2, 0)
+    assert report.rejected == [
+        Rejected(3, "tier: must be one of gold, silver"),
+        Rejected(4, "custom.seats: is not a number"),
+    ]
+    alpha = await Deal.get(organization=org, external_ref="D-1")
+    assert alpha.custom_fields == {"tier": "gold", "seats": 12}
+    out = io.StringIO()
+    assert await export_csv("deals", org.slug, out) == 2
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith(",company_name,custom.tier,custom.seats")
+    exported = {line.split(",")[0]: line for line in lines[1:]}
+    assert exported["D-1"].endswith(",gold,12")
+    assert exported["D-4"].endswith(",silver,")
+    again = tmp_path / "again.csv"
+    again.write_text(out.getvalue(), encoding="utf-8", newline="")
+    report = await import_csv("deals", again, org.slug)
+    assert (report.created, report.updated, report.unchanged, report.rejected) == (0, 0, 2, [])
+    # columns a file leaves out keep their values; an empty cell clears one
+    part = tmp_path / "part.csv"
+    part.write_text("external_ref,name,custom.seats\nD-1,Alpha,\n", encoding="utf-8",
+                    newline="")
+    report = await import_csv("deals", part, org.slug)
+    assert report.updated == 1
+    alpha = await Deal.get(organization=org, external_ref="D-1")
+    assert alpha.custom_fields == {"tier": "gold"}
