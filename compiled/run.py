@@ -25,6 +25,7 @@ from auth.pii import masking
 from compiled import codegen
 from compiled.batches import Work
 from compiled.plan import Field, Plan, RootField, Selection, identity
+from db.sql import one_connection
 
 
 class Fallback(Exception):
@@ -49,8 +50,12 @@ async def run(
     context.reset_loaders()
     data: dict[str, Any] = {}
     for root in plan.roots:
-        value = await job.root(root, context)
-        data[root.key] = (await job.values(root.field, [value]))[0]
+        if root.direct is None:  # the real resolver may read concurrently (DataLoaders)
+            value = await job.root(root, context)
+        async with one_connection():  # everything below runs one read at a time
+            if root.direct is not None:
+                value = await job.root(root, context)
+            data[root.key] = (await job.values(root.field, [value]))[0]
     return data
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -43,6 +45,32 @@ def replica() -> BaseDBAsyncClient:
     return replica_client if replica_client is not None else connections.get("default")
 
 
+# the pool connection a run of sequential reads holds (``one_connection``), if any
+_held: ContextVar[asyncpg.Connection | None] = ContextVar("held_connection", default=None)
+
+
+@asynccontextmanager
+async def one_connection() -> AsyncIterator[None]:
+    """Run the reads inside on one pool connection, acquired once.
+
+    Each read through the pool acquires and releases a connection (a fifth of a statement's
+    client CPU); a compiled query's batches run one after another, so they can share one as
+    hand-written code does. Only for strictly sequential reads outside a transaction: reads
+    started concurrently inside would collide on the connection.
+    """
+    db = client()
+    pool = db._pool if type(db) is AsyncpgDBClient else None
+    if pool is None or _held.get() is not None:
+        yield
+        return
+    async with pool.acquire() as connection:
+        token = _held.set(connection)
+        try:
+            yield
+        finally:
+            _held.reset(token)
+
+
 async def _pool_fetch(db: BaseDBAsyncClient, sql: str, values: Sequence[Any]) -> list[Any] | None:
     """Records of a read straight from the pool, or None when ``db`` is not the pool itself.
 
@@ -55,7 +83,10 @@ async def _pool_fetch(db: BaseDBAsyncClient, sql: str, values: Sequence[Any]) ->
         return None
     if _log.isEnabledFor(logging.DEBUG):
         _log.debug("%s: %s", sql, list(values))
+    held = _held.get()
     try:
+        if held is not None:
+            return list(await held.fetch(sql, *values))
         return list(await pool.fetch(sql, *values))
     except (asyncpg.SyntaxOrAccessError, asyncpg.exceptions.DataError) as exc:
         raise OperationalError(exc) from exc
