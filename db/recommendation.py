@@ -14,6 +14,7 @@ from db.sql import fetch
 PER_CUSTOMER = 30  # stored per customer; the API filters and cuts these
 PER_SEGMENT = 30
 NEIGHBOURS = 10
+WRITE_BATCH = 60_000  # rows per INSERT statement
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,21 @@ async def replace(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> Non
     """Swap the organization's lists for these, in the caller's transaction."""
     for table in ("recommendation", "recommendation_popular", "product_neighbour"):
         await fetch(f"DELETE FROM {table} WHERE organization_id = $1", [org_id], using)
-    await fetch(
-        "INSERT INTO recommendation (organization_id, customer_id, rank, product_id, score,"
-        " kind, basis_product_id, purchased)"
-        " SELECT $1, r.c, r.k, r.p, r.s, r.kind, r.b, r.bought FROM unnest($2::bigint[],"
-        " $3::smallint[], $4::bigint[], $5::float8[], $6::text[], $7::bigint[], $8::bool[])"
-        " AS r(c, k, p, s, kind, b, bought)"
-        # customers erased or merged away while training ran have no list to keep
-        " WHERE EXISTS (SELECT 1 FROM customer c WHERE c.id = r.c AND c.organization_id = $1)",
-        [org_id, list(lists.customer_ids), list(lists.ranks), list(lists.product_ids),
-         list(lists.scores), list(lists.kinds), list(lists.basis_ids), list(lists.purchased)],
-        using,
-    )
+    columns = (lists.customer_ids, lists.ranks, lists.product_ids, lists.scores, lists.kinds,
+               lists.basis_ids, lists.purchased)
+    # a statement per batch: millions of rows in one would outlast the statement timeout
+    for start in range(0, len(lists.customer_ids), WRITE_BATCH):
+        await fetch(
+            "INSERT INTO recommendation (organization_id, customer_id, rank, product_id, score,"
+            " kind, basis_product_id, purchased)"
+            " SELECT $1, r.c, r.k, r.p, r.s, r.kind, r.b, r.bought FROM unnest($2::bigint[],"
+            " $3::smallint[], $4::bigint[], $5::float8[], $6::text[], $7::bigint[], $8::bool[])"
+            " AS r(c, k, p, s, kind, b, bought)"
+            # customers erased or merged away while training ran have no list to keep
+            " WHERE EXISTS (SELECT 1 FROM customer c WHERE c.id = r.c AND c.organization_id"
+            " = $1)",
+            [org_id, *(list(column[start:start + WRITE_BATCH]) for column in columns)], using,
+        )
     if lists.popular:
         segment, rank, product, score = zip(*lists.popular, strict=True)
         await fetch(

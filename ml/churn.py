@@ -34,6 +34,15 @@ class ChurnModel:
         proba: Floats = self.classifier.predict_proba(X)[:, 1]
         return proba
 
+    def predict_one_member(self, X: Floats) -> Floats:
+        """The first calibrated member's probability: it moves like the ensemble's at a third
+        of the cost, which is what the reasons' many prediction passes need."""
+        members = getattr(self.classifier, "calibrated_classifiers_", None)
+        if not members:
+            return self.predict(X)
+        proba: Floats = members[0].predict_proba(X)[:, 1]
+        return proba
+
 
 @dataclass
 class RecencyBaseline:

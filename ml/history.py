@@ -11,7 +11,7 @@ import numpy as np
 from db import exchange_rate as rates
 from db.prediction import org_currency
 from db.sql import fetch_one, replica
-from ml.features import CHANNELS, Events, History
+from ml.features import CHANNELS, Events, History, empty_events
 from ml.order_lines import Lines
 
 
@@ -85,6 +85,28 @@ async def load_history(
         interactions=interactions, emails=emails, currency=currency,
         unconverted_orders=sum(1 for value in o_amount if value is None),
     )
+
+
+async def load_sales(*, org_id: int, as_of: datetime) -> History:
+    """The organization's PAID sales before ``as_of`` summed per day (one event per day, in its
+    currency): what the sales forecast needs, whatever the number of customers."""
+    currency = await org_currency(org_id)
+    amount = rates.converted("o.amount", "o.currency", rates.order_day("o.placed_at"), "$1",
+                             "$3")
+    days, totals, unconverted = await _events(
+        "SELECT array_agg(d ORDER BY d) AS a, array_agg(total ORDER BY d) AS b,"
+        " sum(missing)::bigint AS c FROM (SELECT floor(extract(epoch FROM placed_at)::float8"
+        f" / 86400) AS d, sum(({amount})::float8) AS total,"
+        f" count(*) FILTER (WHERE ({amount}) IS NULL) AS missing FROM customer_order o"
+        " WHERE organization_id = $1 AND status = 'PAID' AND placed_at < $2 GROUP BY 1) s",
+        [org_id, as_of, currency],
+    )
+    day = np.asarray(days, dtype=np.float64)
+    orders = Events(customer=np.zeros(len(day), np.int64), day=day,
+                    amount=np.asarray([np.nan if t is None else t for t in totals], np.float64))
+    return History(customer_ids=np.zeros(1, np.int64), created_day=np.full(1, day.min(initial=0)),
+                   orders=orders, interactions=empty_events(), currency=currency,
+                   unconverted_orders=int(unconverted or 0))
 
 
 def _indexed(

@@ -82,7 +82,7 @@ def score(
         X = align(_with_btyd(history, table, models.churn.btyd), models.churn.names).values
         out["churn"] = models.churn.predict(X)
         reasons = [row + found for row, found in zip(reasons, local_reasons(
-            models.churn.predict, X, models.churn.reference, models.churn.names,
+            models.churn.predict_one_member, X, models.churn.reference, models.churn.names,
             candidates=_candidates(models.churn_importances, models.churn.names),
         ), strict=True)]
     if isinstance(models.revenue, LifetimeModel):
