@@ -7,11 +7,12 @@ It seeds (unless ``--reuse`` finds an organization of that size) a dedicated dat
 local server (``crm_ml_bench`` at 127.0.0.1:5432 by default): customers from ``tests/ml/simulate``
 (Poisson buyers who stop, interactions fading before), one catalogue line per order (customers
 lean to one of 20 departments of 100 products and to ten favourites), REFUNDED orders with a
-planted rule, CANCELLED ones at random (a "trial" tag and a "monthly" plan), customer custom fields (plan, seats, renewal
-date, newsletter) and two custom predictions; all by COPY into staging tables, a block of
-customers at a time with progress. Then a spawned worker process runs ``ml.jobs.run_training``
-(what ``crm train`` and the scheduled retraining run) while this process records, per stage the
-worker reports, wall seconds, CPU seconds of the worker and its peak RSS (sampled every 20 ms).
+planted rule (a "trial" tag and a "monthly" plan), CANCELLED ones at random, customer custom
+fields (plan, seats, renewal date, newsletter) and two custom predictions; all by COPY into
+staging tables, a block of customers at a time with progress. Then a spawned worker process
+runs ``ml.jobs.run_training`` (what ``crm train`` and the scheduled retraining run) while this
+process records, per stage the worker reports, wall seconds, CPU seconds of the worker and its
+peak RSS (sampled every 20 ms).
 Stages run one after another, so the table's rows add up to the run.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import multiprocessing as mp
 import os
 import resource
@@ -156,7 +158,8 @@ async def seed(url: str, customers: int, seed_value: int) -> int:
                 for table, records in data.items():
                     await conn.execute(f"TRUNCATE {table}")
                     await conn.copy_records_to_table(table, records=records)
-                for sql, extra in zip(MOVE, ([list(PLANS)], [STATUSES], [list(CHANNELS)]), strict=True):
+                extras = ([list(PLANS)], [STATUSES], [list(CHANNELS)])
+                for sql, extra in zip(MOVE, extras, strict=True):
                     await conn.execute(sql, org_id, *extra)
             rate = (done + size) / (time.perf_counter() - started)
             print(f"  seeded {done + size:>9,} / {customers:,} customers"
@@ -232,7 +235,7 @@ def _worker(url: str, run_id: int, out: Any) -> None:
     jobs.run_training(url, _settings(), run_id)
     mark("")
     rows = [(name, t1 - t0, c1 - c0, peak / 2**20)
-            for (_, t0, c0, _), (name, t1, c1, peak) in zip(marks, marks[1:], strict=False)]
+            for (_, t0, c0, _), (name, t1, c1, peak) in itertools.pairwise(marks)]
     out.put({"stages": rows,
              "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from ml.explain import importances
-from ml.features import Floats
+from ml.features import Floats, medians
 from ml.labels import Examples, NotEnoughData
 from ml.lifetime_features import BtydFeatures
 
@@ -79,7 +79,7 @@ def fit(examples: Examples, seed: int = 0) -> ChurnModel:
     method = "isotonic" if len(examples) >= ISOTONIC_MIN_ROWS else "sigmoid"
     classifier = CalibratedClassifierCV(booster, method=method, cv=3)
     classifier.fit(examples.X, examples.churned.astype(int))
-    return ChurnModel(examples.names, classifier, np.median(examples.X, axis=0))
+    return ChurnModel(examples.names, classifier, medians(examples.X))
 
 
 def fit_baseline(examples: Examples) -> RecencyBaseline:

@@ -11,6 +11,7 @@ import numpy as np
 from db import exchange_rate as rates
 from db.prediction import org_currency
 from db.sql import fetch_one, replica
+from ml import custom_field_history
 from ml.features import CHANNELS, Events, History, empty_events
 from ml.order_lines import Lines
 
@@ -80,10 +81,12 @@ async def load_history(
     created_day = np.minimum(np.asarray(created, dtype=np.float64), first_order)
     email = await load_email_events(org_id=org_id, as_of=as_of, customer_ids=customer_ids)
     emails = _indexed(id_array, email[0], email[1], kind=email[2])[0] if email else None
+    custom = await custom_field_history.load(org_id=org_id, as_of=as_of, ids=id_array,
+                                             customer_ids=customer_ids)
     return History(
         customer_ids=id_array, created_day=np.minimum(created_day, first_touch), orders=orders,
         interactions=interactions, emails=emails, currency=currency,
-        unconverted_orders=sum(1 for value in o_amount if value is None),
+        unconverted_orders=sum(1 for value in o_amount if value is None), custom=custom,
     )
 
 
