@@ -263,7 +263,8 @@ async def _finished(url: str, run_id: int, org_id: int) -> tuple[Any, dict[str, 
             " (SELECT count(*) FROM interaction WHERE organization_id = $1) AS interactions,"
             " (SELECT count(*) FROM prediction WHERE organization_id = $1) AS predictions,"
             " (SELECT count(*) FROM customer_score WHERE organization_id = $1) AS scores,"
-            " (SELECT count(*) FROM recommendation WHERE organization_id = $1)"
+            " (SELECT coalesce(sum(cardinality(product_ids)), 0) FROM recommendation_list WHERE"
+            " organization_id = $1)"
             " AS recommendations", org_id))
         return run, counts
     finally:

@@ -137,9 +137,11 @@ def _indexed(
     return Events(customer=index, day=day, **extra), first
 
 
-async def load_order_lines(*, org_id: int, as_of: datetime) -> tuple[Lines, np.ndarray, np.ndarray]:
-    """The PAID order lines of live customers before ``as_of`` that name a catalogue product,
-    with the catalogue's product ids (sorted) and whether each is active."""
+async def load_order_lines(
+    *, org_id: int, as_of: datetime, customer_ids: Sequence[int] | None = None
+) -> tuple[Lines, np.ndarray, np.ndarray]:
+    """The PAID order lines of live customers (of these) before ``as_of`` that name a
+    catalogue product, with the catalogue's product ids (sorted) and whether each is active."""
     params: list[Any] = [org_id, as_of]
     customers, products, days, quantities = await _events(
         "SELECT array_agg(o.customer_id) AS a, array_agg(p.id) AS b,"
@@ -150,7 +152,8 @@ async def load_order_lines(*, org_id: int, as_of: datetime) -> tuple[Lines, np.n
         "   THEN o.line_items ELSE '[]'::jsonb END) li"
         " JOIN product p ON p.organization_id = o.organization_id"
         "   AND lower(p.sku) = lower(btrim(li->>'sku'))"
-        " WHERE o.organization_id = $1 AND o.status = 'PAID' AND o.placed_at < $2", params,
+        " WHERE o.organization_id = $1 AND o.status = 'PAID' AND o.placed_at < $2"
+        f"{_subset(customer_ids, params, 'o.customer_id')}", params,
     )
     ids, active = await _events(
         "SELECT array_agg(id ORDER BY id) AS a, array_agg(active ORDER BY id) AS b FROM product"
@@ -161,10 +164,14 @@ async def load_order_lines(*, org_id: int, as_of: datetime) -> tuple[Lines, np.n
     return lines, np.asarray(ids, np.int64), np.asarray(active, bool)
 
 
-async def load_segments(*, org_id: int) -> dict[int, str]:
-    """Each scored customer's segment, as last scored."""
+async def load_segments(
+    *, org_id: int, customer_ids: Sequence[int] | None = None
+) -> dict[int, str]:
+    """Each scored customer's (of these) segment, as last scored."""
+    params: list[Any] = [org_id]
     customers, segments = await _events(
         "SELECT array_agg(customer_id) AS a, array_agg(segment) AS b FROM prediction"
-        " WHERE organization_id = $1 AND segment IS NOT NULL", [org_id],
+        " WHERE organization_id = $1 AND segment IS NOT NULL"
+        f"{_subset(customer_ids, params, 'customer_id')}", params,
     )
     return dict(zip((int(c) for c in customers), segments, strict=True))

@@ -102,10 +102,10 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
     previous = await registry.active_models(org_id=org_id)
     keep = publish.kinds_to_keep(outcomes, previous, horizon, bool(run["backtest"]))
     await predictions.report_progress(run["id"], 0.78, "training recommendations")
-    trained = await recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon)
+    trained = await recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon,
+                                        customer_ids=sample)
     outcomes[recommend_job.KIND] = trained.outcome
-    lists = trained.lists
-    if lists is None:
+    if trained.model is None:
         keep.append(recommend_job.KIND)  # the earlier active recommender still serves
     models = publish.scoring_models(outcomes, previous, keep)
     await predictions.report_progress(run["id"], 0.8, "training custom predictions")
@@ -128,14 +128,14 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
             models, ids, org_id=org_id, as_of=as_of, horizon_days=horizon,
             model_version=registry.version_label(active), using=conn,
         )
-        if lists is not None:
-            await predictions.report_progress(run["id"], 0.95, "saving recommendations")
-            await recommendations.replace(org_id=org_id, lists=lists, using=conn)
+        if trained.model is not None:
+            await predictions.report_progress(run["id"], 0.95, "writing recommendations")
+            await recommend_job.write(trained, org_id=org_id, as_of=as_of, ids=ids, using=conn)
         await predictions.finish_run(
             run["id"], RunStatus.SUCCEEDED,
             results=publish.results(outcomes, active, run["id"]) + custom, using=conn,
         )
-    if lists is not None:
+    if trained.model is not None:
         await recommendations.refresh_statistics()
 
 
