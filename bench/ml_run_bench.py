@@ -288,6 +288,13 @@ def _print(result: dict[str, Any], run: Any, counts: dict[str, int], load: tuple
     for r in orjson.loads(run["results"] or "[]"):
         print(f"  {r.get('kind')} {r.get('prediction', '')}: {r.get('status')}"
               f" - {r.get('message')}")
+        m = r.get("metrics") or {}
+        shown = {k: m[k] for k in ("roc_auc", "brier", "rmse", "mae", "served", "customers")
+                 if k in m}
+        for name in ("model", "baseline", "baselines"):
+            if name in m:
+                shown[name] = m[name]
+        print(f"    {shown}")
 
 
 async def _prepare(args: argparse.Namespace) -> tuple[str, int]:
