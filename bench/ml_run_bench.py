@@ -224,6 +224,9 @@ def _worker(url: str, run_id: int, out: Any) -> None:
 
     def mark(name: str) -> None:
         marks.append((stage[0], time.perf_counter(), time.process_time(), sampler.take()))
+        (_, t0, c0, _), (done, t1, c1, peak) = marks[-2:]
+        print(f"  done: {done} ({t1 - t0:.1f} s, CPU {c1 - c0:.1f} s, peak RSS"
+              f" {peak / 2**20:.0f} MB)", flush=True)  # as it goes: long runs show progress
         stage[0] = name
 
     async def report(run: int, progress: float, name: str) -> None:
