@@ -152,7 +152,10 @@ class Settings(BaseSettings):
     ml_horizon_days: int = Field(default=90, ge=7, le=730)
     ml_workers: int = Field(default=1, ge=1, le=16)
     ml_threads: int = Field(default=1, ge=1, le=64)
-    ml_max_training_rows: int = Field(default=300_000, ge=1_000)
+    # a training run learns from a fixed sample of this many customers (all of them when
+    # fewer) and at most this many example rows; scoring covers everyone, a batch at a time
+    ml_max_training_customers: int = Field(default=50_000, ge=1_000)
+    ml_max_training_rows: int = Field(default=60_000, ge=1_000)
     ml_rescore_interval_seconds: float = Field(default=600.0, ge=0)  # 0: no background rescoring
     ml_max_score_age_seconds: int = Field(default=86_400, ge=60)
     ml_rescore_batch: int = Field(default=50_000, ge=1)

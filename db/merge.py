@@ -58,7 +58,8 @@ REPOINT = (
     # the primary is scored again; absorbed customers are not scored at all
     "DELETE FROM prediction WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
     # so are their recommendation lists (the primary's is recomputed at the next training)
-    "DELETE FROM recommendation WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
+    "DELETE FROM recommendation_list WHERE customer_id = ANY($1::bigint[])"
+    " AND $2::bigint IS NOT NULL",
     # and their custom prediction scores
     "DELETE FROM customer_score WHERE customer_id = ANY($1::bigint[]) AND $2::bigint IS NOT NULL",
     # their tag, stage and custom field history is the primary's now (custom predictions learn

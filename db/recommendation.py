@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -14,6 +15,7 @@ from db.sql import fetch
 PER_CUSTOMER = 30  # stored per customer; the API filters and cuts these
 PER_SEGMENT = 30
 NEIGHBOURS = 10
+WRITE_BATCH = 5_000  # customers' lists per INSERT statement
 
 
 @dataclass(frozen=True)
@@ -33,20 +35,34 @@ class Lists:
 
 async def replace(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> None:
     """Swap the organization's lists for these, in the caller's transaction."""
-    for table in ("recommendation", "recommendation_popular", "product_neighbour"):
+    await clear(org_id=org_id, using=using)
+    await add(org_id=org_id, lists=lists, using=using)
+
+
+async def clear(*, org_id: int, using: BaseDBAsyncClient) -> None:
+    """Drop the organization's lists (``add`` then writes new ones, a batch at a time)."""
+    for table in ("recommendation_list", "recommendation_popular", "product_neighbour"):
         await fetch(f"DELETE FROM {table} WHERE organization_id = $1", [org_id], using)
-    await fetch(
-        "INSERT INTO recommendation (organization_id, customer_id, rank, product_id, score,"
-        " kind, basis_product_id, purchased)"
-        " SELECT $1, r.c, r.k, r.p, r.s, r.kind, r.b, r.bought FROM unnest($2::bigint[],"
-        " $3::smallint[], $4::bigint[], $5::float8[], $6::text[], $7::bigint[], $8::bool[])"
-        " AS r(c, k, p, s, kind, b, bought)"
-        # customers erased or merged away while training ran have no list to keep
-        " WHERE EXISTS (SELECT 1 FROM customer c WHERE c.id = r.c AND c.organization_id = $1)",
-        [org_id, list(lists.customer_ids), list(lists.ranks), list(lists.product_ids),
-         list(lists.scores), list(lists.kinds), list(lists.basis_ids), list(lists.purchased)],
-        using,
-    )
+
+
+async def add(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> None:
+    """Write these lists (after ``clear``), in the caller's transaction."""
+    # one row per customer: its picks in rank order (``lists`` holds them customer by
+    # customer, best first)
+    customers, rows = _per_customer(lists)
+    for start in range(0, len(customers), WRITE_BATCH):
+        part = slice(start, start + WRITE_BATCH)
+        await fetch(
+            "INSERT INTO recommendation_list (organization_id, customer_id, product_ids, scores,"
+            " kinds, basis_product_ids, purchased)"
+            " SELECT $1, r.c, r.p::bigint[], r.s::float8[], r.k::text[], r.b::bigint[],"
+            " r.bought::bool[] FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[],"
+            " $6::text[], $7::text[]) AS r(c, p, s, k, b, bought)"
+            # customers erased or merged away while training ran have no list to keep
+            " WHERE EXISTS (SELECT 1 FROM customer c WHERE c.id = r.c AND c.organization_id"
+            " = $1)",
+            [org_id, customers[part], *(column[part] for column in rows)], using,
+        )
     if lists.popular:
         segment, rank, product, score = zip(*lists.popular, strict=True)
         await fetch(
@@ -65,6 +81,33 @@ async def replace(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> Non
         )
 
 
+def _literal(values: Sequence[Any]) -> str:
+    """A PostgreSQL array literal of numbers, booleans, NULLs or simple words."""
+    def one(v: Any) -> str:
+        if v is None:
+            return "NULL"
+        if isinstance(v, bool):
+            return "t" if v else "f"
+        return str(v)
+
+    return "{" + ",".join(one(v) for v in values) + "}"
+
+
+def _per_customer(lists: Lists) -> tuple[list[int], list[list[str]]]:
+    """The customers (in the order their rows come) and, per column, each one's array."""
+    customers: list[int] = []
+    bounds: list[int] = []
+    for i, customer in enumerate(lists.customer_ids):
+        if not customers or customers[-1] != customer:
+            customers.append(int(customer))
+            bounds.append(i)
+    bounds.append(len(lists.customer_ids))
+    columns = (lists.product_ids, lists.scores, lists.kinds, lists.basis_ids, lists.purchased)
+    rows = [[_literal(column[a:b]) for a, b in pairwise(bounds)]
+            for column in columns]
+    return customers, rows
+
+
 _PRODUCT = PRODUCT_COLUMNS.replace("t.", "p.")
 
 
@@ -72,7 +115,7 @@ async def for_customers(*, org_id: int, ids: Sequence[int]) -> dict[int, list[di
     """Each customer's stored list, best first, with its products (live or not) inline; a
     customer without one gets the popular list of its segment (or everyone's)."""
     rows = await fetch(
-        f"SELECT c.id AS customer_id, x.rank, x.score, x.kind, x.basis_product_id,"
+        f"SELECT c.id AS customer_id, x.rank, x.score, x.kind, b.id AS basis_product_id,"
         f" x.purchased, b.name AS basis_name, {_PRODUCT}"
         # the organization's customers only; a list then belongs to its customer's organization
         # (no organization filter inside: with one, the planner ANDs the organization's whole
@@ -81,13 +124,17 @@ async def for_customers(*, org_id: int, ids: Sequence[int]) -> dict[int, list[di
         " JOIN customer o ON o.id = c.id AND o.organization_id = $1"
         " LEFT JOIN prediction s ON s.customer_id = c.id AND s.organization_id = $1"
         " CROSS JOIN LATERAL ("
-        "   SELECT r.rank, r.product_id, r.score, r.kind, r.basis_product_id, r.purchased"
-        "   FROM recommendation r WHERE r.customer_id = c.id"
+        "   SELECT (u.n - 1)::smallint AS rank, u.product_id, u.score, u.kind,"
+        "   u.basis_product_id, u.purchased FROM recommendation_list r"
+        "   CROSS JOIN LATERAL unnest(r.product_ids, r.scores, r.kinds, r.basis_product_ids,"
+        "     r.purchased) WITH ORDINALITY"
+        "     AS u(product_id, score, kind, basis_product_id, purchased, n)"
+        "   WHERE r.customer_id = c.id"
         "   UNION ALL"
         "   SELECT q.rank, q.product_id, q.score, CASE WHEN q.segment = '' THEN 'POPULAR'"
         "     ELSE 'POPULAR_IN_SEGMENT' END, NULL, false"
         "   FROM recommendation_popular q WHERE q.organization_id = $1"
-        "   AND NOT EXISTS (SELECT 1 FROM recommendation r WHERE r.customer_id = c.id)"
+        "   AND NOT EXISTS (SELECT 1 FROM recommendation_list r WHERE r.customer_id = c.id)"
         "   AND q.segment = CASE WHEN EXISTS (SELECT 1 FROM recommendation_popular z"
         "     WHERE z.organization_id = $1 AND z.segment = coalesce(s.segment, ''))"
         "     THEN coalesce(s.segment, '') ELSE '' END"
@@ -119,4 +166,4 @@ async def neighbours(*, org_id: int, ids: Sequence[int]) -> dict[int, list[dict[
 async def refresh_statistics() -> None:
     """Re-sample the lists' planner statistics after a training rewrote them in bulk (stale
     ones make a customer's lookup scan the whole organization's lists)."""
-    await fetch("ANALYZE recommendation, recommendation_popular, product_neighbour")
+    await fetch("ANALYZE recommendation_list, recommendation_popular, product_neighbour")

@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from ml.explain import importances
-from ml.features import Floats
+from ml.features import Floats, medians
 from ml.labels import Examples, NotEnoughData
 from ml.lifetime_features import BtydFeatures
 
@@ -32,6 +32,15 @@ class ChurnModel:
     def predict(self, X: Floats) -> Floats:
         """Probability of no order in the horizon, per row."""
         proba: Floats = self.classifier.predict_proba(X)[:, 1]
+        return proba
+
+    def predict_one_member(self, X: Floats) -> Floats:
+        """The first calibrated member's probability: it moves like the ensemble's at a third
+        of the cost, which is what the reasons' many prediction passes need."""
+        members = getattr(self.classifier, "calibrated_classifiers_", None)
+        if not members:
+            return self.predict(X)
+        proba: Floats = members[0].predict_proba(X)[:, 1]
         return proba
 
 
@@ -70,7 +79,7 @@ def fit(examples: Examples, seed: int = 0) -> ChurnModel:
     method = "isotonic" if len(examples) >= ISOTONIC_MIN_ROWS else "sigmoid"
     classifier = CalibratedClassifierCV(booster, method=method, cv=3)
     classifier.fit(examples.X, examples.churned.astype(int))
-    return ChurnModel(examples.names, classifier, np.median(examples.X, axis=0))
+    return ChurnModel(examples.names, classifier, medians(examples.X))
 
 
 def fit_baseline(examples: Examples) -> RecencyBaseline:

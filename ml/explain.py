@@ -12,7 +12,7 @@ from sklearn.inspection import permutation_importance
 from ml.features import Floats
 
 Predict = Callable[[Floats], Floats]
-MAX_IMPORTANCE_ROWS = 20_000
+MAX_IMPORTANCE_ROWS = 5_000  # permutation importance ranks features; more rows change little
 
 
 CHURN_RISK, EXPECTED_REVENUE = "CHURN_RISK", "EXPECTED_REVENUE"
@@ -93,12 +93,14 @@ def local_reasons(
     top: int = 3,
     min_weight: float = 1e-4,
     about: str = CHURN_RISK,
+    describe: Callable[[str, float], str | None] | None = None,
 ) -> list[list[Reason]]:
     """For each row, the ``top`` features whose actual value moved the prediction the most.
 
     A feature's weight is the prediction minus the prediction with that feature set to its
     reference value (the training median): positive means the customer's value pushed it up.
-    ``candidates`` limits the features tried (each costs one prediction pass over ``X``).
+    ``candidates`` limits the features tried (each costs one prediction pass over ``X``);
+    ``describe`` words a feature's value where ``label`` cannot (custom fields).
     """
     if len(X) == 0:
         return []
@@ -116,7 +118,8 @@ def local_reasons(
     reasons = []
     for i, cols in enumerate(order):
         row = [
-            _worded(tried[j], float(deltas[i, j]), float(X[i, names.index(tried[j])]), about)
+            _worded(tried[j], float(deltas[i, j]), float(X[i, names.index(tried[j])]), about,
+                    describe)
             for j in cols
             if abs(deltas[i, j]) >= min_weight
         ]
@@ -124,10 +127,11 @@ def local_reasons(
     return reasons
 
 
-def _worded(feature: str, delta: float, value: float, about: str) -> Reason:
+def _worded(feature: str, delta: float, value: float, about: str,
+            describe: Callable[[str, float], str | None] | None = None) -> Reason:
     direction = "UP" if delta > 0 else "DOWN"
     verb = "raises" if delta > 0 else "lowers"
     shown = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2g}"
     noun = "the churn risk" if about == CHURN_RISK else "the expected revenue"
-    return Reason(feature, direction, round(delta, 4), about,
-                  f"{label(feature)}: {shown}, which {verb} {noun}")
+    what = (describe(feature, value) if describe else None) or f"{label(feature)}: {shown}"
+    return Reason(feature, direction, round(delta, 4), about, f"{what}, which {verb} {noun}")

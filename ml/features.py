@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
+from ml.custom_fields import FieldValues, columns_at
+from ml.custom_fields import describe as field_words
+
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 
@@ -78,6 +81,8 @@ class History:
     currency: str = "USD"
     # PAID orders in other currencies no exchange rate covers (their amounts are NaN)
     unconverted_orders: int = 0
+    # the customer custom fields that feed the models, with their values over time
+    custom: FieldValues | None = None
 
     @property
     def size(self) -> int:
@@ -222,8 +227,29 @@ def _interaction_features(history: History, cutoff: float, rows: Ints) -> dict[s
     return out
 
 
+def _custom_field_features(history: History, cutoff: float, rows: Ints) -> dict[str, Floats]:
+    return columns_at(history.custom, cutoff, rows, history.size)
+
+
 FeatureGroup = Callable[[History, float, Ints], dict[str, Floats]]
-GROUPS: tuple[FeatureGroup, ...] = (_order_features, _interaction_features, email_features)
+GROUPS: tuple[FeatureGroup, ...] = (
+    _order_features, _interaction_features, email_features, _custom_field_features,
+)
+
+
+def describe(history: History, feature: str, value: float) -> str | None:
+    """A custom field feature's value in words (None for the other features)."""
+    return field_words(history.custom.specs if history.custom else (), feature, value)
+
+
+def medians(X: Floats) -> Floats:
+    """Each column's median over its known (non-NaN) values; NaN for a column with none."""
+    out = np.full(X.shape[1], np.nan)
+    for j in range(X.shape[1]):
+        known = X[:, j][~np.isnan(X[:, j])]
+        if len(known):
+            out[j] = float(np.median(known))
+    return out
 
 
 def features_at(history: History, cutoff: float, rows: Ints | None = None) -> FeatureTable:

@@ -11,7 +11,8 @@ import numpy as np
 from db import exchange_rate as rates
 from db.prediction import org_currency
 from db.sql import fetch_one, replica
-from ml.features import CHANNELS, Events, History
+from ml import custom_field_history
+from ml.features import CHANNELS, Events, History, empty_events
 from ml.order_lines import Lines
 
 
@@ -80,11 +81,35 @@ async def load_history(
     created_day = np.minimum(np.asarray(created, dtype=np.float64), first_order)
     email = await load_email_events(org_id=org_id, as_of=as_of, customer_ids=customer_ids)
     emails = _indexed(id_array, email[0], email[1], kind=email[2])[0] if email else None
+    custom = await custom_field_history.load(org_id=org_id, as_of=as_of, ids=id_array,
+                                             customer_ids=customer_ids)
     return History(
         customer_ids=id_array, created_day=np.minimum(created_day, first_touch), orders=orders,
         interactions=interactions, emails=emails, currency=currency,
-        unconverted_orders=sum(1 for value in o_amount if value is None),
+        unconverted_orders=sum(1 for value in o_amount if value is None), custom=custom,
     )
+
+
+async def load_sales(*, org_id: int, as_of: datetime) -> History:
+    """The organization's PAID sales before ``as_of`` summed per day (one event per day, in its
+    currency): what the sales forecast needs, whatever the number of customers."""
+    currency = await org_currency(org_id)
+    amount = rates.converted("o.amount", "o.currency", rates.order_day("o.placed_at"), "$1",
+                             "$3")
+    days, totals, unconverted = await _events(
+        "SELECT array_agg(d ORDER BY d) AS a, array_agg(total ORDER BY d) AS b,"
+        " sum(missing)::bigint AS c FROM (SELECT floor(extract(epoch FROM placed_at)::float8"
+        f" / 86400) AS d, sum(({amount})::float8) AS total,"
+        f" count(*) FILTER (WHERE ({amount}) IS NULL) AS missing FROM customer_order o"
+        " WHERE organization_id = $1 AND status = 'PAID' AND placed_at < $2 GROUP BY 1) s",
+        [org_id, as_of, currency],
+    )
+    day = np.asarray(days, dtype=np.float64)
+    orders = Events(customer=np.zeros(len(day), np.int64), day=day,
+                    amount=np.asarray([np.nan if t is None else t for t in totals], np.float64))
+    return History(customer_ids=np.zeros(1, np.int64), created_day=np.full(1, day.min(initial=0)),
+                   orders=orders, interactions=empty_events(), currency=currency,
+                   unconverted_orders=int(unconverted or 0))
 
 
 def _indexed(
@@ -112,9 +137,11 @@ def _indexed(
     return Events(customer=index, day=day, **extra), first
 
 
-async def load_order_lines(*, org_id: int, as_of: datetime) -> tuple[Lines, np.ndarray, np.ndarray]:
-    """The PAID order lines of live customers before ``as_of`` that name a catalogue product,
-    with the catalogue's product ids (sorted) and whether each is active."""
+async def load_order_lines(
+    *, org_id: int, as_of: datetime, customer_ids: Sequence[int] | None = None
+) -> tuple[Lines, np.ndarray, np.ndarray]:
+    """The PAID order lines of live customers (of these) before ``as_of`` that name a
+    catalogue product, with the catalogue's product ids (sorted) and whether each is active."""
     params: list[Any] = [org_id, as_of]
     customers, products, days, quantities = await _events(
         "SELECT array_agg(o.customer_id) AS a, array_agg(p.id) AS b,"
@@ -125,7 +152,8 @@ async def load_order_lines(*, org_id: int, as_of: datetime) -> tuple[Lines, np.n
         "   THEN o.line_items ELSE '[]'::jsonb END) li"
         " JOIN product p ON p.organization_id = o.organization_id"
         "   AND lower(p.sku) = lower(btrim(li->>'sku'))"
-        " WHERE o.organization_id = $1 AND o.status = 'PAID' AND o.placed_at < $2", params,
+        " WHERE o.organization_id = $1 AND o.status = 'PAID' AND o.placed_at < $2"
+        f"{_subset(customer_ids, params, 'o.customer_id')}", params,
     )
     ids, active = await _events(
         "SELECT array_agg(id ORDER BY id) AS a, array_agg(active ORDER BY id) AS b FROM product"
@@ -136,10 +164,14 @@ async def load_order_lines(*, org_id: int, as_of: datetime) -> tuple[Lines, np.n
     return lines, np.asarray(ids, np.int64), np.asarray(active, bool)
 
 
-async def load_segments(*, org_id: int) -> dict[int, str]:
-    """Each scored customer's segment, as last scored."""
+async def load_segments(
+    *, org_id: int, customer_ids: Sequence[int] | None = None
+) -> dict[int, str]:
+    """Each scored customer's (of these) segment, as last scored."""
+    params: list[Any] = [org_id]
     customers, segments = await _events(
         "SELECT array_agg(customer_id) AS a, array_agg(segment) AS b FROM prediction"
-        " WHERE organization_id = $1 AND segment IS NOT NULL", [org_id],
+        " WHERE organization_id = $1 AND segment IS NOT NULL"
+        f"{_subset(customer_ids, params, 'customer_id')}", params,
     )
     return dict(zip((int(c) for c in customers), segments, strict=True))

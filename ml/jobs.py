@@ -27,6 +27,7 @@ from db import prediction_registry as registry
 from db import recommendation as recommendations
 from db.prediction_models import RunStatus
 from db.sql import fetch_one
+from ml import batches, score_history
 from ml import history as histories
 from ml.features import to_day
 
@@ -79,7 +80,11 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
 
     loop = asyncio.get_running_loop()
     org_id, as_of, horizon = run["organization_id"], run["as_of"], run["horizon_days"]
-    history = await histories.load_history(org_id=org_id, as_of=as_of)
+    # models learn from a fixed sample of customers; everyone is scored, a batch at a time
+    ids = await score_history.customer_ids(org_id=org_id)
+    sample = batches.training_sample(ids, settings.ml_max_training_customers)
+    history = await histories.load_history(org_id=org_id, as_of=as_of, customer_ids=sample)
+    sales = None if sample is None else await histories.load_sales(org_id=org_id, as_of=as_of)
 
     def progress(fraction: float, stage: str) -> None:
         asyncio.run_coroutine_threadsafe(
@@ -88,58 +93,63 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
 
     outcomes = await asyncio.to_thread(
         train_all, history, to_day(as_of), float(horizon), progress=progress,
-        max_rows=settings.ml_max_training_rows,
+        max_rows=settings.ml_max_training_rows, sales=sales,
     )
     if run["backtest"]:
-        await _report_backtest(run, history, outcomes)
+        await _report_backtest(run, history, outcomes, sample)
         return
+    del history  # scoring reads its own batches
     previous = await registry.active_models(org_id=org_id)
     keep = publish.kinds_to_keep(outcomes, previous, horizon, bool(run["backtest"]))
     await predictions.report_progress(run["id"], 0.78, "training recommendations")
-    trained = await recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon)
+    trained = await recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon,
+                                        customer_ids=sample)
     outcomes[recommend_job.KIND] = trained.outcome
-    lists = trained.lists
-    if lists is None:
+    if trained.model is None:
         keep.append(recommend_job.KIND)  # the earlier active recommender still serves
     models = publish.scoring_models(outcomes, previous, keep)
-    await predictions.report_progress(run["id"], 0.8, "scoring customers")
-    scores = await asyncio.to_thread(publish.score_rows, history, as_of, models)
-    await predictions.report_progress(run["id"], 0.9, "training custom predictions")
+    await predictions.report_progress(run["id"], 0.8, "training custom predictions")
     try:
-        custom = await score_job.train_and_score(org_id=org_id, run_id=run["id"], as_of=as_of)
+        custom = await score_job.train_and_score(
+            org_id=org_id, run_id=run["id"], as_of=as_of,
+            on_trained=lambda: predictions.report_progress(run["id"], 0.85,
+                                                           "scoring custom predictions"))
     except Exception as exc:  # the other kinds stay trained and served
         log.exception("custom predictions of run %s failed", run["id"])
         custom = [{"kind": "SCORE", "status": "NOT_ACTIVATED", "metrics": {},
                    "message": f"custom predictions failed: {type(exc).__name__}: {exc}"}]
-    await predictions.report_progress(run["id"], 0.95, "saving")
+    await predictions.report_progress(run["id"], 0.9, "scoring customers and saving")
     async with in_transaction() as conn:
         active = await registry.publish(
             publish.new_models(outcomes), org_id=org_id, run_id=run["id"], as_of=as_of,
             horizon_days=horizon, backtest=bool(run["backtest"]), keep=keep, using=conn,
         )
-        await predictions.write_predictions(
-            scores, org_id=org_id, model_version=registry.version_label(active), as_of=as_of,
-            horizon_days=horizon, replace_all=True, using=conn,
+        await batches.score_and_write(
+            models, ids, org_id=org_id, as_of=as_of, horizon_days=horizon,
+            model_version=registry.version_label(active), using=conn,
         )
-        if lists is not None:
-            await recommendations.replace(org_id=org_id, lists=lists, using=conn)
+        if trained.model is not None:
+            await predictions.report_progress(run["id"], 0.95, "writing recommendations")
+            await recommend_job.write(trained, org_id=org_id, as_of=as_of, ids=ids, using=conn)
         await predictions.finish_run(
             run["id"], RunStatus.SUCCEEDED,
             results=publish.results(outcomes, active, run["id"]) + custom, using=conn,
         )
-    if lists is not None:
+    if trained.model is not None:
         await recommendations.refresh_statistics()
 
 
-async def _report_backtest(run: dict[str, Any], history: Any, outcomes: Any) -> None:
-    """Score as of the run's date with its own models and compare with what then happened;
-    the live models and scores are left as they are."""
+async def _report_backtest(run: dict[str, Any], history: Any, outcomes: Any,
+                           sample: list[int] | None) -> None:
+    """Score as of the run's date with its own models and compare with what then happened
+    (for the customers it trained on); the live models and scores are left as they are."""
     from ml import backtest, publish
     from ml.scoring import score
 
     await predictions.report_progress(run["id"], 0.8, "comparing with what happened")
     now = datetime.now(UTC)
-    after = await histories.load_history(org_id=run["organization_id"], as_of=now)
+    after = await histories.load_history(org_id=run["organization_id"], as_of=now,
+                                         customer_ids=sample)
     models = publish.scoring_models(outcomes, {}, [])
     scores = await asyncio.to_thread(
         score, history, to_day(run["as_of"]), models

@@ -1,14 +1,18 @@
-"""Training the recommender in a training run: validate on a time split, then compute every
-customer's list, the popular lists per segment and each product's neighbours for serving."""
+"""Training the recommender in a training run: validate on a time split (on a sample of
+customers in large organizations), then write every customer's list, a batch of customers at a
+time, with the popular lists per segment and each product's neighbours for serving."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+from tortoise.backends.base.client import BaseDBAsyncClient
 
+from db import recommendation as recommendations
 from db.recommendation import NEIGHBOURS, PER_CUSTOMER, PER_SEGMENT, Lists
 from ml import recommend
 from ml.features import to_day
@@ -19,22 +23,43 @@ from ml.training import ACTIVATED, NOT_ACTIVATED, NOT_ENOUGH_DATA, Outcome
 KIND = "RECOMMENDATIONS"
 MIN_LINES = 200
 MIN_VALIDATION_CUSTOMERS = 20
+BATCH = 20_000  # customers whose lists are computed and written at once
 
 
 @dataclass
 class Trained:
-    """The outcome to register and, when it was activated, the lists to serve."""
+    """The outcome to register and, when it was activated, the model whose lists to write."""
 
     outcome: Outcome
-    lists: Lists | None = None
+    model: recommend.Model | None = None
+    active: np.ndarray | None = None  # whether each of the model's products is for sale
 
 
-async def train(*, org_id: int, as_of: datetime, window_days: float) -> Trained:
-    """Train, validate and (if it beats the baselines) compute the lists, off the event loop."""
-    lines, products, active = await load_order_lines(org_id=org_id, as_of=as_of)
-    segments = await load_segments(org_id=org_id)
+async def train(*, org_id: int, as_of: datetime, window_days: float,
+                customer_ids: Sequence[int] | None = None) -> Trained:
+    """Train and validate on (a sample of) the customers' lines, off the event loop."""
+    lines, products, active = await load_order_lines(org_id=org_id, as_of=as_of,
+                                                     customer_ids=customer_ids)
+    segments = await load_segments(org_id=org_id, customer_ids=customer_ids)
     return await asyncio.to_thread(_train, lines, products, active, segments, to_day(as_of),
                                    window_days)
+
+
+async def write(trained: Trained, *, org_id: int, as_of: datetime,
+                ids: Sequence[int] | np.ndarray, using: BaseDBAsyncClient,
+                batch: int = BATCH) -> None:
+    """Replace the organization's lists with the model's, ``batch`` customers at a time (their
+    lines read, ranked and written, then forgotten), in the caller's transaction."""
+    model, active = trained.model, trained.active
+    assert model is not None and active is not None  # noqa: PT018
+    await recommendations.clear(org_id=org_id, using=using)
+    await recommendations.add(org_id=org_id, lists=_shared(model, active), using=using)
+    for start in range(0, len(ids), batch):
+        chunk = [int(i) for i in ids[start:start + batch]]
+        lines, _, _ = await load_order_lines(org_id=org_id, as_of=as_of, customer_ids=chunk)
+        segments = await load_segments(org_id=org_id, customer_ids=chunk)
+        lists = await asyncio.to_thread(_lists, model, lines, active, segments)
+        await recommendations.add(org_id=org_id, lists=lists, using=using)
 
 
 def _train(lines: Lines, products: np.ndarray, active: np.ndarray,
@@ -58,7 +83,7 @@ def _train(lines: Lines, products: np.ndarray, active: np.ndarray,
     model.metrics = metrics
     outcome = Outcome(KIND, ACTIVATED, "beat popularity, segment popularity and buy-again",
                       metrics, model, (), len(lines.customer), customers, **windows)
-    return Trained(outcome, _lists(model, lines, active, segments))
+    return Trained(outcome, model, active)
 
 
 def _lists(model: recommend.Model, lines: Lines, active: np.ndarray,
@@ -83,6 +108,11 @@ def _lists(model: recommend.Model, lines: Lines, active: np.ndarray,
             kinds.append(pick.kind)
             basis.append(None if pick.basis is None else int(model.products[pick.basis]))
             purchased.append(pick.column in bought)
+    return Lists(customer_ids, ranks, product_ids, scores, kinds, basis, purchased, [], [])
+
+
+def _shared(model: recommend.Model, active: np.ndarray) -> Lists:
+    """The lists every customer shares: popular products per segment, each one's neighbours."""
     popular = []
     for segment, values in [("", model.popularity), *model.segment_popularity.items()]:
         ranked = [i for i in np.argsort(-values, kind="stable") if active[i] and values[i] > 0]
@@ -95,5 +125,4 @@ def _lists(model: recommend.Model, lines: Lines, active: np.ndarray,
                 if c >= 0 and active[c] and s > 0][:NEIGHBOURS]
         neighbours += [(int(product), rank, int(model.products[c]), round(s, 6))
                        for rank, (c, s) in enumerate(near)]
-    return Lists(customer_ids, ranks, product_ids, scores, kinds, basis, purchased, popular,
-                 neighbours)
+    return Lists([], [], [], [], [], [], [], popular, neighbours)

@@ -11,7 +11,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 
 from ml.explain import importances
-from ml.features import Floats
+from ml.features import Floats, medians
 from ml.labels import Examples, NotEnoughData
 from ml.lifetime_features import BtydFeatures
 
@@ -58,12 +58,12 @@ def fit(examples: Examples, seed: int = 0) -> RevenueModel:
     check(examples, "the training window")
     revenue = _booster(seed).fit(examples.X, examples.revenue)
     orders = _booster(seed).fit(examples.X, examples.orders)
-    return RevenueModel(examples.names, revenue, orders, np.median(examples.X, axis=0))
+    return RevenueModel(examples.names, revenue, orders, medians(examples.X))
 
 
 def fit_linear(examples: Examples) -> LinearRegression:
     """The seed's example model: a linear regression of revenue on the features."""
-    return LinearRegression().fit(examples.X, examples.revenue)
+    return LinearRegression().fit(np.nan_to_num(examples.X), examples.revenue)
 
 
 def _errors(y: Floats, p: Floats) -> dict[str, float]:
@@ -84,7 +84,7 @@ def evaluate(
     revenue, orders = model.predict(validation.X)
     ours = _errors(validation.revenue, revenue)
     last = _errors(validation.revenue, validation.last_revenue)
-    lin = _errors(validation.revenue, np.maximum(linear.predict(validation.X), 0.0))
+    lin = _errors(validation.revenue, np.maximum(linear.predict(np.nan_to_num(validation.X)), 0.0))
     beats = ours["rmse"] < min(last["rmse"], lin["rmse"])
     metrics: dict[str, Any] = {
         **ours,

@@ -16,7 +16,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from ml.explain import Reason, importances, label, local_reasons
-from ml.features import Floats, Ints
+from ml.features import Floats, Ints, describe, medians
 from ml.labels import NotEnoughData, plan_split
 from ml.outcome import ACTIVATED, NOT_ACTIVATED, NOT_ENOUGH_DATA, Outcome
 from ml.score_features import ScoreExamples, examples_at, table_at, tag_vocabulary
@@ -132,7 +132,7 @@ def train(history: ScoreHistory, definition: dict[str, Any], words: str, as_of: 
                          np.concatenate([train_set.y, validation.y]))
     model = ScoreModel(definition_id, definition["name"], words, horizon, train_set.names,
                        vocabulary, _fit(_sample(both, MAX_TRAIN_ROWS, seed), seed),
-                       np.median(train_set.X, axis=0), metrics["importances"])
+                       medians(train_set.X), metrics["importances"])
     return Outcome("SCORE", ACTIVATED, "beat the base rate on the validation window (ROC AUC"
                    f" {metrics['roc_auc']}, Brier {metrics['brier']} against"
                    f" {metrics['baseline']['brier']})", metrics, model, *counts, *windows)
@@ -171,8 +171,9 @@ def score(model: ScoreModel, history: ScoreHistory, as_of: float, rows: Ints
         for r in row:
             verb = "raises" if r.direction == "UP" else "lowers"
             value = float(X[i, names.index(r.feature)])
+            what = describe(history.base, r.feature, value) or _phrase(r.feature, value)
             worded.append(Reason(r.feature, r.direction, r.weight, model.name,
-                                 f"{_phrase(r.feature, value)}, which {verb} the chance that"
+                                 f"{what}, which {verb} the chance that"
                                  f" they {model.words} {window}"))
         reasons.append(worded or [Reason(
             "base_rate", "DOWN", 0.0, model.name,

@@ -9,7 +9,16 @@ import numpy as np
 
 from ml.churn import ChurnModel
 from ml.explain import EXPECTED_REVENUE, Reason, local_reasons
-from ml.features import FeatureTable, Floats, History, Ints, align, existing_at, features_at
+from ml.features import (
+    FeatureTable,
+    Floats,
+    History,
+    Ints,
+    align,
+    describe,
+    existing_at,
+    features_at,
+)
 from ml.lifetime import LifetimeModel, LifetimeScores
 from ml.lifetime_features import BtydFeatures
 from ml.lifetime_reasons import churn_reasons, revenue_reasons
@@ -74,6 +83,10 @@ def score(
         return lifetimes[id(model)]
 
     reasons: list[list[Reason]] = [[] for _ in index]
+
+    def words(feature: str, value: float) -> str | None:
+        return describe(history, feature, value)
+
     if isinstance(models.churn, LifetimeModel):
         scores = lifetime(models.churn)
         out["churn"] = scores.churn
@@ -82,8 +95,9 @@ def score(
         X = align(_with_btyd(history, table, models.churn.btyd), models.churn.names).values
         out["churn"] = models.churn.predict(X)
         reasons = [row + found for row, found in zip(reasons, local_reasons(
-            models.churn.predict, X, models.churn.reference, models.churn.names,
+            models.churn.predict_one_member, X, models.churn.reference, models.churn.names,
             candidates=_candidates(models.churn_importances, models.churn.names),
+            describe=words,
         ), strict=True)]
     if isinstance(models.revenue, LifetimeModel):
         scores = lifetime(models.revenue)
@@ -101,6 +115,7 @@ def score(
             lambda rows: np.maximum(model.revenue.predict(rows), 0.0), X, model.reference,
             model.names, top=2, min_weight=0.01, about=EXPECTED_REVENUE,
             candidates=_candidates(models.revenue_importances, model.names, REVENUE_CANDIDATES),
+            describe=words,
         )
         reasons = [row + (more or [TYPICAL_REVENUE]) for row, more in zip(reasons, found,
                                                                            strict=True)]

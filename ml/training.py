@@ -63,9 +63,13 @@ def _guarded(kind: str, work: Callable[[], Outcome]) -> Outcome:
 
 def train_all(
     history: History, as_of: float, horizon: float, *, progress: Progress | None = None,
-    max_rows: int = 300_000, seed: int = 0,
+    max_rows: int = 300_000, seed: int = 0, sales: History | None = None,
 ) -> dict[str, Outcome]:
-    """Train and judge every kind of model as of ``as_of`` for a ``horizon``-day window."""
+    """Train and judge every kind of model as of ``as_of`` for a ``horizon``-day window.
+
+    ``history`` may be a sample of the customers; ``sales`` then holds the whole
+    organization's sales per day for the forecast (``ml.history.load_sales``).
+    """
     report = progress or (lambda fraction, stage: None)
     outcomes: dict[str, Outcome] = {}
     report(0.02, "fitting purchase models")
@@ -97,7 +101,7 @@ def train_all(
     report(0.7, "finding segments")
     outcomes["SEGMENTS"] = _guarded("SEGMENTS", lambda: _segments(history, as_of, seed))
     report(0.75, "forecasting sales")
-    outcomes["FORECAST"] = _guarded("FORECAST", lambda: _forecast(history, as_of))
+    outcomes["FORECAST"] = _guarded("FORECAST", lambda: _forecast(sales or history, as_of))
     return outcomes
 
 

@@ -30,7 +30,7 @@ SERVER_ONLY_TABLES: dict[str, str] = {
     "webhook_commit": "the change log's commit order",
     "webhook_sequence": "the change log's per-organization counter",
     "webhook_prediction_band": "the prediction change detector's state",
-    "recommendation": "written by the recommender's training (ML workers)",
+    "recommendation_list": "written by the recommender's training (ML workers)",
     "recommendation_popular": "written by the recommender's training (ML workers)",
     "product_neighbour": "written by the recommender's training (ML workers)",
     "customer_score": "written by ML workers from custom prediction models",
