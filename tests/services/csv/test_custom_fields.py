@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from db import custom_field as definitions
 from db.models import Customer
-from db.sql import fetch
 from db.sales_models import Deal
+from db.sql import fetch
 from services.csv.transfer import Rejected, export_csv, import_csv
 from tests.factories import make_customer
 
@@ -124,10 +125,10 @@ zeta.example,Zeta,,,Z-1
 """
 
 
-async def _company_fields(org_id: int) -> list[str]:
+async def _company_fields(org_id: int) -> list[tuple[str, Any]]:
     rows = await fetch("SELECT name, custom_fields FROM company WHERE organization_id = $1"
                        " ORDER BY name", [org_id])
-    return [(row["name"], row["custom_fields"]) for row in rows]  # type: ignore[misc]
+    return [(row["name"], row["custom_fields"]) for row in rows]
 
 
 async def test_company_custom_fields_round_trip(tmp_path: Path, org) -> None:
