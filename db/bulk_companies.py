@@ -18,7 +18,6 @@ from core.errors import ErrorCode, InputError
 from db import company as companies
 from db import custom_field as custom_fields
 from db.bulk import CUSTOM_FIELDS_PATCH
-from db.custom_field import ObjectType
 from db.sql import fetch
 from db.upsert import (
     Plan,
@@ -116,7 +115,7 @@ async def _reject_repeated_unique_values(org_id: int, plans: list[Plan]) -> None
     """Fail a row taking a value of a unique custom field that an earlier row of the batch
     takes too (the stored companies were checked by ``clean``; the batch is written after)."""
     unique = [d for d in (await custom_fields.by_key(
-        org_id=org_id, object_type=ObjectType.COMPANY)).values() if d["is_unique"]]
+        org_id=org_id, object_type=custom_fields.ObjectType.COMPANY)).values() if d["is_unique"]]
     claimed: dict[tuple[str, str], int] = {}  # (key, value) -> the first row taking it
     for plan in plans:
         values = plan.values.get("custom_fields") or {}
