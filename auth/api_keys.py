@@ -69,7 +69,8 @@ async def viewer_from_key(secret: str) -> Viewer:
     return Viewer(
         None, int(row["organization_id"]), role, int(row["id"]), scopes,
         personal_fields=PersonalFields(row["personal_custom_fields"] or (),
-                                       row["personal_deal_fields"] or ()),
+                                       row["personal_deal_fields"] or (),
+                                       row["personal_company_fields"] or ()),
     )
 
 

@@ -145,7 +145,8 @@ async def viewer_from_token(token: str, settings: Settings) -> Viewer:
         int(row["id"]), int(row["organization_id"]), Role(row["role"]),
         pii_roles=pii_roles(row["pii_roles"]),
         personal_fields=PersonalFields(row["personal_custom_fields"] or (),
-                                       row["personal_deal_fields"] or ()),
+                                       row["personal_deal_fields"] or (),
+                                       row["personal_company_fields"] or ()),
     )
     if settings.viewer_cache_seconds > 0 and not _unsettled(viewer.user_id):
         deadline = time.monotonic() + settings.viewer_cache_seconds

@@ -3,8 +3,8 @@
 Users read personal data when their organization's PII roles include their role (ADMIN always;
 MANAGER and AGENT by default, VIEWER only when an ADMIN grants it); API keys when they hold
 ``pii:read``. Everyone else sees, on every path (HTTP, compiled plans, websockets): contact
-data masked, the values of custom fields the organization marks personal (on customers and
-deals) hidden, message
+data masked, the values of custom fields the organization marks personal (on customers,
+companies and deals) hidden, message
 bodies hidden and the addresses in an interaction's metadata masked.
 """
 
@@ -27,19 +27,29 @@ Mask = Callable[[Any, frozenset[str]], Any]
 
 class PersonalFields(frozenset[str]):
     """The organization's personal customer custom-field keys (the set itself, as masks have
-    always read it) and, in ``deal``, the keys of its personal deal fields."""
+    always read it) and, in ``deal`` and ``company``, the keys of its personal deal and company
+    fields."""
 
     deal: frozenset[str]
+    company: frozenset[str]
 
-    def __new__(cls, customer: Iterable[str] = (), deal: Iterable[str] = ()) -> PersonalFields:
+    def __new__(
+        cls, customer: Iterable[str] = (), deal: Iterable[str] = (), company: Iterable[str] = ()
+    ) -> PersonalFields:
         keys = super().__new__(cls, customer)
         keys.deal = frozenset(deal)
+        keys.company = frozenset(company)
         return keys
 
 
 def deal_keys(personal: frozenset[str]) -> frozenset[str]:
     """The personal deal field keys carried by ``personal`` (none for a plain set)."""
     return getattr(personal, "deal", frozenset())
+
+
+def company_keys(personal: frozenset[str]) -> frozenset[str]:
+    """The personal company field keys carried by ``personal`` (none for a plain set)."""
+    return getattr(personal, "company", frozenset())
 
 
 def masking(context: Any) -> frozenset[str] | None:
@@ -98,6 +108,12 @@ def mask_deal_custom_fields(value: Any, personal: frozenset[str]) -> Any:
     return mask_custom_fields(value, deal_keys(personal))
 
 
+def mask_company_custom_fields(value: Any, personal: frozenset[str]) -> Any:
+    """A company's custom fields with the values of its organization's personal company
+    fields hidden."""
+    return mask_custom_fields(value, company_keys(personal))
+
+
 def mask_body(value: str | None) -> str | None:
     """A message body, hidden whole (free text: any part of it may be personal)."""
     return HIDDEN if value else value
@@ -132,6 +148,7 @@ MASKS: dict[tuple[str, str], Mask] = {
     ("Customer", "address"): _plain(mask_address),
     ("Customer", "customFields"): mask_custom_fields,
     ("Deal", "customFields"): mask_deal_custom_fields,
+    ("Company", "customFields"): mask_company_custom_fields,
     ("Interaction", "body"): _plain(mask_body),
     ("Interaction", "metadata"): _plain(mask_metadata),
 }
@@ -150,12 +167,16 @@ def refuse_hidden_search(context: Any, db_filter: Any) -> None:
 
 
 def refuse_personal_fields(
-    context: Any, keys: set[str], order: Any = None, *, deals: bool = False
+    context: Any, keys: set[str], order: Any = None, *, deals: bool = False,
+    companies: bool = False,
 ) -> None:
     """A viewer who may not read personal data may not filter or sort on personal custom
-    fields either (the results would tell their values). ``deals``: the keys are deal fields."""
+    fields either (the results would tell their values). ``deals``/``companies``: the keys are
+    deal or company fields."""
     masked = masking(context)
-    personal = deal_keys(masked) if deals and masked is not None else masked
+    personal = masked
+    if masked is not None and (deals or companies):
+        personal = deal_keys(masked) if deals else company_keys(masked)
     if not personal:
         return
     if keys & personal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from db.custom_field import PERSONAL_DEAL_KEYS
+from db.custom_field import PERSONAL_COMPANY_KEYS, PERSONAL_DEAL_KEYS
 from db.sql import fetch, fetch_one
 
 COLUMNS = (
@@ -74,7 +74,9 @@ async def use_by_hash(secret_hash: str, now: datetime) -> dict[str, Any] | None:
         " changed_fields, created_at)"
         f" SELECT organization_id, id, '{PII_AUDIT_ACTION}', '{{}}', $2"
         " FROM touched WHERE pii_audited RETURNING id)"
-        f" SELECT found.*, o.personal_custom_fields, {PERSONAL_DEAL_KEYS} AS personal_deal_fields"
+        " SELECT found.*, o.personal_custom_fields,"
+        f" {PERSONAL_DEAL_KEYS} AS personal_deal_fields,"
+        f" {PERSONAL_COMPANY_KEYS} AS personal_company_fields"
         " FROM found"
         " JOIN organization o ON o.id = found.organization_id",
         [secret_hash, now, now - TOUCH_EVERY, now - PII_AUDIT_EVERY],

@@ -16,6 +16,8 @@ from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, InputError
 from db import company as companies
+from db import custom_field as custom_fields
+from db.bulk import CUSTOM_FIELDS_PATCH
 from db.sql import fetch
 from db.upsert import (
     Plan,
@@ -79,6 +81,7 @@ async def upsert_companies(*, org_id: int, rows: Sequence[dict[str, Any]]) -> li
         for plan, row in zip(plans, rows, strict=True):
             if not plan.failed:
                 await _clean(org_id, plan, row, stored.get(plan.key or "", []))
+        await _reject_repeated_unique_values(org_id, plans)
         await write(conn, COMPANIES, org_id, plans)
     return [p.result for p in plans]
 
@@ -91,15 +94,41 @@ async def _clean(
                    f"{len(matches)} companies have this name; give the domain to choose one")
         return
     plan.existing = matches[0] if matches else None
+    patch = row.get(CUSTOM_FIELDS_PATCH)
+    row = {k: v for k, v in row.items() if k != CUSTOM_FIELDS_PATCH}
+    if patch is not None:  # some fields' values from a file: the others stay as stored
+        merged = dict((plan.existing or {}).get("custom_fields") or {}) | patch
+        row["custom_fields"] = {k: v for k, v in merged.items() if v is not None}
     try:
         data = differing(row, plan.existing)
         plan.values = await companies.clean(
-            org_id, data, creating=plan.existing is None, prefix=("input",)
+            org_id, data, creating=plan.existing is None, prefix=("input",),
+            company_id=plan.existing["id"] if plan.existing else None,
         )
     except InputError as exc:
         plan.fail(rebase(plan.index, exc.errors))
         return
     settle(plan)
+
+
+async def _reject_repeated_unique_values(org_id: int, plans: list[Plan]) -> None:
+    """Fail a row taking a value of a unique custom field that an earlier row of the batch
+    takes too (the stored companies were checked by ``clean``; the batch is written after)."""
+    unique = [d for d in (await custom_fields.by_key(
+        org_id=org_id, object_type=custom_fields.ObjectType.COMPANY)).values() if d["is_unique"]]
+    claimed: dict[tuple[str, str], int] = {}  # (key, value) -> the first row taking it
+    for plan in plans:
+        values = plan.values.get("custom_fields") or {}
+        if plan.result.status not in ("created", "updated") or "custom_fields" not in plan.values:
+            continue
+        for d in unique:
+            value = values.get(d["key"])
+            if value is None:
+                continue
+            if claimed.setdefault((d["key"], repr(value)), plan.index) != plan.index:
+                plan.error(ErrorCode.DUPLICATE, f"customFields.{d['key']}",
+                           f"another record has this {d['label']}")
+                break
 
 
 async def _stored(

@@ -57,6 +57,12 @@ class CompanyFilter:
     deleted: bool = False
 
 
+def custom_field_keys(f: CompanyFilter) -> set[str]:
+    """The custom field keys ``f`` tests."""
+    return {c.key if isinstance(c, custom_values.Condition) else c["key"]
+            for c in f.custom_fields}
+
+
 def _quiet(cutoff: str) -> str:
     """No activity since ``cutoff``: no interaction with a current member of the company, and
     none of its live deals created or moved to a stage."""

@@ -3,8 +3,9 @@
 Values live in each object's ``custom_fields`` JSONB under the definition's key (a GIN
 ``jsonb_path_ops`` index serves equality and containment filters); keys without a definition
 stay free-form JSON as before. A personal definition of a customer field joins the
-organization's ``personal_custom_fields``, which the PII rules mask; personal deal fields are
-masked on deals by their definitions (see ``PERSONAL_DEAL_KEYS``).
+organization's ``personal_custom_fields``, which the PII rules mask; personal deal and company
+fields are masked on deals and companies by their definitions (see ``PERSONAL_DEAL_KEYS`` and
+``PERSONAL_COMPANY_KEYS``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ PERSONAL_DEAL_KEYS = (
     "ARRAY(SELECT d.key FROM custom_field_definition d WHERE d.organization_id = o.id"
     " AND d.object_type = 'DEAL' AND d.personal ORDER BY d.key)"
 )
+# the personal company field keys of organization ``o`` (likewise)
+PERSONAL_COMPANY_KEYS = PERSONAL_DEAL_KEYS.replace("'DEAL'", "'COMPANY'")
 
 
 async def list_(

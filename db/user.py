@@ -10,7 +10,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from db.custom_field import PERSONAL_DEAL_KEYS
+from db.custom_field import PERSONAL_COMPANY_KEYS, PERSONAL_DEAL_KEYS
 from db.enums import Role
 from db.models import Organization, User
 from db.sql import fetch, fetch_one
@@ -64,10 +64,11 @@ async def get_for_login(email: str) -> dict[str, Any] | None:
 async def get_active(user_id: int) -> dict[str, Any] | None:
     """An active user by id (what a token's subject must still be), with its organization's
     privacy settings (``pii_roles``, ``personal_custom_fields``) and the keys of its personal
-    deal fields (``personal_deal_fields``)."""
+    deal and company fields (``personal_deal_fields``, ``personal_company_fields``)."""
     return await fetch_one(
         f"SELECT {COLUMNS}, o.pii_roles, o.personal_custom_fields,"
-        f" {PERSONAL_DEAL_KEYS} AS personal_deal_fields FROM app_user t"
+        f" {PERSONAL_DEAL_KEYS} AS personal_deal_fields,"
+        f" {PERSONAL_COMPANY_KEYS} AS personal_company_fields FROM app_user t"
         " JOIN organization o ON o.id = t.organization_id WHERE t.id = $1 AND t.is_active",
         [user_id],
     )

@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 
 from auth.permissions import IsAgent, IsAuthenticated, IsManager
+from auth.pii import refuse_personal_fields
 from db import company as companies
 from db import company_membership as memberships
 from db import custom_field_values as custom_values
@@ -70,8 +71,10 @@ class CompanyQuery:
     ) -> Connection[Company]:
         """Your organization's companies, a page at a time."""
         org_id = info.context.require_viewer().organization_id
-        f = await companies.with_custom_fields(
-            org_id, filter.to_filter() if filter else companies.CompanyFilter())
+        raw = filter.to_filter() if filter else companies.CompanyFilter()
+        refuse_personal_fields(info.context, companies.custom_field_keys(raw),
+                               order_by_custom_field, companies=True)
+        f = await companies.with_custom_fields(org_id, raw)
         sort = companies.ranked(0, f)[1] if order_by is CompanyOrderBy.RELEVANCE else (
             companies.SORTS[order_by.value])
         if order_by_custom_field is not None:

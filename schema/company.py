@@ -55,7 +55,9 @@ class Company(Node):
     industry: str | None
     size: CompanySize | None  # type: ignore[valid-type]
     address: Address
-    custom_fields: JSON
+    custom_fields: JSON = strawberry.field(
+        description="Values by key: typed by the COMPANY custom field definitions (personal"
+        " ones masked for viewers who may not read personal data); other keys free-form.")
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None

@@ -32,7 +32,7 @@ class CustomFieldDefinition:
     required: bool
     unique: bool = strawberry.field(description="No two live records share a value.")
     personal: bool = strawberry.field(
-        description="Personal data: masked by the PII rules (customers and deals).")
+        description="Personal data: masked by the PII rules (customers, companies and deals).")
     position: int
     created_at: datetime
     updated_at: datetime

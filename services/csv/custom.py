@@ -1,4 +1,5 @@
-"""Custom field columns of customer and deal CSV files: ``custom.<key>`` per defined field.
+"""Custom field columns of customer, company and deal CSV files: ``custom.<key>`` per defined
+field.
 
 Cells are plain text: numbers and amounts as written, dates as ISO 8601, booleans as
 true/false, multi-select options separated by ``;``. On import an empty cell removes the

@@ -109,7 +109,14 @@ class ImportReport:
 
 def _reason(errors: list[FieldError]) -> str:
     """Errors as ``column: message`` (API field names turned back into CSV columns)."""
-    return "; ".join(f"{e.field[-1].translate(_SNAKE)}: {e.message}" for e in errors)
+    return "; ".join(f"{_column(e.field)}: {e.message}" for e in errors)
+
+
+def _column(path: tuple[str, ...]) -> str:
+    """The CSV column of an error path: ``custom.<key>`` for ``customFields.<key>``."""
+    if len(path) >= 2 and path[-2] == "customFields":
+        return f"{custom.PREFIX}{path[-1]}"
+    return path[-1].translate(_SNAKE)
 
 
 async def _organization(org: str) -> Organization:
@@ -213,11 +220,12 @@ async def import_csv(
 
 
 _CUSTOM_FIELD_OBJECTS = {"customers": custom_fields.ObjectType.CUSTOMER,
+                         "companies": custom_fields.ObjectType.COMPANY,
                          "deals": custom_fields.ObjectType.DEAL}
 
 
 async def _definitions(kind: Kind, org_id: int) -> custom.Definitions:
-    """The custom fields a file of ``kind`` may carry (customers' and deals')."""
+    """The custom fields a file of ``kind`` may carry (customers', companies' and deals')."""
     if kind not in _CUSTOM_FIELD_OBJECTS:
         return {}
     return await custom_fields.by_key(org_id=org_id, object_type=_CUSTOM_FIELD_OBJECTS[kind])

@@ -1,13 +1,16 @@
-"""Customer CSV files carry the organization's custom fields as ``custom.<key>`` columns."""
+"""Customer, company and deal CSV files carry the organization's custom fields as
+``custom.<key>`` columns."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from db import custom_field as definitions
 from db.models import Customer
 from db.sales_models import Deal
+from db.sql import fetch
 from services.csv.transfer import Rejected, export_csv, import_csv
 from tests.factories import make_customer
 
@@ -41,7 +44,7 @@ async def test_custom_fields_round_trip(tmp_path: Path, org) -> None:
     report = await import_csv("customers", path, org.slug)
     assert (report.created, report.updated) == (2, 0)
     assert report.rejected == [
-        Rejected(3, "tier: must be one of gold, silver"),
+        Rejected(3, "custom.tier: must be one of gold, silver"),
         Rejected(4, "custom.seats: is not a number"),
     ]
     ada = await Customer.get(organization=org, external_ref="E-1")
@@ -86,7 +89,7 @@ async def test_deal_custom_fields_round_trip(tmp_path: Path, org) -> None:
     report = await import_csv("deals", path, org.slug)
     assert (report.created, report.updated) == (2, 0)
     assert report.rejected == [
-        Rejected(3, "tier: must be one of gold, silver"),
+        Rejected(3, "custom.tier: must be one of gold, silver"),
         Rejected(4, "custom.seats: is not a number"),
     ]
     alpha = await Deal.get(organization=org, external_ref="D-1")
@@ -110,3 +113,69 @@ async def test_deal_custom_fields_round_trip(tmp_path: Path, org) -> None:
     assert report.updated == 1
     alpha = await Deal.get(organization=org, external_ref="D-1")
     assert alpha.custom_fields == {"tier": "gold"}
+
+
+COMPANY_FILE = """domain,name,custom.tier,custom.seats,custom.ref
+acme.example,Acme,gold,12,A-1
+beta.example,Beta,platinum,3,B-1
+gamma.example,Gamma,,x,G-1
+delta.example,Delta,silver,,A-1
+eps.example,Eps,silver,4,
+zeta.example,Zeta,,,Z-1
+"""
+
+
+async def _company_fields(org_id: int) -> list[tuple[str, Any]]:
+    rows = await fetch("SELECT name, custom_fields FROM company WHERE organization_id = $1"
+                       " ORDER BY name", [org_id])
+    return [(row["name"], row["custom_fields"]) for row in rows]
+
+
+async def test_company_custom_fields_round_trip(tmp_path: Path, org) -> None:
+    for key, kind, options in FIELDS[:2]:
+        await definitions.create(
+            org_id=org.id, object_type=definitions.ObjectType.COMPANY,
+            data={"key": key, "label": key.title(), "field_type": kind, "options": options})
+    await definitions.create(
+        org_id=org.id, object_type=definitions.ObjectType.COMPANY,
+        data={"key": "ref", "label": "Ref", "field_type": "TEXT", "required": True,
+              "is_unique": True})
+    path = tmp_path / "companies.csv"
+    path.write_text(COMPANY_FILE, encoding="utf-8", newline="")
+    report = await import_csv("companies", path, org.slug)
+    assert (report.created, report.updated) == (2, 0)
+    assert report.rejected == [
+        Rejected(3, "custom.tier: must be one of gold, silver"),
+        Rejected(4, "custom.seats: is not a number"),
+        Rejected(5, "custom.ref: another record has this Ref"),
+        Rejected(6, "custom.ref: Ref is required"),
+    ]
+    # rejected rows wrote nothing
+    assert await _company_fields(org.id) == [
+        ("Acme", {"tier": "gold", "seats": 12, "ref": "A-1"}), ("Zeta", {"ref": "Z-1"})]
+    out = io.StringIO()
+    assert await export_csv("companies", org.slug, out) == 2
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith(",country,custom.tier,custom.seats,custom.ref")
+    exported = {line.split(",")[0]: line for line in lines[1:]}
+    assert exported["acme.example"].endswith(",gold,12,A-1")
+    assert exported["zeta.example"].endswith(",,,Z-1")
+    again = tmp_path / "again.csv"
+    again.write_text(out.getvalue(), encoding="utf-8", newline="")
+    report = await import_csv("companies", again, org.slug)
+    assert (report.created, report.updated, report.unchanged, report.rejected) == (0, 0, 2, [])
+    # columns a file leaves out keep their values (a company keeps its own unique value);
+    # an empty cell clears one, and a required field may not be cleared
+    part = tmp_path / "part.csv"
+    part.write_text("domain,custom.seats,custom.tier\nacme.example,,silver\n"
+                    "zeta.example,7,\n", encoding="utf-8", newline="")
+    report = await import_csv("companies", part, org.slug)
+    assert (report.updated, report.rejected) == (2, [])
+    cleared = tmp_path / "cleared.csv"
+    cleared.write_text("domain,custom.ref\nzeta.example,\nacme.example,Z-1\n",
+                       encoding="utf-8", newline="")
+    report = await import_csv("companies", cleared, org.slug)
+    assert report.rejected == [Rejected(2, "custom.ref: Ref is required"),
+                               Rejected(3, "custom.ref: another record has this Ref")]
+    assert await _company_fields(org.id) == [
+        ("Acme", {"tier": "silver", "ref": "A-1"}), ("Zeta", {"ref": "Z-1", "seats": 7})]
