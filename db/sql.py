@@ -45,8 +45,16 @@ def replica() -> BaseDBAsyncClient:
     return replica_client if replica_client is not None else connections.get("default")
 
 
-# the pool connection a run of sequential reads holds (``one_connection``), if any
-_held: ContextVar[asyncpg.Connection | None] = ContextVar("held_connection", default=None)
+# the pool a run of sequential reads took one connection from, and that connection
+# (``one_connection``), if any
+_held: ContextVar[tuple[asyncpg.Pool, asyncpg.Connection] | None] = ContextVar(
+    "held_connection", default=None
+)
+
+
+def _pool_of(db: BaseDBAsyncClient) -> asyncpg.Pool | None:
+    """``db``'s own asyncpg pool, or None when it is not a pool client (a transaction)."""
+    return db._pool if type(db) is AsyncpgDBClient else None
 
 
 @asynccontextmanager
@@ -58,13 +66,12 @@ async def one_connection() -> AsyncIterator[None]:
     hand-written code does. Only for strictly sequential reads outside a transaction: reads
     started concurrently inside would collide on the connection.
     """
-    db = client()
-    pool = db._pool if type(db) is AsyncpgDBClient else None
+    pool = _pool_of(client())
     if pool is None or _held.get() is not None:
         yield
         return
     async with pool.acquire() as connection:
-        token = _held.set(connection)
+        token = _held.set((pool, connection))
         try:
             yield
         finally:
@@ -78,15 +85,15 @@ async def _pool_fetch(db: BaseDBAsyncClient, sql: str, values: Sequence[Any]) ->
     (a sixth of a light request's CPU); outside a transaction a read needs none of that. Errors
     and the DEBUG log line (which tests count statements by) are Tortoise's.
     """
-    pool = db._pool if type(db) is AsyncpgDBClient else None
+    pool = _pool_of(db)
     if pool is None:
         return None
     if _log.isEnabledFor(logging.DEBUG):
         _log.debug("%s: %s", sql, list(values))
     held = _held.get()
     try:
-        if held is not None:
-            return list(await held.fetch(sql, *values))
+        if held is not None and held[0] is pool:  # a read for the replica keeps its own pool
+            return list(await held[1].fetch(sql, *values))
         return list(await pool.fetch(sql, *values))
     except (asyncpg.SyntaxOrAccessError, asyncpg.exceptions.DataError) as exc:
         raise OperationalError(exc) from exc
