@@ -46,12 +46,22 @@ async def test_the_list_pages_on_scroll(served: Served, browser: Any, demo: Any)
     await page.close()
 
 
+def _quiet_big_spenders(segment: str) -> dict[str, Any]:
+    return {"and": [{"orders": {"totalSpent": {"gte": "100"}}},
+                    {"not": {"or": [{"segments": [segment]}, {"minChurnRisk": 0.5}]}}]}
+
+
 async def test_a_built_filter_lists_the_apis_customers_and_saves_as_a_view(  # type: ignore[no-untyped-def]
     served: Served, browser: Any, demo: Any, tmp_path: Path,
 ) -> None:
     from playwright.async_api import expect
 
-    segment = (await graphql(served, demo.admin, SEGMENTS))["segments"][0]["name"]
+    # the segment this filter leaves the most customers outside of (which one that is depends on
+    # the day the demo was seeded and trained; the check below still needs a real split)
+    segments = [s["name"] for s in (await graphql(served, demo.admin, SEGMENTS))["segments"]]
+    counts = {s: (await _api(served, demo, _quiet_big_spenders(s), "NAME_ASC"))["totalCount"]
+              for s in segments}
+    segment = max(segments, key=lambda s: counts[s])
     console = await open_console(browser, served, demo.admin, "/customers")
     page = console.page
     await expect(page.locator("table.customers tbody tr")).to_have_count(25)
@@ -74,8 +84,7 @@ async def test_a_built_filter_lists_the_apis_customers_and_saves_as_a_view(  # t
     await group.locator(".group-not").check()
     await page.select_option("#customer-order", "NAME_ASC")
 
-    built = {"and": [{"orders": {"totalSpent": {"gte": "100"}}},
-                     {"not": {"or": [{"segments": [segment]}, {"minChurnRisk": 0.5}]}}]}
+    built = _quiet_big_spenders(segment)
     expected = await _api(served, demo, built, "NAME_ASC")
     everyone = await _api(served, demo, None, "NAME_ASC")
     assert 0 < expected["totalCount"] < everyone["totalCount"]  # the filter tells customers apart
