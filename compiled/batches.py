@@ -483,11 +483,7 @@ async def customer_recommendations(
     check_first(first)
     stored = await recommendations.for_customers(org_id=work.org_id, ids=_unique(
         [p.pk for p in parents]))
-    picked = [chosen(stored.get(p.pk, []), first, args.get("filter")) for p in parents]
-    basis_ids = _unique([r["basis_product_id"] for rows in picked for r in rows])
-    found = await products.get_many(org_id=work.org_id, ids=basis_ids) if basis_ids else {}
-    basis = {i: Product.from_row(row) for i, row in found.items()}
-    return [build(rows, basis) for rows in picked]
+    return [build(chosen(stored.get(p.pk, []), first, args.get("filter"))) for p in parents]
 
 
 # the batches whose connections give their rows as nodes when ``Nodes.rows`` says they may

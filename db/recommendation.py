@@ -109,14 +109,19 @@ def _per_customer(lists: Lists) -> tuple[list[int], list[list[str]]]:
 
 
 _PRODUCT = PRODUCT_COLUMNS.replace("t.", "p.")
+# the product a pick was bought with, in the same row (``basis_`` before each column name)
+BASIS_PREFIX = "basis_"
+_BASIS = ", ".join(f"b.{c.strip()[2:]} AS {BASIS_PREFIX}{c.strip()[2:]}"
+                   for c in PRODUCT_COLUMNS.split(","))
 
 
 async def for_customers(*, org_id: int, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each customer's stored list, best first, with its products (live or not) inline; a
-    customer without one gets the popular list of its segment (or everyone's)."""
+    """Each customer's stored list, best first, with its products (live or not) and the
+    products they were bought with (columns named ``basis_...``) inline; a customer without
+    one gets the popular list of its segment (or everyone's)."""
     rows = await fetch(
         f"SELECT c.id AS customer_id, x.rank, x.score, x.kind, b.id AS basis_product_id,"
-        f" x.purchased, b.name AS basis_name, {_PRODUCT}"
+        f" x.purchased, {_BASIS}, {_PRODUCT}"
         # the organization's customers only; a list then belongs to its customer's organization
         # (no organization filter inside: with one, the planner ANDs the organization's whole
         # index into every customer's lookup)
@@ -139,7 +144,7 @@ async def for_customers(*, org_id: int, ids: Sequence[int]) -> dict[int, list[di
         "     WHERE z.organization_id = $1 AND z.segment = coalesce(s.segment, ''))"
         "     THEN coalesce(s.segment, '') ELSE '' END"
         " ) x JOIN product p ON p.id = x.product_id"
-        " LEFT JOIN product b ON b.id = x.basis_product_id"
+        " LEFT JOIN product b ON b.id = x.basis_product_id AND b.organization_id = $1"
         " ORDER BY c.id, x.rank",
         [org_id, list(ids)],
     )

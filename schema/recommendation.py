@@ -51,8 +51,20 @@ class RecommendationFilter:
         default=True, description="Leave out what the customer bought before.")
 
 
-def _reason(row: Row, basis_product: Product | None) -> RecommendationReason:
+def _basis(row: Row) -> Product | None:
+    """The product a stored pick was bought with, from its ``basis_`` columns."""
+    if row["basis_product_id"] is None:
+        return None
+    return Product.from_row({k: row["basis_" + k] for k in _PRODUCT_KEYS})
+
+
+_PRODUCT_KEYS = ("id", "sku", "name", "category", "price", "currency", "active", "attributes",
+                 "created_at", "updated_at")
+
+
+def _reason(row: Row) -> RecommendationReason:
     kind = RecommendationReasonKind(row["kind"])
+    basis_product = _basis(row)
     words = {
         RecommendationReasonKind.BOUGHT_WITH: f"bought with {row['basis_name'] or 'a product'}",
         RecommendationReasonKind.BUY_AGAIN: "bought it before and tends to buy it again",
@@ -88,13 +100,10 @@ def chosen(rows: Sequence[Row], first: int, f: RecommendationFilter | None) -> l
     return [row for row in rows if _wanted(row, wanted)][:first]
 
 
-def build(rows: Sequence[Row], basis: dict[int, Product]) -> list[Recommendation]:
-    """The API objects of chosen rows (``basis``: the products they were bought with)."""
-    return [
-        Recommendation(product=Product.from_row(row), score=row["score"],
-                       reasons=[_reason(row, basis.get(row["basis_product_id"]))])
-        for row in rows
-    ]
+def build(rows: Sequence[Row]) -> list[Recommendation]:
+    """The API objects of chosen rows."""
+    return [Recommendation(product=Product.from_row(row), score=row["score"],
+                           reasons=[_reason(row)]) for row in rows]
 
 
 async def for_customer(
@@ -103,8 +112,4 @@ async def for_customer(
     """The customer's recommendations under ``f``, best first."""
     check_first(first)
     rows: list[Any] = await info.context.loaders.recommendations.load(customer_id)
-    picked = chosen(rows, first, f)
-    basis_ids = [row["basis_product_id"] for row in picked if row["basis_product_id"]]
-    basis = {b["id"]: Product.from_row(b) for b in
-             await info.context.loaders.product.load_many(basis_ids) if b}
-    return build(picked, basis)
+    return build(chosen(rows, first, f))
