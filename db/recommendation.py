@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from db.product import COLUMNS as PRODUCT_COLUMNS
@@ -18,17 +19,31 @@ NEIGHBOURS = 10
 WRITE_BATCH = 5_000  # customers' lists per INSERT statement
 
 
+Column = Sequence[Any] | np.ndarray  # a numpy array or a list, one value per pick
+KINDS = ("BOUGHT_WITH", "BUY_AGAIN", "POPULAR", "POPULAR_IN_SEGMENT")  # Picks.kinds codes
+
+
+@dataclass(frozen=True)
+class Picks:
+    """Customers' lists as flat columns: customer by customer, best first within one."""
+
+    customer_ids: Column
+    product_ids: Column
+    scores: Column
+    kinds: Column  # indexes into KINDS
+    basis_ids: Column  # the product it was bought with; -1 for none
+    purchased: Column
+
+    @classmethod
+    def none(cls) -> Picks:
+        return cls([], [], [], [], [], [])
+
+
 @dataclass(frozen=True)
 class Lists:
-    """What a training run computed, as columns of ids (all of one organization)."""
+    """What a training run computed (all of one organization)."""
 
-    customer_ids: Sequence[int]
-    ranks: Sequence[int]
-    product_ids: Sequence[int]
-    scores: Sequence[float]
-    kinds: Sequence[str]
-    basis_ids: Sequence[int | None]
-    purchased: Sequence[bool]
+    picks: Picks
     popular: Sequence[tuple[str, int, int, float]]  # segment, rank, product id, score
     neighbours: Sequence[tuple[int, int, int, float]]  # product, rank, neighbour, similarity
 
@@ -45,23 +60,37 @@ async def clear(*, org_id: int, using: BaseDBAsyncClient) -> None:
         await fetch(f"DELETE FROM {table} WHERE organization_id = $1", [org_id], using)
 
 
+_KIND_NAMES = "ARRAY[" + ", ".join(f"'{k}'" for k in KINDS) + "]"
+
+
 async def add(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> None:
     """Write these lists (after ``clear``), in the caller's transaction."""
-    # one row per customer: its picks in rank order (``lists`` holds them customer by
-    # customer, best first)
-    customers, rows = _per_customer(lists)
-    for start in range(0, len(customers), WRITE_BATCH):
-        part = slice(start, start + WRITE_BATCH)
+    picks = lists.picks
+    # one row per customer, its picks in the order given: PostgreSQL groups the flat columns
+    # (sent as arrays of numbers: no Python string per pick)
+    ids = np.asarray(picks.customer_ids, dtype=np.int64)
+    starts = (np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist()  # where each customer's begin
+    cuts = [0, *starts[WRITE_BATCH - 1::WRITE_BATCH], len(ids)]
+    for a, b in pairwise(cuts):
+        if a == b:
+            continue
         await fetch(
             "INSERT INTO recommendation_list (organization_id, customer_id, product_ids, scores,"
             " kinds, basis_product_ids, purchased)"
-            " SELECT $1, r.c, r.p::bigint[], r.s::float8[], r.k::text[], r.b::bigint[],"
-            " r.bought::bool[] FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[],"
-            " $6::text[], $7::text[]) AS r(c, p, s, k, b, bought)"
+            " SELECT $1, g.c, g.p, g.s, g.k, g.b, g.bought FROM ("
+            "   SELECT r.c, array_agg(r.p ORDER BY r.n) AS p, array_agg(r.s ORDER BY r.n) AS s,"
+            f"  array_agg(({_KIND_NAMES})[r.k + 1] ORDER BY r.n) AS k,"
+            "   array_agg(nullif(r.b, -1) ORDER BY r.n) AS b,"
+            "   array_agg(r.bought ORDER BY r.n) AS bought"
+            "   FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::smallint[],"
+            "     $6::bigint[], $7::bool[]) WITH ORDINALITY AS r(c, p, s, k, b, bought, n)"
+            "   GROUP BY r.c) g"
             # customers erased or merged away while training ran have no list to keep
-            " WHERE EXISTS (SELECT 1 FROM customer c WHERE c.id = r.c AND c.organization_id"
+            " WHERE EXISTS (SELECT 1 FROM customer c WHERE c.id = g.c AND c.organization_id"
             " = $1)",
-            [org_id, customers[part], *(column[part] for column in rows)], using,
+            [org_id, *(_part(column, a, b) for column in (
+                picks.customer_ids, picks.product_ids, picks.scores, picks.kinds,
+                picks.basis_ids, picks.purchased))], using,
         )
     if lists.popular:
         segment, rank, product, score = zip(*lists.popular, strict=True)
@@ -81,31 +110,10 @@ async def add(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> None:
         )
 
 
-def _literal(values: Sequence[Any]) -> str:
-    """A PostgreSQL array literal of numbers, booleans, NULLs or simple words."""
-    def one(v: Any) -> str:
-        if v is None:
-            return "NULL"
-        if isinstance(v, bool):
-            return "t" if v else "f"
-        return str(v)
-
-    return "{" + ",".join(one(v) for v in values) + "}"
-
-
-def _per_customer(lists: Lists) -> tuple[list[int], list[list[str]]]:
-    """The customers (in the order their rows come) and, per column, each one's array."""
-    customers: list[int] = []
-    bounds: list[int] = []
-    for i, customer in enumerate(lists.customer_ids):
-        if not customers or customers[-1] != customer:
-            customers.append(int(customer))
-            bounds.append(i)
-    bounds.append(len(lists.customer_ids))
-    columns = (lists.product_ids, lists.scores, lists.kinds, lists.basis_ids, lists.purchased)
-    rows = [[_literal(column[a:b]) for a, b in pairwise(bounds)]
-            for column in columns]
-    return customers, rows
+def _part(column: Column, a: int, b: int) -> list[Any]:
+    part = column[a:b]
+    tolist = getattr(part, "tolist", None)  # numpy arrays give plain ints, floats and bools
+    return list(part) if tolist is None else list(tolist())
 
 
 _PRODUCT = PRODUCT_COLUMNS.replace("t.", "p.")

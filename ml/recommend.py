@@ -168,68 +168,100 @@ def _neighbour_matrix(model: Model) -> sparse.csr_matrix:
                              shape=(n, n))
 
 
-def recommend_many(
+KINDS = ("BOUGHT_WITH", "BUY_AGAIN", "POPULAR", "POPULAR_IN_SEGMENT")  # Ranked.kinds codes
+
+
+@dataclass
+class Ranked:
+    """Many customers' top picks as arrays (row ``i``: customer ``i``), best first: product
+    columns, scores, kinds (indexes into ``KINDS``), the bought column behind a BOUGHT_WITH
+    pick (-1 elsewhere) and how many of the ``k`` slots hold a pick (the rest are padding)."""
+
+    columns: np.ndarray  # (customers, k) int64
+    scores: np.ndarray  # (customers, k) float64
+    kinds: np.ndarray  # (customers, k) int8
+    basis: np.ndarray  # (customers, k) int64
+    counts: np.ndarray  # (customers,) int64
+
+
+def rank(
     model: Model, history: sparse.csr_matrix, segments: Sequence[str | None], k: int = K,
     allowed: np.ndarray | None = None, exclude_bought: bool = False,
-) -> list[list[Scored]]:
-    """``recommend`` for many customers at once: row ``i`` of ``history`` holds customer
-    ``i``'s decayed purchases by product column, ``segments[i]`` its segment."""
+) -> Ranked:
+    """``recommend`` for many customers at once, as arrays: row ``i`` of ``history`` holds
+    customer ``i``'s decayed purchases by product column, ``segments[i]`` its segment."""
     near = _neighbour_matrix(model)
-    out: list[list[Scored]] = []
-    for start in range(0, history.shape[0], CHUNK):
+    names = sorted(model.segment_popularity)
+    popularity = np.stack([model.popularity, *(model.segment_popularity[n] for n in names)])
+    index = {name: i + 1 for i, name in enumerate(names)}
+    of_row = np.array([index.get(s or "", 0) for s in segments], dtype=np.int64)
+    n, width = history.shape[0], min(k, history.shape[1])
+    out = Ranked(np.zeros((n, width), np.int64), np.zeros((n, width)),
+                 np.zeros((n, width), np.int8), np.full((n, width), -1, np.int64),
+                 np.zeros(n, np.int64))
+    for start in range(0, n, CHUNK):
         block = history[start:start + CHUNK]
+        rows = slice(start, start + block.shape[0])
         with_score = (block @ near).toarray()
         again = AGAIN_WEIGHT * block.toarray()
-        popular = np.stack([model.segment_popularity.get(s or "", model.popularity)
-                            for s in segments[start:start + CHUNK]])
-        total = with_score + again + POPULAR_WEIGHT * popular
+        popular = POPULAR_WEIGHT * popularity[of_row[rows]]
+        total = with_score + again + popular
         if allowed is not None:
             total[:, ~allowed] = -np.inf
         if exclude_bought:
             total[again > 0] = -np.inf
-        top = np.argpartition(-total, min(k, total.shape[1] - 1), axis=1)[:, :k]
+        top = np.argpartition(-total, min(k, total.shape[1] - 1), axis=1)[:, :width]
         order = np.argsort(-np.take_along_axis(total, top, axis=1), axis=1, kind="stable")
         picks = np.take_along_axis(top, order, axis=1)
         scores = np.take_along_axis(total, picks, axis=1)
-        parts = np.stack([np.take_along_axis(m, picks, axis=1) for m in
-                          (with_score, again, POPULAR_WEIGHT * popular)])
-        kinds = np.argmax(parts, axis=0)  # ties go to the first, as max() over a dict does
+        parts = np.stack([np.take_along_axis(m, picks, axis=1)
+                          for m in (with_score, again, popular)])
+        kinds = np.argmax(parts, axis=0).astype(np.int8)  # ties go to the first
+        kinds[(kinds == 2) & (of_row[rows] > 0)[:, None]] = 3  # popular in the segment
         finite = np.isfinite(scores)
-        any_basis = (kinds == 0).any(axis=1)
-        for row in range(total.shape[0]):
-            segment = segments[start + row]
-            names = ("BOUGHT_WITH", "BUY_AGAIN", "POPULAR_IN_SEGMENT"
-                     if segment in model.segment_popularity else "POPULAR")
-            columns = picks[row].tolist()
-            bases = (_bases(model, block, row, picks[row], kinds[row] == 0)
-                     if any_basis[row] else [None] * len(columns))
-            count = int(finite[row].sum())  # the finite scores come first
-            out.append([Scored(c, s, names[k], b) for c, s, k, b in zip(
-                columns[:count], scores[row, :count].tolist(), kinds[row, :count].tolist(),
-                bases[:count], strict=True)])
+        out.columns[rows], out.scores[rows], out.kinds[rows] = picks, scores, kinds
+        out.basis[rows] = _bases(model, block, picks, (kinds == 0) & finite)
+        out.counts[rows] = finite.sum(axis=1)  # the finite scores come first
     return out
 
 
-def _bases(model: Model, block: sparse.csr_matrix, row: int, picks: np.ndarray,
-           wanted: np.ndarray) -> list[int | None]:
-    """For each pick where ``wanted``, the bought product that contributed most to its
-    "bought with" score (None elsewhere)."""
-    out: list[int | None] = [None] * len(picks)
+def recommend_many(
+    model: Model, history: sparse.csr_matrix, segments: Sequence[str | None], k: int = K,
+    allowed: np.ndarray | None = None, exclude_bought: bool = False,
+) -> list[list[Scored]]:
+    """``rank``'s picks as ``Scored`` lists, one per customer."""
+    ranked = rank(model, history, segments, k, allowed, exclude_bought)
+    out: list[list[Scored]] = []
+    for row, count in enumerate(ranked.counts.tolist()):
+        out.append([Scored(c, s, KINDS[kind], None if b < 0 else b) for c, s, kind, b in zip(
+            ranked.columns[row, :count].tolist(), ranked.scores[row, :count].tolist(),
+            ranked.kinds[row, :count].tolist(), ranked.basis[row, :count].tolist(),
+            strict=True)])
+    return out
+
+
+def _bases(model: Model, block: sparse.csr_matrix, picks: np.ndarray,
+           wanted: np.ndarray) -> np.ndarray:
+    """For each pick where ``wanted``, the bought column that contributed most to its "bought
+    with" score (-1 elsewhere); a tie goes to the lower column, as ``recommend`` does."""
+    out = np.full(picks.shape, -1, dtype=np.int64)
     if not wanted.any():
         return out
-    bought = block.indices[block.indptr[row]:block.indptr[row + 1]]
-    weights = block.data[block.indptr[row]:block.indptr[row + 1]]
-    targets = model.neighbours[bought].ravel()
-    parts = (model.similarity[bought] * weights[:, None]).ravel()
-    sources = np.repeat(bought, model.neighbours.shape[1])
-    order = np.lexsort((-parts, targets))  # by target, the largest part first
-    targets, sources = targets[order], sources[order]
-    asked = np.flatnonzero(wanted)
-    at = np.minimum(np.searchsorted(targets, picks[asked]), len(targets) - 1)
-    found = targets[at] == picks[asked]
-    for i, position, hit in zip(asked.tolist(), at.tolist(), found.tolist(), strict=True):
-        if hit:
-            out[i] = int(sources[position])
+    n, width = len(model.products), model.neighbours.shape[1]
+    owner = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+    targets = model.neighbours[block.indices].ravel()
+    parts = (model.similarity[block.indices] * block.data[:, None]).ravel()
+    sources = np.repeat(block.indices, width)
+    keys = np.repeat(owner, width) * n + targets
+    valid = targets >= 0
+    keys, parts, sources = keys[valid], parts[valid], sources[valid]
+    order = np.lexsort((-parts, keys))  # by (customer, target), the largest part first
+    keys, sources = keys[order], sources[order]
+    rows, slots = np.nonzero(wanted)
+    asked = rows * n + picks[rows, slots]
+    at = np.minimum(np.searchsorted(keys, asked), max(len(keys) - 1, 0))
+    hit = (keys[at] == asked) if len(keys) else np.zeros(len(asked), bool)
+    out[rows[hit], slots[hit]] = sources[at[hit]]
     return out
 
 

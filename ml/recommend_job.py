@@ -13,7 +13,7 @@ import numpy as np
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from db import recommendation as recommendations
-from db.recommendation import NEIGHBOURS, PER_CUSTOMER, PER_SEGMENT, Lists
+from db.recommendation import NEIGHBOURS, PER_CUSTOMER, PER_SEGMENT, Lists, Picks
 from ml import recommend
 from ml.features import to_day
 from ml.history import load_order_lines, load_segments
@@ -58,7 +58,7 @@ async def write(trained: Trained, *, org_id: int, as_of: datetime,
         chunk = [int(i) for i in ids[start:start + batch]]
         lines, _, _ = await load_order_lines(org_id=org_id, as_of=as_of, customer_ids=chunk)
         segments = await load_segments(org_id=org_id, customer_ids=chunk)
-        lists = await asyncio.to_thread(_lists, model, lines, active, segments)
+        lists = await asyncio.to_thread(lists_of, model, lines, active, segments)
         await recommendations.add(org_id=org_id, lists=lists, using=using)
 
 
@@ -86,29 +86,23 @@ def _train(lines: Lines, products: np.ndarray, active: np.ndarray,
     return Trained(outcome, model, active)
 
 
-def _lists(model: recommend.Model, lines: Lines, active: np.ndarray,
-           segments: dict[int, str]) -> Lists:
-    customer_ids: list[int] = []
-    ranks: list[int] = []
-    product_ids: list[int] = []
-    scores: list[float] = []
-    kinds: list[str] = []
-    basis: list[int | None] = []
-    purchased: list[bool] = []
+def lists_of(model: recommend.Model, lines: Lines, active: np.ndarray,
+             segments: dict[int, str]) -> Lists:
+    """Every customer's list (those with ``lines``) as the ranker picks it, as arrays."""
     customers, matrix = recommend.history_matrix(lines, model)
-    every = recommend.recommend_many(model, matrix, [segments.get(int(c)) for c in customers],
-                                     k=PER_CUSTOMER, allowed=active)
-    for row, (customer, picks) in enumerate(zip(customers.tolist(), every, strict=True)):
-        bought = set(matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]].tolist())
-        for rank, pick in enumerate(picks):
-            customer_ids.append(customer)
-            ranks.append(rank)
-            product_ids.append(int(model.products[pick.column]))
-            scores.append(round(pick.score, 6))
-            kinds.append(pick.kind)
-            basis.append(None if pick.basis is None else int(model.products[pick.basis]))
-            purchased.append(pick.column in bought)
-    return Lists(customer_ids, ranks, product_ids, scores, kinds, basis, purchased, [], [])
+    ranked = recommend.rank(model, matrix, [segments.get(int(c)) for c in customers],
+                            k=PER_CUSTOMER, allowed=active)
+    real = np.arange(ranked.columns.shape[1])[None, :] < ranked.counts[:, None]
+    rows, _ = np.nonzero(real)  # customer by customer, best first
+    columns = ranked.columns[real]
+    basis = ranked.basis[real]
+    bought = matrix[rows, columns]  # the decayed purchases of each pick (0: never bought)
+    return Lists(Picks(
+        customer_ids=customers[rows], product_ids=model.products[columns],
+        scores=np.round(ranked.scores[real], 6), kinds=ranked.kinds[real],
+        basis_ids=np.where(basis >= 0, model.products[np.maximum(basis, 0)], -1),
+        purchased=np.asarray(bought).ravel() > 0,
+    ), [], [])
 
 
 def _shared(model: recommend.Model, active: np.ndarray) -> Lists:
@@ -125,4 +119,4 @@ def _shared(model: recommend.Model, active: np.ndarray) -> Lists:
                 if c >= 0 and active[c] and s > 0][:NEIGHBOURS]
         neighbours += [(int(product), rank, int(model.products[c]), round(s, 6))
                        for rank, (c, s) in enumerate(near)]
-    return Lists([], [], [], [], [], [], [], popular, neighbours)
+    return Lists(Picks.none(), popular, neighbours)
