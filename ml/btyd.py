@@ -121,13 +121,18 @@ def fit(x: Floats, t_x: Floats, T: Floats, *, penalty: float = 0.0) -> BgNbd:
     total = weight.sum()
     scale = max(float(np.mean(T)), 1.0)  # start alpha near the time scale of the data
 
-    def objective(theta: Floats) -> float:
-        params = BgNbd(*np.exp(theta))
+    def objective(theta: Floats) -> tuple[float, Floats]:
+        values = np.exp(theta)
+        params = BgNbd(*values)
         value = -float(np.dot(weight, log_likelihood(params, px, pt, pT))) / total
-        return float(value + penalty * np.sum(np.exp(theta) ** 2) / total)
+        # d/d(log p) = p * d/dp: the analytic gradient (finite differences cost 8 more passes)
+        grad = -np.array([np.dot(weight, d) for d in log_likelihood_gradient(
+            params, px, pt, pT)]) / total * values
+        return (float(value + penalty * np.sum(values ** 2) / total),
+                grad + 2 * penalty * values ** 2 / total)
 
     start = np.log([1.0, scale, 1.0, 1.0])
-    result = minimize(objective, start, method="L-BFGS-B",
+    result = minimize(objective, start, jac=True, method="L-BFGS-B",
                       bounds=[(-9.0, 9.0), (-9.0, 14.0), (-9.0, 9.0), (-9.0, 9.0)],
                       options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
     return BgNbd(*(float(v) for v in np.exp(result.x)))
