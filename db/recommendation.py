@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from db.copy import copy_columns
 from db.product import COLUMNS as PRODUCT_COLUMNS
 from db.sql import fetch
 
 PER_CUSTOMER = 30  # stored per customer; the API filters and cuts these
 PER_SEGMENT = 30
 NEIGHBOURS = 10
-WRITE_BATCH = 5_000  # customers' lists per INSERT statement
 
 
 Column = Sequence[Any] | np.ndarray  # a numpy array or a list, one value per pick
@@ -66,14 +65,17 @@ _KIND_NAMES = "ARRAY[" + ", ".join(f"'{k}'" for k in KINDS) + "]"
 async def add(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> None:
     """Write these lists (after ``clear``), in the caller's transaction."""
     picks = lists.picks
-    # one row per customer, its picks in the order given: PostgreSQL groups the flat columns
-    # (sent as arrays of numbers: no Python string per pick)
-    ids = np.asarray(picks.customer_ids, dtype=np.int64)
-    starts = (np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist()  # where each customer's begin
-    cuts = [0, *starts[WRITE_BATCH - 1::WRITE_BATCH], len(ids)]
-    for a, b in pairwise(cuts):
-        if a == b:
-            continue
+    if len(picks.customer_ids):
+        # the picks go in by binary COPY (no Python work per pick); PostgreSQL groups them
+        # into one row per customer, in the order given
+        await fetch("CREATE TEMP TABLE IF NOT EXISTS recommendation_pick (c bigint, p bigint,"
+                    " s float8, k smallint, b bigint, bought bool, n integer) ON COMMIT DROP",
+                    [], using)
+        await copy_columns("recommendation_pick", ("c", "p", "s", "k", "b", "bought", "n"), [
+            np.asarray(picks.customer_ids, np.int64), np.asarray(picks.product_ids, np.int64),
+            np.asarray(picks.scores, np.float64), np.asarray(picks.kinds, np.int16),
+            np.asarray(picks.basis_ids, np.int64), np.asarray(picks.purchased, np.bool_),
+            np.arange(len(picks.customer_ids), dtype=np.int32)], using)
         await fetch(
             "INSERT INTO recommendation_list (organization_id, customer_id, product_ids, scores,"
             " kinds, basis_product_ids, purchased)"
@@ -82,16 +84,12 @@ async def add(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> None:
             f"  array_agg(({_KIND_NAMES})[r.k + 1] ORDER BY r.n) AS k,"
             "   array_agg(nullif(r.b, -1) ORDER BY r.n) AS b,"
             "   array_agg(r.bought ORDER BY r.n) AS bought"
-            "   FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::smallint[],"
-            "     $6::bigint[], $7::bool[]) WITH ORDINALITY AS r(c, p, s, k, b, bought, n)"
-            "   GROUP BY r.c) g"
+            "   FROM recommendation_pick r GROUP BY r.c) g"
             # customers erased or merged away while training ran have no list to keep
             " WHERE EXISTS (SELECT 1 FROM customer c WHERE c.id = g.c AND c.organization_id"
-            " = $1)",
-            [org_id, *(_part(column, a, b) for column in (
-                picks.customer_ids, picks.product_ids, picks.scores, picks.kinds,
-                picks.basis_ids, picks.purchased))], using,
+            " = $1)", [org_id], using,
         )
+        await fetch("TRUNCATE recommendation_pick", [], using)
     if lists.popular:
         segment, rank, product, score = zip(*lists.popular, strict=True)
         await fetch(
@@ -108,12 +106,6 @@ async def add(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> None:
             " $4::bigint[], $5::float8[])",
             [org_id, list(product), list(rank), list(neighbour), list(similarity)], using,
         )
-
-
-def _part(column: Column, a: int, b: int) -> list[Any]:
-    part = column[a:b]
-    tolist = getattr(part, "tolist", None)  # numpy arrays give plain ints, floats and bools
-    return list(part) if tolist is None else list(tolist())
 
 
 _PRODUCT = PRODUCT_COLUMNS.replace("t.", "p.")

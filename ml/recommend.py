@@ -252,13 +252,15 @@ def _bases(model: Model, block: sparse.csr_matrix, picks: np.ndarray,
     targets = model.neighbours[block.indices].ravel()
     parts = (model.similarity[block.indices] * block.data[:, None]).ravel()
     sources = np.repeat(block.indices, width)
-    keys = np.repeat(owner, width) * n + targets
-    valid = targets >= 0
-    keys, parts, sources = keys[valid], parts[valid], sources[valid]
-    order = np.lexsort((-parts, keys))  # by (customer, target), the largest part first
-    keys, sources = keys[order], sources[order]
     rows, slots = np.nonzero(wanted)
     asked = rows * n + picks[rows, slots]
+    flagged = np.zeros(block.shape[0] * n, dtype=bool)
+    flagged[asked] = True
+    keys = np.repeat(owner, width) * n + np.maximum(targets, 0)
+    keep = (targets >= 0) & flagged[keys]  # only the parts of picks that need a basis
+    keys, parts, sources = keys[keep], parts[keep], sources[keep]
+    order = np.lexsort((-parts, keys))  # by (customer, target), the largest part first
+    keys, sources = keys[order], sources[order]
     at = np.minimum(np.searchsorted(keys, asked), max(len(keys) - 1, 0))
     hit = (keys[at] == asked) if len(keys) else np.zeros(len(asked), bool)
     out[rows[hit], slots[hit]] = sources[at[hit]]
