@@ -12,7 +12,7 @@ from sklearn.inspection import permutation_importance
 from ml.features import Floats
 
 Predict = Callable[[Floats], Floats]
-MAX_IMPORTANCE_ROWS = 5_000  # permutation importance ranks features; more rows change little
+MAX_IMPORTANCE_ROWS = 2_500  # permutation importance ranks features; more rows change little
 
 
 CHURN_RISK, EXPECTED_REVENUE = "CHURN_RISK", "EXPECTED_REVENUE"
@@ -106,24 +106,25 @@ def local_reasons(
         return []
     base = predict(X)
     tried = candidates or names
+    columns = [names.index(name) for name in tried]
     deltas = np.zeros((len(X), len(tried)))
-    for j, name in enumerate(tried):
-        col = names.index(name)
-        if np.all(X[:, col] == reference[col]):
+    for j, col in enumerate(columns):
+        # rows already at the reference value would not move: predict only the others
+        changed = np.flatnonzero(X[:, col] != reference[col])
+        if len(changed) == 0:
             continue
-        moved = X.copy()
+        moved = X[changed]
         moved[:, col] = reference[col]
-        deltas[:, j] = base - predict(moved)
+        deltas[changed, j] = base[changed] - predict(moved)
     order = np.argsort(-np.abs(deltas), axis=1)[:, :top]
+    weights = np.take_along_axis(deltas, order, axis=1)
+    values = X[:, columns][np.arange(len(X))[:, None], order]
+    strong = np.abs(weights) >= min_weight
     reasons = []
-    for i, cols in enumerate(order):
-        row = [
-            _worded(tried[j], float(deltas[i, j]), float(X[i, names.index(tried[j])]), about,
-                    describe)
-            for j in cols
-            if abs(deltas[i, j]) >= min_weight
-        ]
-        reasons.append(row)
+    for picked, weight, value, keep in zip(order.tolist(), weights.tolist(), values.tolist(),
+                                           strong.tolist(), strict=True):
+        reasons.append([_worded(tried[j], w, v, about, describe)
+                        for j, w, v, k in zip(picked, weight, value, keep, strict=True) if k])
     return reasons
 
 
