@@ -4,10 +4,9 @@ everyone a batch of customers at a time (read, score, write, forget)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import suppress
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -16,30 +15,6 @@ from db import prediction as predictions
 from ml import history as histories
 
 SCORE_BATCH = 20_000
-Chunk = TypeVar("Chunk")
-Result = TypeVar("Result")
-
-
-async def overlapped(chunks: Iterable[Chunk], produce: Callable[[Chunk], Awaitable[Result]],
-                     consume: Callable[[Result], Awaitable[None]]) -> None:
-    """``consume(produce(chunk))`` for every chunk, in order, with the next chunk produced
-    while the last result is consumed: a batch's read and scoring (a worker thread, another
-    pool connection) overlap the previous batch's write, so PostgreSQL writes while Python
-    computes. One result waits at most; writes keep their order."""
-    pending: asyncio.Future[None] | None = None
-    try:
-        for chunk in chunks:
-            result = await produce(chunk)
-            if pending is not None:
-                await pending
-            pending = asyncio.ensure_future(consume(result))
-        if pending is not None:
-            await pending
-    finally:
-        if pending is not None and not pending.done():  # produce failed: stop the write too
-            pending.cancel()
-            with suppress(asyncio.CancelledError):
-                await pending
 
 
 def training_sample(ids: np.ndarray[Any, Any], limit: int, seed: int = 0) -> list[int] | None:
@@ -61,20 +36,13 @@ async def score_and_write(
     from ml import publish  # scikit-learn loads in workers only
 
     done = 0
-
-    async def produce(start: int) -> tuple[int, Any]:
+    for start in range(0, max(len(ids), 1), batch):
         chunk = [int(i) for i in ids[start:start + batch]]
         history = await histories.load_history(org_id=org_id, as_of=as_of, customer_ids=chunk)
-        return start, await asyncio.to_thread(publish.score_rows, history, as_of, models)
-
-    async def consume(scored: tuple[int, Any]) -> None:
-        nonlocal done
-        start, rows = scored
+        rows = await asyncio.to_thread(publish.score_rows, history, as_of, models)
         await predictions.write_predictions(
             rows, org_id=org_id, model_version=model_version, as_of=as_of,
             horizon_days=horizon_days, replace_all=start == 0, using=using,
         )
         done += len(rows.customer_ids)
-
-    await overlapped(range(0, max(len(ids), 1), batch), produce, consume)
     return done

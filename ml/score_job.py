@@ -21,7 +21,6 @@ from db import customer_score as scores
 from db import prediction_definition as definitions
 from db import prediction_outcome as outcomes
 from ml import registry, score_history
-from ml.batches import overlapped
 from ml.features import existing_at, to_day
 from ml.outcome import ACTIVATED, NOT_ENOUGH_DATA, Outcome
 from ml.publish import new_models
@@ -115,34 +114,23 @@ async def score_customers(
         await score_history.customer_ids(org_id=org_id)
     day, started = to_day(as_of), datetime.now(UTC)
     done = 0
-    definitions_ = [s.definition for s in served]
-
-    async def produce(start: int) -> tuple[int, list[tuple[Served, scores.ScoreBatch]]]:
+    for start in range(0, len(ids), SCORE_BATCH):
         chunk = ids[start:start + SCORE_BATCH].tolist()
         history = await score_history.load(org_id=org_id, as_of=as_of,
-                                           definitions=definitions_, customer_ids=chunk)
+                                           definitions=[s.definition for s in served],
+                                           customer_ids=chunk)
         rows = existing_at(history.base, day)
-        customers = [int(i) for i in history.base.customer_ids[rows]]
-        out = []
         for s in served:
             p, reasons = await asyncio.to_thread(score, s.model, history, day, rows)
-            out.append((s, scores.ScoreBatch(
-                customer_ids=customers,
+            await scores.write(scores.ScoreBatch(
+                customer_ids=[int(i) for i in history.base.customer_ids[rows]],
                 probabilities=[round(float(v), 6) for v in np.clip(p, 0.0, 1.0)],
-                reasons=[[r.as_dict() for r in row] for row in reasons])))
-        return start, out
-
-    async def consume(scored: tuple[int, list[tuple[Served, scores.ScoreBatch]]]) -> None:
-        nonlocal done
-        start, batches = scored
-        for s, batch in batches:
-            await scores.write(batch, org_id=org_id, definition_id=s.definition["id"],
-                               model_version=s.version, scored_at=started)
-        done += len(batches[0][1].customer_ids) if batches else 0
+                reasons=[[r.as_dict() for r in row] for row in reasons],
+            ), org_id=org_id, definition_id=s.definition["id"], model_version=s.version,
+                scored_at=started)
+        done += len(rows)
         if progress:
             progress(min(1.0, (start + SCORE_BATCH) / max(len(ids), 1)), "scoring predictions")
-
-    await overlapped(range(0, len(ids), SCORE_BATCH), produce, consume)
     if customer_ids is None:  # a complete pass: customers it did not see are gone
         for s in served:
             await scores.drop_older(definition_id=s.definition["id"], scored_before=started)
