@@ -8,8 +8,7 @@ per value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from io import BytesIO
+from collections.abc import AsyncIterator, Iterator, Sequence
 
 import numpy as np
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -23,9 +22,12 @@ FIELDS = {("i", 8): ">i8", ("i", 4): ">i4", ("i", 2): ">i2", ("f", 8): ">f8", ("
           ("b", 1): "u1"}
 
 
-def binary_copy(columns: Sequence[np.ndarray]) -> bytes:
+ROWS_PER_CHUNK = 50_000  # rows encoded at once: memory follows the chunk, not the table
+
+
+def binary_copy(columns: Sequence[np.ndarray]) -> Iterator[bytes]:
     """The COPY ... (FORMAT binary) stream of rows made of ``columns`` (equal lengths; integers,
-    floats or booleans, no NULLs)."""
+    floats or booleans, no NULLs), in chunks of ``ROWS_PER_CHUNK`` rows."""
     n = len(columns[0]) if columns else 0
     layout: list[tuple[str, str]] = [("count", ">i2")]
     for i, column in enumerate(columns):
@@ -35,18 +37,30 @@ def binary_copy(columns: Sequence[np.ndarray]) -> bytes:
         if field is None:
             raise TypeError(f"no binary COPY field for {column.dtype}")
         layout += [(f"size{i}", ">i4"), (f"value{i}", field)]
-    records = np.empty(n, dtype=np.dtype(layout))
-    records["count"] = len(columns)
-    for i, column in enumerate(columns):
-        records[f"size{i}"] = column.dtype.itemsize
-        records[f"value{i}"] = column
-    return HEADER + records.tobytes() + TRAILER
+    dtype = np.dtype(layout)
+    yield HEADER
+    for start in range(0, n, ROWS_PER_CHUNK):
+        part = slice(start, start + ROWS_PER_CHUNK)
+        records = np.empty(len(columns[0][part]), dtype=dtype)
+        records["count"] = len(columns)
+        for i, column in enumerate(columns):
+            records[f"size{i}"] = column.dtype.itemsize
+            records[f"value{i}"] = column[part]
+        yield records.tobytes()
+    yield TRAILER
 
 
 async def copy_columns(table: str, names: Sequence[str], columns: Sequence[np.ndarray],
                        using: BaseDBAsyncClient | None = None) -> None:
     """Append the rows of ``columns`` to ``table`` (``names``: its columns, in order)."""
-    data = binary_copy(columns)
+    chunks = binary_copy(columns)  # checked before the connection is taken
+    first = next(chunks)
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield first
+        for chunk in chunks:
+            yield chunk
+
     async with client(using).acquire_connection() as connection:
-        await connection.copy_to_table(table, source=BytesIO(data), columns=list(names),
+        await connection.copy_to_table(table, source=stream(), columns=list(names),
                                        format="binary")

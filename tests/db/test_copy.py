@@ -27,6 +27,17 @@ async def test_columns_of_every_supported_type_arrive_as_they_were(db: str) -> N
 
 def test_columns_it_cannot_send_are_refused() -> None:
     with pytest.raises(ValueError, match="differ in length"):
-        binary_copy([np.zeros(2, np.int64), np.zeros(3, np.int64)])
+        list(binary_copy([np.zeros(2, np.int64), np.zeros(3, np.int64)]))
     with pytest.raises(TypeError, match="no binary COPY field"):
-        binary_copy([np.array(["a"])])
+        list(binary_copy([np.array(["a"])]))
+
+
+async def test_rows_beyond_one_chunk_arrive_in_order(db: str, monkeypatch: pytest.MonkeyPatch,
+                                                     ) -> None:
+    monkeypatch.setattr("db.copy.ROWS_PER_CHUNK", 3)
+    values = np.arange(10, dtype=np.int64) * 7
+    async with in_transaction() as conn:
+        await fetch("CREATE TEMP TABLE chunked (a bigint, n serial) ON COMMIT DROP", [], conn)
+        await copy_columns("chunked", ["a"], [values], conn)
+        rows = await fetch("SELECT a FROM chunked ORDER BY n", [], conn)
+    assert [r["a"] for r in rows] == values.tolist()
