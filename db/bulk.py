@@ -15,6 +15,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
+from db import custom_field as custom_fields
 from db import customer as customers
 from db.bulk_orders import order_key, upsert_orders
 from db.sql import fetch
@@ -29,6 +30,7 @@ from db.upsert import (
     normalized_key,
     rebase,
     reject_repeated_keys,
+    reject_repeated_unique_values,
     row_path,
     settle,
     write,
@@ -88,6 +90,7 @@ async def upsert_customers(
         for plan, row in zip(plans, rows, strict=True):
             await _clean_customer(org_id, plan, row, stored)
         await _reject_taken(conn, org_id, plans)
+        await reject_repeated_unique_values(org_id, custom_fields.ObjectType.CUSTOMER, plans)
         await write(conn, CUSTOMERS, org_id, plans)
     return [p.result for p in plans]
 

@@ -27,6 +27,7 @@ from db.upsert import (
     differing,
     rebase,
     reject_repeated_keys,
+    reject_repeated_unique_values,
     settle,
     write,
 )
@@ -81,7 +82,7 @@ async def upsert_companies(*, org_id: int, rows: Sequence[dict[str, Any]]) -> li
         for plan, row in zip(plans, rows, strict=True):
             if not plan.failed:
                 await _clean(org_id, plan, row, stored.get(plan.key or "", []))
-        await _reject_repeated_unique_values(org_id, plans)
+        await reject_repeated_unique_values(org_id, custom_fields.ObjectType.COMPANY, plans)
         await write(conn, COMPANIES, org_id, plans)
     return [p.result for p in plans]
 
@@ -109,26 +110,6 @@ async def _clean(
         plan.fail(rebase(plan.index, exc.errors))
         return
     settle(plan)
-
-
-async def _reject_repeated_unique_values(org_id: int, plans: list[Plan]) -> None:
-    """Fail a row taking a value of a unique custom field that an earlier row of the batch
-    takes too (the stored companies were checked by ``clean``; the batch is written after)."""
-    unique = [d for d in (await custom_fields.by_key(
-        org_id=org_id, object_type=custom_fields.ObjectType.COMPANY)).values() if d["is_unique"]]
-    claimed: dict[tuple[str, str], int] = {}  # (key, value) -> the first row taking it
-    for plan in plans:
-        values = plan.values.get("custom_fields") or {}
-        if plan.result.status not in ("created", "updated") or "custom_fields" not in plan.values:
-            continue
-        for d in unique:
-            value = values.get(d["key"])
-            if value is None:
-                continue
-            if claimed.setdefault((d["key"], repr(value)), plan.index) != plan.index:
-                plan.error(ErrorCode.DUPLICATE, f"customFields.{d['key']}",
-                           f"another record has this {d['label']}")
-                break
 
 
 async def _stored(

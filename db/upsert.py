@@ -13,6 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
+from db import custom_field as custom_fields
 from db import validation
 from db.sql import fetch, violated_constraint
 
@@ -115,6 +116,29 @@ def reject_repeated_keys(plans: Iterable[Plan]) -> None:
         earlier = first.setdefault(plan.key, plan.index)
         if earlier != plan.index:
             plan.error(ErrorCode.DUPLICATE, plan.key_path, f"repeats the key of row {earlier}")
+
+
+async def reject_repeated_unique_values(
+    org_id: int, object_type: custom_fields.ObjectType, plans: Iterable[Plan]
+) -> None:
+    """Fail a row taking a value of a unique custom field that an earlier row of the batch
+    takes too (each row was checked against the stored records alone; the batch is written
+    after)."""
+    unique = [d for d in (await custom_fields.by_key(org_id=org_id, object_type=object_type)
+                          ).values() if d["is_unique"]]
+    claimed: dict[tuple[str, str], int] = {}  # (key, value) -> the first row taking it
+    for plan in plans:
+        if plan.result.status not in ("created", "updated") or "custom_fields" not in plan.values:
+            continue
+        values = plan.values.get("custom_fields") or {}
+        for d in unique:
+            value = values.get(d["key"])
+            if value is None:
+                continue
+            if claimed.setdefault((d["key"], repr(value)), plan.index) != plan.index:
+                plan.error(ErrorCode.DUPLICATE, f"customFields.{d['key']}",
+                           f"another record has this {d['label']}")
+                break
 
 
 def differing(row: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:

@@ -254,3 +254,29 @@ async def test_a_thousand_rows_with_a_few_bad_ones_fail_only_those(api, org) -> 
     first = payload["results"][0]["customer"]
     assert (first["email"], first["phone"]) == ("kunde0@example.com", "+49301000000")
     assert await Customer.filter(organization=org).count() == 994
+
+
+DEFINE = """mutation($input: DefineCustomFieldInput!) { defineCustomField(input: $input) {
+  errors { message } } }"""
+
+
+async def test_a_unique_custom_field_holds_one_value_per_batch(api) -> None:
+    defined = await api.data(DEFINE, input={"objectType": "CUSTOMER", "key": "member_no",
+                                            "label": "Member no.", "type": "TEXT",
+                                            "unique": True})
+    assert defined["defineCustomField"]["errors"] == []
+    payload = await run(api, [
+        {"externalRef": "M-1", "name": "A", "customFields": {"member_no": "7"}},
+        {"externalRef": "M-2", "name": "B", "customFields": {"member_no": "7"}},
+        {"externalRef": "M-3", "name": "C", "customFields": {"member_no": "8"}},
+    ])
+    assert [r["status"] for r in payload["results"]] == ["CREATED", "FAILED", "CREATED"]
+    assert payload["results"][1]["errors"] == [{
+        "code": "DUPLICATE", "field": ["input", "rows", "1", "customFields", "member_no"],
+        "message": "another record has this Member no."}]
+    # a customer keeps its own value when other fields change, and a stored value stays taken
+    again = await run(api, [
+        {"externalRef": "M-1", "name": "A", "customFields": {"member_no": "7"}, "tags": ["x"]},
+        {"externalRef": "M-4", "name": "D", "customFields": {"member_no": "8"}},
+    ])
+    assert [r["status"] for r in again["results"]] == ["UPDATED", "FAILED"]
