@@ -202,6 +202,9 @@ async def create(*, org_id: int, data: dict[str, Any]) -> dict[str, Any]:
     values = await clean(org_id, data, creating=True)
     try:
         async with in_transaction() as conn:
+            await custom_values.claim_unique(
+                conn, object_type=ObjectType.COMPANY, org_id=org_id,
+                values=values.get("custom_fields"), object_id=None)
             company = await Company.create(using_db=conn, organization_id=org_id, **values)
     except IntegrityError as exc:
         raise duplicate(exc) from None
@@ -219,6 +222,9 @@ async def update(*, org_id: int, company_id: int, data: dict[str, Any]) -> dict[
             )
             if company is None:
                 return None
+            await custom_values.claim_unique(
+                conn, object_type=ObjectType.COMPANY, org_id=org_id,
+                values=values.get("custom_fields"), object_id=company_id)
             if values:
                 company.update_from_dict(values)
                 await company.save(using_db=conn)

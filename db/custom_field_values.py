@@ -12,13 +12,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+from tortoise.backends.base.client import BaseDBAsyncClient
 
-from core.errors import AppError, ErrorCode
+from core.errors import AppError, ErrorCode, FieldError, InputError
 from db import custom_field as custom_fields
 from db import validation
 from db.custom_field import FieldType, ObjectType
 from db.pagination import Sort
-from db.sql import Params, fetch_one
+from db.sql import Params, fetch, fetch_one
 
 MAX_TEXT = 1000
 NUMERIC = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -144,15 +145,44 @@ def clean(
 
 
 async def taken(
-    *, table: str, org_id: int, key: str, value: Any, except_id: int | None
+    *, table: str, org_id: int, key: str, value: Any, except_id: int | None,
+    using: BaseDBAsyncClient | None = None,
 ) -> bool:
     """Whether another live object of the organization holds ``value`` under ``key``."""
     row = await fetch_one(
         f"SELECT 1 FROM {table} WHERE organization_id = $1 AND deleted_at IS NULL"
         " AND custom_fields @> $2::jsonb AND id IS DISTINCT FROM $3 LIMIT 1",
-        [org_id, orjson.dumps({key: value}).decode(), except_id],
+        [org_id, orjson.dumps({key: value}).decode(), except_id], using,
     )
     return row is not None
+
+
+async def claim_unique(
+    conn: BaseDBAsyncClient, *, object_type: ObjectType, org_id: int,
+    values: Mapping[str, Any] | None, object_id: int | None,
+) -> None:
+    """Inside the write's transaction, just before it: hold each unique value being written
+    (a transaction-level advisory lock on the value) and check again that no other live
+    object has it. ``clean_fields`` checked before the transaction; two concurrent writers of
+    one value would both have passed. Now the second waits for the first to commit, then sees
+    its row: InputError (DUPLICATE at ``input.customFields.<key>``), nothing written."""
+    if not values:
+        return
+    definitions = await custom_fields.by_key(org_id=org_id, object_type=object_type)
+    errors = []
+    for key, d in sorted(definitions.items()):  # one order: two writers never wait in a circle
+        value = values.get(key)
+        if not d["is_unique"] or value is None:
+            continue
+        held = (f"unique custom field:{org_id}:{object_type.value}:{key}:"
+                f"{orjson.dumps(value).decode()}")
+        await fetch("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [held], conn)
+        if await taken(table=object_type.value.lower(), org_id=org_id, key=key, value=value,
+                       except_id=object_id, using=conn):
+            errors.append(FieldError(ErrorCode.DUPLICATE, ("input", "customFields", key),
+                                     f"another record has this {d['label']}"))
+    if errors:
+        raise InputError(errors)
 
 
 @dataclass(frozen=True)

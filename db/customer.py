@@ -253,6 +253,9 @@ async def create(*, org_id: int, data: dict[str, Any]) -> dict[str, Any]:
     values = await clean(org_id, data, creating=True)
     try:
         async with in_transaction() as conn:
+            await custom_values.claim_unique(
+                conn, object_type=ObjectType.CUSTOMER, org_id=org_id,
+                values=values.get("custom_fields"), object_id=None)
             customer = await Customer.create(using_db=conn, organization_id=org_id, **values)
     except IntegrityError as exc:
         raise _duplicate(exc) from None
@@ -272,6 +275,9 @@ async def update(*, org_id: int, customer_id: int, data: dict[str, Any]) -> dict
             )
             if customer is None:
                 return None
+            await custom_values.claim_unique(
+                conn, object_type=ObjectType.CUSTOMER, org_id=org_id,
+                values=values.get("custom_fields"), object_id=customer_id)
             if values:
                 customer.update_from_dict(values)
                 await customer.save(using_db=conn)

@@ -188,6 +188,8 @@ async def create(*, org_id: int, user_id: int | None, data: dict[str, Any]) -> d
 async def _create(org_id: int, user_id: int | None, data: dict[str, Any]) -> dict[str, Any]:
     async with in_transaction() as conn:
         values = await _clean(conn, org_id, data, None)
+        await custom_values.claim_unique(conn, object_type=ObjectType.DEAL, org_id=org_id,
+                                         values=values.get("custom_fields"), object_id=None)
         stage = await _target_stage(conn, org_id, data.get("stage_id"), data.get("pipeline_id"))
         values.setdefault("currency", (await fetch_one(
             "SELECT currency FROM organization WHERE id = $1", [org_id], conn) or {})["currency"])
@@ -232,6 +234,8 @@ async def _update(org_id: int, deal_id: int, data: dict[str, Any]) -> dict[str, 
         if before is None:
             return None
         values = await _clean(conn, org_id, data, before)
+        await custom_values.claim_unique(conn, object_type=ObjectType.DEAL, org_id=org_id,
+                                         values=values.get("custom_fields"), object_id=deal_id)
         params = Params()
         await fetch(
             f"UPDATE deal SET {_assignments(values, params)}, updated_at = now()"
