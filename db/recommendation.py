@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,9 +110,15 @@ async def add(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> None:
 
 _PRODUCT = PRODUCT_COLUMNS.replace("t.", "p.")
 # the product a pick was bought with, in the same row (``basis_`` before each column name)
-BASIS_PREFIX = "basis_"
-_BASIS = ", ".join(f"b.{c.strip()[2:]} AS {BASIS_PREFIX}{c.strip()[2:]}"
-                   for c in PRODUCT_COLUMNS.split(","))
+_PRODUCT_NAMES = tuple(c.strip()[2:] for c in PRODUCT_COLUMNS.split(","))
+_BASIS = ", ".join(f"b.{name} AS basis_{name}" for name in _PRODUCT_NAMES)
+
+
+def basis_product(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The product row a pick of ``for_customers`` was bought with (None without one)."""
+    if row["basis_product_id"] is None:
+        return None
+    return {name: row["basis_" + name] for name in _PRODUCT_NAMES}
 
 
 async def for_customers(*, org_id: int, ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:

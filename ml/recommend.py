@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
+from db.recommendation import KINDS  # the codes of Ranked.kinds, as stored
 from ml.order_lines import Lines
 
 HALF_LIFE_DAYS = 180.0
@@ -168,7 +169,6 @@ def _neighbour_matrix(model: Model) -> sparse.csr_matrix:
                              shape=(n, n))
 
 
-KINDS = ("BOUGHT_WITH", "BUY_AGAIN", "POPULAR", "POPULAR_IN_SEGMENT")  # Ranked.kinds codes
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 
 from core.errors import AppError, ErrorCode
+from db import recommendation as recommendations
 from db.sql import Row
 from schema.product import Product
 
@@ -51,20 +52,10 @@ class RecommendationFilter:
         default=True, description="Leave out what the customer bought before.")
 
 
-def _basis(row: Row) -> Product | None:
-    """The product a stored pick was bought with, from its ``basis_`` columns."""
-    if row["basis_product_id"] is None:
-        return None
-    return Product.from_row({k: row["basis_" + k] for k in _PRODUCT_KEYS})
-
-
-_PRODUCT_KEYS = ("id", "sku", "name", "category", "price", "currency", "active", "attributes",
-                 "created_at", "updated_at")
-
-
 def _reason(row: Row) -> RecommendationReason:
     kind = RecommendationReasonKind(row["kind"])
-    basis_product = _basis(row)
+    basis = recommendations.basis_product(row)
+    basis_product = None if basis is None else Product.from_row(basis)
     words = {
         RecommendationReasonKind.BOUGHT_WITH: f"bought with {row['basis_name'] or 'a product'}",
         RecommendationReasonKind.BUY_AGAIN: "bought it before and tends to buy it again",
