@@ -157,6 +157,11 @@ async def taken(
     return row is not None
 
 
+def taken_message(d: Definition) -> str:
+    """What a write is told when another record holds its value of the unique field ``d``."""
+    return f"another record has this {d['label']}"
+
+
 async def claim_unique(
     conn: BaseDBAsyncClient, *, object_type: ObjectType, org_id: int,
     values: Mapping[str, Any] | None, object_id: int | None,
@@ -180,7 +185,7 @@ async def claim_unique(
         if await taken(table=object_type.value.lower(), org_id=org_id, key=key, value=value,
                        except_id=object_id, using=conn):
             errors.append(FieldError(ErrorCode.DUPLICATE, ("input", "customFields", key),
-                                     f"another record has this {d['label']}"))
+                                     taken_message(d)))
     if errors:
         raise InputError(errors)
 
@@ -254,7 +259,7 @@ async def clean_fields(
         if d["is_unique"] and out.get(key) is not None and await taken(
                 table=object_type.value.lower(), org_id=org_id, key=key, value=out[key],
                 except_id=object_id):
-            c.fail(f"customFields.{key}", f"another record has this {d['label']}",
+            c.fail(f"customFields.{key}", taken_message(d),
                    ErrorCode.DUPLICATE)
     return out if given is not None or out else given
 

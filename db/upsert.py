@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from core.errors import ErrorCode, FieldError, InputError
 from db import custom_field as custom_fields
+from db import custom_field_values as custom_values
 from db import validation
 from db.sql import fetch, violated_constraint
 
@@ -137,7 +138,7 @@ async def reject_repeated_unique_values(
                 continue
             if claimed.setdefault((d["key"], repr(value)), plan.index) != plan.index:
                 plan.error(ErrorCode.DUPLICATE, f"customFields.{d['key']}",
-                           f"another record has this {d['label']}")
+                           custom_values.taken_message(d))
                 break
 
 
