@@ -74,8 +74,34 @@ async def _train(settings: Settings, run_id: int) -> None:
 
 
 async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
-    # scikit-learn and scipy load in workers only, not in the server
-    from ml import publish, recommend_job, score_job
+    # custom predictions read, train and write on their own: they run beside the other kinds
+    # (scikit-learn's fitting and prediction release the GIL; their reads and writes wait on
+    # PostgreSQL), and the run's final transaction waits for them
+    custom = None if run["backtest"] else asyncio.create_task(
+        _custom_predictions(run["organization_id"], run["id"], run["as_of"]),
+        name=f"custom-predictions-{run['id']}")
+    try:
+        await _train_all_kinds(settings, run, custom)
+    finally:
+        if custom is not None and not custom.done():
+            custom.cancel()
+            await asyncio.gather(custom, return_exceptions=True)
+
+
+async def _custom_predictions(org_id: int, run_id: int, as_of: datetime) -> list[dict[str, Any]]:
+    """Train, register and score every custom prediction; their results for the run."""
+    from ml import score_job  # scikit-learn and scipy load in workers only, not in the server
+    try:
+        return await score_job.train_and_score(org_id=org_id, run_id=run_id, as_of=as_of)
+    except Exception as exc:  # the other kinds stay trained and served
+        log.exception("custom predictions of run %s failed", run_id)
+        return [{"kind": "SCORE", "status": "NOT_ACTIVATED", "metrics": {},
+                 "message": f"custom predictions failed: {type(exc).__name__}: {exc}"}]
+
+
+async def _train_all_kinds(settings: Settings, run: dict[str, Any],
+                           custom: asyncio.Task[list[dict[str, Any]]] | None) -> None:
+    from ml import publish, recommend_job
     from ml.training import train_all
 
     loop = asyncio.get_running_loop()
@@ -108,16 +134,10 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
     if trained.model is None:
         keep.append(recommend_job.KIND)  # the earlier active recommender still serves
     models = publish.scoring_models(outcomes, previous, keep)
-    await predictions.report_progress(run["id"], 0.8, "training custom predictions")
-    try:
-        custom = await score_job.train_and_score(
-            org_id=org_id, run_id=run["id"], as_of=as_of,
-            on_trained=lambda: predictions.report_progress(run["id"], 0.85,
-                                                           "scoring custom predictions"))
-    except Exception as exc:  # the other kinds stay trained and served
-        log.exception("custom predictions of run %s failed", run["id"])
-        custom = [{"kind": "SCORE", "status": "NOT_ACTIVATED", "metrics": {},
-                   "message": f"custom predictions failed: {type(exc).__name__}: {exc}"}]
+    assert custom is not None  # a live run (backtests returned above)
+    if not custom.done():
+        await predictions.report_progress(run["id"], 0.8, "finishing custom predictions")
+    custom_results = await custom
     await predictions.report_progress(run["id"], 0.9, "scoring customers and saving")
     async with in_transaction() as conn:
         active = await registry.publish(
@@ -133,7 +153,8 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
             await recommend_job.write(trained, org_id=org_id, as_of=as_of, ids=ids, using=conn)
         await predictions.finish_run(
             run["id"], RunStatus.SUCCEEDED,
-            results=publish.results(outcomes, active, run["id"]) + custom, using=conn,
+            results=publish.results(outcomes, active, run["id"]) + custom_results,
+            using=conn,
         )
     if trained.model is not None:
         await recommendations.refresh_statistics()

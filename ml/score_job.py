@@ -9,7 +9,7 @@ changed definition has none: ``db.prediction_definition.update`` retired it).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -138,13 +138,9 @@ async def score_customers(
 
 
 async def train_and_score(*, org_id: int, run_id: int | None, as_of: datetime,
-                          progress: Progress | None = None,
-                          on_trained: Callable[[], Awaitable[None]] | None = None,
-                          ) -> list[dict[str, Any]]:
+                          progress: Progress | None = None) -> list[dict[str, Any]]:
     """A training run's custom predictions: train, register, score everyone; its results."""
     served, results = await train(org_id=org_id, run_id=run_id, as_of=as_of)
-    if on_trained is not None:
-        await on_trained()
     await score_customers(served, org_id=org_id, as_of=as_of, progress=progress)
     serving = {s.definition["id"] for s in served}
     for definition in await definitions.list_(org_id=org_id):
