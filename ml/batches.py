@@ -4,17 +4,19 @@ everyone a batch of customers at a time (read, score, write, forget)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from db import prediction as predictions
 from ml import history as histories
+from ml.features import History
 
 SCORE_BATCH = 20_000
+T = TypeVar("T")
 
 
 def training_sample(ids: np.ndarray[Any, Any], limit: int, seed: int = 0) -> list[int] | None:
@@ -26,6 +28,29 @@ def training_sample(ids: np.ndarray[Any, Any], limit: int, seed: int = 0) -> lis
     return [int(i) for i in np.sort(chosen)]
 
 
+def chunks(ids: Sequence[int] | np.ndarray[Any, Any], size: int) -> list[list[int]]:
+    """``ids`` in consecutive chunks of at most ``size``."""
+    return [[int(i) for i in ids[start:start + size]] for start in range(0, len(ids), size)]
+
+
+async def prefetched(chunked: Sequence[list[int]], load: Callable[[list[int]], Awaitable[T]]
+                     ) -> AsyncIterator[tuple[list[int], T]]:
+    """Each chunk with what ``load`` read for it, the next chunk's read already running (on
+    another pooled connection) while the caller works on this one: PostgreSQL reads while
+    the worker computes."""
+    ahead: asyncio.Task[T] | None = None
+    try:
+        for i, chunk in enumerate(chunked):
+            current = ahead if ahead is not None else asyncio.ensure_future(load(chunk))
+            ahead = asyncio.ensure_future(load(chunked[i + 1])) if i + 1 < len(chunked) \
+                else None
+            yield chunk, await current
+    finally:
+        if ahead is not None and not ahead.done():
+            ahead.cancel()
+            await asyncio.gather(ahead, return_exceptions=True)
+
+
 async def score_and_write(
     models: Any, ids: Sequence[int] | np.ndarray[Any, Any], *, org_id: int, as_of: datetime,
     horizon_days: int, model_version: str, using: BaseDBAsyncClient,
@@ -35,14 +60,16 @@ async def score_and_write(
     organization's predictions with theirs, in the caller's transaction; how many scored."""
     from ml import publish  # scikit-learn loads in workers only
 
-    done = 0
-    for start in range(0, max(len(ids), 1), batch):
-        chunk = [int(i) for i in ids[start:start + batch]]
-        history = await histories.load_history(org_id=org_id, as_of=as_of, customer_ids=chunk)
+    def load(chunk: list[int]) -> Awaitable[History]:
+        return histories.load_history(org_id=org_id, as_of=as_of, customer_ids=chunk)
+
+    done, first = 0, True
+    async for _, history in prefetched(chunks(ids, batch) or [[]], load):
         rows = await asyncio.to_thread(publish.score_rows, history, as_of, models)
         await predictions.write_predictions(
             rows, org_id=org_id, model_version=model_version, as_of=as_of,
-            horizon_days=horizon_days, replace_all=start == 0, using=using,
+            horizon_days=horizon_days, replace_all=first, using=using,
         )
+        first = False
         done += len(rows.customer_ids)
     return done

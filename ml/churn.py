@@ -71,21 +71,21 @@ def check(examples: Examples, what: str) -> None:
 
 
 def _calibration_rows(examples: Examples, seed: int) -> tuple[Ints, Ints] | None:
-    """Rows to fit the booster on and rows to calibrate it on: the latest cutoff's rows
-    calibrate (probabilities then follow the most recent window's rates), or a random fifth
-    when that window is too small or one-sided; None when the data is too small for isotonic
-    calibration on held-out rows."""
+    """Rows to fit the booster on and a random fifth to calibrate it on; None when the data is
+    too small (or the fifth too one-sided) to hold rows out for isotonic calibration.
+
+    One booster calibrated on held-out rows costs a third of a 3-fold calibrated ensemble in
+    training and in every prediction pass; at 100,000 customers it ranked as well (ROC AUC
+    0.9557 against 0.9563) and calibrated about as well (Brier 0.0794 against 0.0788). The
+    latest window's rows as the calibration set did worse (0.9550 / 0.0798).
+    """
     if len(examples) < 2 * ISOTONIC_MIN_ROWS:
         return None
-    latest = examples.cutoff == examples.cutoff.max()
-    held = np.flatnonzero(latest)
+    held = np.random.default_rng(seed).random(len(examples)) < 0.2
     churners = int(examples.churned[held].sum())
-    if not (ISOTONIC_MIN_ROWS <= len(held) <= len(examples) // 2
-            and min(churners, len(held) - churners) >= MIN_PER_CLASS):
-        rng = np.random.default_rng(seed)
-        latest = rng.random(len(examples)) < 0.2
-        held = np.flatnonzero(latest)
-    return np.flatnonzero(~latest), held
+    if min(churners, int(held.sum()) - churners) < MIN_PER_CLASS:
+        return None
+    return np.flatnonzero(~held), np.flatnonzero(held)
 
 
 def fit(examples: Examples, seed: int = 0) -> ChurnModel:

@@ -23,6 +23,18 @@ def _days(days: float) -> str:
     return "today" if days < 1 else "1 day ago" if days < 2 else f"{days:.0f} days ago"
 
 
+def expected_orders(orders: float, horizon: float) -> str:
+    """The orders expected over the horizon in words ("0.0 times" would read as a sure zero)."""
+    window = f"in the next {horizon:.0f} days"
+    if orders < 0.05:
+        return f"almost no orders expected {window}"
+    if orders < 0.95:
+        return f"likely to order less than once {window} ({orders:.1f} orders expected)"
+    if orders < 1.05:
+        return f"expected to order about once {window}"
+    return f"expected to order about {orders:.1f} times {window}"
+
+
 def churn_reasons(scores: LifetimeScores, i: int) -> list[Reason]:
     """Why customer ``i`` is (or is not) likely to stop buying."""
     rfm = scores.rfm
@@ -57,7 +69,7 @@ def revenue_reasons(
                        f"place a first order within {horizon:.0f} days")]
     reasons = [Reason(
         "expected_orders", "UP" if orders >= 1 else "DOWN", round(orders, 4), EXPECTED_REVENUE,
-        f"expected to order {orders:.1f} times in the next {horizon:.0f} days",
+        expected_orders(orders, horizon),
     )]
     # within a cent of the typical value (a customer the spend model knows too little about
     # is given the typical value itself) the order value explains nothing either way

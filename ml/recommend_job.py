@@ -15,6 +15,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from db import recommendation as recommendations
 from db.recommendation import NEIGHBOURS, PER_CUSTOMER, PER_SEGMENT, Lists, Picks
 from ml import recommend
+from ml.batches import chunks, prefetched
 from ml.features import to_day
 from ml.history import load_order_lines, load_segments
 from ml.order_lines import Lines
@@ -54,10 +55,12 @@ async def write(trained: Trained, *, org_id: int, as_of: datetime,
     assert model is not None and active is not None  # noqa: PT018
     await recommendations.clear(org_id=org_id, using=using)
     await recommendations.add(org_id=org_id, lists=_shared(model, active), using=using)
-    for start in range(0, len(ids), batch):
-        chunk = [int(i) for i in ids[start:start + batch]]
+    async def load(chunk: list[int]) -> tuple[Lines, dict[int, str]]:
         lines, _, _ = await load_order_lines(org_id=org_id, as_of=as_of, customer_ids=chunk)
-        segments = await load_segments(org_id=org_id, customer_ids=chunk)
+        # the segments the model was trained with (committed ones, not this run's new ones)
+        return lines, await load_segments(org_id=org_id, customer_ids=chunk)
+
+    async for _, (lines, segments) in prefetched(chunks(ids, batch), load):
         lists = await asyncio.to_thread(lists_of, model, lines, active, segments)
         await recommendations.add(org_id=org_id, lists=lists, using=using)
 

@@ -9,7 +9,7 @@ changed definition has none: ``db.prediction_definition.update`` retired it).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +21,11 @@ from db import customer_score as scores
 from db import prediction_definition as definitions
 from db import prediction_outcome as outcomes
 from ml import registry, score_history
+from ml.batches import chunks, prefetched
 from ml.features import existing_at, to_day
 from ml.outcome import ACTIVATED, NOT_ENOUGH_DATA, Outcome
 from ml.publish import new_models
+from ml.score_history import ScoreHistory
 from ml.score_model import ScoreModel, score
 from ml.score_model import train as fit
 
@@ -113,12 +115,14 @@ async def score_customers(
     ids = np.asarray(customer_ids, dtype=np.int64) if customer_ids is not None else \
         await score_history.customer_ids(org_id=org_id)
     day, started = to_day(as_of), datetime.now(UTC)
-    done = 0
-    for start in range(0, len(ids), SCORE_BATCH):
-        chunk = ids[start:start + SCORE_BATCH].tolist()
-        history = await score_history.load(org_id=org_id, as_of=as_of,
-                                           definitions=[s.definition for s in served],
-                                           customer_ids=chunk)
+
+    def load(chunk: list[int]) -> Awaitable[ScoreHistory]:
+        return score_history.load(org_id=org_id, as_of=as_of,
+                                  definitions=[s.definition for s in served], customer_ids=chunk)
+
+    done = seen = 0
+    async for chunk, history in prefetched(chunks(ids, SCORE_BATCH), load):
+        seen += len(chunk)
         rows = existing_at(history.base, day)
         for s in served:
             p, reasons = await asyncio.to_thread(score, s.model, history, day, rows)
@@ -130,7 +134,7 @@ async def score_customers(
                 scored_at=started)
         done += len(rows)
         if progress:
-            progress(min(1.0, (start + SCORE_BATCH) / max(len(ids), 1)), "scoring predictions")
+            progress(seen / len(ids), "scoring predictions")
     if customer_ids is None:  # a complete pass: customers it did not see are gone
         for s in served:
             await scores.drop_older(definition_id=s.definition["id"], scored_before=started)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ml.lifetime import LifetimeScores
-from ml.lifetime_reasons import churn_reasons, revenue_reasons
+from ml.lifetime_reasons import churn_reasons, expected_orders, revenue_reasons
 from ml.rfm import Rfm
 
 
@@ -39,7 +40,8 @@ def test_expected_revenue_is_explained_by_orders_and_spend() -> None:
     scores = _scores()
     big = revenue_reasons(scores, 0, 90.0, 35.0, "EUR")
     assert [r.about for r in big] == ["EXPECTED_REVENUE", "EXPECTED_REVENUE"]
-    assert big[0].text == "expected to order 0.3 times in the next 90 days"
+    assert big[0].text == ("likely to order less than once in the next 90 days"
+                           " (0.3 orders expected)")
     assert big[1].text == "spends about 70.00 EUR per order (more than the typical 35.00)"
     assert big[1].direction == "UP"
     small = revenue_reasons(scores, 1, 90.0, 35.0, "EUR")
@@ -51,4 +53,17 @@ def test_expected_revenue_is_explained_by_orders_and_spend() -> None:
 def test_a_spend_equal_to_the_typical_one_is_not_given_as_a_reason() -> None:
     # customer 2 bought once: the spend model gives them the typical value itself
     once = revenue_reasons(_scores(), 2, 90.0, 35.0, "EUR")
-    assert [r.text for r in once] == ["expected to order 0.4 times in the next 90 days"]
+    assert [r.text for r in once] == [
+        "likely to order less than once in the next 90 days (0.4 orders expected)"]
+
+
+@pytest.mark.parametrize(("orders", "words"), [
+    (0.0, "almost no orders expected in the next 90 days"),
+    (0.04, "almost no orders expected in the next 90 days"),
+    (0.5, "likely to order less than once in the next 90 days (0.5 orders expected)"),
+    (1.0, "expected to order about once in the next 90 days"),
+    (2.26, "expected to order about 2.3 times in the next 90 days"),
+])
+def test_expected_orders_read_as_words_never_as_zero_point_zero(orders: float,
+                                                                words: str) -> None:
+    assert expected_orders(orders, 90.0) == words
