@@ -4,8 +4,10 @@ everyone a batch of customers at a time (read, score, write, forget)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
+from types import TracebackType
 from typing import Any, TypeVar
 
 import numpy as np
@@ -51,6 +53,46 @@ async def prefetched(chunked: Sequence[list[int]], load: Callable[[list[int]], A
             await asyncio.gather(ahead, return_exceptions=True)
 
 
+class WriteBehind:
+    """Writes of consecutive batches, one in flight at a time and in order, while the caller
+    computes the next batch: PostgreSQL writes while the worker computes.
+
+    ``async with WriteBehind() as writer: ... await writer.put(write(batch))``; leaving the
+    block waits for the last write, or cancels it when the block failed.
+    """
+
+    def __init__(self) -> None:
+        self._pending: asyncio.Future[None] | None = None
+
+    async def put(self, write: Awaitable[None]) -> None:
+        """Wait for the previous write, then start this one."""
+        try:
+            await self.flush()
+        except BaseException:
+            if inspect.iscoroutine(write):
+                write.close()  # never started
+            raise
+        self._pending = asyncio.ensure_future(write)
+
+    async def flush(self) -> None:
+        """Wait for the write in flight (its error, if it failed)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    async def __aenter__(self) -> WriteBehind:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        if kind is None:
+            await self.flush()
+        elif self._pending is not None:
+            self._pending.cancel()
+            await asyncio.gather(self._pending, return_exceptions=True)
+            self._pending = None
+
+
 async def score_and_write(
     models: Any, ids: Sequence[int] | np.ndarray[Any, Any], *, org_id: int, as_of: datetime,
     horizon_days: int, model_version: str, using: BaseDBAsyncClient,
@@ -64,12 +106,13 @@ async def score_and_write(
         return histories.load_history(org_id=org_id, as_of=as_of, customer_ids=chunk)
 
     done, first = 0, True
-    async for _, history in prefetched(chunks(ids, batch) or [[]], load):
-        rows = await asyncio.to_thread(publish.score_rows, history, as_of, models)
-        await predictions.write_predictions(
-            rows, org_id=org_id, model_version=model_version, as_of=as_of,
-            horizon_days=horizon_days, replace_all=first, using=using,
-        )
-        first = False
-        done += len(rows.customer_ids)
+    async with WriteBehind() as writer:
+        async for _, history in prefetched(chunks(ids, batch) or [[]], load):
+            rows = await asyncio.to_thread(publish.score_rows, history, as_of, models)
+            await writer.put(predictions.write_predictions(
+                rows, org_id=org_id, model_version=model_version, as_of=as_of,
+                horizon_days=horizon_days, replace_all=first, using=using,
+            ))
+            first = False
+            done += len(rows.customer_ids)
     return done

@@ -15,7 +15,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from db import recommendation as recommendations
 from db.recommendation import NEIGHBOURS, PER_CUSTOMER, PER_SEGMENT, Lists, Picks
 from ml import recommend
-from ml.batches import chunks, prefetched
+from ml.batches import WriteBehind, chunks, prefetched
 from ml.features import to_day
 from ml.history import load_order_lines, load_segments
 from ml.order_lines import Lines
@@ -60,9 +60,10 @@ async def write(trained: Trained, *, org_id: int, as_of: datetime,
         # the segments the model was trained with (committed ones, not this run's new ones)
         return lines, await load_segments(org_id=org_id, customer_ids=chunk)
 
-    async for _, (lines, segments) in prefetched(chunks(ids, batch), load):
-        lists = await asyncio.to_thread(lists_of, model, lines, active, segments)
-        await recommendations.add(org_id=org_id, lists=lists, using=using)
+    async with WriteBehind() as writer:
+        async for _, (lines, segments) in prefetched(chunks(ids, batch), load):
+            lists = await asyncio.to_thread(lists_of, model, lines, active, segments)
+            await writer.put(recommendations.add(org_id=org_id, lists=lists, using=using))
 
 
 def _train(lines: Lines, products: np.ndarray, active: np.ndarray,

@@ -21,7 +21,7 @@ from db import customer_score as scores
 from db import prediction_definition as definitions
 from db import prediction_outcome as outcomes
 from ml import registry, score_history
-from ml.batches import chunks, prefetched
+from ml.batches import WriteBehind, chunks, prefetched
 from ml.features import existing_at, to_day
 from ml.outcome import ACTIVATED, NOT_ENOUGH_DATA, Outcome
 from ml.publish import new_models
@@ -121,20 +121,21 @@ async def score_customers(
                                   definitions=[s.definition for s in served], customer_ids=chunk)
 
     done = seen = 0
-    async for chunk, history in prefetched(chunks(ids, SCORE_BATCH), load):
-        seen += len(chunk)
-        rows = existing_at(history.base, day)
-        for s in served:
-            p, reasons = await asyncio.to_thread(score, s.model, history, day, rows)
-            await scores.write(scores.ScoreBatch(
-                customer_ids=[int(i) for i in history.base.customer_ids[rows]],
-                probabilities=[round(float(v), 6) for v in np.clip(p, 0.0, 1.0)],
-                reasons=[[r.as_dict() for r in row] for row in reasons],
-            ), org_id=org_id, definition_id=s.definition["id"], model_version=s.version,
-                scored_at=started)
-        done += len(rows)
-        if progress:
-            progress(seen / len(ids), "scoring predictions")
+    async with WriteBehind() as writer:
+        async for chunk, history in prefetched(chunks(ids, SCORE_BATCH), load):
+            seen += len(chunk)
+            rows = existing_at(history.base, day)
+            for s in served:
+                p, reasons = await asyncio.to_thread(score, s.model, history, day, rows)
+                await writer.put(scores.write(scores.ScoreBatch(
+                    customer_ids=[int(i) for i in history.base.customer_ids[rows]],
+                    probabilities=[round(float(v), 6) for v in np.clip(p, 0.0, 1.0)],
+                    reasons=[[r.as_dict() for r in row] for row in reasons],
+                ), org_id=org_id, definition_id=s.definition["id"], model_version=s.version,
+                    scored_at=started))
+            done += len(rows)
+            if progress:
+                progress(seen / len(ids), "scoring predictions")
     if customer_ids is None:  # a complete pass: customers it did not see are gone
         for s in served:
             await scores.drop_older(definition_id=s.definition["id"], scored_before=started)

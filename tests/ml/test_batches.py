@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ml.batches import chunks, prefetched
+from ml.batches import WriteBehind, chunks, prefetched
 
 
 def test_chunks_cover_every_id_once_in_order() -> None:
@@ -55,4 +55,53 @@ async def test_leaving_early_cancels_the_read_ahead() -> None:
     with pytest.raises(RuntimeError):
         await score_until_it_fails()
     await batches.aclose()
+    assert cancelled.is_set()
+
+
+async def test_writes_run_one_at_a_time_in_order_while_the_next_batch_is_computed() -> None:
+    log: list[str] = []
+    gates = [asyncio.Event() for _ in range(3)]
+
+    async def write(batch: int) -> None:
+        log.append(f"write {batch} starts")
+        await gates[batch].wait()
+        log.append(f"write {batch} ends")
+
+    async with WriteBehind() as writer:
+        for batch in range(3):
+            log.append(f"compute {batch}")  # the previous write is still running here
+            if batch:
+                gates[batch - 1].set()
+            await writer.put(write(batch))
+            await asyncio.sleep(0)
+        gates[2].set()
+    assert log == ["compute 0", "write 0 starts", "compute 1", "write 0 ends",
+                   "write 1 starts", "compute 2", "write 1 ends", "write 2 starts",
+                   "write 2 ends"]
+
+
+async def test_a_failed_write_surfaces_and_a_failed_batch_cancels_the_write_in_flight() -> None:
+    async def broken() -> None:
+        raise ValueError("constraint violated")
+
+    with pytest.raises(ValueError, match="constraint violated"):
+        async with WriteBehind() as writer:
+            await writer.put(broken())
+    cancelled = asyncio.Event()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def compute_and_fail(writer: WriteBehind) -> None:
+        await writer.put(slow())
+        await asyncio.sleep(0)
+        raise RuntimeError("scoring failed")
+
+    with pytest.raises(RuntimeError):
+        async with WriteBehind() as writer:
+            await compute_and_fail(writer)
     assert cancelled.is_set()
