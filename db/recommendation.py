@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from db.copy import copy_columns
+from db.copy import ArrayColumn, copy_columns
 from db.product import COLUMNS as PRODUCT_COLUMNS
-from db.sql import fetch
+from db.sql import fetch, fetch_one
 
 PER_CUSTOMER = 30  # stored per customer; the API filters and cuts these
 PER_SEGMENT = 30
@@ -59,37 +59,36 @@ async def clear(*, org_id: int, using: BaseDBAsyncClient) -> None:
         await fetch(f"DELETE FROM {table} WHERE organization_id = $1", [org_id], using)
 
 
-_KIND_NAMES = "ARRAY[" + ", ".join(f"'{k}'" for k in KINDS) + "]"
-
-
 async def add(*, org_id: int, lists: Lists, using: BaseDBAsyncClient) -> None:
     """Write these lists (after ``clear``), in the caller's transaction."""
     picks = lists.picks
-    if len(picks.customer_ids):
-        # the picks go in by binary COPY (no Python work per pick); PostgreSQL groups them
-        # into one row per customer, in the order given
-        await fetch("CREATE TEMP TABLE IF NOT EXISTS recommendation_pick (c bigint, p bigint,"
-                    " s float8, k smallint, b bigint, bought bool, n integer) ON COMMIT DROP",
-                    [], using)
-        await copy_columns("recommendation_pick", ("c", "p", "s", "k", "b", "bought", "n"), [
-            np.asarray(picks.customer_ids, np.int64), np.asarray(picks.product_ids, np.int64),
-            np.asarray(picks.scores, np.float64), np.asarray(picks.kinds, np.int16),
-            np.asarray(picks.basis_ids, np.int64), np.asarray(picks.purchased, np.bool_),
-            np.arange(len(picks.customer_ids), dtype=np.int32)], using)
-        await fetch(
-            "INSERT INTO recommendation_list (organization_id, customer_id, product_ids, scores,"
-            " kinds, basis_product_ids, purchased)"
-            " SELECT $1, g.c, g.p, g.s, g.k, g.b, g.bought FROM ("
-            "   SELECT r.c, array_agg(r.p ORDER BY r.n) AS p, array_agg(r.s ORDER BY r.n) AS s,"
-            f"  array_agg(({_KIND_NAMES})[r.k + 1] ORDER BY r.n) AS k,"
-            "   array_agg(nullif(r.b, -1) ORDER BY r.n) AS b,"
-            "   array_agg(r.bought ORDER BY r.n) AS bought"
-            "   FROM recommendation_pick r GROUP BY r.c) g"
-            # customers erased or merged away while training ran have no list to keep
-            " WHERE EXISTS (SELECT 1 FROM customer c WHERE c.id = g.c AND c.organization_id"
-            " = $1)", [org_id], using,
-        )
-        await fetch("TRUNCATE recommendation_pick", [], using)
+    customers = np.asarray(picks.customer_ids, np.int64)
+    if len(customers):
+        # picks come customer by customer: one row per customer, its picks as arrays, built
+        # and sent by binary COPY (no Python work per pick, no grouping in PostgreSQL)
+        starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]])
+        counts = np.diff(np.r_[starts, len(customers)])
+        ids = customers[starts]
+        # customers erased or merged away while training ran have no list to keep; the
+        # others stay (locked as the foreign key's check would) until the transaction ends
+        kept = await fetch_one(
+            "WITH live AS (SELECT id FROM customer WHERE organization_id = $1"
+            " AND id = ANY($2::bigint[]) FOR KEY SHARE) SELECT array_agg(id) AS ids FROM live",
+            [org_id, ids.tolist()], using)
+        keep = np.isin(ids, np.asarray((kept or {}).get("ids") or [], np.int64))
+        mine = np.repeat(keep, counts)
+        counts = counts[keep]
+        basis = np.asarray(picks.basis_ids, np.int64)[mine]
+        await copy_columns("recommendation_list", (
+            "customer_id", "organization_id", "product_ids", "scores", "kinds",
+            "basis_product_ids", "purchased"), [
+            ids[keep], np.full(len(counts), org_id, np.int64),
+            ArrayColumn(np.asarray(picks.product_ids, np.int64)[mine], counts),
+            ArrayColumn(np.asarray(picks.scores, np.float64)[mine], counts),
+            ArrayColumn(np.asarray(picks.kinds, np.int64)[mine], counts, words=KINDS),
+            ArrayColumn(basis, counts, nulls=basis < 0),
+            ArrayColumn(np.asarray(picks.purchased, np.bool_)[mine], counts),
+        ], using)
     if lists.popular:
         segment, rank, product, score = zip(*lists.popular, strict=True)
         await fetch(

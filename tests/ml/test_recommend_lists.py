@@ -56,3 +56,27 @@ async def test_stored_lists_are_the_rankers_picks(org: Organization) -> None:
         assert np.allclose(got["scores"], [p.score for p in picks], atol=1e-6)
         kinds.update(got["kinds"])
     assert {"BOUGHT_WITH", "BUY_AGAIN"} <= kinds  # picks with a basis and without one
+
+
+async def test_customers_gone_while_training_ran_get_no_list_and_fail_nothing(
+        org: Organization) -> None:
+    kept, erased = await make_customer(org, name="Kept"), await make_customer(org, name="Gone")
+    other_org = await Organization.create(name="Elsewhere", slug="elsewhere-lists")
+    stranger = await make_customer(other_org, name="Not ours")
+    product = await Product.create(organization_id=org.id, sku="SKU-1", name="Kettle",
+                                   price=Decimal(10), currency="USD")
+    gone_id = erased.id
+    await erased.delete()
+    picks = recommendations.Picks(
+        customer_ids=[kept.id, kept.id, gone_id, stranger.id], product_ids=[product.id] * 4,
+        scores=[0.9, 0.5, 0.4, 0.3], kinds=[1, 2, 1, 2], basis_ids=[product.id, -1, -1, -1],
+        purchased=[True, False, False, False])
+    async with in_transaction() as conn:
+        await recommendations.replace(org_id=org.id, lists=recommendations.Lists(
+            picks, [], []), using=conn)
+    rows = await fetch("SELECT customer_id, scores, kinds, basis_product_ids FROM"
+                       " recommendation_list WHERE organization_id = ANY($1::bigint[])",
+                       [[org.id, other_org.id]])
+    assert [dict(r) for r in rows] == [{
+        "customer_id": kept.id, "scores": [0.9, 0.5], "kinds": ["BUY_AGAIN", "POPULAR"],
+        "basis_product_ids": [product.id, None]}]
