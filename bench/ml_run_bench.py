@@ -11,9 +11,8 @@ planted rule (a "trial" tag and a "monthly" plan), CANCELLED ones at random, cus
 fields (plan, seats, renewal date, newsletter) and two custom predictions; all by COPY into
 staging tables, a block of customers at a time with progress. Then a spawned worker process
 runs ``ml.jobs.run_training`` (what ``crm train`` and the scheduled retraining run) while this
-process records, per stage the worker reports, wall seconds, CPU seconds of the worker and of
-the process it starts for custom predictions at this size, and their peak RSS together
-(sampled every 20 ms; the child's every 200 ms).
+process records, per stage the worker reports, wall seconds, CPU seconds of the worker and its
+peak RSS (sampled every 20 ms).
 Stages run one after another, so the table's rows add up to the run.
 """
 
@@ -190,64 +189,26 @@ async def _definitions(url: str, org_id: int) -> None:
 # --- the measured worker --------------------------------------------------------------------
 
 
-def _children() -> list[int]:
-    """This process's child processes (a large run trains custom predictions in one)."""
-    me, found = os.getpid(), []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me:
-                found.append(int(name))
-    return found
-
-
-def _read(path: str) -> list[str]:
-    try:
-        with open(path) as f:
-            return f.read().rsplit(")", 1)[-1].split()
-    except OSError:  # the process ended meanwhile
-        return []
-
-
 class _Sampler(threading.Thread):
-    """Peak RSS of this process and its children between marks, from /proc (this process
-    every 20 ms, its children every 200 ms), and the CPU seconds of both."""
+    """Peak RSS of this process between marks, from /proc (every 20 ms)."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.peak = 0
         self.page = os.sysconf("SC_PAGE_SIZE")
-        self.tick = os.sysconf("SC_CLK_TCK")
-        self.children_rss = 0
 
     def rss(self) -> int:
         with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * self.page + self.children_rss
+            return int(f.read().split()[1]) * self.page
 
     def run(self) -> None:
-        for count in itertools.count():
-            if count % 10 == 0:
-                self.children_rss = sum(
-                    int(fields[1]) * self.page for fields in
-                    (_read(f"/proc/{pid}/statm") for pid in _children()) if fields)
+        while True:
             self.peak = max(self.peak, self.rss())
             time.sleep(0.02)
 
     def take(self) -> int:
         peak, self.peak = max(self.peak, self.rss()), self.rss()
         return peak
-
-    def cpu(self) -> float:
-        """CPU seconds of this process, its live children and the children it reaped."""
-        reaped = os.times()
-        live = sum(int(f[11]) + int(f[12]) for f in
-                   (_read(f"/proc/{pid}/stat") for pid in _children()) if f)
-        return (time.process_time() + reaped.children_user + reaped.children_system
-                + live / self.tick)
 
 
 def _worker(url: str, run_id: int, out: Any) -> None:
@@ -262,7 +223,7 @@ def _worker(url: str, run_id: int, out: Any) -> None:
     original = prediction.report_progress
 
     def mark(name: str) -> None:
-        marks.append((stage[0], time.perf_counter(), sampler.cpu(), sampler.take()))
+        marks.append((stage[0], time.perf_counter(), time.process_time(), sampler.take()))
         (_, t0, c0, _), (done, t1, c1, peak) = marks[-2:]
         print(f"  done: {done} ({t1 - t0:.1f} s, CPU {c1 - c0:.1f} s, peak RSS"
               f" {peak / 2**20:.0f} MB)", flush=True)  # as it goes: long runs show progress
@@ -273,7 +234,7 @@ def _worker(url: str, run_id: int, out: Any) -> None:
         await original(run, progress, name)
 
     prediction.report_progress = report  # type: ignore[assignment]
-    marks.append(("", time.perf_counter(), sampler.cpu(), sampler.take()))
+    marks.append(("", time.perf_counter(), time.process_time(), sampler.take()))
     jobs.run_training(url, _settings(), run_id)
     mark("")
     rows = [(name, t1 - t0, c1 - c0, peak / 2**20)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import Any
 
-import numpy as np
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -34,7 +33,6 @@ from ml.features import to_day
 
 log = logging.getLogger("crm.ml")
 FOLLOW_INTERVAL = 0.25
-CUSTOM_PROCESS_MIN_CUSTOMERS = 20_000  # from here custom predictions train in their own process
 
 
 def _in_worker(url: str, settings: Settings, job: Any, *args: Any) -> Any:
@@ -56,15 +54,7 @@ def _in_worker(url: str, settings: Settings, job: Any, *args: Any) -> Any:
 
 def run_training(url: str, settings: Settings, run_id: int) -> None:
     """Process entry point: execute one training run."""
-    _in_worker(url, settings, _train, run_id, url)
-
-
-def run_custom_predictions(url: str, settings: Settings, org_id: int, run_id: int | None,
-                           as_of: datetime) -> list[dict[str, Any]]:
-    """Process entry point: a large training run's custom predictions (``_custom_beside``)."""
-    async def job(_: Settings) -> list[dict[str, Any]]:
-        return await _custom_predictions(org_id, run_id, as_of)
-    return list(_in_worker(url, settings, job))
+    _in_worker(url, settings, _train, run_id)
 
 
 def run_rescoring(url: str, settings: Settings, org_id: int) -> int:
@@ -72,74 +62,52 @@ def run_rescoring(url: str, settings: Settings, org_id: int) -> int:
     return int(_in_worker(url, settings, _rescore, org_id))
 
 
-async def _train(settings: Settings, run_id: int, url: str) -> None:
+async def _train(settings: Settings, run_id: int) -> None:
     run = await predictions.claim_run(run_id)
     if run is None:
         return
     try:
-        await _train_claimed(settings, run, url)
+        await _train_claimed(settings, run)
     except Exception as exc:
         log.exception("training run %s failed", run_id)
         await predictions.finish_run(run_id, RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
 
 
-async def _train_claimed(settings: Settings, run: dict[str, Any], url: str) -> None:
-    org_id = run["organization_id"]
-    # models learn from a fixed sample of customers; everyone is scored, a batch at a time
-    ids = await score_history.customer_ids(org_id=org_id)
-    custom = None if run["backtest"] else asyncio.ensure_future(
-        _custom_beside(url, settings, org_id, run["id"], run["as_of"], len(ids)))
+async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
+    # custom predictions read, train and write on their own: they run beside the other kinds
+    # (scikit-learn's fitting and prediction release the GIL; their reads and writes wait on
+    # PostgreSQL), and the run's final transaction waits for them
+    custom = None if run["backtest"] else asyncio.create_task(
+        _custom_predictions(run["organization_id"], run["id"], run["as_of"]),
+        name=f"custom-predictions-{run['id']}")
     try:
-        await _train_all_kinds(settings, run, ids, custom)
+        await _train_all_kinds(settings, run, custom)
     finally:
         if custom is not None and not custom.done():
             custom.cancel()
             await asyncio.gather(custom, return_exceptions=True)
 
 
-async def _custom_beside(url: str, settings: Settings, org_id: int, run_id: int | None,
-                         as_of: datetime, customers: int) -> list[dict[str, Any]]:
-    """Custom predictions read, train and write on their own, so they run beside the other
-    kinds and the run's final transaction waits for them: in this process for a small
-    organization, in a process of their own from ``CUSTOM_PROCESS_MIN_CUSTOMERS`` (starting a
-    process costs seconds; sharing one process's GIL with the other kinds' training costs
-    more at that size)."""
-    if customers < CUSTOM_PROCESS_MIN_CUSTOMERS:
-        return await _custom_predictions(org_id, run_id, as_of)
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
-    try:
-        return list(await asyncio.get_running_loop().run_in_executor(
-            pool, run_custom_predictions, url, settings, org_id, run_id, as_of))
-    except Exception as exc:  # the process died: the other kinds stay trained and served
-        log.exception("custom predictions of run %s failed", run_id)
-        return _custom_failed(exc)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-async def _custom_predictions(org_id: int, run_id: int | None, as_of: datetime,
-                              ) -> list[dict[str, Any]]:
+async def _custom_predictions(org_id: int, run_id: int, as_of: datetime) -> list[dict[str, Any]]:
     """Train, register and score every custom prediction; their results for the run."""
     from ml import score_job  # scikit-learn and scipy load in workers only, not in the server
     try:
         return await score_job.train_and_score(org_id=org_id, run_id=run_id, as_of=as_of)
     except Exception as exc:  # the other kinds stay trained and served
         log.exception("custom predictions of run %s failed", run_id)
-        return _custom_failed(exc)
+        return [{"kind": "SCORE", "status": "NOT_ACTIVATED", "metrics": {},
+                 "message": f"custom predictions failed: {type(exc).__name__}: {exc}"}]
 
 
-def _custom_failed(exc: BaseException) -> list[dict[str, Any]]:
-    return [{"kind": "SCORE", "status": "NOT_ACTIVATED", "metrics": {},
-             "message": f"custom predictions failed: {type(exc).__name__}: {exc}"}]
-
-
-async def _train_all_kinds(settings: Settings, run: dict[str, Any], ids: np.ndarray[Any, Any],
-                           custom: asyncio.Future[list[dict[str, Any]]] | None) -> None:
+async def _train_all_kinds(settings: Settings, run: dict[str, Any],
+                           custom: asyncio.Task[list[dict[str, Any]]] | None) -> None:
     from ml import publish, recommend_job
     from ml.training import train_all
 
     loop = asyncio.get_running_loop()
     org_id, as_of, horizon = run["organization_id"], run["as_of"], run["horizon_days"]
+    # models learn from a fixed sample of customers; everyone is scored, a batch at a time
+    ids = await score_history.customer_ids(org_id=org_id)
     sample = batches.training_sample(ids, settings.ml_max_training_customers)
     history = await histories.load_history(org_id=org_id, as_of=as_of, customer_ids=sample)
     sales = None if sample is None else await histories.load_sales(org_id=org_id, as_of=as_of)

@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-import pytest
 from sklearn.metrics import roc_auc_score
 
-from core.config import Settings
 from db import customer_score as scores
 from db import prediction_definition as definitions
 from db.sql import fetch
-from ml import jobs, score_job
+from ml import score_job
 from tests.factories import make_org
 from tests.ml import score_world
 
@@ -82,21 +80,3 @@ async def test_an_outcome_without_history_is_not_enough_data() -> None:
     results = await score_job.train_and_score(org_id=org.id, run_id=None, as_of=datetime.now(UTC))
     assert [r["status"] for r in results] == ["NOT_ENOUGH_DATA"]
     assert (await definitions.list_(org_id=org.id))[0]["message"].startswith("not enough data")
-
-
-async def test_a_large_runs_custom_predictions_train_in_a_process_of_their_own(
-        db: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    org = await make_org()
-    world = await score_world.build(org.id)
-    await _define(org.id, "refund_risk", {"kind": "ORDER_STATUS", "status": "REFUNDED"})
-
-    async def not_here(*_: object) -> list[dict[str, object]]:
-        raise AssertionError("custom predictions ran in the training run's own process")
-
-    monkeypatch.setattr(jobs, "_custom_predictions", not_here)  # the child process has its own
-    results = await jobs._custom_beside(db, settings, org.id, None, datetime.now(UTC),
-                                        jobs.CUSTOM_PROCESS_MIN_CUSTOMERS)
-
-    assert [(r["prediction"], r["status"]) for r in results] == [("refund_risk", "ACTIVATED")]
-    served = await scores.for_customers(org_id=org.id, customer_ids=world.ids)
-    assert set(served) == set(world.ids)
