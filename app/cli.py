@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import os
 import signal
@@ -50,9 +51,14 @@ async def _with_db(url: str, settings: Settings, work: Callable[[], Awaitable[An
 
 
 def _url(settings: Settings) -> str:
-    return database.resolve_database_url(
-        settings, announce=lambda line: console.print(f"[dim]{line}[/dim]", soft_wrap=True)
-    )
+    def announce(line: str) -> None:
+        # the embedded server's start and stop in the same format as the other log lines
+        if logs.resolve(settings.log_format) == "json":
+            logging.getLogger("crm.database").info(line)
+        else:
+            console.print(f"[dim]{line}[/dim]", soft_wrap=True)
+
+    return database.resolve_database_url(settings, announce=announce)
 
 
 def _port_taken(host: str, port: int) -> bool:

@@ -56,9 +56,17 @@ def start_embedded(
         server.psql(f'CREATE DATABASE "{database}";')
     uri = str(server.get_uri(database))
     if announce is not None:
-        port = urlparse(uri).port or parse_qs(urlparse(uri).query).get("port", ["5432"])[0]
-        announce(f"Embedded PostgreSQL running on port {port}, data in {pgdata}")
+        announce(f"Embedded PostgreSQL running, data in {pgdata}; {_where(uri)}")
     return uri
+
+
+def _where(uri: str) -> str:
+    """How to reach the embedded server, in words (it listens on a Unix socket, usually)."""
+    parsed = urlparse(uri)
+    socket_dir = parse_qs(parsed.query).get("host", [""])[0]
+    if socket_dir.startswith("/"):
+        return f"no TCP port, its Unix socket is in {socket_dir} (psql '{uri}')"
+    return f"on port {parsed.port or 5432}"
 
 
 def _announce_stop(pgdata: Path, announce: Callable[[str], None]) -> None:

@@ -64,11 +64,16 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+def resolve(kind: str) -> str:
+    """``human`` or ``json`` for ``kind``: ``auto`` is human on a terminal, JSON otherwise."""
+    if kind == "auto":
+        return "human" if sys.stderr.isatty() else "json"
+    return kind
+
+
 def formatter(kind: str = "human") -> logging.Formatter:
     """The formatter for ``kind``: ``human``, ``json`` or ``auto`` (human on a terminal)."""
-    if kind == "auto":
-        kind = "human" if sys.stderr.isatty() else "json"
-    return JsonFormatter() if kind == "json" else RedactingFormatter(HUMAN_FORMAT)
+    return JsonFormatter() if resolve(kind) == "json" else RedactingFormatter(HUMAN_FORMAT)
 
 
 def configure(level: str, kind: str = "human") -> None:
