@@ -36,7 +36,6 @@ CUSTOMER_COLUMNS = (
     "region", "postal_code", "country", "stage", "tags", "custom_fields", "owner_id",
     "external_ref", "email_opt_out", "created_at", "updated_at",
 )
-TAGS_COLUMN = CUSTOMER_COLUMNS.index("tags")
 ORDER_COLUMNS = (
     "organization_id", "customer_id", "external_ref", "amount", "currency", "status",
     "placed_at", "line_items", "created_at", "updated_at",
@@ -131,14 +130,12 @@ def _activity_rows(
         cid = row[0]
         locale = next(k for k, v in COUNTRY_OF.items() if v == row[11])
         taste = catalogue.basket(rng)
-        refunds = behaviour.WHOLESALE_REFUND_RATE if "wholesale" in row[TAGS_COLUMN] \
-            else behaviour.REFUND_RATE
         for n, placed in enumerate(story.order_times):
             items, amount = catalogue.order_lines(rng, taste)
             orders.append((
                 org_id, cid, f"SO-{cid}-{n}", amount, currency,
-                behaviour.order_status(rng, placed, now, refunds), placed, json.dumps(items),
-                placed, placed,
+                behaviour.order_status(rng, placed, now), placed, json.dumps(items), placed,
+                placed,
             ))
         for at, inbound in story.contact_times:
             channel = story.preferred_channel if inbound or rng.random() < 0.5 else rng.choice(

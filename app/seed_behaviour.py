@@ -119,16 +119,9 @@ def stage(s: Story, now: datetime, rng: random.Random) -> str:
     return "CUSTOMER"
 
 
-REFUND_RATE = 0.03
-WHOLESALE_REFUND_RATE = 0.25  # resellers send back what they could not sell
-
-
-def order_status(rng: random.Random, placed: datetime, now: datetime,
-                 refund_rate: float = REFUND_RATE) -> str:
-    """Mostly paid; recent ones may still be pending; a few refunded (``refund_rate`` of
-    them: the demo's own question, ``refund_risk``, has a pattern to find) or cancelled."""
+def order_status(rng: random.Random, placed: datetime, now: datetime) -> str:
+    """Mostly paid; recent ones may still be pending; a few refunded or cancelled."""
     if (now - placed).days < 7 and rng.random() < 0.4:
         return "PENDING"
     roll = rng.random()
-    return "REFUNDED" if roll < refund_rate else \
-        "CANCELLED" if roll < refund_rate + 0.03 else "PAID"
+    return "REFUNDED" if roll < 0.04 else "CANCELLED" if roll < 0.07 else "PAID"
