@@ -25,10 +25,11 @@ class Demo:
     trainer: Trainer  # closed; retrain_due may still be asked what is due
 
 
-async def trained_demo(url: str, settings: Settings, customers: int = 300) -> Demo:
+async def trained_demo(url: str, settings: Settings, customers: int = 300,
+                       plan: SeedPlan | None = None) -> Demo:
     org = await make_org()
     admin = await make_user(org)
-    await seed(url, org.id, SeedPlan(customers=customers, seed=5), [admin.id])
+    await seed(url, org.id, plan or SeedPlan(customers=customers, seed=5), [admin.id])
     schedule = settings.model_copy(update={"ml_retrain_interval": timedelta(days=1)})
     trainer = Trainer(url, schedule)
     try:
