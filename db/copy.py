@@ -54,6 +54,13 @@ def _field(column: np.ndarray) -> str:
     return field
 
 
+def _sized(values: np.ndarray) -> np.ndarray:
+    """``values`` as binary COPY fields: each one's length, then the value (big-endian)."""
+    records = np.empty(len(values), np.dtype([("size", ">i4"), ("value", _field(values))]))
+    records["size"], records["value"] = values.dtype.itemsize, values
+    return records
+
+
 def _elements(column: ArrayColumn, first: int, last: int) -> tuple[bytes, np.ndarray, int]:
     """The encoded elements ``first:last`` (length + value each, back to back), each one's
     size in bytes, and the element type's oid."""
@@ -69,10 +76,7 @@ def _elements(column: ArrayColumn, first: int, last: int) -> tuple[bytes, np.nda
         used = np.array([4 + len(w) for w in encoded], np.int64)[values]
         oid = TEXT_OID
     else:
-        field = _field(values)
-        records = np.empty(len(values), np.dtype([("size", ">i4"), ("value", field)]))
-        records["size"] = values.dtype.itemsize
-        records["value"] = values
+        records = _sized(values)
         matrix = records.view(np.uint8).reshape(len(values), records.dtype.itemsize).copy()
         used = np.full(len(values), records.dtype.itemsize, np.int64)
         oid = ELEMENT_OIDS[(values.dtype.kind, values.dtype.itemsize)]
@@ -124,12 +128,9 @@ def binary_rows(columns: Sequence[np.ndarray | ArrayColumn]) -> Iterator[bytes]:
                 pieces, next_element[i] = _array_pieces(column, part, next_element[i])
                 fields.append(pieces)
             else:
-                values = column[part]
-                records = np.empty(len(values), np.dtype([("size", ">i4"),
-                                                          ("value", _field(column))]))
-                records["size"], records["value"] = column.dtype.itemsize, values
+                records = _sized(column[part])
                 whole, width = records.tobytes(), records.dtype.itemsize
-                fields.append([whole[width * r:width * r + width] for r in range(len(values))])
+                fields.append([whole[width * r:width * r + width] for r in range(len(records))])
         yield b"".join(count + b"".join(row) for row in zip(*fields, strict=True))
     yield TRAILER
 
@@ -142,10 +143,7 @@ def binary_copy(columns: Sequence[np.ndarray]) -> Iterator[bytes]:
     for i, column in enumerate(columns):
         if len(column) != n:
             raise ValueError("columns differ in length")
-        field = FIELDS.get((column.dtype.kind, column.dtype.itemsize))
-        if field is None:
-            raise TypeError(f"no binary COPY field for {column.dtype}")
-        layout += [(f"size{i}", ">i4"), (f"value{i}", field)]
+        layout += [(f"size{i}", ">i4"), (f"value{i}", _field(column))]
     dtype = np.dtype(layout)
     yield HEADER
     for start in range(0, n, ROWS_PER_CHUNK):

@@ -30,6 +30,13 @@ def training_sample(ids: np.ndarray[Any, Any], limit: int, seed: int = 0) -> lis
     return [int(i) for i in np.sort(chosen)]
 
 
+async def cancelled(future: asyncio.Future[Any] | None) -> None:
+    """Cancel ``future`` if it is still running and wait until it has stopped."""
+    if future is not None and not future.done():
+        future.cancel()
+        await asyncio.gather(future, return_exceptions=True)
+
+
 def chunks(ids: Sequence[int] | np.ndarray[Any, Any], size: int) -> list[list[int]]:
     """``ids`` in consecutive chunks of at most ``size``."""
     return [[int(i) for i in ids[start:start + size]] for start in range(0, len(ids), size)]
@@ -48,9 +55,7 @@ async def prefetched(chunked: Sequence[list[int]], load: Callable[[list[int]], A
                 else None
             yield chunk, await current
     finally:
-        if ahead is not None and not ahead.done():
-            ahead.cancel()
-            await asyncio.gather(ahead, return_exceptions=True)
+        await cancelled(ahead)
 
 
 class WriteBehind:
@@ -87,10 +92,9 @@ class WriteBehind:
                         trace: TracebackType | None) -> None:
         if kind is None:
             await self.flush()
-        elif self._pending is not None:
-            self._pending.cancel()
-            await asyncio.gather(self._pending, return_exceptions=True)
-            self._pending = None
+        else:
+            pending, self._pending = self._pending, None
+            await cancelled(pending)
 
 
 async def score_and_write(

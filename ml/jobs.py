@@ -83,9 +83,7 @@ async def _train_claimed(settings: Settings, run: dict[str, Any]) -> None:
     try:
         await _train_all_kinds(settings, run, custom)
     finally:
-        if custom is not None and not custom.done():
-            custom.cancel()
-            await asyncio.gather(custom, return_exceptions=True)
+        await batches.cancelled(custom)
 
 
 async def _custom_predictions(org_id: int, run_id: int, as_of: datetime) -> list[dict[str, Any]]:

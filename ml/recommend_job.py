@@ -55,6 +55,7 @@ async def write(trained: Trained, *, org_id: int, as_of: datetime,
     assert model is not None and active is not None  # noqa: PT018
     await recommendations.clear(org_id=org_id, using=using)
     await recommendations.add(org_id=org_id, lists=_shared(model, active), using=using)
+
     async def load(chunk: list[int]) -> tuple[Lines, dict[int, str]]:
         lines, _, _ = await load_order_lines(org_id=org_id, as_of=as_of, customer_ids=chunk)
         # the segments the model was trained with (committed ones, not this run's new ones)
