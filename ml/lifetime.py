@@ -120,6 +120,9 @@ def fit_correction(X: Floats, expected: Floats, actual: Floats, window: float,
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     weight = np.maximum(expected, 1e-6)
+    # a column with no value at all (no order has a price) cannot be binned; as a constant
+    # it is never split on, and a missing value at prediction time takes the same path
+    X = np.where(np.isnan(X).all(axis=0), 0.0, X)
     regressor = HistGradientBoostingRegressor(
         loss="poisson", max_iter=150, learning_rate=0.08, max_leaf_nodes=15,
         min_samples_leaf=100, l2_regularization=1.0, early_stopping=True,

@@ -5,8 +5,10 @@ BG/NBD with the first order's value as a covariate, BG/NBD with a correction lea
 window before, and the equal-weight averages of Pareto/NBD with either BG/NBD) is fitted on what
 came earlier and judged on what then happened. BG/NBD is the baseline to beat: only candidates
 that beat it on both MAE and RMSE qualify, and of those the one with the lowest
-MAE/MAE(BG/NBD) + RMSE/RMSE(BG/NBD) is served (BG/NBD when none qualifies), provided it also
-beats the naive "as many as last period" forecast on RMSE.
+MAE/MAE(BG/NBD) + RMSE/RMSE(BG/NBD) is served (BG/NBD when none qualifies), provided its
+expected revenue (orders times Gamma-Gamma spend) beats the naive "as much as last period"
+forecast on RMSE, the rule the supervised revenue model is held to (on orders when no order
+has a price).
 """
 
 from __future__ import annotations
@@ -169,15 +171,18 @@ def _churn(p: Floats, actual: Floats) -> tuple[dict[str, Any], Any]:
     }, calibration
 
 
-def _revenue(history: History, w: Windows, rows: Ints, orders: Floats) -> dict[str, float]:
-    """Revenue errors in the held-out window: expected orders times Gamma-Gamma spend."""
+def _revenue(history: History, w: Windows, rows: Ints, orders: Floats) -> dict[str, Any]:
+    """Revenue errors in the held-out window (expected orders times Gamma-Gamma spend), beside
+    those of "as much as last period"."""
     rfm = rfm_at(history, w.validation, rows)
     _, money = window_totals(history, w.validation, w.validation + w.window)
+    _, last = window_totals(history, w.validation - w.window, w.validation)
     try:
         value = spend.expected_order_value(spend.fit(rfm.priced, rfm.spend), rfm.priced, rfm.spend)
     except CannotFit:
         value = np.full(len(rows), _mean_order_value(history, w.validation))
-    return errors(money[rows], orders * value)
+    return {**errors(money[rows], orders * value),
+            "baselines": {"last period": errors(money[rows], last[rows])}}
 
 
 def _mean_order_value(history: History, cutoff: float) -> float:
@@ -200,7 +205,10 @@ def validate(
     base = scores[BASELINE]
     chosen = choose(scores)
     naive = errors(actual, last[held.rows])
-    beats = scores[chosen]["rmse"] < naive["rmse"]
+    revenue = _revenue(history, w, held.rows, predictions[chosen])
+    beats = (revenue["rmse"] < revenue["baselines"]["last period"]["rmse"]
+             if _mean_order_value(history, w.validation) > 0
+             else scores[chosen]["rmse"] < naive["rmse"])
     counts = _count_method(chosen)
     churn_metrics, calibration = _churn(quiet.get(counts, quiet[BASELINE]), actual)
     model = _final(history, as_of, horizon, w, chosen, seed)
@@ -213,7 +221,7 @@ def validate(
         "parameters": model.counts.as_dict(),
         "spend": model.spend.as_dict() if model.spend else None,
         "churn": churn_metrics, "validation_customers": len(held.rows),
-        "revenue": _revenue(history, w, held.rows, predictions[chosen]),
+        "revenue": revenue,
     }
     return model, metrics, beats
 
