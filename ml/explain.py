@@ -32,6 +32,10 @@ LABELS = {
 }
 
 
+# for a customer who never ordered these fall back to the days since they became one
+SINCE_JOINING = ("recency_days", "mean_gap_days")
+
+
 def label(feature: str) -> str:
     """A feature's name in words (``orders_90d`` -> ``orders in the last 90 days``)."""
     if feature in LABELS:
@@ -120,11 +124,22 @@ def local_reasons(
     weights = np.take_along_axis(deltas, order, axis=1)
     values = X[:, columns][np.arange(len(X))[:, None], order]
     strong = np.abs(weights) >= min_weight
+    bought = (X[:, names.index("orders_total")] > 0 if "orders_total" in names
+              else np.ones(len(X), dtype=bool)).tolist()
     reasons = []
-    for picked, weight, value, keep in zip(order.tolist(), weights.tolist(), values.tolist(),
-                                           strong.tolist(), strict=True):
-        reasons.append([_worded(tried[j], w, v, about, describe)
-                        for j, w, v, k in zip(picked, weight, value, keep, strict=True) if k])
+    for picked, weight, value, keep, buyer in zip(
+        order.tolist(), weights.tolist(), values.tolist(), strong.tolist(), bought, strict=True
+    ):
+        found: list[Reason] = []
+        for j, w, v, k in zip(picked, weight, value, keep, strict=True):
+            if not k:
+                continue
+            if buyer or tried[j] not in SINCE_JOINING:
+                found.append(_worded(tried[j], w, v, about, describe))
+            elif not any(r.feature in SINCE_JOINING for r in found):  # said once is enough
+                found.append(_worded(tried[j], w, v, about,
+                                     lambda _, days: f"no order yet in {days:,.0f} days"))
+        reasons.append(found)
     return reasons
 
 
