@@ -48,10 +48,13 @@ def _supervised(
         return Outcome(kind, NOT_ACTIVATED, "did not beat its baseline on the validation window",
                        metrics, None, train.names, len(train), len(validation), **windows)
     # validated: refit on every window, so the served model has seen the latest behaviour
-    final = module.fit(_concat(train, validation), seed)
+    merged = _concat(train, validation)
+    final = (revenue.fit(merged, seed, metrics["served"]) if module is revenue
+             else module.fit(merged, seed))
     final.btyd = btyd_now
-    return Outcome(kind, ACTIVATED, "beat its baseline on the validation window", metrics,
-                   final, train.names, len(train), len(validation), **windows)
+    served = f"{metrics['served']}: " if "served" in metrics else ""
+    return Outcome(kind, ACTIVATED, f"{served}beat its baseline on the validation window",
+                   metrics, final, train.names, len(train), len(validation), **windows)
 
 
 def _guarded(kind: str, work: Callable[[], Outcome]) -> Outcome:
