@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -35,6 +35,17 @@ async def cancelled(future: asyncio.Future[Any] | None) -> None:
     if future is not None and not future.done():
         future.cancel()
         await asyncio.gather(future, return_exceptions=True)
+
+
+async def side_by_side(*work: Coroutine[Any, Any, Any]) -> None:
+    """Run ``work`` concurrently; the first failure cancels the others, waits for them to stop
+    and is raised as itself (not as an exception group)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for coroutine in work:
+                group.create_task(coroutine)
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 def chunks(ids: Sequence[int] | np.ndarray[Any, Any], size: int) -> list[list[int]]:

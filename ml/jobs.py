@@ -115,19 +115,27 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
             predictions.report_progress(run["id"], fraction, stage), loop
         ).result()
 
-    outcomes = await asyncio.to_thread(
-        train_all, history, to_day(as_of), float(horizon), progress=progress,
-        max_rows=settings.ml_max_training_rows, sales=sales,
-    )
-    if run["backtest"]:
-        await _report_backtest(run, history, outcomes, sample)
-        return
-    del history  # scoring reads its own batches
+    # the recommender reads order lines and trains beside the other kinds (a live run's only)
+    recommending = None if run["backtest"] else asyncio.create_task(
+        recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon,
+                            customer_ids=sample),
+        name=f"recommendations-{run['id']}")
+    try:
+        outcomes = await asyncio.to_thread(
+            train_all, history, to_day(as_of), float(horizon), progress=progress,
+            max_rows=settings.ml_max_training_rows, sales=sales,
+        )
+        if recommending is None:
+            await _report_backtest(run, history, outcomes, sample)
+            return
+        del history  # scoring reads its own batches
+        if not recommending.done():
+            await predictions.report_progress(run["id"], 0.78, "training recommendations")
+        trained = await recommending
+    finally:
+        await batches.cancelled(recommending)
     previous = await registry.active_models(org_id=org_id)
     keep = publish.kinds_to_keep(outcomes, previous, horizon, bool(run["backtest"]))
-    await predictions.report_progress(run["id"], 0.78, "training recommendations")
-    trained = await recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon,
-                                        customer_ids=sample)
     outcomes[recommend_job.KIND] = trained.outcome
     if trained.model is None:
         keep.append(recommend_job.KIND)  # the earlier active recommender still serves
@@ -142,13 +150,17 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
             publish.new_models(outcomes), org_id=org_id, run_id=run["id"], as_of=as_of,
             horizon_days=horizon, backtest=bool(run["backtest"]), keep=keep, using=conn,
         )
-        await batches.score_and_write(
-            models, ids, org_id=org_id, as_of=as_of, horizon_days=horizon,
-            model_version=registry.version_label(active), using=conn,
+        # predictions and recommendation lists are computed side by side (one's ranking while
+        # the other's model predicts or PostgreSQL writes); their statements take turns on the
+        # transaction's connection. A failure of either cancels the other and rolls back both.
+        await batches.side_by_side(
+            batches.score_and_write(
+                models, ids, org_id=org_id, as_of=as_of, horizon_days=horizon,
+                model_version=registry.version_label(active), using=conn,
+            ),
+            *([] if trained.model is None else [recommend_job.write(
+                trained, org_id=org_id, as_of=as_of, ids=ids, using=conn)]),
         )
-        if trained.model is not None:
-            await predictions.report_progress(run["id"], 0.95, "writing recommendations")
-            await recommend_job.write(trained, org_id=org_id, as_of=as_of, ids=ids, using=conn)
         await predictions.finish_run(
             run["id"], RunStatus.SUCCEEDED,
             results=publish.results(outcomes, active, run["id"]) + custom_results,

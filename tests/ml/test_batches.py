@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ml.batches import WriteBehind, chunks, prefetched
+from ml.batches import WriteBehind, chunks, prefetched, side_by_side
 
 
 def test_chunks_cover_every_id_once_in_order() -> None:
@@ -105,3 +105,32 @@ async def test_a_failed_write_surfaces_and_a_failed_batch_cancels_the_write_in_f
         async with WriteBehind() as writer:
             await compute_and_fail(writer)
     assert cancelled.is_set()
+
+
+async def test_side_by_side_work_fails_as_itself_and_stops_the_other() -> None:
+    stopped = asyncio.Event()
+    finished: list[str] = []
+
+    async def long() -> None:
+        try:
+            await asyncio.sleep(10)
+            finished.append("long")
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    async def failing() -> None:
+        await asyncio.sleep(0.01)
+        raise LookupError("no such product")
+
+    with pytest.raises(LookupError, match="no such product"):
+        await side_by_side(long(), failing())
+    assert stopped.is_set()
+    assert finished == []
+
+    async def quick(name: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        finished.append(name)
+
+    await side_by_side(quick("a", 0.02), quick("b", 0.01))
+    assert finished == ["b", "a"]  # concurrently: the shorter one finished first

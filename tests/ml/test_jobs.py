@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from app.cli import DEMO_CUSTOMERS, DEMO_ORDERS_PER_CUSTOMER
 from app.seed import SeedPlan
@@ -36,3 +36,39 @@ async def test_the_readme_demo_gets_every_prediction_it_promises(db: str, settin
         "CHURN", "REVENUE", "SEGMENTS", "FORECAST", "RECOMMENDATIONS")} == dict.fromkeys((
         "CHURN", "REVENUE", "SEGMENTS", "FORECAST", "RECOMMENDATIONS"), "ACTIVATED"), [
         (r["kind"], r["status"], r["message"]) for r in demo.run["results"]]
+
+
+async def test_a_run_whose_recommendation_lists_fail_changes_no_prediction(
+        db: str, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # predictions and lists are written side by side in one transaction: when the lists fail,
+    # the predictions written meanwhile are rolled back with them and the run says why
+    from db import prediction as predictions
+    from db.sql import fetch
+    from ml import jobs, recommend_job
+
+    demo = await trained_demo(db, settings)
+    before = [dict(r) for r in await fetch(
+        "SELECT customer_id, model_version, churn_risk FROM prediction"
+        " WHERE organization_id = $1 ORDER BY customer_id", [demo.org.id])]
+    assert before
+    write = recommend_job.write
+
+    async def failing(*args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        await write(*args, **kwargs)
+        raise RuntimeError("the lists' disk is full")
+
+    monkeypatch.setattr(recommend_job, "write", failing)
+    run, _ = await predictions.start_run(org_id=demo.org.id, user_id=demo.admin.id,
+                                         as_of=datetime.now(UTC), horizon_days=90,
+                                         backtest=False)
+    await jobs._train(settings, run["id"])  # in this process, so the failure can be planted
+    finished = await predictions.get_run(run_id=run["id"])
+    assert finished is not None
+    assert finished["status"] == RunStatus.FAILED
+    assert finished["error"] == "RuntimeError: the lists' disk is full"
+    after = [dict(r) for r in await fetch(
+        "SELECT customer_id, model_version, churn_risk FROM prediction"
+        " WHERE organization_id = $1 ORDER BY customer_id", [demo.org.id])]
+    assert after == before
+    active = await registry.active_models(org_id=demo.org.id)
+    assert {m["training_run_id"] for m in active.values()} == {demo.run["id"]}
