@@ -26,11 +26,11 @@ from db.upsert import (
     RowResult,
     Table,
     check_size,
+    claim_unique_values,
     differing,
     normalized_key,
     rebase,
     reject_repeated_keys,
-    reject_repeated_unique_values,
     row_path,
     settle,
     write,
@@ -90,7 +90,7 @@ async def upsert_customers(
         for plan, row in zip(plans, rows, strict=True):
             await _clean_customer(org_id, plan, row, stored)
         await _reject_taken(conn, org_id, plans)
-        await reject_repeated_unique_values(org_id, custom_fields.ObjectType.CUSTOMER, plans)
+        await claim_unique_values(conn, org_id, custom_fields.ObjectType.CUSTOMER, plans)
         await write(conn, CUSTOMERS, org_id, plans)
     return [p.result for p in plans]
 

@@ -24,10 +24,10 @@ from db.upsert import (
     RowResult,
     Table,
     check_size,
+    claim_unique_values,
     differing,
     rebase,
     reject_repeated_keys,
-    reject_repeated_unique_values,
     settle,
     write,
 )
@@ -82,7 +82,7 @@ async def upsert_companies(*, org_id: int, rows: Sequence[dict[str, Any]]) -> li
         for plan, row in zip(plans, rows, strict=True):
             if not plan.failed:
                 await _clean(org_id, plan, row, stored.get(plan.key or "", []))
-        await reject_repeated_unique_values(org_id, custom_fields.ObjectType.COMPANY, plans)
+        await claim_unique_values(conn, org_id, custom_fields.ObjectType.COMPANY, plans)
         await write(conn, COMPANIES, org_id, plans)
     return [p.result for p in plans]
 

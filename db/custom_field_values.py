@@ -162,6 +162,11 @@ def taken_message(d: Definition) -> str:
     return f"another record has this {d['label']}"
 
 
+def lock_name(org_id: int, object_type: ObjectType, key: str, value: Any) -> str:
+    """The advisory lock every writer of ``value`` under the unique field ``key`` holds."""
+    return f"unique custom field:{org_id}:{object_type.value}:{key}:{orjson.dumps(value).decode()}"
+
+
 async def claim_unique(
     conn: BaseDBAsyncClient, *, object_type: ObjectType, org_id: int,
     values: Mapping[str, Any] | None, object_id: int | None,
@@ -179,9 +184,8 @@ async def claim_unique(
         value = values.get(key)
         if not d["is_unique"] or value is None:
             continue
-        held = (f"unique custom field:{org_id}:{object_type.value}:{key}:"
-                f"{orjson.dumps(value).decode()}")
-        await fetch("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [held], conn)
+        await fetch("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                    [lock_name(org_id, object_type, key, value)], conn)
         if await taken(table=object_type.value.lower(), org_id=org_id, key=key, value=value,
                        except_id=object_id, using=conn):
             errors.append(FieldError(ErrorCode.DUPLICATE, ("input", "customFields", key),

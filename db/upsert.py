@@ -119,15 +119,21 @@ def reject_repeated_keys(plans: Iterable[Plan]) -> None:
             plan.error(ErrorCode.DUPLICATE, plan.key_path, f"repeats the key of row {earlier}")
 
 
-async def reject_repeated_unique_values(
-    org_id: int, object_type: custom_fields.ObjectType, plans: Iterable[Plan]
+async def claim_unique_values(
+    conn: BaseDBAsyncClient, org_id: int, object_type: custom_fields.ObjectType,
+    plans: Iterable[Plan],
 ) -> None:
-    """Fail a row taking a value of a unique custom field that an earlier row of the batch
-    takes too (each row was checked against the stored records alone; the batch is written
-    after)."""
-    unique = [d for d in (await custom_fields.by_key(org_id=org_id, object_type=object_type)
-                          ).values() if d["is_unique"]]
-    claimed: dict[tuple[str, str], int] = {}  # (key, value) -> the first row taking it
+    """Inside the batch's transaction, just before it is written: fail a row taking a value of
+    a unique custom field that an earlier row of the batch takes too, then hold every value
+    the batch takes (the advisory locks single writes hold, in their order: field, then value)
+    and check again that no other live record took it meanwhile. Each row was checked against
+    the stored records alone; a concurrent writer of the same value had passed that check too.
+    Now the later one waits for the earlier to commit and sees its record: its row fails
+    (DUPLICATE), the batch's other rows are written."""
+    unique = sorted((d for d in (await custom_fields.by_key(
+        org_id=org_id, object_type=object_type)).values() if d["is_unique"]),
+        key=lambda d: d["key"])
+    claimed: dict[tuple[str, str], Plan] = {}  # (key, value as JSON) -> the first row taking it
     for plan in plans:
         if plan.result.status not in ("created", "updated") or "custom_fields" not in plan.values:
             continue
@@ -136,10 +142,29 @@ async def reject_repeated_unique_values(
             value = values.get(d["key"])
             if value is None:
                 continue
-            if claimed.setdefault((d["key"], repr(value)), plan.index) != plan.index:
+            first = claimed.setdefault((d["key"], orjson.dumps(value).decode()), plan)
+            if first is not plan:
                 plan.error(ErrorCode.DUPLICATE, f"customFields.{d['key']}",
                            custom_values.taken_message(d))
                 break
+    held = sorted((key, value) for (key, value), plan in claimed.items() if not plan.failed)
+    if not held:
+        return
+    await fetch(
+        "SELECT pg_advisory_xact_lock(hashtextextended(name, 0))"
+        " FROM unnest($1::text[]) WITH ORDINALITY AS held(name, n) ORDER BY n",
+        [[custom_values.lock_name(org_id, object_type, key, orjson.loads(value))
+          for key, value in held]], conn,
+    )
+    definitions = {d["key"]: d for d in unique}
+    for key, value in held:
+        plan = claimed[(key, value)]
+        if not plan.failed and await custom_values.taken(
+            table=object_type.value.lower(), org_id=org_id, key=key, value=orjson.loads(value),
+            except_id=plan.existing["id"] if plan.existing else None, using=conn,
+        ):
+            plan.error(ErrorCode.DUPLICATE, f"customFields.{key}",
+                       custom_values.taken_message(definitions[key]))
 
 
 def differing(row: dict[str, Any], existing: dict[str, Any] | None) -> dict[str, Any]:
