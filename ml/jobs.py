@@ -167,7 +167,11 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
             using=conn,
         )
     if trained.model is not None:
-        await recommendations.refresh_statistics()
+        try:
+            await recommendations.refresh_statistics()
+        except Exception as exc:  # committed: the run succeeded; only the planner waits longer
+            log.warning("run %s succeeded; refreshing the recommendation lists' statistics"
+                        " after it failed: %s: %s", run["id"], type(exc).__name__, exc)
 
 
 async def _report_backtest(run: dict[str, Any], history: Any, outcomes: Any,

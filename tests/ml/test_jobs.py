@@ -72,3 +72,26 @@ async def test_a_run_whose_recommendation_lists_fail_changes_no_prediction(
     assert after == before
     active = await registry.active_models(org_id=demo.org.id)
     assert {m["training_run_id"] for m in active.values()} == {demo.run["id"]}
+
+
+async def test_a_statistics_refresh_failing_after_the_commit_does_not_call_the_run_failed(
+        db: str, settings, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    from db import prediction as predictions
+    from db import recommendation as recommendations
+    from ml import jobs
+
+    demo = await trained_demo(db, settings)
+
+    async def refused() -> None:
+        raise ConnectionResetError("the server went away")
+
+    monkeypatch.setattr(recommendations, "refresh_statistics", refused)
+    run, _ = await predictions.start_run(org_id=demo.org.id, user_id=demo.admin.id,
+                                         as_of=datetime.now(UTC), horizon_days=90,
+                                         backtest=False)
+    await jobs._train(settings, run["id"])
+    finished = await predictions.get_run(run_id=run["id"])
+    assert finished is not None
+    assert finished["status"] == RunStatus.SUCCEEDED
+    assert f"run {run['id']} succeeded; refreshing" in caplog.text
+    assert "failed" not in caplog.text.split("refreshing")[0]
