@@ -31,15 +31,18 @@ def held_out_rows(y: Floats, seed: int, min_per_class: int) -> tuple[Ints, Ints]
     return np.flatnonzero(~held), np.flatnonzero(held)
 
 
-def fit(booster: Any, X: Floats, y: Floats, seed: int, min_per_class: int
-        ) -> CalibratedClassifierCV:
-    """``booster`` (unfitted) fitted and calibrated on ``X``, ``y`` as the module says."""
+def fit(booster: Any, X: Floats, y: Floats, seed: int, min_per_class: int, *,
+        isotonic: bool = True) -> Any:
+    """``booster`` (unfitted) fitted and calibrated on ``X``, ``y`` as the module says; with
+    ``isotonic`` False, data large enough for it gets the booster alone, fitted on every row."""
     labels = y.astype(int)
     rows = held_out_rows(y, seed, min_per_class)
     if rows is None:
         classifier = CalibratedClassifierCV(booster, method="sigmoid", cv=3)
         classifier.fit(X, labels)
         return classifier
+    if not isotonic:
+        return booster.fit(X, labels)
     learn, held = rows
     booster.fit(X[learn], labels[learn])
     classifier = CalibratedClassifierCV(FrozenEstimator(booster), method="isotonic")

@@ -60,15 +60,18 @@ def _check(examples: ScoreExamples, what: str) -> None:
 
 
 def _fit(examples: ScoreExamples, seed: int) -> Any:
-    """Gradient boosting, calibrated (``ml.calibration``): with a rare outcome an uncalibrated
-    booster ranked well and was too sure (0.5 % said where 7 % happened), so its Brier score
-    was no better than the base rate's."""
+    """Gradient boosting, calibrated by 3-fold sigmoid on small data (``ml.calibration``): there
+    a booster alone ranked well and was too sure of a rare outcome (0.5 % said where 7 %
+    happened), so its Brier score was no better than the base rate's. On large data the
+    booster alone, fitted on every row, calibrated as well as one fitted on four fifths and
+    calibrated on the fifth (100,000 customers: Brier 0.0509 / 0.0493 against 0.0511 /
+    0.0495), so it is used there."""
     booster = HistGradientBoostingClassifier(
         max_iter=150, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=20,
         l2_regularization=1.0, early_stopping=True, validation_fraction=0.15,
         n_iter_no_change=10, random_state=seed,
     )
-    return calibrated.fit(booster, examples.X, examples.y, seed, MIN_PER_CLASS)
+    return calibrated.fit(booster, examples.X, examples.y, seed, MIN_PER_CLASS, isotonic=False)
 
 
 def _sample(examples: ScoreExamples, limit: int, seed: int) -> ScoreExamples:
