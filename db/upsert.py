@@ -133,7 +133,8 @@ async def claim_unique_values(
     unique = sorted((d for d in (await custom_fields.by_key(
         org_id=org_id, object_type=object_type)).values() if d["is_unique"]),
         key=lambda d: d["key"])
-    claimed: dict[tuple[str, str], Plan] = {}  # (key, value as JSON) -> the first row taking it
+    # (key, value as JSON) -> the first row taking it, and the value
+    claimed: dict[tuple[str, str], tuple[Plan, Any]] = {}
     for plan in plans:
         if plan.result.status not in ("created", "updated") or "custom_fields" not in plan.values:
             continue
@@ -142,25 +143,26 @@ async def claim_unique_values(
             value = values.get(d["key"])
             if value is None:
                 continue
-            first = claimed.setdefault((d["key"], orjson.dumps(value).decode()), plan)
+            first, _ = claimed.setdefault((d["key"], orjson.dumps(value).decode()),
+                                          (plan, value))
             if first is not plan:
                 plan.error(ErrorCode.DUPLICATE, f"customFields.{d['key']}",
                            custom_values.taken_message(d))
                 break
-    held = sorted((key, value) for (key, value), plan in claimed.items() if not plan.failed)
+    held = [(key, *claimed[(key, text)]) for key, text in sorted(claimed)
+            if not claimed[(key, text)][0].failed]
     if not held:
         return
     await fetch(
         "SELECT pg_advisory_xact_lock(hashtextextended(name, 0))"
         " FROM unnest($1::text[]) WITH ORDINALITY AS held(name, n) ORDER BY n",
-        [[custom_values.lock_name(org_id, object_type, key, orjson.loads(value))
-          for key, value in held]], conn,
+        [[custom_values.lock_name(org_id, object_type, key, value)
+          for key, _, value in held]], conn,
     )
     definitions = {d["key"]: d for d in unique}
-    for key, value in held:
-        plan = claimed[(key, value)]
+    for key, plan, value in held:
         if not plan.failed and await custom_values.taken(
-            table=object_type.value.lower(), org_id=org_id, key=key, value=orjson.loads(value),
+            table=object_type.value.lower(), org_id=org_id, key=key, value=value,
             except_id=plan.existing["id"] if plan.existing else None, using=conn,
         ):
             plan.error(ErrorCode.DUPLICATE, f"customFields.{key}",

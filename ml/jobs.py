@@ -125,10 +125,11 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
             train_all, history, to_day(as_of), float(horizon), progress=progress,
             max_rows=settings.ml_max_training_rows, sales=sales,
         )
-        if recommending is None:
+        if run["backtest"]:
             await _report_backtest(run, history, outcomes, sample)
             return
         del history  # scoring reads its own batches
+        assert recommending is not None  # a live run
         if not recommending.done():
             await predictions.report_progress(run["id"], 0.78, "training recommendations")
         trained = await recommending
