@@ -42,9 +42,8 @@ async def test_a_run_whose_recommendation_lists_fail_changes_no_prediction(
         db: str, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # predictions and lists are written side by side in one transaction: when the lists fail,
     # the predictions written meanwhile are rolled back with them and the run says why
-    from db import prediction as predictions
     from db.sql import fetch
-    from ml import jobs, recommend_job
+    from ml import recommend_job
 
     demo = await trained_demo(db, settings)
     before = [dict(r) for r in await fetch(
@@ -58,12 +57,7 @@ async def test_a_run_whose_recommendation_lists_fail_changes_no_prediction(
         raise RuntimeError("the lists' disk is full")
 
     monkeypatch.setattr(recommend_job, "write", failing)
-    run, _ = await predictions.start_run(org_id=demo.org.id, user_id=demo.admin.id,
-                                         as_of=datetime.now(UTC), horizon_days=90,
-                                         backtest=False)
-    await jobs._train(settings, run["id"])  # in this process, so the failure can be planted
-    finished = await predictions.get_run(run_id=run["id"])
-    assert finished is not None
+    finished = await _train_here(demo, settings)
     assert finished["status"] == RunStatus.FAILED
     assert finished["error"] == "RuntimeError: the lists' disk is full"
     after = [dict(r) for r in await fetch(
@@ -76,9 +70,7 @@ async def test_a_run_whose_recommendation_lists_fail_changes_no_prediction(
 
 async def test_a_statistics_refresh_failing_after_the_commit_does_not_call_the_run_failed(
         db: str, settings, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
-    from db import prediction as predictions
     from db import recommendation as recommendations
-    from ml import jobs
 
     demo = await trained_demo(db, settings)
 
@@ -86,12 +78,21 @@ async def test_a_statistics_refresh_failing_after_the_commit_does_not_call_the_r
         raise ConnectionResetError("the server went away")
 
     monkeypatch.setattr(recommendations, "refresh_statistics", refused)
+    finished = await _train_here(demo, settings)
+    assert finished["status"] == RunStatus.SUCCEEDED
+    assert f"run {finished['id']} succeeded; refreshing" in caplog.text
+    assert "failed" not in caplog.text.split("refreshing")[0]
+
+
+async def _train_here(demo: Demo, settings) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """Another training run of the demo, in this process (so a failure can be planted)."""
+    from db import prediction as predictions
+    from ml import jobs
+
     run, _ = await predictions.start_run(org_id=demo.org.id, user_id=demo.admin.id,
                                          as_of=datetime.now(UTC), horizon_days=90,
                                          backtest=False)
     await jobs._train(settings, run["id"])
     finished = await predictions.get_run(run_id=run["id"])
     assert finished is not None
-    assert finished["status"] == RunStatus.SUCCEEDED
-    assert f"run {run['id']} succeeded; refreshing" in caplog.text
-    assert "failed" not in caplog.text.split("refreshing")[0]
+    return finished
