@@ -13,6 +13,7 @@ from ml.features import Floats
 
 Predict = Callable[[Floats], Floats]
 MAX_IMPORTANCE_ROWS = 2_500  # permutation importance ranks features; more rows change little
+REPEATS = 2  # shuffles per feature (each a prediction pass over the rows)
 
 
 CHURN_RISK, EXPECTED_REVENUE = "CHURN_RISK", "EXPECTED_REVENUE"
@@ -79,7 +80,7 @@ def importances(
         keep = np.random.default_rng(seed).choice(len(X), MAX_IMPORTANCE_ROWS, replace=False)
         X, y = X[keep], y[keep]
     result = permutation_importance(
-        estimator, X, y, scoring=scoring, n_repeats=3, random_state=seed, n_jobs=1
+        estimator, X, y, scoring=scoring, n_repeats=REPEATS, random_state=seed, n_jobs=1
     )
     pairs = sorted(
         zip(names, result.importances_mean, strict=True), key=lambda p: -float(p[1])
@@ -98,13 +99,15 @@ def local_reasons(
     min_weight: float = 1e-4,
     about: str = CHURN_RISK,
     describe: Callable[[str, float], str | None] | None = None,
+    outcome: str | None = None,
 ) -> list[list[Reason]]:
     """For each row, the ``top`` features whose actual value moved the prediction the most.
 
     A feature's weight is the prediction minus the prediction with that feature set to its
     reference value (the training median): positive means the customer's value pushed it up.
     ``candidates`` limits the features tried (each costs one prediction pass over ``X``);
-    ``describe`` words a feature's value where ``label`` cannot (custom fields).
+    ``describe`` words a feature's value where ``label`` cannot (custom fields); ``outcome``
+    names what a reason raises or lowers (by default the churn risk or the expected revenue).
     """
     if len(X) == 0:
         return []
@@ -126,28 +129,31 @@ def local_reasons(
     strong = np.abs(weights) >= min_weight
     bought = (X[:, names.index("orders_total")] > 0 if "orders_total" in names
               else np.ones(len(X), dtype=bool)).tolist()
+    noun = outcome or ("the churn risk" if about == CHURN_RISK else "the expected revenue")
+    effects = {True: f", which raises {noun}", False: f", which lowers {noun}"}
+    labels = [label(name) for name in tried]
+    joining = [name in SINCE_JOINING for name in tried]
     reasons = []
     for picked, weight, value, keep, buyer in zip(
         order.tolist(), weights.tolist(), values.tolist(), strong.tolist(), bought, strict=True
     ):
         found: list[Reason] = []
+        said_joining = False
         for j, w, v, k in zip(picked, weight, value, keep, strict=True):
             if not k:
                 continue
-            if buyer or tried[j] not in SINCE_JOINING:
-                found.append(_worded(tried[j], w, v, about, describe))
-            elif not any(r.feature in SINCE_JOINING for r in found):  # said once is enough
-                found.append(_worded(tried[j], w, v, about,
-                                     lambda _, days: f"no order yet in {days:,.0f} days"))
+            if buyer or not joining[j]:
+                what = (describe(tried[j], v) if describe else None) or \
+                    f"{labels[j]}: {_shown(v)}"
+            elif said_joining:  # said once is enough
+                continue
+            else:
+                what, said_joining = f"no order yet in {v:,.0f} days", True
+            found.append(Reason(tried[j], "UP" if w > 0 else "DOWN", round(w, 4), about,
+                                what + effects[w > 0]))
         reasons.append(found)
     return reasons
 
 
-def _worded(feature: str, delta: float, value: float, about: str,
-            describe: Callable[[str, float], str | None] | None = None) -> Reason:
-    direction = "UP" if delta > 0 else "DOWN"
-    verb = "raises" if delta > 0 else "lowers"
-    shown = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2g}"
-    noun = "the churn risk" if about == CHURN_RISK else "the expected revenue"
-    what = (describe(feature, value) if describe else None) or f"{label(feature)}: {shown}"
-    return Reason(feature, direction, round(delta, 4), about, f"{what}, which {verb} {noun}")
+def _shown(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2g}"

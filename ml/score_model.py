@@ -17,7 +17,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from ml import calibration as calibrated
-from ml.explain import Reason, importances, label, local_reasons
+from ml.explain import Reason, importances, local_reasons
 from ml.features import Floats, Ints, describe, medians
 from ml.labels import NotEnoughData, plan_split
 from ml.outcome import ACTIVATED, NOT_ACTIVATED, NOT_ENOUGH_DATA, Outcome
@@ -151,7 +151,8 @@ def train(history: ScoreHistory, definition: dict[str, Any], words: str, as_of: 
                    f" {metrics['baseline']['brier']})", metrics, model, *counts, *windows)
 
 
-def _phrase(feature: str, value: float) -> str:
+def _phrase(feature: str, value: float) -> str | None:
+    """The words for the builder's own features (None: ``ml.explain``'s label and value)."""
     if feature.startswith("tag:"):
         return f"{'tagged' if value >= 0.5 else 'not tagged'} \"{feature[4:]}\""
     if feature.startswith("stage:"):
@@ -163,8 +164,7 @@ def _phrase(feature: str, value: float) -> str:
         return f"it happened {value:.0f} time{'s' if value != 1 else ''} in the last year"
     if feature == "days_since_outcome":
         return f"{value:.0f} days since it last happened (or since they joined)"
-    shown = f"{value:,.0f}" if abs(value) >= 10 else f"{value:,.2g}"
-    return f"{label(feature)}: {shown}"
+    return None
 
 
 def score(model: ScoreModel, history: ScoreHistory, as_of: float, rows: Ints
@@ -174,23 +174,16 @@ def score(model: ScoreModel, history: ScoreHistory, as_of: float, rows: Ints
     assert names == model.names, "the feature set changed since training"
     p = model.predict(X)
     ranked = [n for n in model.importances if n in names][:REASON_CANDIDATES]
-    found = local_reasons(partial(calibrated.one_member, model.classifier), X, model.reference,
-                          names,
-                          candidates=tuple(ranked) or None, top=3, min_weight=0.005,
-                          about=model.name)
     window = f"within {model.horizon:.0f} days"
-    reasons = []
-    for i, row in enumerate(found):
-        worded = []
-        for r in row:
-            verb = "raises" if r.direction == "UP" else "lowers"
-            value = float(X[i, names.index(r.feature)])
-            what = describe(history.base, r.feature, value) or _phrase(r.feature, value)
-            worded.append(Reason(r.feature, r.direction, r.weight, model.name,
-                                 f"{what}, which {verb} the chance that"
-                                 f" they {model.words} {window}"))
-        reasons.append(worded or [Reason(
-            "base_rate", "DOWN", 0.0, model.name,
-            f"nothing sets them apart from a typical customer: about {100 * p[i]:.0f} % chance"
-            f" that they {model.words} {window}")])
+    found = local_reasons(
+        partial(calibrated.one_member, model.classifier), X, model.reference, names,
+        candidates=tuple(ranked) or None, top=3, min_weight=0.005, about=model.name,
+        describe=lambda feature, value: describe(history.base, feature, value)
+        or _phrase(feature, value),
+        outcome=f"the chance that they {model.words} {window}",
+    )
+    reasons = [row or [Reason(
+        "base_rate", "DOWN", 0.0, model.name,
+        f"nothing sets them apart from a typical customer: about {100 * p[i]:.0f} % chance"
+        f" that they {model.words} {window}")] for i, row in enumerate(found)]
     return p, reasons
