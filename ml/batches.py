@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -37,13 +37,18 @@ async def cancelled(future: asyncio.Future[Any] | None) -> None:
         await asyncio.gather(future, return_exceptions=True)
 
 
-async def side_by_side(*work: Coroutine[Any, Any, Any]) -> None:
-    """Run ``work`` concurrently; the first failure cancels the others, waits for them to stop
-    and is raised as itself (not as an exception group)."""
+async def side_by_side(*work: Awaitable[Any]) -> None:
+    """Run ``work`` (coroutines, or tasks already running) concurrently; the first failure
+    cancels the others, waits for them to stop and is raised as itself (not as an exception
+    group)."""
+
+    async def awaited(one: Awaitable[Any]) -> Any:
+        return await one  # cancelling this cancels a task it awaits
+
     try:
         async with asyncio.TaskGroup() as group:
-            for coroutine in work:
-                group.create_task(coroutine)
+            for one in work:
+                group.create_task(awaited(one))
     except BaseExceptionGroup as failed:
         raise failed.exceptions[0] from None
 

@@ -99,7 +99,7 @@ async def _custom_predictions(org_id: int, run_id: int, as_of: datetime) -> list
 
 async def _train_all_kinds(settings: Settings, run: dict[str, Any],
                            custom: asyncio.Task[list[dict[str, Any]]] | None) -> None:
-    from ml import publish, recommend_job
+    from ml import recommend_job
     from ml.training import train_all
 
     loop = asyncio.get_running_loop()
@@ -120,59 +120,78 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
         recommend_job.train(org_id=org_id, as_of=as_of, window_days=horizon,
                             customer_ids=sample),
         name=f"recommendations-{run['id']}")
+    training = asyncio.ensure_future(asyncio.to_thread(
+        train_all, history, to_day(as_of), float(horizon), progress=progress,
+        max_rows=settings.ml_max_training_rows, sales=sales,
+    ))
     try:
-        outcomes = await asyncio.to_thread(
-            train_all, history, to_day(as_of), float(horizon), progress=progress,
-            max_rows=settings.ml_max_training_rows, sales=sales,
-        )
         if run["backtest"]:
-            await _report_backtest(run, history, outcomes, sample)
+            await _report_backtest(run, history, await training, sample)
             return
         del history  # scoring reads its own batches
         assert recommending is not None  # a live run
-        if not recommending.done():
-            await predictions.report_progress(run["id"], 0.78, "training recommendations")
-        trained = await recommending
+        assert custom is not None
+        async with in_transaction() as conn:
+            trained = await _publish(run, ids, training, recommending, custom, conn)
     finally:
         await batches.cancelled(recommending)
-    previous = await registry.active_models(org_id=org_id)
-    keep = publish.kinds_to_keep(outcomes, previous, horizon, bool(run["backtest"]))
-    outcomes[recommend_job.KIND] = trained.outcome
-    if trained.model is None:
-        keep.append(recommend_job.KIND)  # the earlier active recommender still serves
-    models = publish.scoring_models(outcomes, previous, keep)
-    assert custom is not None  # a live run (backtests returned above)
-    if not custom.done():
-        await predictions.report_progress(run["id"], 0.8, "finishing custom predictions")
-    custom_results = await custom
-    await predictions.report_progress(run["id"], 0.9, "scoring customers and saving")
-    async with in_transaction() as conn:
-        active = await registry.publish(
-            publish.new_models(outcomes), org_id=org_id, run_id=run["id"], as_of=as_of,
-            horizon_days=horizon, backtest=bool(run["backtest"]), keep=keep, using=conn,
-        )
-        # predictions and recommendation lists are computed side by side (one's ranking while
-        # the other's model predicts or PostgreSQL writes); their statements take turns on the
-        # transaction's connection. A failure of either cancels the other and rolls back both.
-        await batches.side_by_side(
-            batches.score_and_write(
-                models, ids, org_id=org_id, as_of=as_of, horizon_days=horizon,
-                model_version=registry.version_label(active), using=conn,
-            ),
-            *([] if trained.model is None else [recommend_job.write(
-                trained, org_id=org_id, as_of=as_of, ids=ids, using=conn)]),
-        )
-        await predictions.finish_run(
-            run["id"], RunStatus.SUCCEEDED,
-            results=publish.results(outcomes, active, run["id"]) + custom_results,
-            using=conn,
-        )
+        await batches.cancelled(training)  # after a failure: its result is not needed
     if trained.model is not None:
         try:
             await recommendations.refresh_statistics()
         except Exception as exc:  # committed: the run succeeded; only the planner waits longer
             log.warning("run %s succeeded; refreshing the recommendation lists' statistics"
                         " after it failed: %s: %s", run["id"], type(exc).__name__, exc)
+
+
+async def _publish(run: dict[str, Any], ids: Any, training: asyncio.Future[Any],
+                   recommending: asyncio.Task[Any], custom: asyncio.Task[list[dict[str, Any]]],
+                   conn: BaseDBAsyncClient) -> Any:
+    """In the run's one transaction: every customer's recommendation list, the models, and
+    every customer's predictions; a failure anywhere rolls all of it back. Returns the
+    recommender's outcome.
+
+    The lists are written as soon as the recommender and the custom predictions are done,
+    while churn and revenue may still be training: their fitting keeps one core busy and the
+    other would idle, and ranking the lists and PostgreSQL's writing of them fill it.
+    """
+    from ml import publish, recommend_job
+
+    org_id, as_of, horizon = run["organization_id"], run["as_of"], run["horizon_days"]
+    trained = await recommending
+    custom_results = await custom
+    lists = None if trained.model is None else asyncio.create_task(recommend_job.write(
+        trained, org_id=org_id, as_of=as_of, ids=ids, using=conn), name=f"lists-{run['id']}")
+    try:
+        outcomes = await training
+        previous = await registry.active_models(org_id=org_id)
+        keep = publish.kinds_to_keep(outcomes, previous, horizon, False)
+        outcomes[recommend_job.KIND] = trained.outcome
+        if trained.model is None:
+            keep.append(recommend_job.KIND)  # the earlier active recommender still serves
+        models = publish.scoring_models(outcomes, previous, keep)
+        await predictions.report_progress(run["id"], 0.9, "scoring customers and saving")
+        active = await registry.publish(
+            publish.new_models(outcomes), org_id=org_id, run_id=run["id"], as_of=as_of,
+            horizon_days=horizon, backtest=False, keep=keep, using=conn,
+        )
+        # predictions are computed and written while the lists finish; their statements take
+        # turns on the transaction's connection, and a failure of either stops the other
+        await batches.side_by_side(
+            batches.score_and_write(
+                models, ids, org_id=org_id, as_of=as_of, horizon_days=horizon,
+                model_version=registry.version_label(active), using=conn,
+            ),
+            *([] if lists is None else [lists]),
+        )
+        await predictions.finish_run(
+            run["id"], RunStatus.SUCCEEDED,
+            results=publish.results(outcomes, active, run["id"]) + custom_results,
+            using=conn,
+        )
+    finally:
+        await batches.cancelled(lists)
+    return trained
 
 
 async def _report_backtest(run: dict[str, Any], history: Any, outcomes: Any,
