@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import pairwise_distances, silhouette_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
@@ -19,7 +19,7 @@ PROFILE = (*DIMENSIONS, "orders_total", "tenure_days")
 K_RANGE = range(2, 8)
 MIN_CUSTOMERS = 30
 MIN_SILHOUETTE = 0.15
-SILHOUETTE_SAMPLE = 5_000
+SILHOUETTE_SAMPLE = 4_000  # customers whose distances judge every k (64 MB as float32)
 NEW_DAYS = 90
 
 
@@ -71,6 +71,9 @@ def _unique(names: list[str]) -> list[str]:
 
 def _best_k(X: Floats, seed: int) -> tuple[Pipeline, float]:
     best: tuple[Pipeline, float] | None = None
+    # the same customers judge every k: their distances (the silhouette's whole cost) once
+    sample = np.random.default_rng(seed).permutation(len(X))[:SILHOUETTE_SAMPLE]
+    distances: Floats | None = None
     for k in K_RANGE:
         if k >= len(np.unique(X, axis=0)):
             break
@@ -79,10 +82,13 @@ def _best_k(X: Floats, seed: int) -> tuple[Pipeline, float]:
             KMeans(n_clusters=k, n_init=4, random_state=seed),
         )
         labels = pipeline.fit_predict(X)
-        scaled = pipeline[:-1].transform(X)
-        score = float(silhouette_score(
-            scaled, labels, sample_size=min(len(X), SILHOUETTE_SAMPLE), random_state=seed
-        ))
+        if distances is None:  # the scaling does not depend on k
+            scaled = pipeline[:-1].transform(X[sample]).astype(np.float32)
+            distances = pairwise_distances(scaled)
+            np.fill_diagonal(distances, 0.0)
+        if len(np.unique(labels[sample])) < 2:
+            continue  # the sample saw one cluster: no silhouette to judge it by
+        score = float(silhouette_score(distances, labels[sample], metric="precomputed"))
         if best is None or score > best[1]:
             best = (pipeline, score)
     if best is None:
