@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ml.features import Floats, History, Ints, align, features_at, window_totals
-from ml.lifetime_features import fitted_at
+from ml.lifetime_features import fitted_on
+from ml.rfm import rfm_at
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs this much history before it
 TRAIN_CUTOFFS = 4
@@ -95,7 +96,8 @@ def examples_at(
     parts = []
     for cutoff in cutoffs:
         table = features_at(history, cutoff)
-        table = fitted_at(history, cutoff, horizon, table.index).extend(history, table)
+        rfm = rfm_at(history, cutoff, table.index)  # for the BG/NBD's fit and its columns
+        table = fitted_on(rfm, horizon).extend(history, table, rfm)
         if names is not None:
             table = align(table, names)
         names = table.names
