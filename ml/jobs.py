@@ -131,8 +131,15 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
         del history  # scoring reads its own batches
         assert recommending is not None  # a live run
         assert custom is not None
+        trained = await recommending
+        if not custom.done():
+            await asyncio.wait([custom, training], return_when=asyncio.FIRST_COMPLETED)
+            if not custom.done():  # the other kinds are trained
+                await predictions.report_progress(run["id"], 0.8, "finishing custom predictions")
+        custom_results = await custom
+        # the transaction opens when the first of its writes (the lists) can start
         async with in_transaction() as conn:
-            trained = await _publish(run, ids, training, recommending, custom, conn)
+            await _publish(run, ids, training, trained, custom_results, conn)
     finally:
         await batches.cancelled(recommending)
         await batches.cancelled(training)  # after a failure: its result is not needed
@@ -145,11 +152,11 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
 
 
 async def _publish(run: dict[str, Any], ids: Any, training: asyncio.Future[Any],
-                   recommending: asyncio.Task[Any], custom: asyncio.Task[list[dict[str, Any]]],
-                   conn: BaseDBAsyncClient) -> Any:
-    """In the run's one transaction: every customer's recommendation list, the models, and
-    every customer's predictions; a failure anywhere rolls all of it back. Returns the
-    recommender's outcome.
+                   trained: Any, custom_results: list[dict[str, Any]],
+                   conn: BaseDBAsyncClient) -> None:
+    """In the run's one transaction: every customer's recommendation list (``trained``: the
+    recommender's outcome), the models, and every customer's predictions; a failure anywhere
+    rolls all of it back.
 
     The lists are written as soon as the recommender and the custom predictions are done,
     while churn and revenue may still be training: their fitting keeps one core busy and the
@@ -158,8 +165,6 @@ async def _publish(run: dict[str, Any], ids: Any, training: asyncio.Future[Any],
     from ml import publish, recommend_job
 
     org_id, as_of, horizon = run["organization_id"], run["as_of"], run["horizon_days"]
-    trained = await recommending
-    custom_results = await custom
     lists = None if trained.model is None else asyncio.create_task(recommend_job.write(
         trained, org_id=org_id, as_of=as_of, ids=ids, using=conn), name=f"lists-{run['id']}")
     try:
@@ -191,7 +196,6 @@ async def _publish(run: dict[str, Any], ids: Any, training: asyncio.Future[Any],
         )
     finally:
         await batches.cancelled(lists)
-    return trained
 
 
 async def _report_backtest(run: dict[str, Any], history: Any, outcomes: Any,

@@ -68,6 +68,41 @@ async def test_a_run_whose_recommendation_lists_fail_changes_no_prediction(
     assert {m["training_run_id"] for m in active.values()} == {demo.run["id"]}
 
 
+async def test_lists_written_while_training_ran_are_rolled_back_when_training_fails(
+        db: str, settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the lists are written in the run's transaction while churn and revenue still train; a
+    # training failure after that leaves the lists (and everything else) as they were
+    import threading
+
+    from db.sql import fetch
+    from ml import recommend_job, training
+
+    demo = await trained_demo(db, settings)
+    lists = ("SELECT customer_id, product_ids, scores FROM recommendation_list"
+             " WHERE organization_id = $1 ORDER BY customer_id")
+    before = [dict(r) for r in await fetch(lists, [demo.org.id])]
+    assert before
+    written = threading.Event()
+    write = recommend_job.write
+
+    async def noted(*args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        await write(*args, **kwargs)
+        written.set()
+
+    def failing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        assert written.wait(60), "the lists were not written while training ran"
+        raise MemoryError("out of memory while training")
+
+    monkeypatch.setattr(recommend_job, "write", noted)
+    monkeypatch.setattr(training, "train_all", failing)
+    finished = await _train_here(demo, settings)
+    assert finished["status"] == RunStatus.FAILED
+    assert finished["error"] == "MemoryError: out of memory while training"
+    assert [dict(r) for r in await fetch(lists, [demo.org.id])] == before
+    active = await registry.active_models(org_id=demo.org.id)
+    assert {m["training_run_id"] for m in active.values()} == {demo.run["id"]}
+
+
 async def test_a_statistics_refresh_failing_after_the_commit_does_not_call_the_run_failed(
         db: str, settings, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     from db import recommendation as recommendations
