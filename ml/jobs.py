@@ -132,14 +132,10 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
         assert recommending is not None  # a live run
         assert custom is not None
         trained = await recommending
-        if not custom.done():
-            await asyncio.wait([custom, training], return_when=asyncio.FIRST_COMPLETED)
-            if not custom.done():  # the other kinds are trained
-                await predictions.report_progress(run["id"], 0.8, "finishing custom predictions")
-        custom_results = await custom
-        # the transaction opens when the first of its writes (the lists) can start
+        # the transaction opens when its first writes can start (``_publish``)
+        await asyncio.wait([custom, training], return_when=asyncio.FIRST_COMPLETED)
         async with in_transaction() as conn:
-            await _publish(run, ids, training, trained, custom_results, conn)
+            await _publish(run, ids, training, trained, custom, conn)
     finally:
         await batches.cancelled(recommending)
         await batches.cancelled(training)  # after a failure: its result is not needed
@@ -152,15 +148,18 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
 
 
 async def _publish(run: dict[str, Any], ids: Any, training: asyncio.Future[Any],
-                   trained: Any, custom_results: list[dict[str, Any]],
+                   trained: Any, custom: asyncio.Task[list[dict[str, Any]]],
                    conn: BaseDBAsyncClient) -> None:
     """In the run's one transaction: every customer's recommendation list (``trained``: the
-    recommender's outcome), the models, and every customer's predictions; a failure anywhere
-    rolls all of it back.
+    recommender's outcome), the models, every customer's predictions, and the run's results
+    (the custom predictions' included); a failure anywhere rolls all of it back.
 
-    The lists are written as soon as the recommender and the custom predictions are done,
-    while churn and revenue may still be training: their fitting keeps one core busy and the
-    other would idle, and ranking the lists and PostgreSQL's writing of them fill it.
+    Called once the custom predictions or the other kinds are done, whichever is first. In a
+    smaller organization the custom predictions finish while churn and revenue still train:
+    fitting one booster keeps one core busy, and ranking the lists and PostgreSQL's writing of
+    them fill the other. In a large one the other kinds finish first, and the lists and the
+    predictions are written while the custom predictions still score everyone. (The lists are
+    not started earlier: beside the custom predictions' training they only slow it down.)
     """
     from ml import publish, recommend_job
 
@@ -189,6 +188,9 @@ async def _publish(run: dict[str, Any], ids: Any, training: asyncio.Future[Any],
             ),
             *([] if lists is None else [lists]),
         )
+        if not custom.done():
+            await predictions.report_progress(run["id"], 0.95, "finishing custom predictions")
+        custom_results = await custom
         await predictions.finish_run(
             run["id"], RunStatus.SUCCEEDED,
             results=publish.results(outcomes, active, run["id"]) + custom_results,
