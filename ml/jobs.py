@@ -131,6 +131,10 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
         del history  # scoring reads its own batches
         assert recommending is not None  # a live run
         assert custom is not None
+        if not recommending.done():
+            await asyncio.wait([recommending, training], return_when=asyncio.FIRST_COMPLETED)
+            if not recommending.done():  # the other kinds are trained
+                await predictions.report_progress(run["id"], 0.78, "training recommendations")
         trained = await recommending
         # the transaction opens when its first writes can start (``_publish``)
         await asyncio.wait([custom, training], return_when=asyncio.FIRST_COMPLETED)
