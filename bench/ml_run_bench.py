@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import multiprocessing as mp
 import os
 import resource
 import threading
@@ -36,6 +35,7 @@ import numpy as np
 from core import database
 from core.config import Settings
 from ml.features import CHANNELS, to_day
+from ml.jobs import worker_context
 from tests.ml.simulate import simulate
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -360,7 +360,7 @@ def main() -> None:
         return
     run_id = asyncio.run(_start_run(url, org_id))
     load = os.getloadavg()
-    context = mp.get_context("spawn")
+    context = worker_context()  # the server's: spawned, with its environment
     queue = context.Queue()
     worker = context.Process(target=_worker, args=(url, run_id, queue))
     worker.start()

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -267,6 +268,20 @@ async def _rescore_locked(settings: Settings, org_id: int, conn: BaseDBAsyncClie
     )
     return len(scores.customer_ids)
 
+# glibc gives threads that allocate at once arenas of their own, up to 8 per core; a run's
+# threads (training, scoring, lists, custom predictions) then keep freed memory apart: 1.59 GB
+# peak at 1,000,000 customers against 1.18 GB with two arenas, and no slower (bench/ML.md)
+WORKER_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
+
+
+def worker_context() -> BaseContext:
+    """The context ML workers start in: spawned (forking a process with running threads, as
+    uvloop's and asyncpg's, is unsafe), with ``WORKER_ENVIRONMENT`` unless the operator set it
+    (children inherit the environment; this process's allocator has read it already)."""
+    for name, value in WORKER_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    return get_context("spawn")
+
 
 class Trainer:
     """A process pool for ML jobs, and the tasks in this process waiting on it."""
@@ -279,9 +294,8 @@ class Trainer:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # spawn: forking a process with running threads (uvloop, asyncpg) is unsafe
             self._pool = ProcessPoolExecutor(
-                max_workers=self.settings.ml_workers, mp_context=get_context("spawn")
+                max_workers=self.settings.ml_workers, mp_context=worker_context()
             )
         return self._pool
 
