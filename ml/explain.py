@@ -57,19 +57,13 @@ class Reason:
     feature: str
     direction: str  # "UP" or "DOWN"
     weight: float
-    about: str = CHURN_RISK
-    text: str = ""
+    about: str
+    text: str
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape stored with a prediction."""
         return {"feature": self.feature, "direction": self.direction, "weight": self.weight,
-                "about": self.about, "text": self.text or self.default_text()}
-
-    def default_text(self) -> str:
-        """The reason in words when nothing better was said."""
-        verb = "raises" if self.direction == "UP" else "lowers"
-        noun = "churn risk" if self.about == CHURN_RISK else "expected revenue"
-        return f"{label(self.feature)} {verb} {noun}"
+                "about": self.about, "text": self.text}
 
 
 def importances(
