@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from multiprocessing.context import BaseContext
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -34,6 +34,7 @@ from ml.features import to_day
 
 log = logging.getLogger("crm.ml")
 FOLLOW_INTERVAL = 0.25
+T = TypeVar("T")
 
 
 def _in_worker(url: str, settings: Settings, job: Any, *args: Any) -> Any:
@@ -132,11 +133,8 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
         del history  # scoring reads its own batches
         assert recommending is not None  # a live run
         assert custom is not None
-        if not recommending.done():
-            await asyncio.wait([recommending, training], return_when=asyncio.FIRST_COMPLETED)
-            if not recommending.done():  # the other kinds are trained
-                await predictions.report_progress(run["id"], 0.78, "training recommendations")
-        trained = await recommending
+        trained = await _awaited(run["id"], recommending, 0.78, "training recommendations",
+                                 beside=training)
         # the transaction opens when its first writes can start (``_publish``)
         await asyncio.wait([custom, training], return_when=asyncio.FIRST_COMPLETED)
         async with in_transaction() as conn:
@@ -150,6 +148,17 @@ async def _train_all_kinds(settings: Settings, run: dict[str, Any],
         except Exception as exc:  # committed: the run succeeded; only the planner waits longer
             log.warning("run %s succeeded; refreshing the recommendation lists' statistics"
                         " after it failed: %s: %s", run["id"], type(exc).__name__, exc)
+
+
+async def _awaited(run_id: int, task: asyncio.Future[T], fraction: float, stage: str, *,
+                   beside: asyncio.Future[Any] | None = None) -> T:
+    """``task``'s result; when the run is left waiting for it alone (``beside`` done, when
+    given), the run's progress says ``stage`` meanwhile."""
+    if beside is not None and not task.done():
+        await asyncio.wait([task, beside], return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        await predictions.report_progress(run_id, fraction, stage)
+    return await task
 
 
 async def _publish(run: dict[str, Any], ids: Any, training: asyncio.Future[Any],
@@ -193,9 +202,7 @@ async def _publish(run: dict[str, Any], ids: Any, training: asyncio.Future[Any],
             ),
             *([] if lists is None else [lists]),
         )
-        if not custom.done():
-            await predictions.report_progress(run["id"], 0.95, "finishing custom predictions")
-        custom_results = await custom
+        custom_results = await _awaited(run["id"], custom, 0.95, "finishing custom predictions")
         await predictions.finish_run(
             run["id"], RunStatus.SUCCEEDED,
             results=publish.results(outcomes, active, run["id"]) + custom_results,
