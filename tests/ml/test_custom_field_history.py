@@ -83,7 +83,9 @@ async def test_values_are_read_as_of_a_date_by_the_fields_that_feed_models() -> 
     later = await custom_field_history.load(org_id=org.id, as_of=now + timedelta(seconds=5),
                                             ids=np.asarray(ids), customer_ids=[ids[0]])
     assert later is not None
-    plan = [v for f, v in zip(later.field, later.value, strict=True) if f == 0]
+    # the values come in no particular order (an aggregate without ORDER BY): by their day
+    plan = [v for _, v in sorted((d, v) for f, d, v in zip(
+        later.field, later.day, later.value, strict=True) if f == 0)]
     assert plan[-1] == "annual" and len(plan) == 2  # noqa: PT018 (the change is history)
     assert set(later.customer.tolist()) == {0}
     before = await custom_field_history.load(org_id=org.id, as_of=now - timedelta(days=DAYS + 1),
