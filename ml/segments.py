@@ -1,4 +1,11 @@
-"""Customer segments: KMeans on scaled recency, frequency, money and engagement, named."""
+"""Customer segments: lifecycle facts first, then KMeans on the established buyers, named.
+
+Customers who have not bought yet ("Prospects") and buyers known for less than ``NEW_DAYS``
+("New") are what they are by definition, not by likeness; clustering them with the
+established buyers let the many zeros decide the clusters (the demo's leads were
+"Hibernating"). The established buyers are clustered on scaled recency, frequency, money and
+engagement, and each cluster is named from where its centre stands among them.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +24,28 @@ from ml.labels import NotEnoughData
 DIMENSIONS = ("recency_days", "orders_365d", "revenue_365d", "interactions_90d")
 PROFILE = (*DIMENSIONS, "orders_total", "tenure_days")
 K_RANGE = range(2, 8)
+# the silhouette favours two clusters on skewed data (everyone active against everyone not);
+# more segments are more to act on, so the largest k within this share of the best is kept
+K_TOLERANCE = 0.95
 MIN_CUSTOMERS = 30
 MIN_SILHOUETTE = 0.15
 SILHOUETTE_SAMPLE = 4_000  # customers whose distances judge every k (64 MB as float32)
 NEW_DAYS = 90
+PROSPECTS, NEW = "Prospects", "New"
+LADDER = ("Champions", "Loyal", "Promising", "At risk", "Hibernating")  # best first
+
+
+def lifecycle(table: FeatureTable) -> list[str | None]:
+    """``Prospects`` or ``New`` for the customers who are that by definition, else None."""
+    ordered = table.column("orders_total") > 0
+    young = table.column("tenure_days") < NEW_DAYS
+    return [None if o and not y else (NEW if o else PROSPECTS)
+            for o, y in zip(ordered.tolist(), young.tolist(), strict=True)]
 
 
 @dataclass
 class SegmentModel:
-    """A fitted clustering with a readable name and profile per cluster."""
+    """A fitted clustering of established buyers with a readable name and profile each."""
 
     pipeline: Pipeline
     names: list[str]
@@ -35,42 +55,46 @@ class SegmentModel:
         """The segment name of every row."""
         if len(table.index) == 0:
             return []
-        labels = self.pipeline.predict(_matrix(table))
-        return [self.names[label] for label in labels]
+        stages = lifecycle(table)
+        established = np.array([stage is None for stage in stages])
+        labels = iter(self.pipeline.predict(_matrix(table)[established]).tolist()
+                      if established.any() else [])
+        return [stage or self.names[next(labels)] for stage in stages]
 
 
 def _matrix(table: FeatureTable) -> Floats:
     return np.column_stack([table.column(name) for name in DIMENSIONS])
 
 
-def _name(z: Floats, profile: dict[str, float]) -> str:
+
+def _name(z: Floats) -> str:
     recent, frequent, valuable = z[0] < 0, z[1] > 0, z[2] > 0
-    if profile["orders_total"] < 0.5:
-        return "Prospects"
-    if profile["tenure_days"] < NEW_DAYS:
-        return "New"
     if recent and frequent and valuable:
-        return "Champions"
+        return LADDER[0]
     if recent and frequent:
-        return "Loyal"
+        return LADDER[1]
     if recent:
-        return "Promising"
+        return LADDER[2]
     if frequent or valuable:
-        return "At risk"
-    return "Hibernating"
+        return LADDER[3]
+    return LADDER[4]
 
 
-def _unique(names: list[str]) -> list[str]:
+def _ranked(centers: Floats, revenue: list[float]) -> list[tuple[int, str]]:
+    """(cluster, name), best first; where two share a name, the one worth more keeps it."""
+    base = [_name(center) for center in centers]
+    order = sorted(range(len(base)), key=lambda c: (LADDER.index(base[c]), -revenue[c]))
     seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-        out.append(name if seen[name] == 1 else f"{name} {seen[name]}")
-    return out
+    ranked = []
+    for cluster in order:
+        seen[base[cluster]] = seen.get(base[cluster], 0) + 1
+        count = seen[base[cluster]]
+        ranked.append((cluster, base[cluster] if count == 1 else f"{base[cluster]} {count}"))
+    return ranked
 
 
-def _best_k(X: Floats, seed: int) -> tuple[Pipeline, float]:
-    best: tuple[Pipeline, float] | None = None
+def _best_k(X: Floats, seed: int) -> tuple[Pipeline, float, dict[str, float]]:
+    fitted: dict[int, tuple[Pipeline, float]] = {}
     # the same customers judge every k: their distances (the silhouette's whole cost) once
     sample = np.random.default_rng(seed).permutation(len(X))[:SILHOUETTE_SAMPLE]
     distances: Floats | None = None
@@ -89,34 +113,46 @@ def _best_k(X: Floats, seed: int) -> tuple[Pipeline, float]:
         if len(np.unique(labels[sample])) < 2:
             continue  # the sample saw one cluster: no silhouette to judge it by
         score = float(silhouette_score(distances, labels[sample], metric="precomputed"))
-        if best is None or score > best[1]:
-            best = (pipeline, score)
-    if best is None:
+        fitted[k] = (pipeline, score)
+    if not fitted:
         raise NotEnoughData("customers are too alike to form segments")
-    return best
+    best = max(score for _, score in fitted.values())
+    k = max(k for k, (_, score) in fitted.items() if score >= K_TOLERANCE * best)
+    return *fitted[k], {str(k): round(score, 4) for k, (_, score) in fitted.items()}
+
+
+def _profile(table: FeatureTable, members: Any, total: int) -> dict[str, float]:
+    profile = {name: round(float(table.column(name)[members].mean()), 2) for name in PROFILE}
+    profile["share"] = round(float(np.count_nonzero(members)) / total, 4)
+    return profile
 
 
 def fit(table: FeatureTable, seed: int = 0) -> tuple[SegmentModel, dict[str, Any], bool]:
-    """Cluster with the k of best silhouette; activated when the clusters are distinct enough."""
-    if len(table.index) < MIN_CUSTOMERS:
+    """Cluster the established buyers with the k the silhouette picks; activated when the
+    clusters are distinct enough. ``profiles`` covers every segment, lifecycle ones too."""
+    total = len(table.index)
+    stages = np.array([stage or "" for stage in lifecycle(table)])
+    established = stages == ""
+    if np.count_nonzero(established) < MIN_CUSTOMERS:
         raise NotEnoughData(
-            f"{len(table.index)} customers; segments need at least {MIN_CUSTOMERS}"
+            f"{np.count_nonzero(established)} customers have ordered and been known for"
+            f" {NEW_DAYS} days or more; segments need at least {MIN_CUSTOMERS}"
         )
-    X = _matrix(table)
-    pipeline, silhouette = _best_k(X, seed)
-    labels = pipeline.predict(X)
+    X = _matrix(table)[established]
+    pipeline, silhouette, by_k = _best_k(X, seed)
+    labels = np.full(total, -1)
+    labels[established] = pipeline.predict(X)
     centers = pipeline[-1].cluster_centers_
-    raw_names, profiles = [], []
-    for label in range(len(centers)):
-        members = labels == label
-        profile = {name: round(float(table.column(name)[members].mean()), 2) for name in PROFILE}
-        profile["share"] = round(float(members.mean()), 4)
-        profiles.append(profile)
-        raw_names.append(_name(centers[label], profile))
-    model = SegmentModel(pipeline, _unique(raw_names), profiles)
+    profiles = [_profile(table, labels == label, total) for label in range(len(centers))]
+    ranked = _ranked(centers, [p["revenue_365d"] for p in profiles])
+    names = [name for _, name in sorted(ranked)]
+    everyone = {name: profiles[cluster] for cluster, name in ranked}  # best first
+    for stage in (NEW, PROSPECTS):
+        if (stages == stage).any():
+            everyone[stage] = _profile(table, stages == stage, total)
+    model = SegmentModel(pipeline, names, profiles)
     metrics = {
-        "silhouette": round(silhouette, 4), "k": len(centers),
-        "min_silhouette": MIN_SILHOUETTE, "segments": model.names,
-        "profiles": dict(zip(model.names, profiles, strict=True)),
+        "silhouette": round(silhouette, 4), "k": len(centers), "silhouette_by_k": by_k,
+        "min_silhouette": MIN_SILHOUETTE, "segments": list(everyone), "profiles": everyone,
     }
     return model, metrics, silhouette >= MIN_SILHOUETTE

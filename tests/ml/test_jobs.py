@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from app.cli import DEMO_CUSTOMERS, DEMO_ORDERS_PER_CUSTOMER
 from app.seed import SeedPlan
+from db import prediction as predictions
 from db import prediction_registry as registry
 from db.prediction_models import RunStatus
+from db.sql import fetch
 from ml.jobs import retrain_due
 from tests.demo import Demo, trained_demo
 
@@ -36,6 +38,19 @@ async def test_the_readme_demo_gets_every_prediction_it_promises(db: str, settin
         "CHURN", "REVENUE", "SEGMENTS", "FORECAST", "RECOMMENDATIONS")} == dict.fromkeys((
         "CHURN", "REVENUE", "SEGMENTS", "FORECAST", "RECOMMENDATIONS"), "ACTIVATED"), [
         (r["kind"], r["status"], r["message"]) for r in demo.run["results"]]
+    # segments a marketer can act on (they were "Champions" 45 %, leads "Hibernating"):
+    # no segment holds most customers, none who never paid is anything but a prospect, and
+    # no champion is a customer the team marked CHURNED
+    sizes = await predictions.segment_sizes(org_id=demo.org.id)
+    assert len(sizes) >= 4, sizes
+    assert max(sizes.values()) <= 0.4 * sum(sizes.values()), sizes
+    rows = await fetch(
+        "SELECT c.stage::text AS stage, p.segment, EXISTS (SELECT 1 FROM customer_order o"
+        " WHERE o.customer_id = c.id AND o.status = 'PAID') AS paid, count(*) AS n"
+        " FROM prediction p JOIN customer c ON c.id = p.customer_id"
+        " WHERE p.organization_id = $1 GROUP BY 1, 2, 3", [demo.org.id])
+    assert all((r["segment"] == "Prospects") == (not r["paid"]) for r in rows), rows
+    assert not [r for r in rows if r["segment"] == "Champions" and r["stage"] == "CHURNED"]
 
 
 async def test_a_run_whose_recommendation_lists_fail_changes_no_prediction(
