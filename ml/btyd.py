@@ -70,10 +70,8 @@ def log_likelihood(params: Params, x: Floats, t_x: Floats, T: Floats) -> Floats:
     return np.asarray(base + both, dtype=np.float64)
 
 
-def log_likelihood_gradient(
-    params: Params, x: Floats, t_x: Floats, T: Floats
-) -> tuple[Floats, Floats, Floats, Floats]:
-    """Each customer's derivatives of ``log_likelihood`` with respect to r, alpha, a and b."""
+def _dropped_share(params: Params, x: Floats, t_x: Floats, T: Floats) -> Floats:
+    """Each customer's share of the likelihood that says "dropped out after t_x"."""
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     repeat = x > 0
     stays = -(r + x) * np.log(alpha + T)
@@ -82,7 +80,16 @@ def log_likelihood_gradient(
         np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
         -np.inf,
     )
-    w = np.exp(drops - np.logaddexp(stays, drops))  # the share of "dropped out after t_x"
+    return np.asarray(np.exp(drops - np.logaddexp(stays, drops)), dtype=np.float64)
+
+
+def log_likelihood_gradient(
+    params: Params, x: Floats, t_x: Floats, T: Floats
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """Each customer's derivatives of ``log_likelihood`` with respect to r, alpha, a and b."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    repeat = x > 0
+    w = _dropped_share(params, x, t_x, T)
     d_r = (digamma(r + x) - digamma(r) + np.log(alpha)
            - (1 - w) * np.log(alpha + T) - w * np.log(alpha + t_x))
     d_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
@@ -91,6 +98,13 @@ def log_likelihood_gradient(
            - w / np.where(repeat, b + x - 1, 1.0))
     return tuple(np.asarray(d * np.ones_like(x), dtype=np.float64)  # type: ignore[return-value]
                  for d in (d_r, d_alpha, d_a, d_b))
+
+
+def time_gradient(params: Params, x: Floats, t_x: Floats, T: Floats) -> tuple[Floats, Floats]:
+    """Each customer's derivatives of ``log_likelihood`` with respect to t_x and T."""
+    w = _dropped_share(params, x, t_x, T)
+    return (-w * (params.r + x) / (params.alpha + t_x),
+            -(1 - w) * (params.r + x) / (params.alpha + T))
 
 
 def check_sample(x: Floats) -> None:

@@ -1,8 +1,8 @@
 """The served buy-till-you-die model: purchase counts, P(alive), spend and an optional correction.
 
-A count model (BG/NBD, BG/NBD with the first order's value as a covariate, or Pareto/NBD)
-gives each buyer's expected orders over any horizon and the probability they are still a
-customer; Gamma-Gamma turns orders into money. Where history
+A count model (BG/NBD, BG/NBD with the first order's value as a covariate, BG/NBD with an
+annual season, or Pareto/NBD) gives each buyer's expected orders over any horizon and the
+probability they are still a customer; Gamma-Gamma turns orders into money. Where history
 held a labelled window, a gradient-boosting ``Correction`` learned how far reality strayed from
 the count model there (with the CRM's engagement features) and scales its expectations.
 Customers who never bought get the rate at which such customers made a first purchase.
@@ -15,13 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from ml import btyd, btyd_covariates, pareto, spend
+from ml import btyd, btyd_covariates, btyd_seasons, pareto, spend
 from ml.features import Floats, History, Ints, features_at
 from ml.rfm import Rfm, first_order_spend, rfm_at
 
-CountModel = btyd.BgNbd | pareto.ParetoNbd | btyd_covariates.CovariateBgNbd
+CountModel = (btyd.BgNbd | pareto.ParetoNbd | btyd_covariates.CovariateBgNbd
+              | btyd_seasons.SeasonalBgNbd)
 COVARIATES = "BG/NBD with first-order value"
-COUNT_MODELS = ("BG/NBD", "Pareto/NBD", COVARIATES)
+SEASONS = "BG/NBD with seasons"
+COUNT_MODELS = ("BG/NBD", "Pareto/NBD", COVARIATES, SEASONS)
 ENGAGEMENT = ("interactions_90d", "inbound_90d", "days_since_interaction", "orders_30d")
 MAX_FIT_BUYERS = 50_000  # a likelihood over more buyers moves the estimates by less than noise
 MAX_PARETO_BUYERS = 2_000  # its likelihood costs a quadrature per buyer: a fixed sample fits it
@@ -38,6 +40,10 @@ def fit_counts(method: str, rfm: Rfm, seed: int = 0) -> CountModel:
         return btyd.fit(x, t_x, T, penalty=1e-3 if len(buyers) < 500 else 0.0)
     if method == COVARIATES:
         return btyd_covariates.fit(x, t_x, T, _first_value(rfm)[buyers])
+    if method == SEASONS:
+        assert rfm.repeat_phases is not None
+        share = len(buyers) / max(int(np.count_nonzero(rfm.bought)), 1)
+        return btyd_seasons.fit(x, t_x, T, rfm.cutoff, rfm.repeat_phases, share)
     return pareto.fit(x, t_x, T)
 
 
@@ -49,28 +55,42 @@ def _bg(model: CountModel, rfm: Rfm) -> btyd.Params | None:
     """The BG/NBD parameters behind ``model`` (per customer with covariates), or None."""
     if isinstance(model, btyd_covariates.CovariateBgNbd):
         return model.each(_first_value(rfm))
+    if isinstance(model, btyd_seasons.SeasonalBgNbd):
+        return model.base
     return model if isinstance(model, btyd.BgNbd) else None
+
+
+def _clock(model: CountModel, rfm: Rfm, horizon: float) -> tuple[Floats, Floats, float]:
+    """``t_x``, ``T`` and the horizon on the model's clock: seasonal time for a seasonal model
+    (the busy season's days count for more), calendar days for the others."""
+    if not isinstance(model, btyd_seasons.SeasonalBgNbd):
+        return rfm.t_x, rfm.T, horizon
+    t_x, T = btyd_seasons.seasonal_summaries(model.season, rfm.cutoff - rfm.T, rfm.t_x,
+                                             rfm.cutoff)
+    return t_x, T, float(model.season.elapsed(rfm.cutoff, rfm.cutoff + horizon))
 
 
 def expected_orders(model: CountModel, rfm: Rfm, horizon: float) -> Floats:
     """Expected orders of the buyers in the ``horizon`` days after the cutoff (0 for others)."""
     bg = _bg(model, rfm)
+    t_x, T, span = _clock(model, rfm, horizon)
     if bg is not None:
-        values = btyd.expected_purchases(bg, rfm.x, rfm.t_x, rfm.T, horizon)
+        values = btyd.expected_purchases(bg, rfm.x, t_x, T, span)
     else:
         assert isinstance(model, pareto.ParetoNbd)
-        values = pareto.expected_purchases(model, rfm.x, rfm.t_x, rfm.T, horizon)
+        values = pareto.expected_purchases(model, rfm.x, t_x, T, span)
     return np.where(rfm.bought, values, 0.0)
 
 
 def alive(model: CountModel, rfm: Rfm) -> Floats:
     """Probability each buyer is still a customer at the cutoff (1 for those yet to buy)."""
     bg = _bg(model, rfm)
+    t_x, T, _ = _clock(model, rfm, 0.0)
     if bg is not None:
-        values = btyd.p_alive(bg, rfm.x, rfm.t_x, rfm.T)
+        values = btyd.p_alive(bg, rfm.x, t_x, T)
     else:
         assert isinstance(model, pareto.ParetoNbd)
-        values = pareto.p_alive(model, rfm.x, rfm.t_x, rfm.T)
+        values = pareto.p_alive(model, rfm.x, t_x, T)
     return np.where(rfm.bought, values, 1.0)
 
 
@@ -82,8 +102,17 @@ def quiet(model: CountModel, rfm: Rfm, horizon: float) -> Floats:
     """
     p = alive(model, rfm)
     params = _bg(model, rfm) or model
-    silent = ((params.alpha + rfm.T) / (params.alpha + rfm.T + horizon)) ** (params.r + rfm.x)
+    _, T, span = _clock(model, rfm, horizon)
+    silent = ((params.alpha + T) / (params.alpha + T + span)) ** (params.r + rfm.x)
     return np.asarray(1.0 - p + p * silent, dtype=np.float64)
+
+
+def pace(model: CountModel, as_of: float, horizon: float) -> float | None:
+    """How fast customers buy in the ``horizon`` days after ``as_of`` against the year's mean
+    (1.2: 20 % faster), for a model that knows the seasons; None for the others."""
+    if not isinstance(model, btyd_seasons.SeasonalBgNbd) or horizon <= 0:
+        return None
+    return float(model.season.elapsed(as_of, as_of + horizon)) / horizon
 
 
 def correction_inputs(
@@ -142,6 +171,7 @@ class LifetimeScores:
     churn: Floats
     rfm: Rfm
     order_value: Floats
+    pace: float | None = None  # the horizon's purchase rate against the year's (``pace``)
 
 
 @dataclass
@@ -178,6 +208,7 @@ class LifetimeModel:
         return LifetimeScores(
             orders=orders, revenue=orders * value, alive=alive(self.counts, rfm),
             churn=churn, rfm=rfm, order_value=value,
+            pace=pace(self.counts, as_of, self.horizon),
         )
 
 

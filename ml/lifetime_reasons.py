@@ -1,8 +1,9 @@
 """Reasons for the buy-till-you-die model's predictions, in a salesperson's words.
 
 Churn risk is explained by the customer's rhythm: how many orders, how long since the last,
-and how that gap compares with their usual one; expected revenue by the orders expected and
-the value per order compared with a typical customer's.
+and how that gap compares with their usual one; expected revenue by the orders expected, the
+value per order compared with a typical customer's and, for a model that knows the seasons,
+how busy the coming days are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from ml.explain import CHURN_RISK, EXPECTED_REVENUE, Reason
 from ml.lifetime import LifetimeScores
 
 LONG_GAP = 1.5  # a gap this many times the usual one counts as long
+SEASON_WORTH_SAYING = 0.1  # a horizon 10 % busier or quieter than the year's mean is worth a word
 
 
 def _times(orders: int) -> str:
@@ -80,5 +82,14 @@ def revenue_reasons(
             round((value - typical_value) * orders, 2), EXPECTED_REVENUE,
             f"spends about {value:,.2f} {currency} per order "
             f"({'more' if higher else 'less'} than the typical {typical_value:,.2f})",
+        ))
+    pace = scores.pace
+    if pace is not None and abs(pace - 1.0) >= SEASON_WORTH_SAYING and orders > 0:
+        busy = pace > 1.0
+        reasons.append(Reason(
+            "season", "UP" if busy else "DOWN", round(float(scores.revenue[i]) * (1 - 1 / pace), 2),
+            EXPECTED_REVENUE,
+            f"the next {horizon:.0f} days are {'a busy' if busy else 'a quiet'} season: customers "
+            f"order about {pace:.1f} times as often as over the whole year",
         ))
     return reasons

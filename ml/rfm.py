@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ml.btyd_seasons import phase_counts
 from ml.features import Floats, History, Ints
 
 
@@ -29,6 +30,8 @@ class Rfm:
     spend: Floats
     priced: Floats  # how many repeat orders carry a price in the organization's currency
     first_value: Floats | None = None  # the first order's value (NaN: none, or another currency)
+    cutoff: float = float("nan")  # the day the summaries are as of (days since 1970-01-01)
+    repeat_phases: Floats | None = None  # the rows' repeat orders by ``btyd_seasons.phase_counts``
 
 
 def rfm_at(history: History, cutoff: float, rows: Ints) -> Rfm:
@@ -47,6 +50,9 @@ def rfm_at(history: History, cutoff: float, rows: Ints) -> Rfm:
     last = np.full(size, -np.inf)
     np.maximum.at(last, customer, day)
     repeat = ~first_of_customer & ~np.isnan(amount)
+    among = np.zeros(size, bool)
+    among[rows] = True
+    phases = phase_counts(day[~first_of_customer & among[customer]])
     priced = np.bincount(customer[repeat], minlength=size).astype(np.float64)
     money = np.bincount(customer[repeat], weights=amount[repeat], minlength=size)
     bought = count[rows] > 0
@@ -58,7 +64,7 @@ def rfm_at(history: History, cutoff: float, rows: Ints) -> Rfm:
         index=rows, bought=bought, x=np.maximum(count[rows] - 1, 0.0),
         t_x=np.where(bought, last[rows] - first[rows], 0.0),
         T=np.where(bought, cutoff - first[rows], 0.0), spend=spend, priced=priced[rows],
-        first_value=first_value[rows],
+        first_value=first_value[rows], cutoff=cutoff, repeat_phases=phases,
     )
 
 

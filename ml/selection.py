@@ -55,10 +55,10 @@ def lifetime_outcomes(fitted: Fitted | str, as_of: float) -> dict[str, Outcome]:
 def _revenue_verdict(metrics: dict[str, Any]) -> str:
     """What the served count model beat on the validation window."""
     if metrics["method"] == "BG/NBD":
-        return ("no candidate beat BG/NBD on both MAE and RMSE; it beat the last-period "
-                "forecast on the validation window")
-    return ("beat BG/NBD on both MAE and RMSE, and the last-period forecast, on the validation "
-            "window")
+        return ("no candidate beat BG/NBD on RMSE and on MAE and RMSE together; it beat the "
+                "last-period forecast on the validation window")
+    return ("beat BG/NBD on RMSE and on MAE and RMSE together, and the last-period forecast, "
+            "on the validation window")
 
 
 def _score(kind: str, metrics: dict[str, Any]) -> float:

@@ -6,6 +6,7 @@ import numpy as np
 
 from ml.btyd import BgNbd, BgNbdEach
 from ml.btyd_covariates import CovariateBgNbd
+from ml.btyd_seasons import Season
 from ml.features import Events, Floats, History, Ints
 
 CDNOW_DAYS = BgNbd(r=0.25, alpha=33.0, a=0.75, b=2.2)  # CDNOW's estimates, roughly, in days
@@ -87,3 +88,31 @@ def simulated(
     keys, keep = np.unique(ids * 10_000 + days, return_index=True)  # one order per customer-day
     ids, days = (keys // 10_000).astype(np.int64), keys % 10_000
     return as_history(ids, days, amounts[keep], customers)
+
+
+JANUARY_2024 = 19_723.0  # days since 1970-01-01
+
+
+def seasonal(
+    customers: int, *, season: Season, truth: BgNbd, years: float = 2.0,
+    start: float = JANUARY_2024, joining: float = 365.0, seed: int = 0,
+) -> tuple[History, float]:
+    """BG/NBD buyers whose rate follows ``season`` (``ml.btyd_seasons``), first purchases in
+    the first ``joining`` days from ``start``, followed for ``years``; and the last day.
+
+    Purchases are drawn in seasonal time, where the process is plain BG/NBD, and mapped back
+    to calendar days through the season's clock."""
+    rng = np.random.default_rng(seed)
+    end = start + 365.25 * years
+    first = np.floor(start + rng.uniform(0, joining, customers))
+    grid = np.arange(start, end + 1.0, 0.05)
+    clock = season.elapsed(start, grid)  # seasonal time since ``start`` on a fine grid
+    offset = season.elapsed(start, first)
+    customer, since = repeat_purchases(truth, season.elapsed(first, end), seed)
+    day = np.floor(np.interp(offset[customer] + since, clock, grid))
+    ids = np.concatenate([np.arange(customers), customer])
+    days = np.concatenate([first, day]) - start
+    amounts = rng.gamma(6.0, 35.0 / 6.0, len(ids))
+    keys, keep = np.unique(ids * 10_000 + days, return_index=True)  # one order per customer-day
+    ids, days = (keys // 10_000).astype(np.int64), keys % 10_000 + start
+    return as_history(ids, days, amounts[keep], customers), end

@@ -67,3 +67,20 @@ def test_a_spend_equal_to_the_typical_one_is_not_given_as_a_reason() -> None:
 def test_expected_orders_read_as_words_never_as_zero_point_zero(orders: float,
                                                                 words: str) -> None:
     assert expected_orders(orders, 90.0) == words
+
+
+def test_a_busy_or_quiet_season_ahead_is_a_reason_when_the_model_knows_the_seasons() -> None:
+    from dataclasses import replace
+
+    busy = revenue_reasons(replace(_scores(), pace=1.3), 1, 90.0, 35.0, "EUR")
+    assert busy[-1].text == ("the next 90 days are a busy season: customers order about 1.3"
+                             " times as often as over the whole year")
+    assert (busy[-1].direction, busy[-1].weight) == ("UP", round(60.0 * (1 - 1 / 1.3), 2))
+    quiet = revenue_reasons(replace(_scores(), pace=0.8), 1, 90.0, 35.0, "EUR")
+    assert quiet[-1].direction == "DOWN"
+    assert "a quiet season" in quiet[-1].text
+    # an ordinary season, or a model without seasons, says nothing about it
+    for pace in (1.05, None):
+        texts = [r.text for r in revenue_reasons(replace(_scores(), pace=pace), 1, 90.0, 35.0,
+                                                 "EUR")]
+        assert not [t for t in texts if "season" in t]

@@ -43,29 +43,30 @@ def test_five_months_of_history_serve_a_nine_month_horizon(population) -> None:
     served = outcomes["REVENUE"].metrics  # expected revenue, as the supervised model's
     assert served["rmse"] < served["baselines"]["last period"]["rmse"]
     _never_served_a_loser(lifetime)
-    verdict = ("no candidate beat BG/NBD on both" if lifetime["method"] == "BG/NBD"
-               else "beat BG/NBD on both MAE and RMSE")
+    verdict = ("no candidate beat BG/NBD" if lifetime["method"] == "BG/NBD"
+               else "beat BG/NBD on RMSE and on MAE and RMSE together")
     assert verdict in outcomes["REVENUE"].message
 
 
 def _never_served_a_loser(metrics: dict) -> None:  # type: ignore[type-arg]
-    """What is served is BG/NBD, or beat BG/NBD on both errors in validation."""
+    """What is served is BG/NBD, or beat BG/NBD in validation on RMSE and on both together."""
     served, base = metrics["candidates"][metrics["method"]], metrics["baselines"][BASELINE]
     if metrics["method"] != BASELINE:
-        assert served["mae"] < base["mae"], metrics
         assert served["rmse"] < base["rmse"], metrics
-    assert metrics["won_by"]["mae"] >= 0
+        assert served["mae"] / base["mae"] + served["rmse"] / base["rmse"] < 2, metrics
     assert metrics["won_by"]["rmse"] >= 0
 
 
-def test_a_candidate_must_beat_bg_nbd_on_both_errors_to_be_served() -> None:
+def test_a_candidate_must_beat_bg_nbd_on_rmse_and_on_both_errors_together() -> None:
     base = {"mae": 0.40, "rmse": 0.80}
-    assert choose({BASELINE: base, "A": {"mae": 0.30, "rmse": 0.81}}) == BASELINE
-    assert choose({BASELINE: base, "A": {"mae": 0.41, "rmse": 0.50}}) == BASELINE
-    assert choose({BASELINE: base, "A": {"mae": 0.40, "rmse": 0.79}}) == BASELINE  # a tie loses
+    assert choose({BASELINE: base, "A": {"mae": 0.30, "rmse": 0.81}}) == BASELINE  # MAE alone
+    assert choose({BASELINE: base, "A": {"mae": 0.40, "rmse": 0.80}}) == BASELINE  # a tie loses
+    # what MAE loses, RMSE must win back more: +5 % MAE for -10 % RMSE serves, for -4 % not
+    assert choose({BASELINE: base, "A": {"mae": 0.42, "rmse": 0.72}}) == "A"
+    assert choose({BASELINE: base, "A": {"mae": 0.42, "rmse": 0.768}}) == BASELINE
     assert choose({BASELINE: base, "A": {"mae": 0.30, "rmse": 0.81},
                    "B": {"mae": 0.39, "rmse": 0.79}}) == "B"
-    # of those that beat it on both, the lowest sum of relative errors
+    # of those that qualify, the lowest sum of relative errors
     assert choose({BASELINE: base, "B": {"mae": 0.39, "rmse": 0.79},
                    "C": {"mae": 0.36, "rmse": 0.795}}) == "C"
 
@@ -74,7 +75,8 @@ def test_when_the_first_order_value_matters_a_model_that_sees_it_is_served() -> 
     history = simulated(6_000, end=AS_OF + 90.0, joining=60.0, seed=5, effects=(0.8, -0.5, 0.5))
     model, metrics, served = validate(history, AS_OF, 90.0)
     assert served
-    # the covariate model qualifies; the correction (which also sees the value) may beat it
+    # the covariate model beats BG/NBD on both errors; the correction (which also sees the
+    # value) may beat it
     covariates, base = metrics["candidates"][COVARIATES], metrics["candidates"][BASELINE]
     assert covariates["mae"] < base["mae"]
     assert covariates["rmse"] < base["rmse"]
