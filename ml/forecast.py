@@ -1,8 +1,10 @@
 """Monthly sales forecast with a prediction interval, from PAID orders in the org's currency.
 
-Two methods compete on a holdout of the last months: a linear trend (with month-of-year effects
-once two years are known) and the naive mean of the last three months. The winner is refitted on
-the whole series; month 1 of the forecast is the calendar month containing the as-of date.
+Methods compete on a holdout of the last months: a linear trend, a linear trend with an annual
+season (a yearly wave, two coefficients, once the months before the holdout cover a year and a
+quarter) and the naive mean of the last three months. The winner is refitted on the whole
+series, as it was judged; month 1 of the forecast is the calendar month containing the as-of
+date.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from ml.features import Floats, History
 from ml.labels import NotEnoughData
 
 MIN_MONTHS = 6
-SEASONAL_MONTHS = 24
+SEASONAL_MONTHS = 15  # months to fit before a yearly wave is told from a trend
+TREND, NAIVE = "linear trend", "mean of last 3 months"
+SEASONAL = "linear trend with an annual season"
 LEVEL = 0.9
 MAX_MONTHS = 12
 
@@ -61,14 +65,14 @@ def monthly_totals(history: History, as_of: float) -> tuple[int, Floats]:
 def _design(t: Floats, months: Floats, seasonal: bool) -> Floats:
     columns = [np.ones_like(t), t]
     if seasonal:
-        columns += [(months % 12 == m).astype(np.float64) for m in range(1, 12)]
+        angle = 2 * np.pi * (months % 12) / 12
+        columns += [np.cos(angle), np.sin(angle)]
     return np.column_stack(columns)
 
 
-def _regression(y: Floats, first: int, steps: int) -> tuple[Floats, Floats]:
+def _regression(y: Floats, first: int, steps: int, seasonal: bool) -> tuple[Floats, Floats]:
     """OLS point forecasts and their prediction standard errors for ``steps`` months ahead."""
     n = len(y)
-    seasonal = n >= SEASONAL_MONTHS
     t = np.arange(n, dtype=np.float64)
     X = _design(t, t + first, seasonal)
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
@@ -104,11 +108,16 @@ def fit(history: History, as_of: float) -> tuple[list[MonthForecast], dict[str, 
     first, y = first + int(nonzero[0]), y[nonzero[0]:]
     holdout = min(6, len(y) // 4) or 1
     fit_part, test = y[:-holdout], y[-holdout:]
-    regression_mae = _mae(test, _regression(fit_part, first, holdout)[0])
-    naive_mae = _mae(test, _naive(fit_part, holdout)[0])
-    use_regression = regression_mae < naive_mae
-    method = _regression(y, first, MAX_MONTHS) if use_regression else _naive(y, MAX_MONTHS)
-    point, se = method
+
+    def forecasts(name: str, series: Floats, steps: int) -> tuple[Floats, Floats]:
+        if name == NAIVE:
+            return _naive(series, steps)
+        return _regression(series, first, steps, seasonal=name == SEASONAL)
+
+    names = [TREND, NAIVE] + ([SEASONAL] if len(fit_part) >= SEASONAL_MONTHS else [])
+    maes = {name: _mae(test, forecasts(name, fit_part, holdout)[0]) for name in names}
+    chosen = min(names, key=lambda name: maes[name])  # a tie goes to the simpler method
+    point, se = forecasts(chosen, y, MAX_MONTHS)
     z = float(stats.t.ppf(0.5 + LEVEL / 2, max(len(y) - 2, 1)))
     start = first + len(y)
     months = [
@@ -120,9 +129,8 @@ def fit(history: History, as_of: float) -> tuple[list[MonthForecast], dict[str, 
         for i in range(MAX_MONTHS)
     ]
     metrics = {
-        "method": "linear trend" if use_regression else "mean of last 3 months",
-        "mae": min(regression_mae, naive_mae), "holdout_months": holdout,
-        "baseline": {"name": "mean of last 3 months", "mae": naive_mae},
-        "regression_mae": regression_mae, "months_of_history": len(y), "level": LEVEL,
+        "method": chosen, "mae": maes[chosen], "holdout_months": holdout,
+        "baseline": {"name": NAIVE, "mae": maes[NAIVE]}, "candidates": maes,
+        "regression_mae": maes[TREND], "months_of_history": len(y), "level": LEVEL,
     }
     return months, metrics

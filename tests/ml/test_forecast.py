@@ -50,3 +50,26 @@ def test_few_months_are_not_enough() -> None:
     history = _monthly([100.0] * 4, datetime(2021, 1, 1, tzinfo=UTC))
     with pytest.raises(NotEnoughData, match="6 complete months"):
         forecast.fit(history, to_day(datetime(2021, 5, 20, tzinfo=UTC)))
+
+
+def test_a_yearly_wave_is_forecast_once_the_history_covers_it() -> None:
+    # December sells 400 more than the trend and June 400 less, on a rising trend
+    rng = np.random.default_rng(5)
+    totals = [1000 + 20 * i + 400 * np.cos(2 * np.pi * (i - 11) / 12) + rng.normal(0, 20)
+              for i in range(30)]  # January 2020 to June 2022
+    history = _monthly(totals, datetime(2020, 1, 1, tzinfo=UTC))
+    months, metrics = forecast.fit(history, to_day(datetime(2022, 7, 10, tzinfo=UTC)))
+    assert metrics["method"] == "linear trend with an annual season"
+    assert metrics["mae"] < metrics["candidates"]["linear trend"] < metrics["baseline"]["mae"]
+    by_month = {m.month: m.expected for m in months}
+    december, june = by_month[date(2022, 12, 1)], by_month[date(2023, 6, 1)]
+    assert december == pytest.approx(1000 + 20 * 35 + 400, rel=0.03)
+    assert june == pytest.approx(1000 + 20 * 41 - 400, rel=0.03)
+    assert max(by_month, key=lambda month: by_month[month]) == date(2022, 12, 1)
+
+
+def test_a_year_and_a_quarter_is_needed_before_a_season_is_tried() -> None:
+    totals = [1000 * (1 + 0.4 * np.cos(2 * np.pi * (i - 11) / 12)) for i in range(18)]
+    history = _monthly(totals, datetime(2020, 1, 1, tzinfo=UTC))
+    _, metrics = forecast.fit(history, to_day(datetime(2021, 7, 10, tzinfo=UTC)))
+    assert "linear trend with an annual season" not in metrics["candidates"]  # 14 months fit
