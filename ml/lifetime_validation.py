@@ -6,7 +6,7 @@ of orders), BG/NBD with a correction learned on the window before, and the equal
 averages of Pareto/NBD with either BG/NBD) is fitted on what came earlier and judged on what
 then happened. BG/NBD is the baseline to beat: only candidates that beat it on RMSE and on
 MAE/MAE(BG/NBD) + RMSE/RMSE(BG/NBD) qualify (``choose`` says why), and of those the one with
-the lowest sum is served (BG/NBD when none qualifies), provided its
+the lowest RMSE is served (BG/NBD when none qualifies), provided its
 expected revenue (orders times Gamma-Gamma spend) beats the naive "as much as last period"
 forecast on RMSE, the rule the supervised revenue model is held to (on orders when no order
 has a price).
@@ -229,13 +229,14 @@ def validate(
 
 def choose(scores: dict[str, dict[str, float]]) -> str:
     """The candidate to serve: of those beating BG/NBD on RMSE and on
-    MAE/MAE(BG/NBD) + RMSE/RMSE(BG/NBD), the lowest sum; BG/NBD when none does.
+    MAE/MAE(BG/NBD) + RMSE/RMSE(BG/NBD), the lowest RMSE; BG/NBD when none does.
 
     Expected orders are a mean, and RMSE is the error a mean answers to: MAE is smallest for
     the median, which for most customers is no order at all (predicting 0 for everyone beats
     every model on MAE). So a candidate must win on RMSE, and may give up on MAE only less, in
     relative terms, than it wins on RMSE: a model that sees the busy season coming expects
-    more orders from everyone, raises MAE a little and puts the total right."""
+    more orders from everyone, raises MAE a little and puts the total right. Among those that
+    qualify, MAE does not decide again (it would prefer the ones that expect less)."""
     base = scores[BASELINE]
 
     def relative(name: str) -> float:
@@ -244,7 +245,8 @@ def choose(scores: dict[str, dict[str, float]]) -> str:
 
     better = [name for name, s in scores.items()
               if s["rmse"] < base["rmse"] and relative(name) < 2.0]
-    return min(better, key=relative) if better else BASELINE
+    return min(better, key=lambda name: (scores[name]["rmse"], relative(name))) if better \
+        else BASELINE
 
 
 def _count_method(chosen: str) -> str:

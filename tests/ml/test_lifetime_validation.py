@@ -66,9 +66,12 @@ def test_a_candidate_must_beat_bg_nbd_on_rmse_and_on_both_errors_together() -> N
     assert choose({BASELINE: base, "A": {"mae": 0.42, "rmse": 0.768}}) == BASELINE
     assert choose({BASELINE: base, "A": {"mae": 0.30, "rmse": 0.81},
                    "B": {"mae": 0.39, "rmse": 0.79}}) == "B"
-    # of those that qualify, the lowest sum of relative errors
+    # of those that qualify, the lowest RMSE: MAE, which favours expecting less, does not
+    # get a second say
     assert choose({BASELINE: base, "B": {"mae": 0.39, "rmse": 0.79},
-                   "C": {"mae": 0.36, "rmse": 0.795}}) == "C"
+                   "C": {"mae": 0.36, "rmse": 0.795}}) == "B"
+    assert choose({BASELINE: base, "B": {"mae": 0.39, "rmse": 0.79},
+                   "C": {"mae": 0.41, "rmse": 0.70}}) == "C"
 
 
 def test_when_the_first_order_value_matters_a_model_that_sees_it_is_served() -> None:
