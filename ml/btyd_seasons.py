@@ -31,7 +31,7 @@ PERIOD = 365.25
 OMEGA = 2 * math.pi / PERIOD
 BINS = 365  # repeat purchases are counted by day of the cycle, which is all u and v need
 MIN_SPAN_DAYS = 365.0
-MAX_COEFFICIENT = 0.7  # |u|, |v|: the slowest month stays above 1 - 0.99 of the mean
+MAX_COEFFICIENT = 0.7  # |u|, |v|: the amplitude stays under 0.99, every day's rate above 0
 _CENTRES = (np.arange(BINS) + 0.5) * 2 * math.pi / BINS
 
 
@@ -41,11 +41,6 @@ class Season:
 
     u: float
     v: float
-
-    def rate(self, day: Floats | float) -> Floats:
-        """s(t) on days since 1970-01-01."""
-        return np.asarray(1.0 + self.u * np.cos(OMEGA * np.asarray(day))
-                          + self.v * np.sin(OMEGA * np.asarray(day)), dtype=np.float64)
 
     def elapsed(self, start: Floats | float, end: Floats | float) -> Floats:
         """Seasonal time from ``start`` to ``end`` (days since 1970-01-01): ∫ s."""
@@ -74,14 +69,6 @@ class SeasonalBgNbd:
 
     base: BgNbd
     season: Season
-
-    @property
-    def r(self) -> float:  # the rate's shape: what P(no order) needs, as for BG/NBD
-        return self.base.r
-
-    @property
-    def alpha(self) -> float:
-        return self.base.alpha
 
     def as_dict(self) -> dict[str, float | str]:
         """The parameters, rounded, and the season in words, for metrics."""
@@ -115,6 +102,12 @@ def log_likelihood(
                  + share * np.dot(phases, np.log(rate)))
 
 
+def _partials(start: Floats, end: Floats) -> tuple[Floats, Floats]:
+    """d/du and d/dv of the seasonal time from ``start`` to ``end`` (it is linear in both)."""
+    return ((np.sin(OMEGA * end) - np.sin(OMEGA * start)) / OMEGA,
+            -(np.cos(OMEGA * end) - np.cos(OMEGA * start)) / OMEGA)
+
+
 def fit(
     x: Floats, t_x: Floats, T: Floats, cutoff: float, phases: Floats, share: float = 1.0
 ) -> SeasonalBgNbd:
@@ -131,12 +124,8 @@ def fit(
     first = cutoff - T
     sin_c, cos_c = np.sin(_CENTRES), np.cos(_CENTRES)
     weight = phases * share
-    # d(seasonal time)/du and /dv of t_x and T: the season's terms are linear in u and v
-    def partials(start: Floats, end: Floats) -> tuple[Floats, Floats]:
-        return ((np.sin(OMEGA * end) - np.sin(OMEGA * start)) / OMEGA,
-                -(np.cos(OMEGA * end) - np.cos(OMEGA * start)) / OMEGA)
-    dx_u, dx_v = partials(first, first + t_x)
-    dT_u, dT_v = partials(first, np.full(len(T), cutoff))
+    dx_u, dx_v = _partials(first, first + t_x)
+    dT_u, dT_v = _partials(first, np.full(len(T), cutoff))
     n = float(len(x))
 
     def objective(theta: Floats) -> tuple[float, Floats]:

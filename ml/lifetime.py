@@ -101,7 +101,10 @@ def quiet(model: CountModel, rfm: Rfm, horizon: float) -> Floats:
     BG/NBD; for Pareto/NBD it leaves out dying during the horizon, so it errs towards staying).
     """
     p = alive(model, rfm)
-    params = _bg(model, rfm) or model
+    params: btyd.Params | pareto.ParetoNbd | None = _bg(model, rfm)
+    if params is None:
+        assert isinstance(model, pareto.ParetoNbd)
+        params = model
     _, T, span = _clock(model, rfm, horizon)
     silent = ((params.alpha + T) / (params.alpha + T + span)) ** (params.r + rfm.x)
     return np.asarray(1.0 - p + p * silent, dtype=np.float64)
