@@ -45,8 +45,11 @@ async def test_sends_longer_than_the_lease_are_never_taken_over_while_the_worker
 ) -> None:
     people = [await make_customer(org) for _ in range(4)]
     async with smtp_sink() as sink:
-        sink.data_delay = 1.2  # each send takes two leases' time
-        config = email_settings(settings, sink.port, email_lease_seconds=0.6,
+        # each send takes two leases' time; a lease of 1.5 s renews every 0.5 s, and each
+        # renewal must finish within that (0.6 s left renewals 0.2 s, which a loaded 2-core CI
+        # machine missed twice in a row once: the guard then cut the sends off, as it must)
+        sink.data_delay = 3.0
+        config = email_settings(settings, sink.port, email_lease_seconds=1.5,
                                 email_worker_concurrency=1, email_batch_size=1)
         queued = [await queue_email(config, person) for person in people]
         async with (running_worker(config, [org.id]) as one,
