@@ -41,7 +41,7 @@ def fit_counts(method: str, rfm: Rfm, seed: int = 0) -> CountModel:
     if method == COVARIATES:
         return btyd_covariates.fit(x, t_x, T, _first_value(rfm)[buyers])
     if method == SEASONS:
-        assert rfm.repeat_phases is not None
+        assert rfm.repeat_phases is not None, "rfm_at(..., phases=True) for a seasonal fit"
         share = len(buyers) / max(int(np.count_nonzero(rfm.bought)), 1)
         return btyd_seasons.fit(x, t_x, T, rfm.cutoff, rfm.repeat_phases, share)
     return pareto.fit(x, t_x, T)

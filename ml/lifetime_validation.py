@@ -103,7 +103,7 @@ def _candidates(
 ) -> tuple[dict[str, Floats], Floats, dict[str, Floats]]:
     """Each candidate's validation predictions, the outcome and each count model's P(no order)."""
     held = _cut(history, w.validation, w.window)
-    rfm = rfm_at(history, w.validation, held.rows)
+    rfm = rfm_at(history, w.validation, held.rows, phases=True)
     newcomers = 1 - np.exp(-_first_purchase_rate(history, w.validation, w.window) * w.window)
     predictions: dict[str, Floats] = {}
     quiet: dict[str, Floats] = {}
@@ -261,7 +261,7 @@ def _final(
     first, _, second = chosen.partition(BLEND)
     method = _count_method(chosen)
     rows = existing_at(history, as_of)
-    rfm = rfm_at(history, as_of, rows)
+    rfm = rfm_at(history, as_of, rows, phases=True)
     counts = lifetime.fit_counts(method, rfm, seed)
     correction = (
         _correction(history, w, method, seed, cutoff=w.validation)

@@ -34,8 +34,9 @@ class Rfm:
     repeat_phases: Floats | None = None  # the rows' repeat orders by ``btyd_seasons.phase_counts``
 
 
-def rfm_at(history: History, cutoff: float, rows: Ints) -> Rfm:
-    """Summaries of ``rows`` from their PAID orders strictly before ``cutoff``."""
+def rfm_at(history: History, cutoff: float, rows: Ints, *, phases: bool = False) -> Rfm:
+    """Summaries of ``rows`` from their PAID orders strictly before ``cutoff``; with ``phases``
+    also ``repeat_phases``, which only fitting the seasonal model needs."""
     orders, size = history.orders, history.size
     before = orders.before(cutoff)
     customer, day = orders.customer[before], orders.day[before]
@@ -50,9 +51,11 @@ def rfm_at(history: History, cutoff: float, rows: Ints) -> Rfm:
     last = np.full(size, -np.inf)
     np.maximum.at(last, customer, day)
     repeat = ~first_of_customer & ~np.isnan(amount)
-    among = np.zeros(size, bool)
-    among[rows] = True
-    phases = phase_counts(day[~first_of_customer & among[customer]])
+    repeat_phases = None
+    if phases:
+        among = np.zeros(size, bool)
+        among[rows] = True
+        repeat_phases = phase_counts(day[~first_of_customer & among[customer]])
     priced = np.bincount(customer[repeat], minlength=size).astype(np.float64)
     money = np.bincount(customer[repeat], weights=amount[repeat], minlength=size)
     bought = count[rows] > 0
@@ -64,7 +67,7 @@ def rfm_at(history: History, cutoff: float, rows: Ints) -> Rfm:
         index=rows, bought=bought, x=np.maximum(count[rows] - 1, 0.0),
         t_x=np.where(bought, last[rows] - first[rows], 0.0),
         T=np.where(bought, cutoff - first[rows], 0.0), spend=spend, priced=priced[rows],
-        first_value=first_value[rows], cutoff=cutoff, repeat_phases=phases,
+        first_value=first_value[rows], cutoff=cutoff, repeat_phases=repeat_phases,
     )
 
 

@@ -28,7 +28,7 @@ DECEMBER = Season(AMPLITUDE * math.cos(OMEGA * PEAK), AMPLITUDE * math.sin(OMEGA
 
 def _as_of(history, cutoff: float):  # type: ignore[no-untyped-def]
     rows = existing_at(history, cutoff)
-    rfm = rfm_at(history, cutoff, rows)
+    rfm = rfm_at(history, cutoff, rows, phases=True)
     return rows, rfm
 
 
