@@ -33,6 +33,7 @@ BINS = 365  # repeat purchases are counted by day of the cycle, which is all u a
 MIN_SPAN_DAYS = 365.0
 MAX_COEFFICIENT = 0.7  # |u|, |v|: the amplitude stays under 0.99, every day's rate above 0
 _CENTRES = (np.arange(BINS) + 0.5) * 2 * math.pi / BINS
+_COS, _SIN = np.cos(_CENTRES), np.sin(_CENTRES)
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ class Season:
     def peak(self) -> date:
         """The busiest day of the cycle, as a day of 2001 (any year: the cycle is annual)."""
         day = (math.atan2(self.v, self.u) / OMEGA) % PERIOD  # days since 1970-01-01, mod a year
-        return date(2001, 1, 1) + timedelta(days=int((date(1970, 1, 1) + timedelta(
-            days=day)).timetuple().tm_yday) - 1)
+        # 1970 and 2001 are both common years: the n-th day of one is the n-th day of the other
+        return date(2001, 1, 1) + timedelta(days=timedelta(days=day).days % 365)
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,24 @@ def seasonal_summaries(
     return season.elapsed(first, first + t_x), season.elapsed(first, cutoff)
 
 
+def _cycle_rates(season: Season) -> Floats:
+    """s(t) in the middle of each of the cycle's ``BINS`` parts."""
+    return np.asarray(1.0 + season.u * _COS + season.v * _SIN, dtype=np.float64)
+
+
+def _log_likelihood(base: BgNbd, x: Floats, sx: Floats, sT: Floats, rates: Floats,
+                    weight: Floats) -> float:
+    """BG/NBD's of the seasonal-time summaries plus the repeat purchases' calendar term."""
+    return float(btyd.log_likelihood(base, x, sx, sT).sum() + np.dot(weight, np.log(rates)))
+
+
 def log_likelihood(
     model: SeasonalBgNbd, x: Floats, t_x: Floats, T: Floats, cutoff: float, phases: Floats,
     share: float = 1.0,
 ) -> float:
     """The buyers' log-likelihood (``fit`` says what ``phases`` and ``share`` are)."""
     sx, sT = seasonal_summaries(model.season, cutoff - T, t_x, cutoff)
-    rate = 1.0 + model.season.u * np.cos(_CENTRES) + model.season.v * np.sin(_CENTRES)
-    return float(btyd.log_likelihood(model.base, x, sx, sT).sum()
-                 + share * np.dot(phases, np.log(rate)))
+    return _log_likelihood(model.base, x, sx, sT, _cycle_rates(model.season), phases * share)
 
 
 def _partials(start: Floats, end: Floats) -> tuple[Floats, Floats]:
@@ -122,7 +132,6 @@ def fit(
     if span < MIN_SPAN_DAYS:
         raise CannotFit(f"an annual season needs a year of orders; they span {span:.0f} days")
     first = cutoff - T
-    sin_c, cos_c = np.sin(_CENTRES), np.cos(_CENTRES)
     weight = phases * share
     dx_u, dx_v = _partials(first, first + t_x)
     dT_u, dT_v = _partials(first, np.full(len(T), cutoff))
@@ -131,15 +140,15 @@ def fit(
     def objective(theta: Floats) -> tuple[float, Floats]:
         params = BgNbd(*np.exp(theta[:4]))
         season = Season(float(theta[4]), float(theta[5]))
-        value = log_likelihood(SeasonalBgNbd(params, season), x, t_x, T, cutoff, phases, share)
         sx, sT = seasonal_summaries(season, first, t_x, cutoff)
-        rate = 1.0 + season.u * cos_c + season.v * sin_c
+        rates = _cycle_rates(season)
+        value = _log_likelihood(params, x, sx, sT, rates, weight)
         grads = btyd.log_likelihood_gradient(params, x, sx, sT)
         g_tx, g_T = btyd.time_gradient(params, x, sx, sT)
         grad = np.array([
             *(float(d.sum()) * p for d, p in zip(grads, np.exp(theta[:4]), strict=True)),
-            float(np.dot(g_tx, dx_u) + np.dot(g_T, dT_u) + np.dot(weight, cos_c / rate)),
-            float(np.dot(g_tx, dx_v) + np.dot(g_T, dT_v) + np.dot(weight, sin_c / rate)),
+            float(np.dot(g_tx, dx_u) + np.dot(g_T, dT_u) + np.dot(weight, _COS / rates)),
+            float(np.dot(g_tx, dx_v) + np.dot(g_T, dT_v) + np.dot(weight, _SIN / rates)),
         ])
         return -value / n, -grad / n
 
