@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances, silhouette_score
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -35,12 +36,11 @@ PROSPECTS, NEW = "Prospects", "New"
 LADDER = ("Champions", "Loyal", "Promising", "At risk", "Hibernating")  # best first
 
 
-def lifecycle(table: FeatureTable) -> list[str | None]:
-    """``Prospects`` or ``New`` for the customers who are that by definition, else None."""
+def lifecycle(table: FeatureTable) -> npt.NDArray[np.str_]:
+    """``Prospects`` or ``New`` for the customers who are that by definition, else ""."""
     ordered = table.column("orders_total") > 0
     young = table.column("tenure_days") < NEW_DAYS
-    return [None if o and not y else (NEW if o else PROSPECTS)
-            for o, y in zip(ordered.tolist(), young.tolist(), strict=True)]
+    return np.where(~ordered, PROSPECTS, np.where(young, NEW, ""))
 
 
 @dataclass
@@ -55,16 +55,16 @@ class SegmentModel:
         """The segment name of every row."""
         if len(table.index) == 0:
             return []
-        stages = lifecycle(table)
-        established = np.array([stage is None for stage in stages])
-        labels = iter(self.pipeline.predict(_matrix(table)[established]).tolist()
-                      if established.any() else [])
-        return [stage or self.names[next(labels)] for stage in stages]
+        names = lifecycle(table).astype(object)
+        established = names == ""
+        if established.any():
+            labels = self.pipeline.predict(_matrix(table)[established])
+            names[established] = np.asarray(self.names, dtype=object)[labels]
+        return [str(name) for name in names]
 
 
 def _matrix(table: FeatureTable) -> Floats:
     return np.column_stack([table.column(name) for name in DIMENSIONS])
-
 
 
 def _name(z: Floats) -> str:
@@ -131,7 +131,7 @@ def fit(table: FeatureTable, seed: int = 0) -> tuple[SegmentModel, dict[str, Any
     """Cluster the established buyers with the k the silhouette picks; activated when the
     clusters are distinct enough. ``profiles`` covers every segment, lifecycle ones too."""
     total = len(table.index)
-    stages = np.array([stage or "" for stage in lifecycle(table)])
+    stages = lifecycle(table)
     established = stages == ""
     if np.count_nonzero(established) < MIN_CUSTOMERS:
         raise NotEnoughData(
