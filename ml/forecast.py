@@ -114,9 +114,10 @@ def fit(history: History, as_of: float) -> tuple[list[MonthForecast], dict[str, 
             return _naive(series, steps)
         return _regression(series, first, steps, seasonal=name == SEASONAL)
 
-    names = [TREND, NAIVE] + ([SEASONAL] if len(fit_part) >= SEASONAL_MONTHS else [])
+    # simplest first: a tie goes to the simpler method (the naive mean, as before the season)
+    names = [NAIVE, TREND] + ([SEASONAL] if len(fit_part) >= SEASONAL_MONTHS else [])
     maes = {name: _mae(test, forecasts(name, fit_part, holdout)[0]) for name in names}
-    chosen = min(names, key=lambda name: maes[name])  # a tie goes to the simpler method
+    chosen = min(names, key=lambda name: maes[name])
     point, se = forecasts(chosen, y, MAX_MONTHS)
     z = float(stats.t.ppf(0.5 + LEVEL / 2, max(len(y) - 2, 1)))
     start = first + len(y)
